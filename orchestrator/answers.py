@@ -1,0 +1,48 @@
+"""Comparing and checking answers: a procedure's tests and its `returns` schema."""
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+
+import jsonschema
+
+from .types import JSON
+
+
+class ReturnsMismatch(Exception):
+    """A procedure returned a value its own `returns` schema does not allow."""
+
+
+def same_answer(expected: JSON, actual: JSON, rel_tol: float = 1e-6, abs_tol: float = 1e-9) -> bool:
+    """Equality for JSON answers, with numbers compared within a tolerance (0.1 + 0.2 == 0.3)."""
+    numbers = (int, float)
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual
+    if isinstance(expected, numbers) and isinstance(actual, numbers):
+        return math.isclose(expected, actual, rel_tol=rel_tol, abs_tol=abs_tol)
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(expected) == len(actual) and all(
+            same_answer(e, a, rel_tol, abs_tol) for e, a in zip(expected, actual)
+        )
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return expected.keys() == actual.keys() and all(
+            same_answer(expected[k], actual[k], rel_tol, abs_tol) for k in expected
+        )
+    return expected == actual
+
+
+@lru_cache(maxsize=1024)
+def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
+    # Building a validator checks the schema itself: do it once per schema, not on every hit.
+    schema = json.loads(schema_json)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def check_returns(schema: dict, answer: JSON) -> None:
+    """Raise ReturnsMismatch when `answer` does not fit the procedure's `returns` schema."""
+    try:
+        _validator(json.dumps(schema, sort_keys=True)).validate(answer)
+    except jsonschema.ValidationError as error:
+        raise ReturnsMismatch(f"the answer {answer!r:.80} does not fit the declared return type: {error.message}") from None

@@ -1,0 +1,166 @@
+"""The Python API: `Seglam.open(...)` then `.run(task, inputs, namespace)`."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import threading
+from collections import defaultdict
+from pathlib import Path
+
+from sandbox import Sandbox
+
+from .embed import Embedder
+from .errors import BadRequest
+from .graph import build_graph
+from .knowledge import KnowledgeBase
+from .state import Context, Settings
+from .store import ProcedureStore, WriterLock
+from .synthesizer import EngineSynthesizer, Synthesizer
+from .types import JSON, Request, Result
+
+NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+MAX_TASK_CHARS = 4000
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("SEGLAM_HOME") or Path.home() / ".cache" / "seglam")
+
+
+def validate(task: str, inputs: dict[str, JSON] | None, namespace: str) -> Request:
+    """A Request, or BadRequest naming exactly what is wrong with the call."""
+    if not isinstance(task, str) or not task.strip():
+        raise BadRequest("the task is empty: say what to compute, e.g. 'sum the amount column'")
+    if len(task) > MAX_TASK_CHARS:
+        raise BadRequest(f"the task is {len(task)} characters; keep it under {MAX_TASK_CHARS} and pass data as inputs")
+    if not isinstance(namespace, str) or not NAMESPACE.match(namespace):
+        raise BadRequest(f"namespace {namespace!r} is not valid: use 1-64 letters, digits, '_', '.', '-'")
+    inputs = {} if inputs is None else inputs
+    if not isinstance(inputs, dict):
+        raise BadRequest(f"inputs must be a dict of name -> JSON value, not {type(inputs).__name__}")
+    for name, value in inputs.items():
+        if not isinstance(name, str) or not INPUT_NAME.match(name):
+            raise BadRequest(
+                f"input name {name!r} is not valid: it becomes a Python parameter, so use letters, "
+                "digits and '_', starting with a letter"
+            )
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise BadRequest(f"input {name!r} is not a JSON value ({error})") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadRequest(f"input {name!r} is not a finite number")
+    return Request(task=" ".join(task.split()), inputs=inputs, namespace=namespace)
+
+
+class Seglam:
+    """A procedure cache with its graph: open once, run many requests, close.
+
+    Misses of one namespace synthesize one at a time: a request that waited for another's
+    synthesis looks the cache up again first, so concurrent misses of one kind make one
+    procedure, not several.
+    """
+
+    def __init__(self, context: Context, client, closers: list):
+        self.context = context
+        self.procedures: ProcedureStore = context.store
+        self.knowledge: KnowledgeBase = context.knowledge
+        self._client = client
+        self._closers = closers
+        self._graph = build_graph()
+        self._synthesis_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    @classmethod
+    def open(
+        cls,
+        home: str | Path | None = None,
+        *,
+        engine=None,
+        synthesizer: Synthesizer | None = None,
+        settings: Settings | None = None,
+        chroma_url: str | None = None,
+        embedder: Embedder | None = None,
+        sandbox: Sandbox | None = None,
+    ) -> "Seglam":
+        """Open the cache under `home` (default $SEGLAM_HOME or ~/.cache/seglam).
+
+        engine / synthesizer: replacements for the local model (the default loads
+        Qwen2.5-Coder-1.5B only when a miss first needs it). chroma_url: share one cache
+        through a Chroma server instead of the embedded store.
+        """
+        import chromadb
+
+        settings = settings or Settings()
+        home = Path(home) if home else default_home()
+        embedder = embedder or Embedder()
+        closers: list = []
+        chroma_settings = chromadb.config.Settings(anonymized_telemetry=False)
+        if chroma_url:
+            from urllib.parse import urlparse
+
+            url = urlparse(chroma_url)
+            client = chromadb.HttpClient(host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https",
+                                         settings=chroma_settings)
+            lock = None
+        else:
+            folder = home / "chroma"
+            lock = WriterLock(folder)
+            client = chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+        store = ProcedureStore(client, embedder, lock)
+        closers.append(store.close)
+        if sandbox is None:
+            sandbox = Sandbox(limits=settings.limits)
+            closers.append(sandbox.close)
+        if synthesizer is None:
+            if engine is None:
+                from engine.llama import LlamaEngine
+
+                engine = LlamaEngine()
+            synthesizer = EngineSynthesizer(engine)
+        context = Context(
+            store=store,
+            knowledge=KnowledgeBase(client, embedder),
+            embedder=embedder,
+            sandbox=sandbox,
+            synthesizer=synthesizer,
+            settings=settings,
+        )
+        return cls(context, client, closers)
+
+    def run(self, task: str, inputs: dict[str, JSON] | None = None, namespace: str = "default",
+            *, synthesize: bool = True) -> Result:
+        """Answer one request: from the cache when a procedure fits, else by synthesis.
+
+        Raises BadRequest for a malformed request; every other failure (a crashing procedure,
+        a model that cannot write a passing one) comes back as a Result with route "error".
+        """
+        request = validate(task, inputs, namespace)
+        state = self._graph.invoke({"request": request, "synthesis_allowed": False}, context=self.context)
+        if state["route"] == "miss" and synthesize:
+            with self._synthesis_locks[namespace]:
+                earlier = state["trace"]
+                state = self._graph.invoke({"request": request, "synthesis_allowed": True}, context=self.context)
+                state["trace"] = earlier + state["trace"]
+        procedure = state.get("procedure")
+        return Result(
+            answer=state.get("answer"),
+            route=state["route"],
+            procedure_id=procedure.id if procedure else None,
+            procedure_version=procedure.version if procedure else None,
+            trace=state["trace"],
+            error=state.get("error"),
+            model_calls=state.get("model_calls", 0),
+        )
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
+
+    def __enter__(self) -> "Seglam":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,75 @@
+"""The request graph of DESIGN.md:
+
+    START -> lookup --hit--> execute --ok--> respond -> END
+               |                |--error, next candidate--> execute
+               |                '--error--> retrieve
+               '--miss--> retrieve -> synthesize -> verify --pass--> commit -> respond
+                                          ^             |--retry (with the failure)--'
+                                          '-------------'--give up--> respond
+    With synthesis off (audits, dry runs) a miss goes straight to respond.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from .nodes.commit import commit
+from .nodes.execute import after_execute, execute
+from .nodes.lookup import after_lookup, lookup
+from .nodes.respond import respond
+from .nodes.retrieve import retrieve
+from .nodes.synthesize import synthesize
+from .nodes.verify import after_verify, verify
+from .state import Context, State
+from .types import TraceStep
+
+
+def traced(name: str, node: Callable) -> Callable:
+    """Record the node's time and decision in the trace, so every result explains itself."""
+
+    def run(state: State, runtime: Runtime[Context]) -> dict:
+        started = time.perf_counter()
+        update, decision = node(state, runtime)
+        ms = (time.perf_counter() - started) * 1000
+        return {**update, "trace": [TraceStep(name, round(ms, 3), decision)]}
+
+    run.__name__ = name
+    return run
+
+
+def build_graph():
+    graph = StateGraph(State, context_schema=Context)
+    for name, node in [
+        ("lookup", lookup),
+        ("execute", execute),
+        ("retrieve", retrieve),
+        ("synthesize", synthesize),
+        ("verify", verify),
+        ("commit", commit),
+        ("respond", respond),
+    ]:
+        graph.add_node(name, traced(name, node))
+
+    graph.add_edge(START, "lookup")
+    graph.add_conditional_edges(
+        "lookup", after_lookup, {"hit": "execute", "miss": "retrieve", "miss, synthesis off": "respond"}
+    )
+    graph.add_conditional_edges(
+        "execute",
+        after_execute,
+        {
+            "ok": "respond",
+            "error, next candidate": "execute",
+            "error, synthesize": "retrieve",
+            "error, synthesis off": "respond",
+        },
+    )
+    graph.add_edge("retrieve", "synthesize")
+    graph.add_edge("synthesize", "verify")
+    graph.add_conditional_edges("verify", after_verify, {"pass": "commit", "retry": "synthesize", "give up": "respond"})
+    graph.add_edge("commit", "respond")
+    graph.add_edge("respond", END)
+    return graph.compile()

@@ -1,0 +1,41 @@
+"""commit: store a verified draft as a procedure, with the provenance a reviewer needs."""
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from ..state import Context, State
+from ..store import new_procedure_id, now
+from ..synthesizer import preview
+from ..types import Procedure, Provenance
+
+
+def commit(state: State, runtime: Runtime[Context]):
+    request = state["request"]
+    draft = state["draft"]
+    meta = state["draft_meta"]
+    retrieved = state["retrieved"]
+    procedure = Procedure(
+        id=new_procedure_id(draft.name),
+        version=1,
+        namespace=request.namespace,
+        name=draft.name,
+        intent=draft.intent,
+        params=draft.params,
+        returns=draft.returns,
+        code=draft.code,
+        tests=draft.tests,
+        provenance=Provenance(
+            author="model" if meta.get("model") else "synthesizer",
+            model=meta.get("model"),
+            prompt_sha256=meta.get("prompt_sha256"),
+            created_at=now(),
+            source_task=request.task,
+            source_inputs_preview={name: preview(value, 200) for name, value in request.inputs.items()},
+            rag_sources=[f"procedure:{p.id}" for p in retrieved.examples]
+            + [f"document:{p.source}" for p in retrieved.passages],
+            attempts=state["attempts"],
+        ),
+    )
+    # The request's own task text becomes a key too: its exact rewording will hit directly.
+    runtime.context.store.add(procedure, keys=[request.task])
+    return {"procedure": procedure, "route": "miss"}, f"stored {procedure.id} v1"

@@ -1,0 +1,54 @@
+"""verify: admit a draft only if it compiles under the sandbox policy, passes its own tests and
+runs on the actual request with an answer of its declared type."""
+from __future__ import annotations
+
+import json
+
+from langgraph.runtime import Runtime
+
+from sandbox import SandboxError
+
+from ..answers import ReturnsMismatch, check_returns, same_answer
+from ..state import Context, State
+from ..types import Draft, Request
+
+
+def problems(draft: Draft, request: Request, context: Context) -> tuple[list[str], object]:
+    """What is wrong with the draft (empty when it passes), and its answer to the request."""
+    violations = context.sandbox.check(draft.code)
+    if violations:
+        return [f"the code breaks the sandbox rules: {'; '.join(violations)}"], None
+    found = []
+    for number, test in enumerate(draft.tests, 1):
+        shown = json.dumps(test.inputs, ensure_ascii=False)[:300]
+        try:
+            got = context.sandbox.run(draft.code, test.inputs, limits=context.settings.limits, namespace=request.namespace)
+        except SandboxError as error:
+            found.append(f"test {number} with inputs {shown} raised {type(error).__name__}: {error}")
+            continue
+        if not same_answer(test.expected, got):
+            found.append(f"test {number} with inputs {shown} expected {test.expected!r} but solve returned {got!r}")
+    try:
+        answer = context.sandbox.run(draft.code, request.inputs, limits=context.settings.limits, namespace=request.namespace)
+        check_returns(draft.returns, answer)
+    except (SandboxError, ReturnsMismatch) as error:
+        found.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}")
+        answer = None
+    return found, answer
+
+
+def verify(state: State, runtime: Runtime[Context]):
+    draft = state["draft"]
+    if draft is None:
+        return {}, "nothing to verify"
+    found, answer = problems(draft, state["request"], runtime.context)
+    if found:
+        feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found)
+        return {"draft": None, "feedback": [*state["feedback"], feedback]}, f"failed: {found[0]}"
+    return {"answer": answer}, f"passed {len(draft.tests)} test(s) and ran on the request"
+
+
+def after_verify(state: State, runtime: Runtime[Context]) -> str:
+    if state["draft"] is not None:
+        return "pass"
+    return "retry" if state["attempts"] < runtime.context.settings.max_attempts else "give up"

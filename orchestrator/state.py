@@ -1,0 +1,57 @@
+"""What flows through the graph (typed state) and what every node may use (run context)."""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypedDict
+
+from sandbox import Limits, Sandbox
+
+from .embed import Embedder
+from .knowledge import KnowledgeBase
+from .store import Candidate, ProcedureStore
+from .synthesizer import Retrieved, Synthesizer
+from .types import JSON, Draft, Procedure, Request, Route, TraceStep
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tunable behaviour; every threshold here is meant to be calibrated on a workload."""
+
+    # Cosine similarity of the task to a procedure's nearest key at or above which a
+    # procedure whose params fit is run without asking the model.
+    hit_similarity: float = 0.80
+    candidates: int = 3
+    max_attempts: int = 3
+    limits: Limits = field(default_factory=Limits)
+    example_procedures: int = 2
+    knowledge_passages: int = 2
+
+
+@dataclass
+class Context:
+    """The run's dependencies, handed to every node by LangGraph (no globals)."""
+
+    store: ProcedureStore
+    knowledge: KnowledgeBase
+    embedder: Embedder
+    sandbox: Sandbox
+    synthesizer: Synthesizer
+    settings: Settings
+
+
+class State(TypedDict, total=False):
+    request: Request
+    synthesis_allowed: bool
+    candidates: list[Candidate]  # lookup's ranked hits still to try
+    procedure: Procedure | None  # the procedure that answered (or is being committed)
+    answer: JSON
+    retrieved: Retrieved
+    draft: Draft | None
+    draft_meta: dict[str, Any]  # model id, prompt sha256 of the current draft
+    feedback: list[str]  # why earlier drafts failed, fed back to the synthesizer
+    attempts: int
+    route: Route
+    error: str | None
+    trace: Annotated[list[TraceStep], operator.add]
+    model_calls: Annotated[int, operator.add]

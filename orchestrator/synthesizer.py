@@ -1,0 +1,200 @@
+"""Synthesis: a request (plus retrieved context and earlier failures) -> a draft procedure.
+
+`Synthesizer` is the seam: the product uses `EngineSynthesizer` (the local model through the
+engine interface); tests of the graph hand in a scripted one. The model is asked for a
+general procedure over the request's *inputs* — the task says what to do, the inputs carry
+the data — so that one procedure serves every later request of the same kind.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.base import Engine, EngineError
+
+from .knowledge import Passage
+from .types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
+
+PREVIEW_CHARS = 1600  # per input: enough to show a document's structure, head and tail
+RETURN_TYPES = ["string", "number", "integer", "boolean", "array", "object"]
+
+
+@dataclass
+class Retrieved:
+    """What synthesis gets besides the request: similar procedures and user documents."""
+
+    examples: list[Procedure] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+
+
+@dataclass
+class Synthesis:
+    """One synthesis attempt: the draft (None when the reply was unusable) and its cost."""
+
+    draft: Draft | None
+    model_calls: int
+    model: str | None = None
+    prompt_sha256: str | None = None
+    problem: str | None = None  # why there is no draft
+
+
+class Synthesizer(Protocol):
+    def synthesize(self, request: Request, retrieved: Retrieved, feedback: list[str]) -> Synthesis:
+        """Propose a procedure for the request; `feedback` says why earlier drafts failed."""
+        ...
+
+
+def param_types(request: Request) -> dict[str, str]:
+    """The params a procedure for this request declares: the inputs' JSON types, numbers widened
+    (a rate of 1 today may be 0.92 tomorrow)."""
+    return {name: "number" if kind == "integer" else kind for name, kind in request.signature().items()}
+
+
+SYSTEM_PROMPT = """\
+You are a compiler from requests to Python. Each request gives a task and named inputs. You write \
+one small, general Python procedure that computes the answer from the inputs, so that the same \
+procedure answers every future request of the same kind, with other input values.
+
+Rules for the code:
+- Define `def solve(<the input names>):` with exactly the given input names as parameters, \
+and return a JSON value: str, int, float, bool, None, list or dict.
+- Be general: never copy values from the example inputs into the code. Compute everything from \
+the parameters. Handle reasonable variations of the data (spacing, upper/lower case, thousands \
+separators such as 1,234.50, currency symbols).
+- You may import only: re, json, math, datetime, decimal, fractions, statistics, collections, \
+itertools, functools, csv, io, string, textwrap, unicodedata. No files, no network, no eval, \
+exec, open, globals or getattr. Never use a name that starts with an underscore.
+- Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings.
+
+Also give:
+- name: a short snake_case name for the procedure.
+- intent: one sentence stating exactly what it computes: which field or column, which operation \
+(sum, mean, first, last, count...), which direction or unit, and what it returns.
+- returns: the JSON type of the answer.
+- tests: 3 tests. Each has inputs (the same names and types as the request, with new, varied \
+values written by you; text inputs short but in the same format as the example) and the exact \
+expected answer.
+
+Example. Task: "add up the amount column", inputs: table (string, CSV with a header row).
+{"name": "sum_amount_column", "intent": "Sum the numeric values of the 'amount' column of a CSV \
+table and return the total as a number.", "returns": "number", "code": "import csv\\nimport io\\n\\n\
+def solve(table):\\n    rows = csv.DictReader(io.StringIO(table))\\n    return round(sum(float(r['amount'].replace(',', '')) \
+for r in rows), 2)\\n", "tests": [{"inputs": {"table": "id,amount\\n1,2.5\\n2,3"}, "expected": 5.5}, \
+{"inputs": {"table": "amount,id\\n10,a"}, "expected": 10.0}, {"inputs": {"table": "id,amount\\n"}, "expected": 0}]}
+"""
+
+
+def preview(value: JSON, limit: int = PREVIEW_CHARS) -> str:
+    """A value as the model sees it: whole when short; else its head and tail with the cut marked."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 2 // 3], text[-limit // 3 :]
+    return f"{head}\n[... {len(text) - len(head) - len(tail)} characters omitted ...]\n{tail}"
+
+
+def describe_request(request: Request, retrieved: Retrieved) -> str:
+    lines = [f"Task: {request.task}", "", "Inputs:"]
+    for name, value in request.inputs.items():
+        size = f", {len(value)} characters" if isinstance(value, str) else ""
+        lines.append(f"- {name} ({json_type(value)}{size}):")
+        lines.append(preview(value))
+    if retrieved.examples:
+        lines += ["", "Cached procedures for similar tasks (for reference; they may not fit this task):"]
+        for example in retrieved.examples:
+            lines += [f"# intent: {example.intent}", example.code.strip()]
+    if retrieved.passages:
+        lines += ["", "Documents that may help:"]
+        lines += [f"[{p.source}] {p.text}" for p in retrieved.passages]
+    lines += ["", "Reply with the JSON object only."]
+    return "\n".join(lines)
+
+
+def reply_schema(params: dict[str, str]) -> dict[str, Any]:
+    """The JSON the model must produce; test inputs are constrained to the request's own names
+    and types, so a test can never call solve() with the wrong arguments."""
+    test_inputs = {
+        "type": "object",
+        "properties": {name: {"type": kind} for name, kind in params.items()},
+        "required": list(params),
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "intent": {"type": "string"},
+            "returns": {"type": "string", "enum": RETURN_TYPES},
+            "code": {"type": "string"},
+            "tests": {
+                "type": "array",
+                "minItems": 3,
+                "maxItems": 5,
+                "items": {
+                    "type": "object",
+                    "properties": {"inputs": test_inputs, "expected": {}},
+                    "required": ["inputs", "expected"],
+                },
+            },
+        },
+        "required": ["name", "intent", "returns", "code", "tests"],
+    }
+
+
+def returns_schema(kind: str) -> dict[str, Any]:
+    # A procedure that may find nothing (no due date in the text) answers null.
+    return {"type": [kind, "null"]}
+
+
+def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
+    name = re.sub(r"[^a-z0-9_]+", "_", str(data["name"]).lower()).strip("_") or "procedure"
+    return Draft(
+        name=name[:48],
+        intent=" ".join(str(data["intent"]).split()),
+        params=params,
+        returns=returns_schema(data["returns"]),
+        code=data["code"],
+        tests=[ProcedureTest(inputs=t["inputs"], expected=t["expected"]) for t in data["tests"]],
+    )
+
+
+class EngineSynthesizer:
+    """Asks an engine for the procedure as schema-constrained JSON.
+
+    The conversation is built so that a retry extends the first attempt (system prompt, request,
+    the failed draft, what failed): the engine can reuse the evaluated prefix.
+    """
+
+    def __init__(self, engine: Engine, max_tokens: int = 1200):
+        self.engine = engine
+        self.max_tokens = max_tokens
+
+    def synthesize(self, request: Request, retrieved: Retrieved, feedback: list[str]) -> Synthesis:
+        params = param_types(request)
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": describe_request(request, retrieved)},
+        ]
+        for failure in feedback:
+            messages.append(
+                {
+                    "role": "user",
+                    "content": f"A previous answer failed verification:\n{failure}\n"
+                    "Fix the procedure (and any wrong test) and reply with the whole JSON object again.",
+                }
+            )
+        prompt_sha = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+        try:
+            reply = self.engine.chat(messages, schema=reply_schema(params), max_tokens=self.max_tokens)
+        except EngineError as error:
+            return Synthesis(None, 1, getattr(self.engine, "model_id", None), prompt_sha, f"the engine failed: {error}")
+        if not isinstance(reply.data, dict):
+            return Synthesis(None, 1, reply.model, prompt_sha, "the model's reply was not the JSON object asked for")
+        try:
+            draft = to_draft(reply.data, params)
+        except (KeyError, TypeError) as error:
+            return Synthesis(None, 1, reply.model, prompt_sha, f"the model's reply lacks a field: {error}")
+        return Synthesis(draft, 1, reply.model, prompt_sha)
