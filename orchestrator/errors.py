@@ -21,3 +21,7 @@ class StoreBusy(SeglamError):
 
 class SynthesisFailed(SeglamError):
     """The model could not produce a procedure that passed verification."""
+
+
+class ConfigError(SeglamError):
+    """A setting is wrong: a malformed Chroma URL, a missing model file."""

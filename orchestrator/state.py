@@ -44,6 +44,7 @@ class State(TypedDict, total=False):
     request: Request
     synthesis_allowed: bool
     candidates: list[Candidate]  # lookup's ranked hits still to try
+    failed: list[str]  # ids of procedures that failed on this request: never tried again
     procedure: Procedure | None  # the procedure that answered (or is being committed)
     answer: JSON
     retrieved: Retrieved

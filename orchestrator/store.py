@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .embed import Embedder
-from .errors import ProcedureNotFound, StoreBusy
+from .errors import ConfigError, ProcedureNotFound, StoreBusy
 from .types import Procedure, Status
 
 PROCEDURES = "procedures"
@@ -84,6 +84,28 @@ class WriterLock:
         if not self._file.closed:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
+
+
+def open_client(home: Path, chroma_url: str | None = None):
+    """A Chroma client for the cache: embedded under `home`, or a Chroma server's when a URL is
+    given. Returns (client, writer lock or None)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(chroma_url)
+        if not url.hostname:
+            raise ConfigError(f"chroma url {chroma_url!r} has no host; use e.g. http://127.0.0.1:8000")
+        client = chromadb.HttpClient(
+            host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https", settings=settings
+        )
+        return client, None
+    folder = home / "chroma"
+    lock = WriterLock(folder)
+    return chromadb.PersistentClient(path=str(folder), settings=settings), lock
 
 
 class ProcedureStore:

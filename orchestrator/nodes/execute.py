@@ -28,7 +28,8 @@ def execute(state: State, runtime: Runtime[Context]):
     except (SandboxError, ReturnsMismatch) as failure:
         context.store.record_run(procedure.id, request.namespace, ok=False, ms=0.0)
         reason = f"{type(failure).__name__}: {failure}"
-        return {"candidates": rest}, f"{procedure.id} v{procedure.version} failed ({reason})"
+        update = {"candidates": rest, "failed": [*state.get("failed", []), procedure.id]}
+        return update, f"{procedure.id} v{procedure.version} failed ({reason})"
     ms = (time.perf_counter() - started) * 1000
     context.store.record_run(procedure.id, request.namespace, ok=True, ms=ms)
     update = {"candidates": rest, "procedure": procedure, "answer": answer, "route": "hit"}

@@ -17,7 +17,8 @@ def lookup(state: State, runtime: Runtime[Context]):
     request = state["request"]
     vector = list(context.embedder.embed_one(request.task))
     found = context.store.candidates(vector, request.namespace, request.signature(), context.settings.candidates)
-    sure = [c for c in found if c.similarity >= context.settings.hit_similarity]
+    failed = set(state.get("failed", []))
+    sure = [c for c in found if c.similarity >= context.settings.hit_similarity and c.procedure.id not in failed]
     if sure:
         decision = f"hit: {sure[0].procedure.id} (similarity {sure[0].similarity:.3f})"
     elif found:

@@ -1,0 +1,280 @@
+"""The `seglam` command: run requests, run batches and workflows, review the cache."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .errors import SeglamError
+from .types import JSON, Procedure, Result
+
+
+class UsageError(SeglamError):
+    """A command-line argument is wrong (the message says which and how)."""
+
+
+def parse_value(text: str) -> JSON:
+    """A --input value: JSON when it parses as JSON (0.92, true, [1,2], {"a":1}), else the text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def collect_inputs(pairs: list[str], file_pairs: list[str]) -> dict[str, JSON]:
+    inputs: dict[str, JSON] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--input {pair!r} must look like NAME=VALUE")
+        inputs[name] = parse_value(value)
+    for pair in file_pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--input-file {pair!r} must look like NAME=PATH")
+        try:
+            inputs[name] = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"--input-file {name}: no file at {path}") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(f"--input-file {name}: cannot read {path} as UTF-8 text ({error})") from None
+    return inputs
+
+
+def open_seglam(args, **options):
+    from .api import Seglam
+
+    return Seglam.open(args.home, chroma_url=args.chroma_url, **options)
+
+
+def result_line(result: Result, request_id=None, latency_ms: float | None = None) -> dict[str, JSON]:
+    return {
+        "id": request_id,
+        "answer": result.answer,
+        "route": result.route,
+        "procedure_id": result.procedure_id,
+        "procedure_version": result.procedure_version,
+        "model_calls": result.model_calls,
+        "latency_ms": round(latency_ms if latency_ms is not None else result.ms, 3),
+        "error": result.error,
+    }
+
+
+def cmd_run(args) -> int:
+    inputs = collect_inputs(args.input, args.input_file)
+    with open_seglam(args) as seglam:
+        result = seglam.run(args.task, inputs, args.namespace, synthesize=not args.no_synthesis)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif result.route == "error":
+        print(f"error: {result.error}", file=sys.stderr)
+    else:
+        print(json.dumps(result.answer, ensure_ascii=False) if not isinstance(result.answer, str) else result.answer)
+        steps = ", ".join(f"{s.node} {s.ms:.1f} ms" for s in result.trace)
+        print(f"[{result.route}] {result.procedure_id or '-'} · {steps}", file=sys.stderr)
+    return 1 if result.route == "error" else 0
+
+
+def read_requests(path: Path, default_namespace: str):
+    """(line number, id, task, inputs, namespace) for each JSONL line, or a UsageError."""
+    if not path.exists():
+        raise UsageError(f"no requests file at {path}")
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise UsageError(f"{path}:{number}: not JSON ({error.msg})") from None
+            if not isinstance(item, dict) or "task" not in item:
+                raise UsageError(f'{path}:{number}: each line must be an object with "task" (and "inputs")')
+            yield number, item.get("id", number), item["task"], item.get("inputs", {}), item.get("namespace", default_namespace)
+
+
+def cmd_batch(args) -> int:
+    from tqdm import tqdm
+
+    requests = list(read_requests(Path(args.requests), args.namespace))
+    routes: dict[str, int] = {}
+    with open_seglam(args) as seglam, open(args.out, "w", encoding="utf-8") as out:
+        for _, request_id, task, inputs, namespace in tqdm(requests, desc="requests", unit="req", file=sys.stderr):
+            started = time.perf_counter()
+            try:
+                result = seglam.run(task, inputs, namespace, synthesize=not args.no_synthesis)
+            except SeglamError as error:
+                result = Result(answer=None, route="error", error=str(error))
+            line = result_line(result, request_id, (time.perf_counter() - started) * 1000)
+            routes[line["route"]] = routes.get(line["route"], 0) + 1
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    summary = ", ".join(f"{route}: {count}" for route, count in sorted(routes.items()))
+    print(f"{len(requests)} requests -> {args.out} ({summary})", file=sys.stderr)
+    return 0
+
+
+def describe(procedure: Procedure) -> str:
+    p = procedure
+    lines = [
+        f"{p.id}  v{p.version}{f' (replaces v{p.parent})' if p.parent else ''}  [{p.status}]"
+        + (f"  reason: {p.status_reason}" if p.status_reason else ""),
+        f"namespace: {p.namespace}",
+        f"intent:    {p.intent}",
+        f"params:    {', '.join(f'{k}: {v}' for k, v in p.params.items()) or '(none)'}",
+        f"returns:   {json.dumps(p.returns)}",
+        "aliases:   " + ("; ".join(p.aliases) if p.aliases else "(none)"),
+        f"stats:     {p.stats.hits} hits, {p.stats.failures} failures, mean {p.stats.mean_ms:.2f} ms,"
+        f" last used {p.stats.last_used or 'never'}",
+        f"provenance: by {p.provenance.author}"
+        + (f" ({p.provenance.model})" if p.provenance.model else "")
+        + f" at {p.provenance.created_at}, {p.provenance.attempts} attempt(s)",
+        f"  from task: {p.provenance.source_task}",
+    ]
+    if p.provenance.prompt_sha256:
+        lines.append(f"  prompt sha256: {p.provenance.prompt_sha256}")
+    if p.provenance.rag_sources:
+        lines.append(f"  retrieved: {', '.join(p.provenance.rag_sources)}")
+    lines += ["code:", *("    " + line for line in p.code.rstrip().splitlines()), "tests:"]
+    for test in p.tests:
+        lines.append(f"    {json.dumps(test.inputs, ensure_ascii=False)[:160]} -> {json.dumps(test.expected)}")
+    return "\n".join(lines)
+
+
+def open_store(args):
+    from .api import default_home
+    from .embed import Embedder
+    from .store import ProcedureStore, open_client
+
+    client, lock = open_client(Path(args.home) if args.home else default_home(), args.chroma_url)
+    return ProcedureStore(client, Embedder(), lock)
+
+
+def cmd_procedures(args) -> int:
+    store = open_store(args)
+    try:
+        if args.action == "list":
+            procedures = store.list(args.namespace, args.status)
+            if args.json:
+                print(json.dumps([json.loads(p.to_json()) for p in procedures], indent=2))
+                return 0
+            if not procedures:
+                print("no procedures" + (f" in namespace {args.namespace!r}" if args.namespace else ""))
+            for p in procedures:
+                print(f"{p.namespace:12} {p.id:40} v{p.version:<3} {p.status:11} {p.stats.hits:6} hits  {p.intent}")
+        elif args.action == "show":
+            procedure = store.get(args.id, args.namespace or "default")
+            print(procedure.to_json() if args.json else describe(procedure))
+        elif args.action == "retire":
+            procedure = store.set_status(args.id, args.namespace or "default", "retired", args.reason)
+            print(f"retired {procedure.id} v{procedure.version}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_workflow(args) -> int:
+    from .workflow import format_report, load_workflow, run_workflow
+
+    workflow = load_workflow(Path(args.file))
+    with open_seglam(args) as seglam:
+        report = run_workflow(seglam, workflow, progress=not args.json)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
+    return 0
+
+
+def cmd_kb(args) -> int:
+    from .api import default_home
+    from .embed import Embedder
+    from .knowledge import KnowledgeBase
+    from .store import open_client
+
+    client, lock = open_client(Path(args.home) if args.home else default_home(), args.chroma_url)
+    knowledge = KnowledgeBase(client, Embedder())
+    try:
+        if args.action == "search":
+            for passage in knowledge.search(args.query, args.namespace, args.limit):
+                print(f"[{passage.source}] ({passage.similarity:.3f}) {passage.text[:300]}")
+            return 0
+        for path in args.files:
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise UsageError(f"cannot read {path} as UTF-8 text ({error})") from None
+            chunks = knowledge.add(Path(path).name, text, args.namespace)
+            print(f"indexed {path}: {chunks} chunk(s) in namespace {args.namespace!r}")
+    finally:
+        if lock:
+            lock.release()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seglam", description="Reasoning cached as code.")
+    parser.add_argument("--home", help="the seglam home folder (default $SEGLAM_HOME or ~/.cache/seglam)")
+    parser.add_argument("--chroma-url", help="share one cache through a Chroma server, e.g. http://127.0.0.1:8000")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="answer one request")
+    run.add_argument("task", help='what to compute, e.g. "sum the amount column"')
+    run.add_argument("--input", action="append", default=[], metavar="NAME=VALUE",
+                     help="an input; VALUE is read as JSON when it parses (0.92, true, [1,2]), else as text")
+    run.add_argument("--input-file", action="append", default=[], metavar="NAME=PATH",
+                     help="an input whose value is the text of a file")
+    run.add_argument("--namespace", default="default")
+    run.add_argument("--json", action="store_true", help="print answer, route, procedure and trace as JSON")
+    run.add_argument("--no-synthesis", action="store_true", help="on a miss, answer nothing instead of calling the model")
+    run.set_defaults(handler=cmd_run)
+
+    batch = commands.add_parser("batch", help="answer a JSONL file of requests")
+    batch.add_argument("requests", help='JSONL: {"id": ..., "task": ..., "inputs": {...}, "namespace": ...} per line')
+    batch.add_argument("--out", required=True, help="JSONL of results: id, answer, route, procedure_id, latency_ms")
+    batch.add_argument("--namespace", default="default", help="for lines that name none")
+    batch.add_argument("--no-synthesis", action="store_true")
+    batch.set_defaults(handler=cmd_batch)
+
+    procedures = commands.add_parser("procedures", help="review the cache")
+    actions = procedures.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list")
+    listing.add_argument("--namespace")
+    listing.add_argument("--status", choices=["verified", "quarantined", "retired"])
+    listing.add_argument("--json", action="store_true")
+    show = actions.add_parser("show")
+    show.add_argument("id")
+    show.add_argument("--namespace")
+    show.add_argument("--json", action="store_true")
+    retire = actions.add_parser("retire")
+    retire.add_argument("id")
+    retire.add_argument("--namespace")
+    retire.add_argument("--reason")
+    procedures.set_defaults(handler=cmd_procedures)
+
+    workflow = commands.add_parser("workflow", help="run a declarative workflow (YAML)")
+    workflow.add_argument("file")
+    workflow.add_argument("--json", action="store_true")
+    workflow.set_defaults(handler=cmd_workflow)
+
+    kb = commands.add_parser("kb", help="the knowledge base the model consults when it writes procedures")
+    kb_actions = kb.add_subparsers(dest="action", required=True)
+    kb_add = kb_actions.add_parser("add", help="index text files (re-adding a file replaces it)")
+    kb_add.add_argument("files", nargs="+")
+    kb_add.add_argument("--namespace", default="default")
+    kb_search = kb_actions.add_parser("search", help="the passages nearest a query")
+    kb_search.add_argument("query")
+    kb_search.add_argument("--namespace", default="default")
+    kb_search.add_argument("--limit", type=int, default=3)
+    kb.set_defaults(handler=cmd_kb)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except SeglamError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

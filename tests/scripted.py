@@ -1,0 +1,38 @@
+"""A scripted synthesizer for graph tests: it returns prepared drafts instead of asking a model,
+so the graph's routing, verification and storage are tested in seconds and deterministically."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from orchestrator.synthesizer import Retrieved, Synthesis, param_types, returns_schema
+from orchestrator.types import Draft, ProcedureTest, Request
+
+
+def draft(code: str, tests: list[tuple[dict, object]], *, name: str = "procedure", intent: str = "",
+          params: dict[str, str] | None = None, returns: str = "number") -> Draft:
+    return Draft(
+        name=name,
+        intent=intent or name.replace("_", " "),
+        params=params or {},
+        returns=returns_schema(returns),
+        code=code,
+        tests=[ProcedureTest(inputs, expected) for inputs, expected in tests],
+    )
+
+
+@dataclass
+class ScriptedSynthesizer:
+    """Hands out `drafts` in order, one per synthesis call, and records what it was asked."""
+
+    drafts: list[Draft | None]
+    calls: list[tuple[Request, list[str]]] = field(default_factory=list)
+
+    def synthesize(self, request: Request, retrieved: Retrieved, feedback: list[str]) -> Synthesis:
+        self.calls.append((request, list(feedback)))
+        if not self.drafts:
+            return Synthesis(None, 1, "scripted", None, "the script has no more drafts")
+        proposed = self.drafts.pop(0)
+        if proposed is None:
+            return Synthesis(None, 1, "scripted", None, "the scripted reply was unusable")
+        proposed.params = proposed.params or param_types(request)
+        return Synthesis(proposed, 1, "scripted@0", "0" * 64)

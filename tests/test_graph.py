@@ -1,0 +1,176 @@
+"""The graph end to end with real Chroma, real embeddings and the real sandbox; only the
+synthesizer is scripted, so routing, verification and storage are what is under test."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from orchestrator import BadRequest, Seglam, Settings
+from scripted import ScriptedSynthesizer, draft
+
+TOTAL_CODE = """import re
+
+def solve(invoice):
+    match = re.search(r'(?im)^\\s*total\\s*:?\\s*\\$?\\s*([\\d,]+\\.\\d{2})', invoice)
+    return float(match.group(1).replace(',', '')) if match else None
+"""
+TOTAL_TESTS = [
+    ({"invoice": "Subtotal: 10.00\nTotal: 12.00"}, 12.0),
+    ({"invoice": "TOTAL $1,234.50"}, 1234.5),
+    ({"invoice": "nothing here"}, None),
+]
+
+
+def total_draft():
+    return draft(TOTAL_CODE, TOTAL_TESTS, name="invoice_total",
+                 intent="Extract the grand total amount from an invoice text as a number")
+
+
+@pytest.fixture
+def open_seglam(tmp_path, embedder):
+    opened = []
+
+    def open_(drafts, **settings):
+        synthesizer = ScriptedSynthesizer(list(drafts))
+        seglam = Seglam.open(tmp_path / "home", synthesizer=synthesizer, embedder=embedder,
+                             settings=Settings(**settings))
+        opened.append(seglam)
+        return seglam, synthesizer
+
+    yield open_
+    for seglam in opened:
+        seglam.close()
+
+
+def nodes(result):
+    return [step.node for step in result.trace]
+
+
+def test_a_miss_synthesizes_verifies_and_stores_then_a_paraphrase_hits(open_seglam):
+    seglam, synthesizer = open_seglam([total_draft()])
+    first = seglam.run("Extract the grand total of this invoice", {"invoice": "Item 5.00\nSubtotal: 5.00\nTotal: 5.50"})
+    assert (first.route, first.answer, first.model_calls) == ("miss", 5.5, 1)
+    assert nodes(first) == ["lookup", "respond", "lookup", "retrieve", "synthesize", "verify", "commit", "respond"]
+
+    second = seglam.run("What is the grand total of the invoice?", {"invoice": "Subtotal: 90.00\nTOTAL: $1,000.00"})
+    assert (second.route, second.answer, second.model_calls) == ("hit", 1000.0, 0)
+    assert second.procedure_id == first.procedure_id
+    assert nodes(second) == ["lookup", "execute", "respond"]
+    assert len(synthesizer.calls) == 1
+    stats = seglam.procedures.get(first.procedure_id, "default").stats
+    assert stats.hits == 1
+
+
+def test_every_trace_step_has_a_duration_and_a_decision(open_seglam):
+    seglam, _ = open_seglam([total_draft()])
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 1.00"})
+    assert all(step.ms >= 0 and step.decision for step in result.trace)
+    assert "stored" in result.trace[-2].decision
+
+
+def test_procedures_never_cross_namespaces(open_seglam):
+    seglam, synthesizer = open_seglam([total_draft(), total_draft()])
+    seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 1.00"}, namespace="acme")
+    other = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 2.00"}, namespace="globex")
+    assert other.route == "miss" and len(synthesizer.calls) == 2
+
+
+def test_other_input_names_do_not_hit(open_seglam):
+    seglam, synthesizer = open_seglam([total_draft(), total_draft()])
+    seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 1.00"})
+    result = seglam.run("Extract the grand total of this invoice", {"document": "Total: 2.00"})
+    assert result.route == "miss" and len(synthesizer.calls) == 2
+
+
+def test_a_failing_draft_is_retried_with_its_failure_and_the_fix_is_stored(open_seglam):
+    wrong = draft("def solve(invoice):\n    return 0.0\n", TOTAL_TESTS, name="invoice_total")
+    seglam, synthesizer = open_seglam([wrong, total_draft()])
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer, result.model_calls) == ("miss", 3.0, 2)
+    feedback = synthesizer.calls[1][1]
+    assert "test 1" in feedback[0] and "expected 12.0 but solve returned 0.0" in feedback[0]
+
+
+def test_sandbox_violations_are_fed_back(open_seglam):
+    sneaky = draft("import os\n\ndef solve(invoice):\n    return 1.0\n", TOTAL_TESTS, name="sneaky")
+    seglam, synthesizer = open_seglam([sneaky, total_draft()])
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert result.route == "miss"
+    assert "sandbox rules" in synthesizer.calls[1][1][0] and "os" in synthesizer.calls[1][1][0]
+
+
+def test_after_three_failed_attempts_the_result_is_an_error_and_nothing_is_stored(open_seglam):
+    wrong = lambda: draft("def solve(invoice):\n    return 1 / 0\n", TOTAL_TESTS, name="broken")  # noqa: E731
+    seglam, synthesizer = open_seglam([wrong(), wrong(), wrong(), total_draft()])
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert result.route == "error" and result.answer is None
+    assert "after 3 attempt(s)" in result.error and "ZeroDivisionError" in result.error
+    assert result.model_calls == 3
+    assert seglam.procedures.list() == []
+
+
+def test_unusable_model_replies_count_as_failed_attempts(open_seglam):
+    seglam, synthesizer = open_seglam([None, total_draft()])
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert result.route == "miss" and synthesizer.calls[1][1] == ["the scripted reply was unusable"]
+
+
+def test_a_cached_procedure_that_fails_falls_back_to_synthesis(open_seglam):
+    fragile = draft(
+        "def solve(invoice):\n    return float(invoice.split(':')[1])\n",
+        [({"invoice": "Total: 1"}, 1.0), ({"invoice": "Total:2"}, 2.0), ({"invoice": "Total: 3.5"}, 3.5)],
+        name="invoice_total", intent="Extract the grand total amount from an invoice text as a number",
+    )
+    seglam, synthesizer = open_seglam([fragile, total_draft()])
+    seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 1.00"})
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "no colon here Total 9.99"})
+    assert (result.route, result.answer) == ("miss", None)
+    assert nodes(result)[:3] == ["lookup", "execute", "respond"]
+    assert "failed" in result.trace[1].decision and "ProcedureError" in result.trace[1].decision
+    assert "execute" not in nodes(result)[2:]  # the failed procedure is not tried twice
+    fragile_id = result.trace[1].decision.split()[0]
+    assert seglam.procedures.get(fragile_id, "default").stats.failures == 1
+
+
+def test_with_synthesis_off_a_miss_answers_nothing_and_calls_no_model(open_seglam):
+    seglam, synthesizer = open_seglam([total_draft()])
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"}, synthesize=False)
+    assert (result.route, result.answer, result.model_calls) == ("miss", None, 0)
+    assert synthesizer.calls == []
+
+
+def test_concurrent_misses_of_one_kind_synthesize_once(open_seglam):
+    seglam, synthesizer = open_seglam([total_draft(), total_draft(), total_draft()])
+    results = []
+    threads = [
+        threading.Thread(target=lambda i=i: results.append(
+            seglam.run("Extract the grand total of this invoice", {"invoice": f"Total: {i}.00"})))
+        for i in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(synthesizer.calls) == 1
+    assert sorted(r.route for r in results) == ["hit", "hit", "miss"]
+    assert sorted(r.answer for r in results) == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "task, inputs, namespace, message",
+    [
+        ("", {}, "default", "task is empty"),
+        ("   ", {}, "default", "task is empty"),
+        ("sum it", {"x": float("nan")}, "default", "not a JSON value"),
+        ("sum it", {"x": {1, 2}}, "default", "not a JSON value"),
+        ("sum it", {"_x": 1}, "default", "not valid"),
+        ("sum it", {"x-y": 1}, "default", "not valid"),
+        ("sum it", [1, 2], "default", "inputs must be a dict"),
+        ("sum it", {}, "../etc", "namespace"),
+    ],
+)
+def test_bad_requests_raise_a_clear_error(open_seglam, task, inputs, namespace, message):
+    seglam, _ = open_seglam([])
+    with pytest.raises(BadRequest, match=message):
+        seglam.run(task, inputs, namespace)

@@ -1,0 +1,130 @@
+"""The procedure store on a real embedded Chroma: filtering, keys, versions, stats, the writer lock."""
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.errors import ProcedureNotFound, StoreBusy
+from orchestrator.store import ProcedureStore, new_procedure_id, open_client
+from orchestrator.types import Procedure, ProcedureTest, Provenance
+
+
+def make(namespace="default", intent="Sum the amount column of a CSV table", params=None, name="sum_amount"):
+    return Procedure(
+        id=new_procedure_id(name),
+        version=1,
+        namespace=namespace,
+        name=name,
+        intent=intent,
+        params=params or {"table": "string"},
+        returns={"type": ["number", "null"]},
+        code="def solve(table):\n    return 1.0\n",
+        tests=[ProcedureTest({"table": "amount\n1"}, 1.0)],
+        provenance=Provenance(author="human", source_task=intent),
+    )
+
+
+@pytest.fixture
+def store(tmp_path, embedder):
+    client, lock = open_client(tmp_path)
+    store = ProcedureStore(client, embedder, lock)
+    yield store
+    store.close()
+
+
+def vector(embedder, text):
+    return list(embedder.embed_one(text))
+
+
+def test_add_then_get_round_trips_every_field(store):
+    procedure = make()
+    store.add(procedure, keys=["add up the amounts"])
+    loaded = store.get(procedure.id, "default")
+    assert loaded == procedure
+
+
+def test_get_unknown_procedure_names_it(store):
+    with pytest.raises(ProcedureNotFound, match="no procedure 'nope'"):
+        store.get("nope", "default")
+
+
+def test_candidates_rank_by_meaning_and_keep_the_matched_key(store, embedder):
+    total = make()
+    mean = make(intent="Compute the average of the score column", name="mean_score")
+    store.add(total, keys=["add up the amounts"])
+    store.add(mean)
+    found = store.candidates(vector(embedder, "add up the amounts please"), "default", {"table": "string"})
+    assert [c.procedure.id for c in found][0] == total.id
+    assert found[0].matched_text == "add up the amounts"
+    assert found[0].similarity > found[-1].similarity or len(found) == 1
+
+
+def test_candidates_never_cross_namespaces(store, embedder):
+    store.add(make(namespace="tenant-a"))
+    assert store.candidates(vector(embedder, "Sum the amount column of a CSV table"), "tenant-b", {"table": "string"}) == []
+
+
+def test_candidates_require_the_exact_input_names_and_fitting_types(store, embedder):
+    store.add(make(params={"amount": "number", "rate": "number"}, intent="Convert an amount at a rate"))
+    query = vector(embedder, "Convert an amount at a rate")
+    assert len(store.candidates(query, "default", {"amount": "integer", "rate": "number"})) == 1  # int fits number
+    assert store.candidates(query, "default", {"amount": "string", "rate": "number"}) == []
+    assert store.candidates(query, "default", {"amount": "number"}) == []
+    assert store.candidates(query, "default", {"amount": "number", "rate": "number", "extra": "string"}) == []
+
+
+def test_retired_procedures_are_not_candidates_but_stay_listed(store, embedder):
+    procedure = store.add(make())
+    store.set_status(procedure.id, "default", "retired", "replaced by hand")
+    assert store.candidates(vector(embedder, procedure.intent), "default", {"table": "string"}) == []
+    listed = store.list("default", status="retired")
+    assert [p.id for p in listed] == [procedure.id]
+    assert listed[0].status_reason == "replaced by hand"
+
+
+def test_alias_becomes_a_key(store, embedder):
+    procedure = store.add(make())
+    store.add_alias(procedure.id, "default", "what do the amounts add up to")
+    found = store.candidates(vector(embedder, "what do the amounts add up to"), "default", {"table": "string"})
+    assert found[0].matched_text == "what do the amounts add up to"
+    assert found[0].similarity > 0.99
+    assert store.get(procedure.id, "default").aliases == ["what do the amounts add up to"]
+
+
+def test_record_run_keeps_hits_failures_and_mean_latency(store):
+    procedure = store.add(make())
+    store.record_run(procedure.id, "default", ok=True, ms=2.0)
+    store.record_run(procedure.id, "default", ok=True, ms=4.0)
+    store.record_run(procedure.id, "default", ok=False, ms=0.0)
+    stats = store.get(procedure.id, "default").stats
+    assert (stats.hits, stats.failures, stats.mean_ms) == (2, 1, 3.0)
+    assert stats.last_used
+
+
+def test_a_new_version_supersedes_the_old_and_keeps_it(store):
+    first = store.add(make())
+    second = make()
+    second.id, second.version, second.parent, second.code = first.id, 2, 1, "def solve(table):\n    return 2.0\n"
+    store.add(second)
+    assert store.get(first.id, "default").version == 2
+    assert [p.version for p in store.versions(first.id, "default")] == [1, 2]
+    assert [p.version for p in store.list("default")] == [2]
+
+
+def test_a_second_writer_on_one_folder_is_refused_with_a_way_out(tmp_path):
+    client, lock = open_client(tmp_path)
+    try:
+        with pytest.raises(StoreBusy, match="one writer per folder.*Chroma server"):
+            open_client(tmp_path)
+    finally:
+        lock.release()
+    _, again = open_client(tmp_path)  # released: the folder can be opened again
+    again.release()
+
+
+def test_the_store_survives_a_reopen(tmp_path, embedder):
+    client, lock = open_client(tmp_path)
+    procedure = ProcedureStore(client, embedder, lock).add(make())
+    lock.release()
+    client, lock = open_client(tmp_path)
+    assert ProcedureStore(client, embedder, lock).get(procedure.id, "default").intent == procedure.intent
+    lock.release()

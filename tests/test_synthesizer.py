@@ -1,0 +1,109 @@
+"""The engine synthesizer's prompt, reply schema and parsing, with a scripted engine."""
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from engine.base import EngineError, Reply
+from orchestrator.synthesizer import (
+    EngineSynthesizer,
+    Retrieved,
+    describe_request,
+    param_types,
+    preview,
+    reply_schema,
+)
+from orchestrator.types import Request
+
+REPLY = {
+    "name": "Convert Amount!",
+    "intent": "Convert an amount into euros   at a rate.",
+    "returns": "number",
+    "code": "def solve(amount, rate):\n    return round(amount * rate, 2)\n",
+    "tests": [
+        {"inputs": {"amount": 10, "rate": 0.5}, "expected": 5.0},
+        {"inputs": {"amount": 1, "rate": 2}, "expected": 2},
+        {"inputs": {"amount": 0, "rate": 0.9}, "expected": 0},
+    ],
+}
+
+
+class ScriptedEngine:
+    model_id = "scripted@0"
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.seen = []
+
+    def chat(self, messages, tools=None, schema=None, max_tokens=1024, temperature=0.0):
+        self.seen.append((messages, schema))
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return Reply(text="", data=self.reply, model=self.model_id)
+
+
+def request():
+    return Request("convert the amount into euros", {"amount": 12, "rate": 0.92})
+
+
+def test_params_widen_integers_to_numbers():
+    assert param_types(request()) == {"amount": "number", "rate": "number"}
+
+
+def test_long_inputs_show_head_and_tail_with_the_cut_marked():
+    text = "HEAD " + "x" * 5000 + " TAIL"
+    shown = preview(text, limit=300)
+    assert shown.startswith("HEAD") and shown.endswith("TAIL")
+    assert "characters omitted" in shown and len(shown) < 400
+
+
+def test_the_prompt_shows_task_input_names_types_and_values():
+    prompt = describe_request(request(), Retrieved())
+    assert "convert the amount into euros" in prompt
+    assert "- amount (integer):" in prompt and "0.92" in prompt
+
+
+def test_the_reply_schema_pins_test_inputs_to_the_request_signature():
+    schema = reply_schema(param_types(request()))
+    jsonschema.validate(REPLY, schema)
+    bad = {**REPLY, "tests": [{"inputs": {"amount": 1}, "expected": 1}] * 3}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+    wrong_type = {**REPLY, "tests": [{"inputs": {"amount": "1", "rate": 1}, "expected": 1}] * 3}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wrong_type, schema)
+
+
+def test_a_reply_becomes_a_draft_with_clean_name_and_intent():
+    engine = ScriptedEngine(REPLY)
+    synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
+    draft = synthesis.draft
+    assert draft.name == "convert_amount"
+    assert draft.intent == "Convert an amount into euros at a rate."
+    assert draft.params == {"amount": "number", "rate": "number"}
+    assert draft.returns == {"type": ["number", "null"]}
+    assert [t.expected for t in draft.tests] == [5.0, 2, 0]
+    assert synthesis.model_calls == 1 and synthesis.model == "scripted@0"
+    assert len(synthesis.prompt_sha256) == 64
+
+
+def test_feedback_extends_the_same_conversation():
+    engine = ScriptedEngine(REPLY)
+    EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
+    EngineSynthesizer(engine).synthesize(request(), Retrieved(), ["test 1 expected 5.0 but solve returned 4.0"])
+    first, retry = engine.seen[0][0], engine.seen[1][0]
+    assert retry[: len(first)] == first  # the evaluated prefix can be reused
+    assert "expected 5.0 but solve returned 4.0" in retry[-1]["content"]
+
+
+@pytest.mark.parametrize(
+    "reply, problem",
+    [
+        ("not an object", "not the JSON object"),
+        ({"name": "x"}, "lacks a field"),
+        (EngineError("model file missing"), "engine failed: model file missing"),
+    ],
+)
+def test_unusable_replies_give_no_draft_and_say_why(reply, problem):
+    synthesis = EngineSynthesizer(ScriptedEngine(reply)).synthesize(request(), Retrieved(), [])
+    assert synthesis.draft is None and problem in synthesis.problem
