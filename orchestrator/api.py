@@ -12,13 +12,14 @@ from pathlib import Path
 from sandbox import Sandbox
 
 from .embed import Embedder
-from .errors import BadRequest
+from .errors import BadRequest, ProcedureRejected
 from .graph import build_graph
 from .knowledge import KnowledgeBase
 from .state import Context, Settings
-from .store import ProcedureStore, open_client
+from .nodes.verify import problems
+from .store import ProcedureStore, new_procedure_id, now, open_client
 from .synthesizer import EngineSynthesizer, Synthesizer
-from .types import JSON, Request, Result
+from .types import JSON, Draft, Procedure, Provenance, Request, Result
 
 NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -143,6 +144,27 @@ class Seglam:
             error=state.get("error"),
             model_calls=state.get("model_calls", 0),
         )
+
+    def add_procedure(self, draft: Draft, namespace: str = "default", source_task: str | None = None) -> Procedure:
+        """Admit a procedure a person wrote, through the same verification as a synthesized one
+        (sandbox policy, its own tests). Raises ProcedureRejected with every problem found."""
+        validate(draft.intent or "-", {}, namespace)
+        found, _ = problems(draft, None, self.context, namespace)
+        if found:
+            raise ProcedureRejected(draft.name, found)
+        procedure = Procedure(
+            id=new_procedure_id(draft.name),
+            version=1,
+            namespace=namespace,
+            name=draft.name,
+            intent=draft.intent,
+            params=draft.params,
+            returns=draft.returns,
+            code=draft.code,
+            tests=draft.tests,
+            provenance=Provenance(author="human", created_at=now(), source_task=source_task or draft.intent),
+        )
+        return self.procedures.add(procedure)
 
     def close(self) -> None:
         for close in reversed(self._closers):

@@ -151,6 +151,15 @@ def open_store(args):
 
 
 def cmd_procedures(args) -> int:
+    if args.action == "add":
+        from .handwritten import parse_procedure_file
+
+        draft = parse_procedure_file(Path(args.file), args.intent, args.name)
+        with open_seglam(args) as seglam:  # the model is loaded only by a synthesis
+            procedure = seglam.add_procedure(draft, args.namespace or "default")
+        print(f"admitted {procedure.id} v{procedure.version} in namespace {procedure.namespace!r} "
+              f"({len(procedure.tests)} test(s) passed)")
+        return 0
     store = open_store(args)
     try:
         if args.action == "list":
@@ -243,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id")
     show.add_argument("--namespace")
     show.add_argument("--json", action="store_true")
+    add = actions.add_parser("add", help="admit a hand-written procedure (verified like a synthesized one)")
+    add.add_argument("file", help="a .py file defining solve(...) with annotated parameters, optionally TESTS = [...]")
+    add.add_argument("--intent", required=True, help="one sentence saying exactly what it computes")
+    add.add_argument("--name", help="default: the file's name")
+    add.add_argument("--namespace")
     retire = actions.add_parser("retire")
     retire.add_argument("id")
     retire.add_argument("--namespace")

@@ -25,3 +25,11 @@ class SynthesisFailed(SeglamError):
 
 class ConfigError(SeglamError):
     """A setting is wrong: a malformed Chroma URL, a missing model file."""
+
+
+class ProcedureRejected(SeglamError):
+    """A procedure failed verification and was not admitted."""
+
+    def __init__(self, name: str, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"procedure {name!r} was not admitted:\n- " + "\n- ".join(problems))

@@ -13,23 +13,29 @@ from ..state import Context, State
 from ..types import Draft, Request
 
 
-def problems(draft: Draft, request: Request, context: Context) -> tuple[list[str], object]:
-    """What is wrong with the draft (empty when it passes), and its answer to the request."""
+def problems(draft: Draft, request: Request | None, context: Context, namespace: str) -> tuple[list[str], object]:
+    """What is wrong with the draft (empty when it passes), and its answer to the request
+    (hand-written procedures are admitted without one)."""
     violations = context.sandbox.check(draft.code)
     if violations:
         return [f"the code breaks the sandbox rules: {'; '.join(violations)}"], None
     found = []
     for number, test in enumerate(draft.tests, 1):
         shown = json.dumps(test.inputs, ensure_ascii=False)[:300]
+        if set(test.inputs) != set(draft.params):
+            found.append(f"test {number} has inputs {sorted(test.inputs)} but solve takes {sorted(draft.params)}")
+            continue
         try:
-            got = context.sandbox.run(draft.code, test.inputs, limits=context.settings.limits, namespace=request.namespace)
+            got = context.sandbox.run(draft.code, test.inputs, limits=context.settings.limits, namespace=namespace)
         except SandboxError as error:
             found.append(f"test {number} with inputs {shown} raised {type(error).__name__}: {error}")
             continue
         if not same_answer(test.expected, got):
             found.append(f"test {number} with inputs {shown} expected {test.expected!r} but solve returned {got!r}")
+    if request is None:
+        return found, None
     try:
-        answer = context.sandbox.run(draft.code, request.inputs, limits=context.settings.limits, namespace=request.namespace)
+        answer = context.sandbox.run(draft.code, request.inputs, limits=context.settings.limits, namespace=namespace)
         check_returns(draft.returns, answer)
     except (SandboxError, ReturnsMismatch) as error:
         found.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}")
@@ -41,7 +47,8 @@ def verify(state: State, runtime: Runtime[Context]):
     draft = state["draft"]
     if draft is None:
         return {}, "nothing to verify"
-    found, answer = problems(draft, state["request"], runtime.context)
+    request = state["request"]
+    found, answer = problems(draft, request, runtime.context, request.namespace)
     if found:
         feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found)
         return {"draft": None, "feedback": [*state["feedback"], feedback]}, f"failed: {found[0]}"
