@@ -1,0 +1,120 @@
+"""The sandbox contract: values back, typed errors for everything else, the host unharmed."""
+from __future__ import annotations
+
+import pytest
+
+from sandbox import (
+    Limits,
+    MemoryLimit,
+    OutputLimit,
+    ProcedureError,
+    Sandbox,
+    Timeout,
+    Violation,
+)
+
+TIGHT = Limits(cpu_s=1, wall_s=2, memory_mb=256, output_bytes=100_000)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(workers=2, limits=TIGHT) as sandbox:
+        yield sandbox
+
+
+def test_a_procedure_returns_its_json_answer(sandbox):
+    assert sandbox.run("def solve(x, y):\n    return [x * 2, (y, y)]\n", {"x": 21, "y": "a"}) == [42, ["a", "a"]]
+
+
+LEGITIMATE = {
+    "csv": ("import csv\nimport io\n\ndef solve(table):\n"
+            "    return sum(float(r['amount']) for r in csv.DictReader(io.StringIO(table)))\n",
+            {"table": "id,amount\n1,2.5\n2,3"}, 5.5),
+    "regex": ("import re\n\ndef solve(text):\n    return re.findall(r'[\\w.]+@[\\w.]+', text)\n",
+              {"text": "mail a@b.io or c@d.org"}, ["a@b.io", "c@d.org"]),
+    "dates": ("from datetime import datetime, timedelta\n\ndef solve(day):\n"
+              "    return (datetime.strptime(day, '%d.%m.%Y') + timedelta(days=30)).strftime('%Y-%m-%d')\n",
+              {"day": "15.01.2026"}, "2026-02-14"),
+    "decimal": ("from decimal import Decimal, ROUND_HALF_UP\n\ndef solve(a):\n"
+                "    return float(Decimal(a).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP))\n",
+                {"a": "2.675"}, 2.68),
+    "collections": ("from collections import Counter\n\ndef solve(words):\n"
+                    "    return Counter(words.split()).most_common(1)[0][0]\n", {"words": "a b a"}, "a"),
+    "print is harmless": ("def solve():\n    print('hello')\n    return 1\n", {}, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEGITIMATE))
+def test_legitimate_procedures_run_unchanged(sandbox, name):
+    code, inputs, expected = LEGITIMATE[name]
+    assert sandbox.run(code, inputs) == expected
+
+
+@pytest.mark.parametrize(
+    "code, error, message",
+    [
+        ("import os\ndef solve():\n    return 1\n", Violation, "'os' is not available"),
+        ("import socket\ndef solve():\n    return 1\n", Violation, "'socket' is not available"),
+        ("def solve():\n    return ().__class__.__bases__\n", Violation, "starts with \"_\""),
+        ("def solve():\n    return 'x {0.__class__}'.format(1)\n", ProcedureError, "format"),
+        ("def solve():\n    return open('/etc/passwd').read()\n", ProcedureError, "'open' is not defined"),
+        ("def solve():\n    return eval('1')\n", Violation, "Eval calls are not allowed"),
+        ("def solve():\n    return exec\n", ProcedureError, "'exec' is not defined"),
+        ("def solve():\n    return 1 / 0\n", ProcedureError, "ZeroDivisionError"),
+        ("def solve():\n    return {1, 2}\n", ProcedureError, "not a JSON value"),
+        ("def solve():\n    return float('nan')\n", ProcedureError, "not a JSON value"),
+        ("def solve():\n    while True:\n        pass\n", Timeout, "CPU seconds"),
+        ("def solve():\n    return 'a' * 10**10\n", MemoryLimit, "MB"),
+        ("def solve():\n    return 'x' * 200000\n", OutputLimit, "byte limit"),
+        ("def answer():\n    return 1\n", Violation, "solve"),
+    ],
+)
+def test_hostile_or_broken_procedures_get_their_typed_error(sandbox, code, error, message):
+    with pytest.raises(error, match=message):
+        sandbox.run(code, {})
+
+
+def test_a_procedure_error_shows_only_the_procedures_own_lines(sandbox):
+    with pytest.raises(ProcedureError) as raised:
+        sandbox.run("def helper(x):\n    return x[5]\n\ndef solve(xs):\n    return helper(xs)\n", {"xs": [1]})
+    assert raised.value.exc_type == "IndexError"
+    assert raised.value.traceback == ["line 5, in solve: return helper(xs)", "line 2, in helper: return x[5]"]
+
+
+def test_a_module_cannot_be_poisoned_for_the_next_run(sandbox):
+    with pytest.raises(ProcedureError):
+        sandbox.run("import json\ndef solve():\n    json.dumps = len\n    return 1\n", {})
+    assert sandbox.run("import json\ndef solve():\n    return json.dumps([1])\n", {}) == "[1]"
+
+
+def test_decimal_precision_cannot_be_changed_for_the_next_run(sandbox):
+    with pytest.raises(ProcedureError, match="attribute-less object"):
+        sandbox.run("import decimal\ndef solve():\n    decimal.getcontext().prec = 2\n    return 1\n", {}, namespace="a")
+    assert sandbox.run("from decimal import Decimal\ndef solve():\n    return str(Decimal(1) / Decimal(3))\n", {},
+                       namespace="a") == "0.3333333333333333333333333333"
+
+
+def test_the_pool_survives_timeouts_and_crashes(sandbox):
+    for _ in range(3):
+        with pytest.raises(Timeout):
+            sandbox.run("def solve():\n    while True:\n        pass\n", {})
+    assert sandbox.run("def solve():\n    return 'still here'\n", {}) == "still here"
+
+
+def test_workers_of_one_tenant_are_not_reused_for_another(sandbox):
+    sandbox.run("def solve():\n    return 1\n", {}, namespace="tenant-a")
+    first = {id(w) for w in sandbox._all if w.namespace == "tenant-a"}
+    sandbox.run("def solve():\n    return 1\n", {}, namespace="tenant-b")
+    sandbox.run("def solve():\n    return 1\n", {}, namespace="tenant-c")
+    assert not first & {id(w) for w in sandbox._all if w.namespace != "tenant-a"}
+
+
+def test_check_reports_violations_without_running(sandbox):
+    assert sandbox.check("def solve(x):\n    return x\n") == []
+    assert any("'subprocess' is not allowed" in v for v in sandbox.check("import subprocess\ndef solve():\n    return 1\n"))
+    assert any("_" in v for v in sandbox.check("def solve():\n    return _secret\n"))
+    assert sandbox.check("def other():\n    return 1\n") == ["the procedure defines no top-level function solve()"]
+
+
+def test_the_system_call_filter_is_on(sandbox):
+    assert all(w.syscall_filter_problem is None for w in sandbox._all)
