@@ -22,9 +22,10 @@ TOTAL_TESTS = [
 ]
 
 
-def total_draft():
-    return draft(TOTAL_CODE, TOTAL_TESTS, name="invoice_total",
-                 intent="Extract the grand total amount from an invoice text as a number")
+def total_draft(parameter="invoice"):
+    code = TOTAL_CODE.replace("invoice", parameter)
+    tests = [({parameter: inputs["invoice"]}, expected) for inputs, expected in TOTAL_TESTS]
+    return draft(code, tests, name="invoice_total", intent="Extract the grand total amount from an invoice text as a number")
 
 
 @pytest.fixture
@@ -77,10 +78,10 @@ def test_procedures_never_cross_namespaces(open_seglam):
 
 
 def test_other_input_names_do_not_hit(open_seglam):
-    seglam, synthesizer = open_seglam([total_draft(), total_draft()])
+    seglam, synthesizer = open_seglam([total_draft(), total_draft("document")])
     seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 1.00"})
     result = seglam.run("Extract the grand total of this invoice", {"document": "Total: 2.00"})
-    assert result.route == "miss" and len(synthesizer.calls) == 2
+    assert (result.route, result.answer) == ("miss", 2.0) and len(synthesizer.calls) == 2
 
 
 def test_a_failing_draft_is_retried_with_its_failure_and_the_fix_is_stored(open_seglam):
