@@ -20,6 +20,9 @@ from .types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
 
 PREVIEW_CHARS = 1600  # per input: enough to show a document's structure, head and tail
 RETURN_TYPES = ["string", "number", "integer", "boolean", "array", "object"]
+# An expected answer of any JSON type. Spelled out because llama.cpp's grammar turns the
+# empty schema {} into an object, and the model then "expects" {} from every test.
+ANY_JSON = {"type": ["number", "string", "boolean", "array", "object", "null"]}
 
 
 @dataclass
@@ -135,7 +138,7 @@ def reply_schema(params: dict[str, str]) -> dict[str, Any]:
                 "maxItems": 5,
                 "items": {
                     "type": "object",
-                    "properties": {"inputs": test_inputs, "expected": {}},
+                    "properties": {"inputs": test_inputs, "expected": ANY_JSON},
                     "required": ["inputs", "expected"],
                 },
             },
