@@ -21,7 +21,7 @@ class Settings:
     # Cosine similarity of the task to a procedure's nearest key at or above which a
     # procedure whose params fit is run without asking the model.
     hit_similarity: float = 0.80
-    candidates: int = 3
+    candidates: int = 5
     max_attempts: int = 3
     limits: Limits = field(default_factory=Limits)
     example_procedures: int = 2
@@ -44,7 +44,7 @@ class State(TypedDict, total=False):
     request: Request
     synthesis_allowed: bool
     candidates: list[Candidate]  # lookup's ranked hits still to try
-    failed: list[str]  # ids of procedures that failed on this request: never tried again
+    failed: list[str]  # ids of procedures that failed or had no answer: not tried again
     procedure: Procedure | None  # the procedure that answered (or is being committed)
     answer: JSON
     retrieved: Retrieved

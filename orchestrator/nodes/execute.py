@@ -14,7 +14,7 @@ from ..state import Context, State
 def execute(state: State, runtime: Runtime[Context]):
     """Run the candidate on the request's inputs. A failure is recorded against the procedure
     and the next candidate (or a synthesis) takes over: a failing procedure never fails the
-    request by itself."""
+    request by itself. A null answer also passes the request on, unrecorded."""
     context = runtime.context
     request = state["request"]
     candidate, *rest = state["candidates"]
@@ -30,6 +30,11 @@ def execute(state: State, runtime: Runtime[Context]):
         reason = f"{type(failure).__name__}: {failure}"
         update = {"candidates": rest, "failed": [*state.get("failed", []), procedure.id]}
         return update, f"{procedure.id} v{procedure.version} failed ({reason})"
+    if answer is None:
+        # The procedure found nothing to answer with (a document layout it does not know):
+        # another candidate, or a new procedure, may do better. Not a failure of the procedure.
+        update = {"candidates": rest, "failed": [*state.get("failed", []), procedure.id]}
+        return update, f"{procedure.id} v{procedure.version} had no answer (null) for these inputs"
     ms = (time.perf_counter() - started) * 1000
     context.store.record_run(procedure.id, request.namespace, ok=True, ms=ms)
     update = {"candidates": rest, "procedure": procedure, "answer": answer, "route": "hit"}
