@@ -64,9 +64,11 @@ procedure answers every future request of the same kind, with other input values
 Rules for the code:
 - Define `def solve(<the input names>):` with exactly the given input names as parameters, \
 and return a JSON value: str, int, float, bool, None, list or dict.
-- Be general: never copy values from the example inputs into the code. Compute everything from \
-the parameters. Handle reasonable variations of the data (spacing, upper/lower case, thousands \
-separators such as 1,234.50, currency symbols).
+- Be general: the next requests of this kind bring other data: other documents, vendors, \
+currencies, labels (e.g. "Total", "TOTAL DUE", "Total payable"), layouts, number formats. Never \
+copy text or values that only this example has into the code; match the general pattern, \
+case-insensitively, and handle spacing, thousands separators such as 1,234.50 and currency \
+symbols or codes. Compute everything from the parameters.
 - You may import only: re, json, math, datetime, decimal, fractions, statistics, collections, \
 itertools, functools, csv, io, string, textwrap, unicodedata. No files, no network, no eval, \
 exec, open, globals or getattr. Never use a name that starts with an underscore.
@@ -77,17 +79,56 @@ Also give:
 - intent: one sentence stating exactly what it computes: which field or column, which operation \
 (sum, mean, first, last, count...), which direction or unit, and what it returns.
 - returns: the JSON type of the answer.
-- tests: 3 tests. Each has inputs (the same names and types as the request, with new, varied \
-values written by you; text inputs short but in the same format as the example) and the exact \
-expected answer.
+- answer: the answer for this request's own inputs, read off the data by you; the code must \
+compute exactly this from the inputs.
+- tests: 3 tests, each with different inputs (the same names and types as the request, values \
+written by you, varied like real data would be: other labels, currencies, layouts; text inputs \
+short) and the exact expected answer.
 
-Example. Task: "add up the amount column", inputs: table (string, CSV with a header row).
-{"name": "sum_amount_column", "intent": "Sum the numeric values of the 'amount' column of a CSV \
-table and return the total as a number.", "returns": "number", "code": "import csv\\nimport io\\n\\n\
-def solve(table):\\n    rows = csv.DictReader(io.StringIO(table))\\n    return round(sum(float(r['amount'].replace(',', '')) \
-for r in rows), 2)\\n", "tests": [{"inputs": {"table": "id,amount\\n1,2.5\\n2,3"}, "expected": 5.5}, \
-{"inputs": {"table": "amount,id\\n10,a"}, "expected": 10.0}, {"inputs": {"table": "id,amount\\n"}, "expected": 0}]}
 """
+
+
+EXAMPLES = [
+    (
+        "add up the amount column",
+        {"table": "id,amount\n1,4.50\n2,2.50\n"},
+        {
+            "name": "sum_amount_column",
+            "intent": "Sum the numeric values of the 'amount' column of a CSV table and return the total as a number.",
+            "returns": "number",
+            "answer": 7.0,
+            "code": "import csv\nimport io\n\n\ndef solve(table):\n    rows = csv.DictReader(io.StringIO(table))\n"
+            "    return round(sum(float(r['amount'].replace(',', '')) for r in rows), 2)\n",
+            "tests": [
+                {"inputs": {"table": "id,amount\n1,2.5\n2,3"}, "expected": 5.5},
+                {"inputs": {"table": "amount,id\n1200,a"}, "expected": 1200.0},
+                {"inputs": {"table": "id,amount\n"}, "expected": 0},
+            ],
+        },
+    ),
+    (
+        "get the order date",
+        {"email": "Thanks for your order!\nOrder date: 2026-01-15\nShip to: Ann Lee, 4 Elm St"},
+        {
+            "name": "order_date",
+            "intent": "Find the order date stated in an order email and return it as YYYY-MM-DD, or null when there is none.",
+            "returns": "string",
+            "answer": "2026-01-15",
+            "code": "import re\n\n\ndef solve(email):\n"
+            "    m = re.search(r'order(?:ed)?(?: date)?\\s*(?:on|:)?\\s*(\\d{4}-\\d{2}-\\d{2})', email, re.IGNORECASE)\n"
+            "    return m.group(1) if m else None\n",
+            "tests": [
+                {"inputs": {"email": "Hi!\nOrder date: 2025-03-09\nThanks"}, "expected": "2025-03-09"},
+                {"inputs": {"email": "ORDERED ON 2024-12-31 by Ann"}, "expected": "2024-12-31"},
+                {"inputs": {"email": "no date here"}, "expected": None},
+            ],
+        },
+    ),
+]
+SYSTEM_PROMPT += "".join(
+    f"\nExample {number}. Task: {task!r}, inputs: {json.dumps(inputs)}\n{json.dumps(reply)}\n"
+    for number, (task, inputs, reply) in enumerate(EXAMPLES, 1)
+) + "\nTest texts are short, made up, and differ from each other and from the request.\n"
 
 
 def preview(value: JSON, limit: int = PREVIEW_CHARS) -> str:
@@ -116,12 +157,21 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
     return "\n".join(lines)
 
 
+TEST_TEXT_CHARS = 300
+
+
+def test_input_schema(kind: str) -> dict[str, Any]:
+    # Short test texts: a small model otherwise pastes the whole example document into every
+    # test, which costs hundreds of tokens each and teaches nothing about other documents.
+    return {"type": "string", "maxLength": TEST_TEXT_CHARS} if kind == "string" else {"type": kind}
+
+
 def reply_schema(params: dict[str, str]) -> dict[str, Any]:
     """The JSON the model must produce; test inputs are constrained to the request's own names
     and types, so a test can never call solve() with the wrong arguments."""
     test_inputs = {
         "type": "object",
-        "properties": {name: {"type": kind} for name, kind in params.items()},
+        "properties": {name: test_input_schema(kind) for name, kind in params.items()},
         "required": list(params),
         "additionalProperties": False,
     }
@@ -131,6 +181,7 @@ def reply_schema(params: dict[str, str]) -> dict[str, Any]:
             "name": {"type": "string"},
             "intent": {"type": "string"},
             "returns": {"type": "string", "enum": RETURN_TYPES},
+            "answer": ANY_JSON,
             "code": {"type": "string"},
             "tests": {
                 "type": "array",
@@ -143,7 +194,7 @@ def reply_schema(params: dict[str, str]) -> dict[str, Any]:
                 },
             },
         },
-        "required": ["name", "intent", "returns", "code", "tests"],
+        "required": ["name", "intent", "returns", "answer", "code", "tests"],
     }
 
 
@@ -161,6 +212,7 @@ def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
         returns=returns_schema(data["returns"]),
         code=data["code"],
         tests=[ProcedureTest(inputs=t["inputs"], expected=t["expected"]) for t in data["tests"]],
+        expected_answer=data.get("answer"),
     )
 
 

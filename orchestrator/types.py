@@ -113,6 +113,9 @@ class Draft:
     returns: dict[str, JSON]
     code: str
     tests: list[ProcedureTest]
+    # What the author expects for the request that prompted it; checked at verification,
+    # not stored (it would keep a user's data inside a shareable procedure).
+    expected_answer: JSON = None
 
 
 @dataclass

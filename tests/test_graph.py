@@ -175,3 +175,28 @@ def test_bad_requests_raise_a_clear_error(open_seglam, task, inputs, namespace, 
     seglam, _ = open_seglam([])
     with pytest.raises(BadRequest, match=message):
         seglam.run(task, inputs, namespace)
+
+
+def test_a_draft_whose_answer_to_the_request_differs_from_its_authors_reading_is_refused(open_seglam):
+    misread = total_draft()
+    misread.expected_answer = 4.0
+    seglam, synthesizer = open_seglam([misread, total_draft()])
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer) == ("miss", 3.0)
+    assert "solve returned 3.0, but the answer there is 4.0" in synthesizer.calls[1][1][0]
+
+
+def test_a_procedure_with_no_answer_passes_the_request_to_the_next_one(open_seglam):
+    labelled = draft(TOTAL_CODE, TOTAL_TESTS, name="invoice_total")
+    amount_due = draft(
+        "import re\n\ndef solve(invoice):\n    m = re.search(r'amount due\\s+([\\d.]+)', invoice, re.I)\n"
+        "    return float(m.group(1)) if m else None\n",
+        [({"invoice": "Amount due 5.00"}, 5.0), ({"invoice": "amount due 1.5"}, 1.5), ({"invoice": "x"}, None)],
+        name="invoice_amount_due")
+    seglam, synthesizer = open_seglam([labelled, amount_due])
+    seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    other_layout = seglam.run("Extract the grand total of this invoice", {"invoice": "Amount due 7.25"})
+    assert (other_layout.route, other_layout.answer) == ("miss", 7.25)
+    assert "had no answer" in other_layout.trace[1].decision
+    again = seglam.run("Extract the grand total of this invoice", {"invoice": "AMOUNT DUE 9.00"})
+    assert (again.route, again.answer, again.model_calls) == ("hit", 9.0, 0)

@@ -19,6 +19,7 @@ REPLY = {
     "name": "Convert Amount!",
     "intent": "Convert an amount into euros   at a rate.",
     "returns": "number",
+    "answer": 11.04,
     "code": "def solve(amount, rate):\n    return round(amount * rate, 2)\n",
     "tests": [
         {"inputs": {"amount": 10, "rate": 0.5}, "expected": 5.0},
@@ -83,6 +84,7 @@ def test_a_reply_becomes_a_draft_with_clean_name_and_intent():
     assert draft.params == {"amount": "number", "rate": "number"}
     assert draft.returns == {"type": ["number", "null"]}
     assert [t.expected for t in draft.tests] == [5.0, 2, 0]
+    assert draft.expected_answer == 11.04
     assert synthesis.model_calls == 1 and synthesis.model == "scripted@0"
     assert len(synthesis.prompt_sha256) == 64
 
@@ -107,3 +109,15 @@ def test_feedback_extends_the_same_conversation():
 def test_unusable_replies_give_no_draft_and_say_why(reply, problem):
     synthesis = EngineSynthesizer(ScriptedEngine(reply)).synthesize(request(), Retrieved(), [])
     assert synthesis.draft is None and problem in synthesis.problem
+
+
+def test_the_prompts_examples_pass_their_own_tests():
+    from orchestrator.answers import same_answer
+    from orchestrator.synthesizer import EXAMPLES
+    from sandbox import Sandbox
+
+    with Sandbox(workers=1) as sandbox:
+        for _, _, reply in EXAMPLES:
+            assert sandbox.check(reply["code"]) == []
+            for test in reply["tests"]:
+                assert same_answer(test["expected"], sandbox.run(reply["code"], test["inputs"])), (reply["name"], test)

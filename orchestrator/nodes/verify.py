@@ -39,7 +39,10 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
         check_returns(draft.returns, answer)
     except (SandboxError, ReturnsMismatch) as error:
         found.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}")
-        answer = None
+        return found, None
+    if draft.expected_answer is not None and not same_answer(draft.expected_answer, answer):
+        found.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
+                     f"{draft.expected_answer!r}")
     return found, answer
 
 
