@@ -222,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seglam", description="Reasoning cached as code.")
     parser.add_argument("--home", help="the seglam home folder (default $SEGLAM_HOME or ~/.cache/seglam)")
     parser.add_argument("--chroma-url", help="share one cache through a Chroma server, e.g. http://127.0.0.1:8000")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every graph step and its decision to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="answer one request")
@@ -283,6 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+        logging.getLogger("seglam").setLevel(logging.INFO)
     try:
         return args.handler(args)
     except SeglamError as error:

@@ -29,6 +29,9 @@ class Embedder:
 
     def _load(self):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a bar per load would clutter every command
 
         model_dir = self._model_dir
         if model_dir is None:

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable
 
@@ -26,6 +27,8 @@ from .nodes.verify import after_verify, verify
 from .state import Context, State
 from .types import TraceStep
 
+log = logging.getLogger("seglam")
+
 
 def traced(name: str, node: Callable) -> Callable:
     """Record the node's time and decision in the trace, so every result explains itself."""
@@ -34,6 +37,7 @@ def traced(name: str, node: Callable) -> Callable:
         started = time.perf_counter()
         update, decision = node(state, runtime)
         ms = (time.perf_counter() - started) * 1000
+        log.info("%s (%.0f ms): %s", name, ms, decision)
         return {**update, "trace": [TraceStep(name, round(ms, 3), decision)]}
 
     run.__name__ = name

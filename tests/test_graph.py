@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from orchestrator import BadRequest, Seglam, Settings
+from orchestrator.types import ProcedureTest
 from scripted import ScriptedSynthesizer, draft
 
 TOTAL_CODE = """import re
@@ -200,3 +201,15 @@ def test_a_procedure_with_no_answer_passes_the_request_to_the_next_one(open_segl
     assert "had no answer" in other_layout.trace[1].decision
     again = seglam.run("Extract the grand total of this invoice", {"invoice": "AMOUNT DUE 9.00"})
     assert (again.route, again.answer, again.model_calls) == ("hit", 9.0, 0)
+
+
+def test_tests_that_restate_the_request_are_dropped_not_stored(open_seglam):
+    invoice = "ACME Corp\nInvoice 7\nItems: widgets\nSubtotal: 10.00\nTotal: 12.00\nThank you"
+    restating = total_draft()
+    restating.tests = [ProcedureTest({"invoice": invoice[:45]}, 12.0), *restating.tests]
+    seglam, _ = open_seglam([restating])
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": invoice})
+    assert (result.route, result.answer) == ("miss", 12.0)
+    stored = seglam.procedures.get(result.procedure_id, "default")
+    assert all(invoice[:20] not in str(test.inputs) for test in stored.tests) and len(stored.tests) == 3
+    assert "1 test(s) that only restated the request dropped" in result.trace[-3].decision

@@ -13,6 +13,27 @@ from ..state import Context, State
 from ..types import Draft, Request
 
 
+COPY_MIN_CHARS = 40
+
+
+def copies_request(test_inputs: dict, request: Request | None) -> bool:
+    """Whether a test merely restates the request: a text input that is the request's own text
+    or a cut of it. Small models do this; such a test proves nothing beyond the request check,
+    and storing it would keep the user's document inside the procedure."""
+    if request is None:
+        return False
+    for name, value in test_inputs.items():
+        original = request.inputs.get(name)
+        if isinstance(value, str) and isinstance(original, str) and len(value) >= min(COPY_MIN_CHARS, len(original)):
+            if original.startswith(value.rstrip()) or value.strip() == original.strip():
+                return True
+    return False
+
+
+def independent_tests(draft: Draft, request: Request | None) -> list:
+    return [test for test in draft.tests if not copies_request(test.inputs, request)]
+
+
 def problems(draft: Draft, request: Request | None, context: Context, namespace: str) -> tuple[list[str], object]:
     """What is wrong with the draft (empty when it passes), and its answer to the request
     (hand-written procedures are admitted without one)."""
@@ -20,7 +41,7 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
     if violations:
         return [f"the code breaks the sandbox rules: {'; '.join(violations)}"], None
     found = []
-    for number, test in enumerate(draft.tests, 1):
+    for number, test in enumerate(independent_tests(draft, request), 1):
         shown = json.dumps(test.inputs, ensure_ascii=False)[:300]
         if set(test.inputs) != set(draft.params):
             found.append(f"test {number} has inputs {sorted(test.inputs)} but solve takes {sorted(draft.params)}")
@@ -55,7 +76,11 @@ def verify(state: State, runtime: Runtime[Context]):
     if found:
         feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found)
         return {"draft": None, "feedback": [*state["feedback"], feedback]}, f"failed: {found[0]}"
-    return {"answer": answer}, f"passed {len(draft.tests)} test(s) and ran on the request"
+    kept = independent_tests(draft, request)
+    copied = len(draft.tests) - len(kept)
+    draft.tests = kept
+    note = f"; {copied} test(s) that only restated the request dropped" if copied else ""
+    return {"answer": answer, "draft": draft}, f"passed {len(kept)} test(s) and the request check{note}"
 
 
 def after_verify(state: State, runtime: Runtime[Context]) -> str:
