@@ -1,0 +1,84 @@
+"""The `seglam` command, driven as a user would, on hand-written procedures (no model)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestrator.cli import main
+
+CONVERT = '''
+def solve(amount: float, rate: float) -> float:
+    return round(amount * rate, 2)
+
+TESTS = [{"inputs": {"amount": 100, "rate": 0.92}, "expected": 92.0},
+         {"inputs": {"amount": 10, "rate": 2}, "expected": 20}]
+'''
+
+
+@pytest.fixture
+def home(tmp_path, capsys):
+    source = tmp_path / "convert.py"
+    source.write_text(CONVERT)
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "procedures", "add", str(source),
+                 "--intent", "Convert an amount into euros at an exchange rate"]) == 0
+    assert "admitted convert-" in capsys.readouterr().out
+    return home
+
+
+def test_run_prints_the_answer_and_json_shows_route_procedure_and_trace(home, capsys):
+    args = ["--home", str(home), "run", "Convert an amount into euros at an exchange rate",
+            "--input", "amount=250", "--input", "rate=0.5"]
+    assert main(args) == 0
+    assert capsys.readouterr().out.strip() == "125.0"
+    assert main(args + ["--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["route"] == "hit" and result["procedure_id"].startswith("convert-")
+    assert [step["node"] for step in result["trace"]] == ["lookup", "execute", "respond"]
+    assert all("ms" in step for step in result["trace"])
+
+
+def test_batch_writes_one_result_line_per_request(home, tmp_path, capsys):
+    requests = tmp_path / "in.jsonl"
+    requests.write_text(
+        json.dumps({"id": "a", "task": "Convert an amount into euros at an exchange rate",
+                    "inputs": {"amount": 2, "rate": 3}}) + "\n"
+        + json.dumps({"id": "b", "task": "Count the words of this text", "inputs": {"text": "a b c"}}) + "\n"
+        + json.dumps({"id": "c", "task": "", "inputs": {}}) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["--home", str(home), "batch", str(requests), "--out", str(out), "--no-synthesis"]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["id"], r["route"], r["answer"]) for r in lines] == [("a", "hit", 6.0), ("b", "miss", None),
+                                                                     ("c", "error", None)]
+    assert "task is empty" in lines[2]["error"] and all("latency_ms" in r for r in lines)
+
+
+def test_procedures_list_show_and_retire(home, capsys):
+    assert main(["--home", str(home), "procedures", "list"]) == 0
+    listing = capsys.readouterr().out
+    procedure_id = listing.split()[1]
+    assert "Convert an amount into euros" in listing and "verified" in listing
+    assert main(["--home", str(home), "procedures", "show", procedure_id]) == 0
+    shown = capsys.readouterr().out
+    for part in ("intent:", "aliases:", "def solve(amount: float, rate: float)", "tests:", "provenance: by human", "stats:"):
+        assert part in shown
+    assert main(["--home", str(home), "procedures", "retire", procedure_id, "--reason", "superseded"]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), "procedures", "list", "--status", "retired"]) == 0
+    assert procedure_id in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "sum it", "--input-file", "doc=/no/such/file.txt"], "no file at /no/such/file.txt"),
+        (["run", "sum it", "--input", "novalue"], "must look like NAME=VALUE"),
+        (["run", "   ", "--no-synthesis"], "task is empty"),
+        (["procedures", "show", "nope"], "no procedure 'nope'"),
+        (["batch", "/no/such.jsonl", "--out", "/tmp/x.jsonl"], "no requests file"),
+    ],
+)
+def test_bad_input_gets_a_clear_error_and_exit_status_2(tmp_path, capsys, args, message):
+    assert main(["--home", str(tmp_path)] + args) == 2
+    assert message in capsys.readouterr().err
