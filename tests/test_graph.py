@@ -213,3 +213,13 @@ def test_tests_that_restate_the_request_are_dropped_not_stored(open_seglam):
     stored = seglam.procedures.get(result.procedure_id, "default")
     assert all(invoice[:20] not in str(test.inputs) for test in stored.tests) and len(stored.tests) == 3
     assert "1 test(s) that only restated the request dropped" in result.trace[-3].decision
+
+
+def test_a_restated_request_is_recognised_despite_lost_blank_lines():
+    from orchestrator.nodes.verify import copies_request
+    from orchestrator.types import Request
+
+    request = Request("t", {"invoice": "Subject: Invoice 1\n\nDear team,\n  please pay\nTotal: 5.00\n"})
+    assert copies_request({"invoice": "Subject: Invoice 1\nDear team,\nplease pay"}, request)
+    assert not copies_request({"invoice": "Subject: Invoice 2\nTotal: 7.00"}, request)
+    assert not copies_request({"invoice": "Total: 5.00"}, request)  # too short to be a copy

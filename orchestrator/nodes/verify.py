@@ -25,7 +25,8 @@ def copies_request(test_inputs: dict, request: Request | None) -> bool:
     for name, value in test_inputs.items():
         original = request.inputs.get(name)
         if isinstance(value, str) and isinstance(original, str) and len(value) >= min(COPY_MIN_CHARS, len(original)):
-            if original.startswith(value.rstrip()) or value.strip() == original.strip():
+            # Compared with whitespace collapsed: copies tend to lose blank lines and indents.
+            if " ".join(value.split()) in " ".join(original.split()):
                 return True
     return False
 
