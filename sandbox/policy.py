@@ -19,7 +19,7 @@ from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
-    safer_getattr,
+    safer_getattr_raise,
 )
 from RestrictedPython.PrintCollector import PrintCollector
 
@@ -139,7 +139,10 @@ def run_globals(modules: dict[str, types.ModuleType]) -> dict[str, Any]:
     return {
         "__builtins__": builtins_for(modules),
         "__name__": "procedure",
-        "_getattr_": safer_getattr,
+        # The raising variant: plain safer_getattr returns None for a missing attribute, and a
+        # procedure then fails later with "'NoneType' object is not callable", which misleads
+        # the model reading the error.
+        "_getattr_": safer_getattr_raise,
         "_getitem_": guarded_getitem,
         "_getiter_": iter,
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,

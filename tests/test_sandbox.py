@@ -118,3 +118,8 @@ def test_check_reports_violations_without_running(sandbox):
 
 def test_the_system_call_filter_is_on(sandbox):
     assert all(w.syscall_filter_problem is None for w in sandbox._all)
+
+
+def test_a_missing_attribute_raises_attribute_error_as_in_python(sandbox):
+    with pytest.raises(ProcedureError, match="AttributeError: 'NoneType' object has no attribute 'group'"):
+        sandbox.run("import re\n\ndef solve(text):\n    return re.search('x', text).group(0)\n", {"text": "abc"})
