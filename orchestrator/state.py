@@ -21,7 +21,7 @@ class Settings:
     # Cosine similarity of the task to a procedure's nearest key at or above which a
     # procedure whose params fit is run without asking the model.
     hit_similarity: float = 0.80
-    candidates: int = 5
+    candidates: int = 8
     max_attempts: int = 3
     limits: Limits = field(default_factory=Limits)
     example_procedures: int = 2

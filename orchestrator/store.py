@@ -180,13 +180,14 @@ class ProcedureStore:
             pid = meta["procedure_id"]
             if pid not in best or similarity > best[pid][0]:
                 best[pid] = (similarity, text)
-        ranked = sorted(best.items(), key=lambda item: -item[1][0])[:limit]
         candidates = []
-        for pid, (similarity, text) in ranked:
+        for pid, (similarity, text) in best.items():
             procedure = self.get(pid, namespace)
             if procedure.status == "verified" and procedure.accepts(signature):
                 candidates.append(Candidate(procedure, similarity, text))
-        return candidates
+        # Equally close procedures (one per document layout, say) are tried most-used first.
+        candidates.sort(key=lambda c: (-round(c.similarity, 3), -c.procedure.stats.hits))
+        return candidates[:limit]
 
     def nearest(self, task_vector: list[float], namespace: str, limit: int = 3) -> list[Candidate]:
         """Verified procedures of the namespace nearest by meaning, whatever their params."""

@@ -128,3 +128,10 @@ def test_the_store_survives_a_reopen(tmp_path, embedder):
     client, lock = open_client(tmp_path)
     assert ProcedureStore(client, embedder, lock).get(procedure.id, "default").intent == procedure.intent
     lock.release()
+
+
+def test_equally_close_procedures_are_ranked_most_used_first(store, embedder):
+    first, second = store.add(make()), store.add(make())
+    store.record_run(second.id, "default", ok=True, ms=1.0)
+    found = store.candidates(vector(embedder, first.intent), "default", {"table": "string"})
+    assert [c.procedure.id for c in found] == [second.id, first.id]
