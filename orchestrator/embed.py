@@ -44,7 +44,7 @@ class Embedder:
         with self._lock:
             if self._model is None:
                 self._model = self._load()
-            vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+            vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         return vectors.tolist()
 
     def _embed_one(self, text: str) -> tuple[float, ...]:

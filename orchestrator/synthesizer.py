@@ -157,7 +157,7 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
     return "\n".join(lines)
 
 
-TEST_TEXT_CHARS = 300
+TEST_TEXT_CHARS = 160
 
 
 def test_input_schema(kind: str) -> dict[str, Any]:
