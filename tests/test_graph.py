@@ -223,3 +223,14 @@ def test_a_restated_request_is_recognised_despite_lost_blank_lines():
     assert copies_request({"invoice": "Subject: Invoice 1\nDear team,\nplease pay"}, request)
     assert not copies_request({"invoice": "Subject: Invoice 2\nTotal: 7.00"}, request)
     assert not copies_request({"invoice": "Total: 5.00"}, request)  # too short to be a copy
+
+
+def test_the_feedback_shows_the_input_lines_holding_the_answer(open_seglam):
+    colon_only = draft(
+        "import re\n\ndef solve(invoice):\n    return float(re.search(r'Total: ([\\d.]+)', invoice).group(1))\n",
+        [({"invoice": "Total: 1.00"}, 1.0), ({"invoice": "Total: 2.50"}, 2.5), ({"invoice": "Total: 0.10"}, 0.1)],
+        name="invoice_total")
+    colon_only.expected_answer = 1234.5
+    seglam, synthesizer = open_seglam([colon_only, total_draft()])
+    seglam.run("Extract the grand total of this invoice", {"invoice": "Subtotal 1,000.00\nTOTAL $1,234.50\nBye"})
+    assert "is in these input lines: 'TOTAL $1,234.50'" in synthesizer.calls[1][1][0]

@@ -31,6 +31,29 @@ def copies_request(test_inputs: dict, request: Request | None) -> bool:
     return False
 
 
+def answer_spellings(answer) -> list[str]:
+    if isinstance(answer, bool) or answer is None:
+        return []
+    if isinstance(answer, (int, float)):
+        return list(dict.fromkeys([f"{answer:,.2f}", f"{answer:.2f}", str(answer)]))
+    return [answer] if isinstance(answer, str) and len(answer) >= 3 else []
+
+
+def where_answer_is(answer, request: Request) -> str:
+    """The input lines holding the answer the author read off the data: the most useful thing
+    to show a model whose pattern missed it."""
+    spellings = answer_spellings(answer)
+    lines = [
+        line.strip()
+        for value in request.inputs.values() if isinstance(value, str)
+        for line in value.splitlines()
+        if any(spelling in line for spelling in spellings)
+    ]
+    if not lines:
+        return ""
+    return f" (the answer {answer!r} is in these input lines: " + "; ".join(repr(l) for l in lines[:3]) + ")"
+
+
 def independent_tests(draft: Draft, request: Request | None) -> list:
     return [test for test in draft.tests if not copies_request(test.inputs, request)]
 
@@ -60,11 +83,12 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
         answer = context.sandbox.run(draft.code, request.inputs, limits=context.settings.limits, namespace=namespace)
         check_returns(draft.returns, answer)
     except (SandboxError, ReturnsMismatch) as error:
-        found.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}")
+        found.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}"
+                     f"{where_answer_is(draft.expected_answer, request)}")
         return found, None
     if draft.expected_answer is not None and not same_answer(draft.expected_answer, answer):
         found.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
-                     f"{draft.expected_answer!r}")
+                     f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
     return found, answer
 
 
