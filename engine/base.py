@@ -50,6 +50,7 @@ class Reply:
 
     text: str
     data: Any = None
+    code_block: str | None = None  # the fenced code written before the JSON, when asked for
     tool_calls: list[ToolCall] = field(default_factory=list)
     prompt_tokens: int = 0
     cached_prompt_tokens: int = 0
@@ -73,6 +74,7 @@ class Engine(Protocol):
         schema: dict[str, Any] | None = None,
         max_tokens: int = 1024,
         temperature: float = 0.0,
+        code_block: str | None = None,
     ) -> Reply:
         """Answer the conversation.
 
@@ -82,5 +84,8 @@ class Engine(Protocol):
         tools: when given, the model may instead answer with calls to these tools (also
             grammar-constrained); the caller runs them, appends their results as "tool"
             messages and calls `chat` again.
+        code_block: when given (a language, e.g. "python"), the reply opens with a fenced code
+            block written freely, before the JSON; `Reply.code_block` holds it. Code inside a
+            JSON string needs every backslash doubled, which small models get wrong.
         """
         ...

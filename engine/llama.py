@@ -2,8 +2,8 @@
 
 - The model loads on the first `chat`, never at construction: a process that only serves
   cache hits never pays for it.
-- A schema turns into a grammar (llama.cpp's JSON-schema converter), so a reply always
-  parses: synthesis never fails on malformed JSON, only on what the JSON says.
+- A schema turns into a grammar (llama.cpp's JSON-schema converter, minus \\u escapes), so
+  a reply always parses: synthesis never fails on malformed JSON, only on what it says.
 - llama-cpp-python keeps the KV state of the previous call and re-evaluates only past the
   longest common token prefix: the long fixed system prompt is evaluated once per process,
   and a retry re-uses everything up to its feedback. `Reply.cached_prompt_tokens` shows it.
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,38 @@ def tools_schema(tools: list[ToolSpec], final: dict[str, Any] | None) -> dict[st
     ]
     options.append({"type": "object", "properties": {"final": final or {"type": "string"}}, "required": ["final"]})
     return {"anyOf": options}
+
+
+UNICODE_ESCAPE = ' | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F]'
+
+
+@lru_cache(maxsize=64)
+def grammar_for(schema_json: str, code_block: str | None = None):
+    """The llama.cpp grammar for a reply: JSON matching the schema, optionally after a fenced
+    code block written freely.
+
+    The code block exists because code inside a JSON string needs every backslash doubled: a
+    small model writing a regex there emits `\\n` where it meant `\\s` and loops (measured:
+    a whole token budget of "\\n*\\n*..."). \\uXXXX escapes are left out of JSON strings for
+    the same reason (a reply spent its budget enumerating "\\u2013\\u2014..."): any character
+    can be written as itself.
+    """
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    text = json_schema_to_gbnf(schema_json)
+    if UNICODE_ESCAPE not in text or not re.search(r"^root ::=", text, flags=re.M):
+        raise EngineError("llama.cpp's JSON grammar changed shape; update engine.llama.grammar_for")
+    text = text.replace(UNICODE_ESCAPE, "")
+    if code_block:
+        text = re.sub(r"^root ::=", "json-root ::=", text, flags=re.M)
+        text = (
+            f'root ::= "```{code_block}\\n" code-body "```\\n" json-root\n'
+            'code-body ::= ([^`] | "`" [^`] | "``" [^`])*\n' + text
+        )
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
+FENCED = re.compile(r"^```[\w+-]*\n(.*?)```\s*(.*)$", re.S)
 
 
 def plain_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -112,10 +146,13 @@ class LlamaEngine:
         schema: dict[str, Any] | None = None,
         max_tokens: int = 1024,
         temperature: float = 0.0,
+        code_block: str | None = None,
     ) -> Reply:
         import llama_cpp
 
         grammar_schema = tools_schema(tools, schema) if tools else schema
+        if code_block and grammar_schema is None:
+            raise EngineError("code_block needs a schema for the JSON that follows the code")
         with self._lock:
             llm = self._load()
             llama_cpp.llama_perf_context_reset(llm.ctx)
@@ -123,7 +160,7 @@ class LlamaEngine:
             try:
                 result = llm.create_chat_completion(
                     messages=plain_messages(messages),
-                    response_format={"type": "json_object", "schema": grammar_schema} if grammar_schema else None,
+                    grammar=grammar_for(json.dumps(grammar_schema), code_block) if grammar_schema else None,
                     temperature=temperature,
                     max_tokens=max_tokens,
                     seed=self.seed,
@@ -152,8 +189,13 @@ class LlamaEngine:
             return reply
         if choice.get("finish_reason") == "length":
             raise EngineError(f"the reply was cut at max_tokens={max_tokens} before its JSON was complete")
+        if code_block:
+            fenced = FENCED.match(text)
+            if fenced is None:
+                raise EngineError("the reply does not start with the fenced code block asked for")
+            reply.code_block, text = fenced.group(1), fenced.group(2)
         try:
-            data = json.loads(text)
+            data = json.loads(text, strict=False)  # the grammar lets strings hold raw newlines
         except json.JSONDecodeError as error:
             raise EngineError(f"the model's reply is not JSON ({error.msg})") from None
         if tools and isinstance(data, dict) and "tool" in data:

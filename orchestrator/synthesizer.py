@@ -74,7 +74,7 @@ itertools, functools, csv, io, string, textwrap, unicodedata. No files, no netwo
 exec, open, globals or getattr. Never use a name that starts with an underscore.
 - Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings.
 
-Also give:
+Reply with the code in a ```python block, then one JSON object with:
 - name: a short snake_case name for the procedure.
 - intent: one sentence stating exactly what it computes: which field or column, which operation \
 (sum, mean, first, last, count...), which direction or unit, and what it returns.
@@ -125,8 +125,14 @@ EXAMPLES = [
         },
     ),
 ]
+def render_reply(reply: dict[str, Any]) -> str:
+    """A reply as the model writes it: the code in a fenced block, then the JSON about it."""
+    about = {key: value for key, value in reply.items() if key != "code"}
+    return f"```python\n{reply['code']}```\n{json.dumps(about)}"
+
+
 SYSTEM_PROMPT += "".join(
-    f"\nExample {number}. Task: {task!r}, inputs: {json.dumps(inputs)}\n{json.dumps(reply)}\n"
+    f"\nExample {number}. Task: {task!r}, inputs: {json.dumps(inputs)}\n{render_reply(reply)}\n"
     for number, (task, inputs, reply) in enumerate(EXAMPLES, 1)
 ) + "\nTest texts are short, made up, and differ from each other and from the request.\n"
 
@@ -153,7 +159,7 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
     if retrieved.passages:
         lines += ["", "Documents that may help:"]
         lines += [f"[{p.source}] {p.text}" for p in retrieved.passages]
-    lines += ["", "Reply with the JSON object only."]
+    lines += ["", "Reply with the ```python block, then the JSON object."]
     return "\n".join(lines)
 
 
@@ -182,7 +188,6 @@ def reply_schema(params: dict[str, str]) -> dict[str, Any]:
             "intent": {"type": "string"},
             "returns": {"type": "string", "enum": RETURN_TYPES},
             "answer": ANY_JSON,
-            "code": {"type": "string"},
             "tests": {
                 "type": "array",
                 "minItems": 3,
@@ -194,7 +199,7 @@ def reply_schema(params: dict[str, str]) -> dict[str, Any]:
                 },
             },
         },
-        "required": ["name", "intent", "returns", "answer", "code", "tests"],
+        "required": ["name", "intent", "returns", "answer", "tests"],
     }
 
 
@@ -238,18 +243,19 @@ class EngineSynthesizer:
                 {
                     "role": "user",
                     "content": f"A previous answer failed verification:\n{failure}\n"
-                    "Fix the procedure (and any wrong test) and reply with the whole JSON object again.",
+                    "Fix the procedure (and any wrong test) and reply again: the ```python block, then the JSON object.",
                 }
             )
         prompt_sha = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
         try:
-            reply = self.engine.chat(messages, schema=reply_schema(params), max_tokens=self.max_tokens)
+            reply = self.engine.chat(messages, schema=reply_schema(params), max_tokens=self.max_tokens,
+                                     code_block="python")
         except EngineError as error:
             return Synthesis(None, 1, getattr(self.engine, "model_id", None), prompt_sha, f"the engine failed: {error}")
         if not isinstance(reply.data, dict):
             return Synthesis(None, 1, reply.model, prompt_sha, "the model's reply was not the JSON object asked for")
         try:
-            draft = to_draft(reply.data, params)
+            draft = to_draft({**reply.data, "code": reply.code_block}, params)
         except (KeyError, TypeError) as error:
             return Synthesis(None, 1, reply.model, prompt_sha, f"the model's reply lacks a field: {error}")
         return Synthesis(draft, 1, reply.model, prompt_sha)

@@ -109,3 +109,21 @@ def test_a_prompt_longer_than_the_context_is_a_clear_error(engine):
     with pytest.raises(ContextOverflow, match="context holds 2048"):
         engine.chat([{"role": "user", "content": "word " * 3000}], max_tokens=10)
     assert isinstance(ContextOverflow(1, 2), EngineError)
+
+
+@pytest.mark.slow
+def test_code_comes_in_a_fenced_block_before_the_json(engine):
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    reply = engine.chat([{"role": "user", "content": "Write a Python function solve(s) returning the digits of s "
+                          "found with a regex (\\d+). Reply with a ```python block, then {\"name\": ...}."}],
+                        schema=schema, code_block="python", max_tokens=150)
+    assert "def solve" in reply.code_block and "```" not in reply.code_block
+    assert isinstance(reply.data["name"], str)
+
+
+def test_a_grammar_with_a_code_block_builds_from_llama_cpps_json_grammar():
+    from engine.llama import grammar_for
+
+    assert grammar_for(json.dumps({"type": "object", "properties": {"b": {"type": "string"}, "a": {"type": "number"}},
+                                   "required": ["b", "a"]}), "python") is not None
+    grammar_for.cache_clear()

@@ -20,13 +20,15 @@ REPLY = {
     "intent": "Convert an amount into euros   at a rate.",
     "returns": "number",
     "answer": 11.04,
-    "code": "def solve(amount, rate):\n    return round(amount * rate, 2)\n",
     "tests": [
         {"inputs": {"amount": 10, "rate": 0.5}, "expected": 5.0},
         {"inputs": {"amount": 1, "rate": 2}, "expected": 2},
         {"inputs": {"amount": 0, "rate": 0.9}, "expected": 0},
     ],
 }
+
+
+CODE = "def solve(amount, rate):\n    return round(amount * rate, 2)\n"
 
 
 class ScriptedEngine:
@@ -36,11 +38,11 @@ class ScriptedEngine:
         self.reply = reply
         self.seen = []
 
-    def chat(self, messages, tools=None, schema=None, max_tokens=1024, temperature=0.0):
+    def chat(self, messages, tools=None, schema=None, max_tokens=1024, temperature=0.0, code_block=None):
         self.seen.append((messages, schema))
         if isinstance(self.reply, Exception):
             raise self.reply
-        return Reply(text="", data=self.reply, model=self.model_id)
+        return Reply(text="", data=self.reply, code_block=CODE if code_block else None, model=self.model_id)
 
 
 def request():
@@ -84,7 +86,7 @@ def test_a_reply_becomes_a_draft_with_clean_name_and_intent():
     assert draft.params == {"amount": "number", "rate": "number"}
     assert draft.returns == {"type": ["number", "null"]}
     assert [t.expected for t in draft.tests] == [5.0, 2, 0]
-    assert draft.expected_answer == 11.04
+    assert draft.expected_answer == 11.04 and draft.code == CODE
     assert synthesis.model_calls == 1 and synthesis.model == "scripted@0"
     assert len(synthesis.prompt_sha256) == 64
 
