@@ -234,3 +234,11 @@ def test_the_feedback_shows_the_input_lines_holding_the_answer(open_seglam):
     seglam, synthesizer = open_seglam([colon_only, total_draft()])
     seglam.run("Extract the grand total of this invoice", {"invoice": "Subtotal 1,000.00\nTOTAL $1,234.50\nBye"})
     assert "is in these input lines: 'TOTAL $1,234.50'" in synthesizer.calls[1][1][0]
+
+
+def test_an_answer_of_the_wrong_type_is_pointed_out(open_seglam):
+    confused = total_draft()
+    confused.expected_answer = "2026-09-18"
+    seglam, synthesizer = open_seglam([confused, total_draft()])
+    seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00\nDue: 2026-09-18"})
+    assert "'answer' '2026-09-18' is not of the declared return type" in synthesizer.calls[1][1][0]

@@ -31,6 +31,14 @@ def copies_request(test_inputs: dict, request: Request | None) -> bool:
     return False
 
 
+def fits_returns(returns: dict, value) -> bool:
+    try:
+        check_returns(returns, value)
+    except ReturnsMismatch:
+        return False
+    return True
+
+
 def answer_spellings(answer) -> list[str]:
     if isinstance(answer, bool) or answer is None:
         return []
@@ -86,7 +94,10 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
         found.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}"
                      f"{where_answer_is(draft.expected_answer, request)}")
         return found, None
-    if draft.expected_answer is not None and not same_answer(draft.expected_answer, answer):
+    if draft.expected_answer is not None and not fits_returns(draft.returns, draft.expected_answer):
+        found.append(f"your 'answer' {draft.expected_answer!r} is not of the declared return type "
+                     f"{draft.returns.get('type')}: give the value the code must return for this request")
+    elif draft.expected_answer is not None and not same_answer(draft.expected_answer, answer):
         found.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
                      f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
     return found, answer
