@@ -1,6 +1,8 @@
 """Declarative workflows: documents through named steps, each step a seglam request.
 
-A workflow file (YAML) names its documents (a JSONL file), a namespace and its steps; a
+A workflow file (YAML) names its documents (a JSONL file), a namespace, its steps and,
+optionally, knowledge documents indexed for the model to consult when it writes a
+procedure (the retrieve step passes the passages nearest a task into the prompt); a
 step's inputs are literals or references: `$doc.FIELD` (a field of the document) or
 `$steps.NAME` (the answer of an earlier step for the same document). A step whose reference
 points at a failed step is skipped for that document, with the reason.
@@ -39,6 +41,7 @@ class Workflow:
     documents: list[dict[str, Any]]
     steps: list[Step]
     expected_field: str | None = None
+    knowledge: list[Path] = field(default_factory=list)  # documents indexed before the run
 
 
 @dataclass
@@ -141,7 +144,11 @@ def load_workflow(path: Path) -> Workflow:
                 documents.append(json.loads(line))
             except json.JSONDecodeError as error:
                 raise WorkflowError(f"{documents_path}:{number}: not JSON ({error.msg})") from None
-    return Workflow(raw["name"], raw.get("namespace", "default"), documents, steps, raw.get("expected"))
+    knowledge = [(path.parent / name).resolve() for name in raw.get("knowledge") or []]
+    for document in knowledge:
+        if not document.is_file():
+            raise WorkflowError(f"{path}: knowledge document {document} does not exist")
+    return Workflow(raw["name"], raw.get("namespace", "default"), documents, steps, raw.get("expected"), knowledge)
 
 
 def resolve_inputs(step: Step, document: dict, answers: dict[str, JSON]) -> dict[str, JSON]:
@@ -171,6 +178,9 @@ def same_value(expected: JSON, actual: JSON, tolerance: float = 0.005) -> bool:
 def run_workflow(seglam, workflow: Workflow, progress: bool = True) -> WorkflowReport:
     report = WorkflowReport(workflow.name, len(workflow.documents), [StepReport(s.name) for s in workflow.steps])
     started = time.perf_counter()
+    for document in workflow.knowledge:
+        # Re-adding a source replaces it: a second run indexes the same chunks again, no more.
+        seglam.knowledge.add(document.name, document.read_text(encoding="utf-8"), workflow.namespace)
     documents = workflow.documents
     if progress:
         from tqdm import tqdm

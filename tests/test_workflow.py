@@ -29,12 +29,22 @@ def write(tmp_path: Path, body: str, documents=DOCS) -> Path:
     return path
 
 
+class FakeKnowledge:
+    def __init__(self):
+        self.added = []
+
+    def add(self, source, text, namespace):
+        self.added.append((source, namespace))
+        return 1
+
+
 class FakeSeglam:
     """Answers by task: 'extract' parses the number after 'Total:', 'convert' multiplies."""
 
     def __init__(self, fail_on=None):
         self.seen = set()
         self.fail_on = fail_on
+        self.knowledge = FakeKnowledge()
 
     def run(self, task, inputs, namespace="default"):
         if self.fail_on and self.fail_on in str(inputs):
@@ -88,3 +98,16 @@ def test_a_step_after_a_failed_step_is_skipped_with_the_reason(tmp_path):
 def test_malformed_workflows_name_the_problem(tmp_path, body, message):
     with pytest.raises(WorkflowError, match=message):
         load_workflow(write(tmp_path, body))
+
+
+def test_knowledge_documents_are_indexed_into_the_workflows_namespace(tmp_path):
+    (tmp_path / "guide.md").write_text("Totals start a line.")
+    workflow = load_workflow(write(tmp_path, f"name: t\nnamespace: ns\ndocuments: docs.jsonl\nknowledge: [guide.md]\n{STEPS}"))
+    seglam = FakeSeglam()
+    run_workflow(seglam, workflow, progress=False)
+    assert seglam.knowledge.added == [("guide.md", "ns")]
+
+
+def test_a_missing_knowledge_document_is_named(tmp_path):
+    with pytest.raises(WorkflowError, match="knowledge document .*nope.md does not exist"):
+        load_workflow(write(tmp_path, f"name: t\ndocuments: docs.jsonl\nknowledge: [nope.md]\n{STEPS}"))
