@@ -1,189 +1,159 @@
-"""Layer 1, the language: what a procedure may say.
+"""Layer 1, the language: what a procedure may say, decided before it runs.
 
-RestrictedPython compiles the source (no names or attributes starting with `_`, no frame or
-code-object attributes) and routes every attribute read, item read, iteration, unpacking,
-in-place operation, write and print through the guards below. Only pure modules are
-importable, and each import returns a fresh read-only view of the module's public API, so a
-procedure cannot poison a module for the next run (`json.dumps = evil` fails, and would only
-have touched this run's copy). RestrictedPython is not a security boundary on its own: the
-worker process (layer 2) is.
+RestrictedPython compiles the source (no names or attributes starting with `_`, no frame,
+traceback, generator or code-object attributes, no eval/exec, no `except*`) and routes every
+attribute read, item access, write, iteration, unpacking and print through the guards of
+`guards.py`. On top of it this policy refuses at compile time what RestrictedPython leaves to
+a NameError or an ImportError at run time, so the synthesizer can tell the model at once:
+imports outside the allowlist, builtins a procedure is not given (open, getattr, type, ...),
+and class definitions (a class could carry `__del__` or `__eq__` code that runs later,
+outside the procedure's own call). It also accepts `counts[key] += 1`, which plain
+RestrictedPython refuses, by routing it through the item guards.
+
+RestrictedPython is not a security boundary on its own: the worker process (layer 2) is.
 """
 from __future__ import annotations
 
-import operator
+import ast
+import builtins
 import types
+from functools import lru_cache
 from typing import Any
 
-from RestrictedPython import compile_restricted_exec
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    safer_getattr_raise,
-)
-from RestrictedPython.PrintCollector import PrintCollector
+from RestrictedPython import RestrictingNodeTransformer, compile_restricted_exec
+from RestrictedPython.transformer import IOPERATOR_TO_STR, copy_locations
+
+from . import modules as allowed_modules
 
 FILENAME = "<procedure>"
 
-# Pure modules a data procedure may import, each narrowed to the names it may use. Names
-# that mutate process-wide state (decimal.setcontext, csv.register_dialect), reach the file
-# system (json.load takes a file, io beyond StringIO) or bypass the attribute guard
-# (string.Formatter, operator.attrgetter) are left out.
-_EXCLUDED = {
-    "csv": {"register_dialect", "unregister_dialect", "field_size_limit"},
-    "decimal": {"setcontext", "DefaultContext"},
-    "string": {"Formatter"},
-    "json": {"load", "dump"},
-}
-ALLOWED_MODULES = (
-    "re", "json", "math", "cmath", "datetime", "statistics", "collections", "itertools",
-    "functools", "decimal", "fractions", "csv", "string", "textwrap", "unicodedata", "heapq",
-    "bisect",
-)
-IO_NAMES = ("StringIO",)
-
-
-def public_names(module: types.ModuleType) -> list[str]:
-    names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
-    excluded = _EXCLUDED.get(module.__name__, set())
-    return [n for n in names if not n.startswith("_") and n not in excluded and hasattr(module, n)]
-
-
-def module_view(module: types.ModuleType, names: list[str] | None = None) -> types.SimpleNamespace:
-    """A fresh namespace holding the module's allowed names. The write guard refuses writes to
-    it; being fresh per run, even a write that got through would not outlive the run."""
-    view = types.SimpleNamespace(**{n: getattr(module, n) for n in (names or public_names(module))})
-    return view
-
-
-# C code in the allowed modules imports these through the running frame's __import__ (the
-# procedure's): datetime.strftime needs `time`, datetime.strptime needs `_strptime`.
-# Procedures themselves cannot name `_strptime`, and get only this narrow view of `time`.
-TIME_NAMES = ["strftime", "strptime", "struct_time", "gmtime", "localtime", "mktime", "time",
-              "timezone", "altzone", "daylight", "tzname"]
-
-
-def make_import(modules: dict[str, types.ModuleType]):
-    views: dict[str, types.SimpleNamespace] = {}
-
-    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "_strptime":
-            return modules["_strptime"]
-        if name == "time":
-            return views.setdefault("time", module_view(modules["time"], TIME_NAMES))
-        if level != 0:
-            raise ImportError("relative imports are not allowed in a procedure")
-        if name not in modules:
-            raise ImportError(
-                f"module {name!r} is not available to procedures; allowed: {', '.join(ALLOWED_MODULES)}, io"
-            )
-        if name not in views:
-            views[name] = module_view(modules[name], list(IO_NAMES) if name == "io" else None)
-        return views[name]
-
-    return guarded_import
-
-
-_INPLACE = {
-    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
-    ">>=": operator.irshift, "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor,
-    "@=": operator.imatmul,
-}
-
-
-def inplace(op: str, target, value):
-    return _INPLACE[op](target, value)
-
-
-def guarded_getitem(container, key):
-    return container[key]
-
-
-_BUILTIN_NAMES = (
+BUILTINS = (
     "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "complex", "dict",
-    "divmod", "enumerate", "filter", "float", "format", "frozenset", "hex", "int", "isinstance",
-    "issubclass", "iter", "len", "list", "map", "max", "min", "next", "oct", "ord", "pow",
-    "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip",
-    "ArithmeticError", "AssertionError", "AttributeError", "Exception", "IndexError", "KeyError",
-    "LookupError", "NotImplementedError", "OverflowError", "RuntimeError", "StopIteration",
-    "TypeError", "UnicodeError", "ValueError", "ZeroDivisionError",
+    "divmod", "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "int",
+    "isinstance", "issubclass", "iter", "len", "list", "map", "max", "min", "next", "oct",
+    "ord", "pow", "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum",
+    "tuple", "zip",
+    "ArithmeticError", "AssertionError", "AttributeError", "Exception", "IndexError",
+    "KeyError", "LookupError", "NotImplementedError", "OverflowError", "RuntimeError",
+    "StopIteration", "TypeError", "UnicodeDecodeError", "UnicodeEncodeError", "UnicodeError",
+    "ValueError", "ZeroDivisionError",
 )
+# Real builtins a procedure does not get; `print` is rewritten by RestrictedPython.
+_WITHHELD = frozenset(n for n in dir(builtins) if not n.startswith("_")) - set(BUILTINS) - {
+    "print", "None", "True", "False", "Ellipsis", "NotImplemented",
+}
 
 
-def builtins_for(modules: dict[str, types.ModuleType]) -> dict[str, Any]:
-    import builtins
+class ProcedureTransformer(RestrictingNodeTransformer):
+    """RestrictedPython's transformer, stricter on classes and `_` functions, and accepting
+    augmented assignment of items through the `_inplace_item_` guard."""
 
-    allowed = {name: getattr(builtins, name) for name in _BUILTIN_NAMES}
-    allowed.update({"None": None, "True": True, "False": False, "__import__": make_import(modules)})
-    return allowed
+    def visit_ClassDef(self, node: ast.ClassDef):
+        self.error(node, "class definitions are not available to procedures; use functions, "
+                         "dicts, lists and tuples")
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef):
+        if node.name.startswith("_"):  # RestrictedPython lets nested __magic__ names through
+            self.error(node, f'"{node.name}" is an invalid function name because it starts with "_"')
+        return super().visit_FunctionDef(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign):
+        target = node.target
+        if not isinstance(target, ast.Subscript) or isinstance(target.slice, ast.Slice):
+            return super().visit_AugAssign(node)
+        call = ast.Call(
+            func=ast.Name("_inplace_item_", ast.Load()),
+            args=[ast.Constant(IOPERATOR_TO_STR[type(node.op)]), self.visit(target.value),
+                  self.visit(target.slice), self.visit(node.value)],
+            keywords=[],
+        )
+        statement = ast.Expr(call)
+        copy_locations(call, node)
+        copy_locations(statement, node)
+        return statement
 
 
-def load_modules() -> dict[str, types.ModuleType]:
-    """Import the allowed modules (in the worker, before its system-call filter closes `open`)."""
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Every name the source binds anywhere: these may shadow a withheld builtin."""
+    bound = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return bound
+
+
+@lru_cache(maxsize=None)
+def _module_names(name: str) -> frozenset[str]:
     import importlib
-    import io
 
-    modules = {name: importlib.import_module(name) for name in ALLOWED_MODULES}
-    modules["io"] = io
-    modules["time"] = importlib.import_module("time")
-    modules["_strptime"] = importlib.import_module("_strptime")
-    # datetime.strptime imports _strptime lazily: do it now, while files can still be opened.
-    modules["datetime"].datetime.strptime("2000-01-02", "%Y-%m-%d")
-    modules["re"].compile(r"\d+(?:\.\d+)?").findall("1.5")
-    return modules
+    return frozenset(allowed_modules.allowed_names(importlib.import_module(name)))
 
 
-def run_globals(modules: dict[str, types.ModuleType]) -> dict[str, Any]:
-    """Fresh globals for one run: nothing in them survives into the next."""
-    return {
-        "__builtins__": builtins_for(modules),
-        "__name__": "procedure",
-        # The raising variant: plain safer_getattr returns None for a missing attribute, and a
-        # procedure then fails later with "'NoneType' object is not callable", which misleads
-        # the model reading the error.
-        "_getattr_": safer_getattr_raise,
-        "_getitem_": guarded_getitem,
-        "_getiter_": iter,
-        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-        "_unpack_sequence_": guarded_unpack_sequence,
-        "_write_": full_write_guard,
-        "_inplacevar_": inplace,
-        "_print_": PrintCollector,
-        "_apply_": lambda function, *args, **kwargs: function(*args, **kwargs),
-    }
+def _import_violations(node: ast.Import | ast.ImportFrom) -> list[str]:
+    allowed = ", ".join(allowed_modules.ALLOWED)
+    where = f"Line {node.lineno}"
+    if isinstance(node, ast.ImportFrom):
+        if node.level or node.module not in allowed_modules.ALLOWED:
+            return [f"{where}: module {node.module!r} is not available to procedures; they may import {allowed}"]
+        return [f"{where}: {node.module}.{alias.name} is not available to procedures"
+                for alias in node.names
+                if alias.name != "*" and alias.name not in _module_names(node.module)]
+    return [f"{where}: module {alias.name!r} is not available to procedures; they may import {allowed}"
+            for alias in node.names if alias.name not in allowed_modules.ALLOWED]
 
 
-def compile_procedure(source: str):
-    """(code object or None, violations). Violations name the line and the rule broken."""
+def _policy_violations(tree: ast.Module) -> list[str]:
+    """What RestrictedPython would only find at run time, found now."""
+    found = []
+    bound = _bound_names(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found += _import_violations(node)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if node.id in _WITHHELD and node.id not in bound:
+                found.append(f"Line {node.lineno}: {node.id!r} is not available to procedures")
+    return found
+
+
+@lru_cache(maxsize=256)
+def compile_procedure(source: str) -> tuple[types.CodeType | None, tuple[str, ...]]:
+    """(code object, ()) or (None, violations). Violations name the line and the rule broken.
+    Cached: a worker compiles a procedure once, however often it runs."""
     if not isinstance(source, str) or not source.strip():
-        return None, ["the procedure's source is empty"]
-    result = compile_restricted_exec(source, filename=FILENAME)
-    errors = list(result.errors)
+        return None, ("the procedure's source is empty",)
+    try:
+        tree = ast.parse(source, filename=FILENAME)
+    except SyntaxError as error:
+        return None, (f"Line {error.lineno}: SyntaxError: {error.msg}",)
+    own = _policy_violations(tree)
+    result = compile_restricted_exec(tree, filename=FILENAME, policy=ProcedureTransformer)
+    errors = own + [e for e in result.errors if e not in own]
     if result.code is None and not errors:
         errors = ["the procedure does not compile"]
-    return (result.code if not errors else None), errors
+    return (None, tuple(errors)) if errors else (result.code, ())
 
 
 def check(source: str, entry: str = "solve") -> list[str]:
-    """The policy violations of a source, without running it."""
-    import ast
-
+    """The policy violations of a source, without running it (empty when it may run)."""
     code, errors = compile_procedure(source)
     if errors:
-        return errors
-    tree = ast.parse(source)
-    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    if entry not in defined:
-        return [f"the procedure defines no top-level function {entry}()"]
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            for name in names:
-                root = name.split(".")[0]
-                if root not in ALLOWED_MODULES and root != "io":
-                    errors.append(f"line {node.lineno}: import of {name!r} is not allowed "
-                                  f"(allowed: {', '.join(ALLOWED_MODULES)}, io.StringIO)")
-                elif "." in name:
-                    errors.append(f"line {node.lineno}: import whole modules only ({root!r}, not {name!r})")
-    return errors
+        return list(errors)
+    if entry not in {n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)}:
+        return [f"the procedure defines no top-level function {entry}(); define def {entry}(...)"]
+    return []
+
+
+def builtins_for(importer: Any) -> dict[str, Any]:
+    """The builtins of one run: the allowlist, and the run's guarded `__import__`."""
+    given = {name: getattr(builtins, name) for name in BUILTINS}
+    given.update({"None": None, "True": True, "False": False, "__import__": importer})
+    return given

@@ -1,27 +1,21 @@
-"""The host side: a warm pool of worker processes and the `Sandbox` API.
+"""The `Sandbox`: a warm pool of worker processes, shared safely by threads and tenants.
 
-Workers are started ahead of need and reused, so a cache hit pays a pipe round trip, not a
-process start. A worker serves one namespace at a time: a run for another tenant recycles an
-idle worker (kill, fresh process) rather than share whatever a previous procedure left in it.
-A worker that times out, runs out of memory, floods its output or dies is killed and replaced.
+Workers start ahead of need and are reused, so a cache hit pays a pipe round trip, not a
+process start. A worker serves one namespace at a time: a run for another tenant takes a
+fresh worker (one nobody has used) or recycles an idle one of another tenant (kill, fresh
+process), never reuses it. A worker whose run was refused, timed out, ran out of memory,
+flooded its output or died is killed, and its replacement starts at once in the background.
 """
 from __future__ import annotations
 
-import atexit
 import json
-import os
-import select
-import shutil
-import subprocess
-import sys
-import tempfile
+import logging
 import threading
-import time
 import warnings
 import weakref
-from pathlib import Path
 
 from . import policy
+from .channel import WorkerProcess
 from .errors import (
     Limits,
     MemoryLimit,
@@ -33,200 +27,160 @@ from .errors import (
     WorkerCrashed,
 )
 
-PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
-START_TIMEOUT_S = 30.0
-# The worker's own Python (never the venv's site-packages beyond what it needs) with isolated
-# mode: no PYTHON* variables, no user site, no current folder on sys.path.
-BOOT = f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); from sandbox.worker import main; main()"
+log = logging.getLogger("sandbox")
 
 
 class SandboxWarning(UserWarning):
-    """A protection layer is unavailable on this machine (the message says which)."""
+    """A protection layer is unavailable on this machine (the message says which, and why)."""
 
 
-class Worker:
-    """One worker process, its private folder and the namespace it serves."""
-
-    def __init__(self):
-        self.folder = tempfile.mkdtemp(prefix="seglam-worker-")
-        os.chmod(self.folder, 0o700)
-        started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", BOOT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=self.folder,
-            env={},
-            close_fds=True,
-        )
-        self.namespace: str | None = None
-        self._buffer = b""
-        hello = self._read_line(START_TIMEOUT_S, 4096)
-        if hello is None:
-            self.kill()
-            raise WorkerCrashed("a sandbox worker did not start (no hello within 30 s)")
-        ready = json.loads(hello)
-        self.start_ms = (time.perf_counter() - started) * 1000
-        self.syscall_filter_problem = ready.get("problem")
-
-    def request(self, message: dict, limits: Limits) -> dict:
-        """Send one run and wait for its reply within the wall-clock limit."""
-        try:
-            self.process.stdin.write(json.dumps(message).encode() + b"\n")
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise WorkerCrashed("the sandbox worker died before the run; it was replaced") from None
-        line = self._read_line(limits.wall_s, limits.output_bytes + 64 * 1024)
-        if line is None:
-            raise Timeout(f"the procedure ran past its wall-clock limit of {limits.wall_s} s")
-        try:
-            return json.loads(line)
-        except json.JSONDecodeError:
-            raise WorkerCrashed("the sandbox worker answered garbage; it was replaced") from None
-
-    def _read_line(self, timeout_s: float, cap: int) -> bytes | None:
-        """A reply line; None on timeout; OutputLimit past `cap` bytes; WorkerCrashed on EOF."""
-        deadline = time.monotonic() + timeout_s
-        fd = self.process.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                raise WorkerCrashed(self._death_reason())
-            self._buffer += chunk
-            if len(self._buffer) > cap:
-                raise OutputLimit(f"the worker's reply passed {cap} bytes")
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
-
-    def _death_reason(self) -> str:
-        code = self.process.wait(timeout=5)
-        if code is not None and code < 0:
-            return f"the sandbox worker was killed by signal {-code}; it was replaced"
-        return f"the sandbox worker exited with status {code}; it was replaced"
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (self.process.stdin, self.process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        shutil.rmtree(self.folder, ignore_errors=True)
+def warn_unavailable(protections: dict[str, str | None], already: set[str]) -> None:
+    """A loud warning (and a log line) for each protection the worker reports off."""
+    for mechanism, problem in protections.items():
+        if problem and mechanism not in already:
+            already.add(mechanism)
+            message = (f"sandbox: {mechanism} is OFF on this machine ({problem}); procedures still "
+                       "run under RestrictedPython and the other process protections, see sandbox/README.md")
+            log.warning(message)
+            warnings.warn(message, SandboxWarning, stacklevel=4)
 
 
-def _close_all(workers: list[Worker]) -> None:
+def _kill_all(workers: set[WorkerProcess]) -> None:
     for worker in list(workers):
         worker.kill()
     workers.clear()
 
 
 class Sandbox:
-    """Runs untrusted procedures: `Sandbox().run(code, inputs)` returns a JSON value or raises a
-    SandboxError subclass. Thread-safe; close() (or leaving a `with` block) stops the workers."""
+    """Runs untrusted procedures: `run(code, inputs)` returns a JSON value or raises a
+    SandboxError subclass. Thread-safe; close() (or leaving a `with` block, or the end of
+    the process) kills the workers."""
 
     def __init__(self, workers: int = 2, limits: Limits = Limits()):
         if workers < 1:
-            raise ValueError("a sandbox needs at least one worker")
+            raise ValueError(f"a sandbox needs at least one worker, not {workers}")
         self.limits = limits
         self.size = workers
-        self._idle: list[Worker] = []
-        self._all: list[Worker] = []
         self._condition = threading.Condition()
+        self._idle: list[WorkerProcess] = []
+        self._busy = 0  # workers out on a run, and slots reserved for workers being started
+        self._all: set[WorkerProcess] = set()
         self._closed = False
-        self._finalizer = weakref.finalize(self, _close_all, self._all)
-        atexit.register(self._finalizer)
-        for _ in range(workers):
-            self._idle.append(self._spawn())
+        self._warned: set[str] = set()
+        # Runs at close(), at garbage collection and at interpreter exit, whichever is first.
+        self._finalizer = weakref.finalize(self, _kill_all, self._all)
+        self._idle = [self._start(limits.memory_mb) for _ in range(workers)]
+        for worker in self._idle:  # they boot side by side; wait for each hello
+            self._ready(worker)
 
-    def _spawn(self) -> Worker:
-        worker = Worker()
-        self._all.append(worker)
-        if worker.syscall_filter_problem:
-            warnings.warn(
-                f"sandbox: the system-call filter is OFF on this machine ({worker.syscall_filter_problem}); "
-                "procedures are still confined by RestrictedPython and process limits",
-                SandboxWarning,
-                stacklevel=3,
-            )
+    @property
+    def protections(self) -> dict[str, str | None]:
+        """Each process protection -> None when on, else why it is off on this machine."""
+        with self._condition:
+            worker = next((w for w in self._all if w.protections is not None), None)
+        return dict(worker.protections) if worker else {}
+
+    def _start(self, memory_cap_mb: int) -> WorkerProcess:
+        worker = WorkerProcess(memory_cap_mb)
+        with self._condition:
+            closed = self._closed
+            if not closed:
+                self._all.add(worker)
+        if closed:
+            worker.kill()
+            raise SandboxError("the sandbox is closed; create a new Sandbox")
         return worker
 
-    def _retire(self, worker: Worker) -> None:
-        worker.kill()
-        if worker in self._all:
-            self._all.remove(worker)
+    def _ready(self, worker: WorkerProcess) -> None:
+        try:
+            worker.ready()
+        except SandboxError:
+            self._discard(worker)
+            raise
+        warn_unavailable(worker.protections, self._warned)
 
-    def _acquire(self, namespace: str) -> Worker:
+    def _discard(self, worker: WorkerProcess) -> None:
+        worker.kill()
+        with self._condition:
+            self._all.discard(worker)
+
+    def _acquire(self, namespace: str, limits: Limits) -> WorkerProcess:
+        """A worker for this namespace: its own idle one, else a fresh one, else an idle one
+        of another tenant recycled, else wait for one to come back."""
+        recycled = None
         with self._condition:
             while True:
                 if self._closed:
-                    raise SandboxError("the sandbox is closed")
-                for predicate in (lambda w: w.namespace == namespace, lambda w: w.namespace is None):
-                    for worker in self._idle:
-                        if predicate(worker):
-                            self._idle.remove(worker)
-                            worker.namespace = namespace
-                            return worker
-                if self._idle:  # only workers of other tenants are idle: recycle one
-                    stale = self._idle.pop(0)
+                    raise SandboxError("the sandbox is closed; create a new Sandbox")
+                fitting = [w for w in self._idle if w.fits(limits)]
+                chosen = (next((w for w in fitting if w.namespace == namespace), None)
+                          or next((w for w in fitting if w.namespace is None), None))
+                if chosen is not None:
+                    self._idle.remove(chosen)
                     break
-                if len(self._all) < self.size:
-                    stale = None
+                if self._idle:
+                    recycled = self._idle.pop(0)
+                    break
+                if self._busy < self.size:
                     break
                 self._condition.wait()
-        if stale is not None:
-            self._retire(stale)
-        worker = self._spawn()
-        worker.namespace = namespace
-        return worker
+            self._busy += 1
+        try:
+            if chosen is None:
+                if recycled is not None:
+                    self._discard(recycled)
+                chosen = self._start(max(self.limits.memory_mb, limits.memory_mb))
+            chosen.namespace = namespace
+            self._ready(chosen)
+        except BaseException:
+            self._give_back(None)
+            raise
+        return chosen
 
-    def _release(self, worker: Worker | None) -> None:
+    def _give_back(self, worker: WorkerProcess | None, healthy: bool = True) -> None:
+        """Return a worker after a run; an unhealthy one is killed and replaced at once, so
+        its replacement boots while the caller goes on."""
+        if worker is not None and not healthy:
+            self._discard(worker)
+            worker = None if self._closed else self._start(self.limits.memory_mb)
         with self._condition:
+            self._busy -= 1
+            stray = worker if self._closed else None
             if worker is not None and not self._closed:
                 self._idle.append(worker)
             self._condition.notify()
+        if stray is not None:
+            self._discard(stray)
 
     def run(self, code: str, inputs: dict, entry: str = "solve", limits: Limits | None = None,
             namespace: str = "default"):
+        """Run `entry(**inputs)` of the procedure `code` in a worker of `namespace`; its JSON
+        answer, or Violation, Timeout, MemoryLimit, OutputLimit, ProcedureError, WorkerCrashed."""
         limits = limits or self.limits
+        if not isinstance(inputs, dict):
+            raise Violation([f"the inputs must be a dict of named values, not {type(inputs).__name__}"])
         try:
-            message = {"code": code, "inputs": inputs, "entry": entry, "limits": limits.__dict__}
             json.dumps(inputs, allow_nan=False)
         except (TypeError, ValueError) as error:
             raise Violation([f"the inputs are not JSON ({error})"]) from None
-        worker = self._acquire(namespace)
+        worker = self._acquire(namespace, limits)
         try:
-            reply = worker.request(message, limits)
-        except SandboxError:
-            self._retire(worker)  # whatever state it is in, it is not reused
-            self._release(None)
+            reply = worker.request(code, inputs, entry, limits)
+        except BaseException:
+            self._give_back(worker, healthy=False)
             raise
-        if reply.get("error") in ("MemoryLimit", "WorkerCrashed"):
-            self._retire(worker)
-            self._release(None)
-        else:
-            self._release(worker)
-        return decode(reply)
+        # A worker stays only after an answer or an ordinary failure, never after a refusal
+        # or a spent budget (the worker says so: `tainted`), nor after a reply it cannot explain.
+        kept = "ok" in reply or reply.get("error") in ("Violation", "ProcedureError")
+        self._give_back(worker, healthy=kept and not reply.get("tainted"))
+        return decode(reply, code)
 
     def check(self, code: str, entry: str = "solve") -> list[str]:
         """The policy violations of `code` (empty when it may run), without running it."""
         return policy.check(code, entry)
 
     def close(self) -> None:
+        """Kill every worker. Runs in flight end with WorkerCrashed; later runs are refused."""
         with self._condition:
             self._closed = True
             self._idle.clear()
@@ -240,14 +194,29 @@ class Sandbox:
         self.close()
 
 
-def decode(reply: dict):
-    """A worker's reply as a value or the typed error it stands for."""
+def _with_source(traceback: list[str], code: str) -> list[str]:
+    """'line N, in NAME' -> 'line N, in NAME: <the source line>'."""
+    lines = code.splitlines()
+    shown = []
+    for entry in traceback:
+        try:
+            number = int(entry.split(",")[0].removeprefix("line "))
+            text = lines[number - 1].strip()
+        except (ValueError, IndexError):
+            text = ""
+        shown.append(f"{entry}: {text}" if text else entry)
+    return shown
+
+
+def decode(reply: dict, code: str):
+    """A worker's reply as the answer, or the typed error it stands for."""
     if "ok" in reply:
-        return json.loads(reply["ok"])
+        return reply["ok"]
     kind = reply.get("error")
     if kind == "Violation":
-        raise Violation(reply.get("reasons") or ["the policy refused the procedure"])
+        raise Violation([str(r) for r in reply.get("reasons") or ["the policy refused the procedure"]])
     if kind == "ProcedureError":
-        raise ProcedureError(reply.get("type", "Exception"), reply.get("message", ""), reply.get("traceback", []))
+        raise ProcedureError(str(reply.get("type", "Exception")), str(reply.get("message", "")),
+                             _with_source([str(t) for t in reply.get("traceback") or []], code))
     errors = {"Timeout": Timeout, "MemoryLimit": MemoryLimit, "OutputLimit": OutputLimit}
-    raise errors.get(kind, WorkerCrashed)(reply.get("message", f"the sandbox worker reported {kind!r}"))
+    raise errors.get(kind, WorkerCrashed)(str(reply.get("message", f"the sandbox worker reported {kind!r}")))

@@ -1,180 +1,167 @@
-"""Layer 2, the process: the worker that runs procedures, started by `pool.Sandbox`.
+"""The worker process: confines itself (confine.py), then runs one procedure per request.
 
-The worker is a separate Python started with `-I` (no environment, no user site), an empty
-environment and a private empty working directory. Before it reads its first request it
-lowers its own limits (no core files, no file writes, address space) and installs a
-seccomp filter that makes every system call a procedure could use to reach out fail:
-opening files, sockets, spawning processes or threads, signalling other processes,
-ptrace. The language layer should stop all of this first; the filter holds if it does not.
+Started by the host (channel.py) as `python -I -c BOOT CAP_MB`: isolated mode, an empty
+environment, a private empty working folder. Protocol: one JSON object per line each way on
+stdin/stdout; every reply echoes the request's id. Answers cross as JSON text, never pickles.
 
-Protocol: one JSON object per line each way, on stdin/stdout. Results cross as JSON only;
-the host never unpickles anything from here.
+Each run gets fresh globals, fresh module views, a fresh decimal context, a CPU budget
+(ITIMER_PROF, raising inside the procedure) and an address-space limit (the soft RLIMIT_AS,
+under the hard cap set at start). The answer is serialised and the garbage collector run
+while the budget still holds, so code a procedure left in a generator's `finally` runs now,
+charged to this run, never to the next one.
 """
 from __future__ import annotations
 
-import errno
-import hashlib
+import decimal
+import gc
 import json
 import os
 import resource
 import signal
 import sys
-import traceback
+from types import TracebackType
 
-from .policy import FILENAME, compile_procedure, load_modules, run_globals
-
-# Everything a procedure could use to leave the process. Denied with EPERM rather than a kill
-# so the procedure sees an ordinary error and the worker survives to report it.
-DENIED_SYSCALLS = (
-    "open", "openat", "openat2", "creat", "open_by_handle_at", "name_to_handle_at",
-    "unlink", "unlinkat", "rename", "renameat", "renameat2", "mkdir", "mkdirat", "rmdir",
-    "link", "linkat", "symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "chown", "fchown",
-    "lchown", "fchownat", "truncate", "mknod", "mknodat", "chdir", "fchdir", "chroot",
-    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendto",
-    "sendmsg", "recvfrom", "recvmsg",
-    "execve", "execveat", "fork", "vfork", "clone", "clone3",
-    "kill", "tkill", "tgkill", "ptrace", "process_vm_readv", "process_vm_writev",
-    "mount", "umount2", "pivot_root", "unshare", "setns", "keyctl", "add_key", "request_key",
-    "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "personality", "setuid",
-    "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "memfd_create",
-)
-
-
-class NotAJsonValue(Exception):
-    pass
+from . import confine, modules
+from .guards import Guards, Refused
+from .policy import FILENAME, builtins_for, compile_procedure
 
 
 class CpuTimeExceeded(BaseException):
-    """Raised inside a procedure when it uses up its CPU seconds (BaseException: `except
-    Exception` in a procedure does not swallow it)."""
+    """Raised inside a procedure when its CPU seconds are spent (a BaseException, so that
+    `except Exception` in the procedure does not swallow it)."""
 
 
-def install_syscall_filter() -> str | None:
-    """Install the seccomp filter; returns None, or why it could not be installed."""
-    try:
-        import pyseccomp as seccomp
-    except ImportError as error:
-        return f"pyseccomp is not importable ({error})"
-    try:
-        rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
-        for name in DENIED_SYSCALLS:
-            try:
-                rules.add_rule(seccomp.ERRNO(errno.EPERM), name)
-            except (ValueError, RuntimeError, OSError):
-                pass  # a system call this architecture does not have
-        rules.load()
-    except Exception as error:  # libseccomp missing or the kernel refuses: report, don't hide
-        return f"seccomp could not be installed ({type(error).__name__}: {error})"
-    return None
+class NotJson(Exception):
+    """The procedure's answer cannot cross as JSON."""
 
 
-def address_space_now() -> int:
+def address_space() -> int:
+    """The worker's current virtual memory size in bytes (read before confinement)."""
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmSize:"):
                 return int(line.split()[1]) * 1024
-    return 0
+    raise RuntimeError("VmSize missing from /proc/self/status")
 
 
-def procedure_traceback(error: BaseException, source: str) -> list[str]:
-    """The procedure's own frames only: line number, function and source line."""
-    lines = source.splitlines()
+def procedure_traceback(tb: TracebackType | None) -> list[str]:
+    """The procedure's own frames only, innermost last, as 'line N, in NAME' (the host adds
+    the source line); frames of the worker and of library modules are left out."""
     shown = []
-    for frame in traceback.extract_tb(error.__traceback__):
-        if frame.filename == FILENAME:
-            text = lines[frame.lineno - 1].strip() if frame.lineno and frame.lineno <= len(lines) else ""
-            shown.append(f"line {frame.lineno}, in {frame.name}: {text}")
-    return shown
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename == FILENAME:
+            shown.append(f"line {tb.tb_lineno}, in {code.co_name}")
+        tb = tb.tb_next
+    return shown[-8:]
+
+
+def serialise(answer) -> bytes:
+    try:
+        return json.dumps(answer, allow_nan=False, ensure_ascii=False).encode()
+    except (TypeError, ValueError) as error:  # UnicodeEncodeError is a ValueError
+        raise NotJson(f"the answer is not a JSON value ({error})") from None
 
 
 class Runner:
-    def __init__(self):
-        self.modules = load_modules()
-        self.compiled: dict[str, object] = {}
-        self.baseline = address_space_now()
-        self.hard_address_space = resource.getrlimit(resource.RLIMIT_AS)[1]
+    """Runs requests, one at a time, within their limits."""
+
+    def __init__(self, cap_mb: int):
+        self.modules = modules.load()
+        self.baseline = address_space()
+        self.hard_cap = self.baseline + cap_mb * 2**20
+        self.in_run = False
+        self.cpu_spent = False
         signal.signal(signal.SIGPROF, self._on_cpu_limit)
 
-    @staticmethod
-    def _on_cpu_limit(signum, frame):
-        raise CpuTimeExceeded()
+    def _on_cpu_limit(self, signum, frame):
+        if self.in_run:
+            self.cpu_spent = True  # recorded: a bare `except:` in the procedure may catch the raise
+            raise CpuTimeExceeded()
 
-    def run(self, request: dict) -> dict:
-        source, inputs, entry, limits = request["code"], request["inputs"], request["entry"], request["limits"]
-        key = hashlib.sha256(source.encode()).hexdigest()
-        code = self.compiled.get(key)
-        if code is None:
-            code, errors = compile_procedure(source)
-            if errors:
-                return {"error": "Violation", "reasons": errors}
-            self.compiled[key] = code
-        import decimal
-
-        decimal.setcontext(decimal.Context())  # a procedure's precision must not leak into the next
-        memory = self.baseline + limits["memory_mb"] * 1024 * 1024
-        # Only the soft limit: it can be raised again after the run without privileges.
-        resource.setrlimit(resource.RLIMIT_AS, (memory, self.hard_address_space))
-        namespace = run_globals(self.modules)
+    def run(self, request: dict) -> bytes:
+        """One request -> one reply line (JSON, no newline)."""
+        limits = request["limits"]
+        guards = Guards()
+        decimal.setcontext(decimal.Context())  # a procedure's precision must not leak on
+        self.cpu_spent = False
+        resource.setrlimit(resource.RLIMIT_AS, (self.baseline + limits["memory_mb"] * 2**20, self.hard_cap))
+        outcome: dict = {}
+        self.in_run = True
+        signal.setitimer(signal.ITIMER_PROF, limits["cpu_s"])
         try:
-            signal.setitimer(signal.ITIMER_PROF, limits["cpu_s"])
+            try:
+                outcome = self._outcome(request, guards)
+            except (CpuTimeExceeded, Refused):
+                outcome = {}  # recorded on self and on the guards: reported below
+            except MemoryError:
+                outcome = {"error": "MemoryLimit",
+                           "message": f"the procedure needed more than its {limits['memory_mb']} MB of memory"}
+            # The run's leftovers, and any code they still hold (a generator's `finally`), die
+            # now, inside this run's budget. Its exceptions have been dropped above, so their
+            # tracebacks no longer keep the run's frames alive.
+            gc.collect()
+        except (CpuTimeExceeded, Refused, MemoryError):
+            pass  # between the statements above: recorded on self and on the guards
+        finally:
+            self.in_run = False
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            resource.setrlimit(resource.RLIMIT_AS, (self.hard_cap, self.hard_cap))
+        # Refusals and a spent budget count even where the procedure caught what they raised.
+        if guards.refusals:
+            outcome = {"error": "Violation", "reasons": guards.refusals[:5]}
+        elif self.cpu_spent:
+            outcome = {"error": "Timeout", "message": f"the procedure used more than its {limits['cpu_s']} CPU seconds"}
+        elif "ok" in outcome and len(outcome["ok"]) > limits["output_bytes"]:
+            outcome = {"error": "OutputLimit", "message": f"the answer is {len(outcome['ok'])} bytes, "
+                                                         f"over the limit of {limits['output_bytes']} bytes"}
+        # A worker whose procedure was refused, ran out of CPU or memory, is not trusted again.
+        outcome["tainted"] = bool(guards.refusals) or self.cpu_spent or outcome.get("error") == "MemoryLimit"
+        answer = outcome.pop("ok", None)
+        outcome["id"] = request["id"]
+        reply = json.dumps(outcome).encode()
+        # The answer is JSON already: splice it in rather than escape it a second time.
+        return reply if answer is None else reply[:-1] + b', "ok": ' + answer + b"}"
+
+    def _outcome(self, request: dict, guards: Guards) -> dict:
+        code, errors = compile_procedure(request["code"])
+        if errors:
+            return {"error": "Violation", "reasons": list(errors)}
+        namespace = guards.globals(builtins_for(modules.importer(self.modules)))
+        entry = request["entry"]
+        try:
             exec(code, namespace)
             function = namespace.get(entry)
             if not callable(function):
-                return {"error": "Violation", "reasons": [f"the procedure defines no function {entry}()"]}
-            answer = function(**inputs)
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            payload = self.serialise(answer)
-        except CpuTimeExceeded:
-            return {"error": "Timeout", "message": f"the procedure used more than {limits['cpu_s']} CPU seconds"}
-        except MemoryError:
-            return {"error": "MemoryLimit", "message": f"the procedure needed more than {limits['memory_mb']} MB"}
-        except ImportError as error:
-            return {"error": "Violation", "reasons": [str(error)]}
-        except NotAJsonValue as error:
+                return {"error": "Violation",
+                        "reasons": [f"the procedure defines no function {entry}(); define def {entry}(...)"]}
+            return {"ok": serialise(function(**request["inputs"]))}
+        except (CpuTimeExceeded, MemoryError, Refused):
+            raise
+        except NotJson as error:
             return {"error": "ProcedureError", "type": "TypeError", "message": str(error), "traceback": []}
         except Exception as error:
-            # Plain bugs, and names or attributes the guards refuse (NameError, AttributeError).
-            return {"error": "ProcedureError", "type": type(error).__name__, "message": str(error),
-                    "traceback": procedure_traceback(error, source)[-5:]}
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            resource.setrlimit(resource.RLIMIT_AS, (self.hard_address_space, self.hard_address_space))
-        size = len(payload.encode())
-        if size > limits["output_bytes"]:
-            return {"error": "OutputLimit",
-                    "message": f"the answer is {size} bytes, over the {limits['output_bytes']} byte limit"}
-        return {"ok": payload}
-
-    @staticmethod
-    def serialise(answer) -> str:
-        try:
-            return json.dumps(answer, allow_nan=False, ensure_ascii=False)
-        except (TypeError, ValueError) as error:
-            raise NotAJsonValue(f"the answer is not a JSON value ({error})") from None
+            return {"error": "ProcedureError", "type": type(error).__name__, "message": str(error)[:2000],
+                    "traceback": procedure_traceback(error.__traceback__)}
 
 
 def main() -> None:
-    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    # Anything else written to stdout/stderr (a stray print from C code) goes nowhere.
+    replies = os.fdopen(os.dup(1), "wb")
+    # Anything else written to stdout/stderr (C code, the interpreter) goes nowhere.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-    sys.setrecursionlimit(500)
-    runner = Runner()
-    problem = install_syscall_filter()
-    replies.write(json.dumps({"ready": True, "seccomp": problem is None, "problem": problem}) + "\n")
+    os.close(devnull)
+    sys.setrecursionlimit(400)
+    runner = Runner(cap_mb=int(sys.argv[1]))
+    report = confine.confine(runner.hard_cap)
+    gc.freeze()  # start-up objects are never collected: gc.collect() per run scans only the run's
+    replies.write(json.dumps({"ready": True, "protections": report}).encode() + b"\n")
     replies.flush()
-    for line in sys.stdin:
+    for line in sys.stdin.buffer:
         try:
             reply = runner.run(json.loads(line))
         except Exception as error:  # a bug of ours: say so rather than die silently
-            reply = {"error": "WorkerCrashed", "message": f"{type(error).__name__}: {error}"}
-        replies.write(json.dumps(reply) + "\n")
+            reply = json.dumps({"error": "WorkerCrashed", "message": f"{type(error).__name__}: {error}"}).encode()
+        replies.write(reply + b"\n")
         replies.flush()
-
-
-if __name__ == "__main__":
-    main()

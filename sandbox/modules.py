@@ -1,0 +1,100 @@
+"""The modules a procedure may import, and the read-only views it gets of them.
+
+Only pure modules are offered. Each import hands the procedure a fresh module object holding
+the module's allowed public names, never the real module: a write to it is refused by the
+write guard, and even a write that got through would die with the run, so `json.dumps = evil`
+cannot reach the next procedure. Names that change process-wide state, take files, read
+attributes by name (and so get round the attribute guard) or write attributes onto objects
+the procedure did not make are left out of the views.
+"""
+from __future__ import annotations
+
+import importlib
+import types
+from typing import Callable
+
+# module -> names left out of its view, with the reason in the comment beside them.
+_LEFT_OUT: dict[str, set[str]] = {
+    # process-wide state shared by every later run in the worker
+    "csv": {"register_dialect", "unregister_dialect", "field_size_limit"},
+    "decimal": {"setcontext", "DefaultContext", "BasicContext", "ExtendedContext"},
+    # string.Formatter walks attributes named in a format string, past the attribute guard
+    "string": {"Formatter"},
+    # these take files; a procedure has none
+    "json": {"load", "dump"},
+    # setattr onto objects the procedure did not make (update_wrapper copies any attribute
+    # named in its arguments, total_ordering writes methods onto a shared class)
+    "functools": {"update_wrapper", "wraps", "total_ordering"},
+    # UserString.format calls str.format on its data, past the safe formatter
+    "collections": {"UserString"},
+}
+
+# Only the parts of these modules a data procedure needs. `time` is offered (datetime's C
+# code imports it through the procedure's __import__ too), but without sleep or clocks of
+# the process; `io` only for StringIO, the in-memory file csv reads and writes.
+_ONLY: dict[str, tuple[str, ...]] = {
+    "io": ("StringIO",),
+    "time": ("strftime", "strptime", "struct_time", "gmtime", "localtime", "mktime", "time",
+             "timezone", "altzone", "daylight", "tzname"),
+}
+
+ALLOWED = (
+    "re", "json", "math", "cmath", "datetime", "time", "statistics", "collections",
+    "itertools", "functools", "decimal", "fractions", "csv", "string", "textwrap",
+    "unicodedata", "heapq", "bisect", "io",
+)
+
+# Imported by C code in the allowed modules (datetime.strptime), never by a procedure: a
+# procedure cannot even spell a name that starts with "_".
+_INTERNAL = ("_strptime",)
+
+
+def allowed_names(module: types.ModuleType) -> list[str]:
+    """The names of `module` a procedure may use."""
+    name = module.__name__
+    if name in _ONLY:
+        return [n for n in _ONLY[name] if hasattr(module, n)]
+    names = getattr(module, "__all__", None) or dir(module)
+    left_out = _LEFT_OUT.get(name, set())
+    return [n for n in names if not n.startswith("_") and n not in left_out and hasattr(module, n)]
+
+
+def load() -> dict[str, types.ModuleType]:
+    """Import the allowed modules and warm what they load lazily, while files can still be
+    opened (the worker's confinement forbids opening files afterwards)."""
+    modules = {name: importlib.import_module(name) for name in ALLOWED + _INTERNAL}
+    modules["datetime"].datetime.strptime("2000-01-02", "%Y-%m-%d")
+    modules["time"].strftime("%Y")
+    modules["re"].compile(r"\d+(?:\.\d+)?").findall("1.5")
+    modules["unicodedata"].normalize("NFKC", "x")
+    return modules
+
+
+def view(module: types.ModuleType) -> types.ModuleType:
+    """A fresh module object holding the allowed names of `module`."""
+    fresh = types.ModuleType(module.__name__, f"The parts of {module.__name__} a procedure may use.")
+    for name in allowed_names(module):
+        setattr(fresh, name, getattr(module, name))
+    return fresh
+
+
+def importer(modules: dict[str, types.ModuleType]) -> Callable:
+    """The `__import__` of one run: views of allowed modules, ImportError for anything else.
+    Views are cached for the run only, so `import json` twice gives the same object."""
+    views: dict[str, types.ModuleType] = {}
+
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if name in _INTERNAL:
+            return modules[name]
+        if level != 0 or name not in ALLOWED:
+            raise ImportError(
+                f"module {name!r} is not available to procedures; they may import {', '.join(ALLOWED)}"
+            )
+        if name not in views:
+            views[name] = view(modules[name])
+        for wanted in fromlist or ():
+            if not hasattr(views[name], wanted):
+                raise ImportError(f"{name}.{wanted} is not available to procedures")
+        return views[name]
+
+    return guarded_import
