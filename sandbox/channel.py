@@ -75,8 +75,8 @@ class WorkerProcess:
             raise WorkerCrashed("the sandbox worker died before the run; it has been replaced") from None
         line = self._read_line(limits.wall_s, limits.output_bytes + REPLY_OVERHEAD)
         if line is None:
-            raise Timeout(f"the procedure ran past its wall-clock limit of {limits.wall_s} s "
-                          "(a long computation inside one library call); its worker was killed")
+            raise Timeout(f"the procedure ran past its wall-clock limit of {limits.wall_s} s; "
+                          "its worker was killed")
         reply = self._decode(line)
         if reply.get("id") != nonce or self._buffer:
             raise WorkerCrashed("the sandbox worker answered out of turn; it has been replaced")

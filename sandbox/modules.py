@@ -70,16 +70,24 @@ def load() -> dict[str, types.ModuleType]:
     return modules
 
 
-def view(module: types.ModuleType) -> types.ModuleType:
-    """A fresh module object holding the allowed names of `module`."""
+def view(module: types.ModuleType, refuse: Callable[[str], None]) -> types.ModuleType:
+    """A fresh module object holding the allowed names of `module`. Asking it for a name
+    the real module has but the view leaves out is a refusal (a Violation), not a typo."""
     fresh = types.ModuleType(module.__name__, f"The parts of {module.__name__} a procedure may use.")
     for name in allowed_names(module):
         setattr(fresh, name, getattr(module, name))
+
+    def withheld(name: str):
+        if hasattr(module, name):
+            refuse(f"{module.__name__}.{name} is not available to procedures")
+        raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+
+    fresh.__getattr__ = withheld  # PEP 562: called for names the view does not hold
     return fresh
 
 
-def importer(modules: dict[str, types.ModuleType]) -> Callable:
-    """The `__import__` of one run: views of allowed modules, ImportError for anything else.
+def importer(modules: dict[str, types.ModuleType], refuse: Callable[[str], None]) -> Callable:
+    """The `__import__` of one run: views of allowed modules, a refusal for anything else.
     Views are cached for the run only, so `import json` twice gives the same object."""
     views: dict[str, types.ModuleType] = {}
 
@@ -87,14 +95,9 @@ def importer(modules: dict[str, types.ModuleType]) -> Callable:
         if name in _INTERNAL:
             return modules[name]
         if level != 0 or name not in ALLOWED:
-            raise ImportError(
-                f"module {name!r} is not available to procedures; they may import {', '.join(ALLOWED)}"
-            )
+            refuse(f"module {name!r} is not available to procedures; they may import {', '.join(ALLOWED)}")
         if name not in views:
-            views[name] = view(modules[name])
-        for wanted in fromlist or ():
-            if not hasattr(views[name], wanted):
-                raise ImportError(f"{name}.{wanted} is not available to procedures")
+            views[name] = view(modules[name], refuse)
         return views[name]
 
     return guarded_import

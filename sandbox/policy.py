@@ -144,6 +144,8 @@ def compile_procedure(source: str) -> tuple[types.CodeType | None, tuple[str, ..
 
 def check(source: str, entry: str = "solve") -> list[str]:
     """The policy violations of a source, without running it (empty when it may run)."""
+    if not entry.isidentifier() or entry.startswith("_"):
+        return [f"the entry point {entry!r} is not a plain function name"]
     code, errors = compile_procedure(source)
     if errors:
         return list(errors)

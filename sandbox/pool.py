@@ -157,6 +157,8 @@ class Sandbox:
         """Run `entry(**inputs)` of the procedure `code` in a worker of `namespace`; its JSON
         answer, or Violation, Timeout, MemoryLimit, OutputLimit, ProcedureError, WorkerCrashed."""
         limits = limits or self.limits
+        if not isinstance(entry, str) or not entry.isidentifier() or entry.startswith("_"):
+            raise Violation([f"the entry point {entry!r} is not a plain function name"])
         if not isinstance(inputs, dict):
             raise Violation([f"the inputs must be a dict of named values, not {type(inputs).__name__}"])
         try:

@@ -19,7 +19,7 @@ import os
 import resource
 import signal
 import sys
-from types import TracebackType
+from types import FunctionType, TracebackType
 
 from . import confine, modules
 from .guards import Guards, Refused
@@ -127,12 +127,12 @@ class Runner:
         code, errors = compile_procedure(request["code"])
         if errors:
             return {"error": "Violation", "reasons": list(errors)}
-        namespace = guards.globals(builtins_for(modules.importer(self.modules)))
+        namespace = guards.globals(builtins_for(modules.importer(self.modules, guards.refuse)))
         entry = request["entry"]
         try:
             exec(code, namespace)
             function = namespace.get(entry)
-            if not callable(function):
+            if not isinstance(function, FunctionType) or function.__code__.co_filename != FILENAME:
                 return {"error": "Violation",
                         "reasons": [f"the procedure defines no function {entry}(); define def {entry}(...)"]}
             return {"ok": serialise(function(**request["inputs"]))}
