@@ -68,7 +68,8 @@ def test_legitimate_procedures_run_unchanged(sandbox, name):
         ("def solve():\n    return 'a' * 10**10\n", MemoryLimit, "MB"),
         ("def solve():\n    return 'x' * 200000\n", OutputLimit, "over the limit of 100000 bytes"),
         ("def answer():\n    return 1\n", Violation, "solve"),
-        ("import json\ndef solve():\n    return json.load\n", ProcedureError, "module 'json' has no attribute 'load'"),
+        ("import json\ndef solve():\n    return json.load\n", Violation, "json.load is not available"),
+        ("import json\ndef solve():\n    return json.lods\n", ProcedureError, "module 'json' has no attribute 'lods'"),
         ("from json import load\ndef solve():\n    return 1\n", Violation, "json.load is not available"),
     ],
 )
