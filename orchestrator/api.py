@@ -128,12 +128,23 @@ class Seglam:
         state = self._graph.invoke({"request": request, "synthesis_allowed": False}, context=self.context)
         if state["route"] == "miss" and synthesize:
             with self._synthesis_locks[namespace]:
+                store, signature = self.context.store, request.signature()
+                failures, last_error = store.synthesis_failures(namespace, request.task, signature)
+                if failures >= self.context.settings.synthesis_failures_per_kind:
+                    return Result(
+                        answer=None, route="error", trace=state["trace"],
+                        error=f"synthesis already gave up {failures} times on this kind of request (last: "
+                        f"{last_error[:300]}); not calling the model again. Reword the task, add a "
+                        "procedure by hand, or run `seglam procedures forget-failures`",
+                    )
                 earlier = state["trace"]
                 state = self._graph.invoke(
                     {"request": request, "synthesis_allowed": True, "failed": state.get("failed", [])},
                     context=self.context,
                 )
                 state["trace"] = earlier + state["trace"]
+                if state["route"] == "error":
+                    store.record_synthesis_failure(namespace, request.task, signature, state.get("error") or "")
         procedure = state.get("procedure")
         return Result(
             answer=state.get("answer"),

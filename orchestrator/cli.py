@@ -174,6 +174,9 @@ def cmd_procedures(args) -> int:
         elif args.action == "show":
             procedure = store.get(args.id, args.namespace or "default")
             print(procedure.to_json() if args.json else describe(procedure))
+        elif args.action == "forget-failures":
+            count = store.forget_synthesis_failures(args.namespace or "default")
+            print(f"forgot {count} kind(s) of request the model had given up on")
         elif args.action == "retire":
             procedure = store.set_status(args.id, args.namespace or "default", "retired", args.reason)
             print(f"retired {procedure.id} v{procedure.version}")
@@ -258,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--intent", required=True, help="one sentence saying exactly what it computes")
     add.add_argument("--name", help="default: the file's name")
     add.add_argument("--namespace")
+    forget = actions.add_parser("forget-failures", help="let the model try again on kinds of request it gave up on")
+    forget.add_argument("--namespace")
     retire = actions.add_parser("retire")
     retire.add_argument("id")
     retire.add_argument("--namespace")

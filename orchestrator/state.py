@@ -23,6 +23,11 @@ class Settings:
     hit_similarity: float = 0.80
     candidates: int = 8
     max_attempts: int = 3
+    # After synthesis gave up this often on one kind of request (same namespace, task text
+    # and input names), later misses of that kind answer with an error instead of calling
+    # the model again: a batch of thousands must not pay three model calls per document for
+    # a task the model cannot do. `seglam procedures forget-failures` resets it.
+    synthesis_failures_per_kind: int = 2
     limits: Limits = field(default_factory=Limits)
     example_procedures: int = 2
     knowledge_passages: int = 2

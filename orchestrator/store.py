@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import re
 import threading
@@ -31,6 +32,7 @@ from .types import Procedure, Status
 
 PROCEDURES = "procedures"
 KEYS = "procedure_keys"
+FAILED_KINDS = "failed_syntheses"
 # Cosine distance, so that similarity = 1 - distance.
 COSINE = {"hnsw": {"space": "cosine"}}
 
@@ -115,6 +117,7 @@ class ProcedureStore:
         self._embedder = embedder
         self._procedures = client.get_or_create_collection(PROCEDURES, configuration=COSINE, embedding_function=None)
         self._keys = client.get_or_create_collection(KEYS, configuration=COSINE, embedding_function=None)
+        self._failed = client.get_or_create_collection(FAILED_KINDS, configuration=COSINE, embedding_function=None)
         self._writer_lock = writer_lock
         self._lock = threading.RLock()
 
@@ -256,6 +259,38 @@ class ProcedureStore:
                 stats.failures += 1
             stats.last_used = now()
             self._write_record(procedure, current=True)
+
+    # -- kinds of request the model could not compile -----------------------------------
+
+    @staticmethod
+    def _kind_id(namespace: str, task: str, signature: dict[str, str]) -> str:
+        key = json.dumps([namespace, task, params_key(signature)])
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def synthesis_failures(self, namespace: str, task: str, signature: dict[str, str]) -> tuple[int, str]:
+        """How often synthesis gave up on this exact kind of request, and its last reason."""
+        found = self._failed.get(ids=[self._kind_id(namespace, task, signature)], include=["metadatas"])
+        if not found["ids"]:
+            return 0, ""
+        meta = found["metadatas"][0]
+        return meta["count"], meta["last_error"]
+
+    def record_synthesis_failure(self, namespace: str, task: str, signature: dict[str, str], error: str) -> None:
+        with self._lock:
+            count, _ = self.synthesis_failures(namespace, task, signature)
+            self._failed.upsert(
+                ids=[self._kind_id(namespace, task, signature)],
+                documents=[task],
+                embeddings=[list(self._embedder.embed_one(task))],
+                metadatas=[{"namespace": namespace, "count": count + 1, "last_error": error[:2000], "at": now()}],
+            )
+
+    def forget_synthesis_failures(self, namespace: str) -> int:
+        """Let the model try again on every kind of request it gave up on in the namespace."""
+        found = self._failed.get(where={"namespace": namespace})
+        if found["ids"]:
+            self._failed.delete(ids=found["ids"])
+        return len(found["ids"])
 
     def close(self) -> None:
         if self._writer_lock is not None:
