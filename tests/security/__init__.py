@@ -1,0 +1,1 @@
+"""The sandbox security suite: the hostile corpus and the process layer on its own."""
