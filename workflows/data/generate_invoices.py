@@ -161,9 +161,10 @@ def two_column(no, vendor, address, customer, issued, due, terms, lines, subtota
     if discount:
         out.append(f"{'Discount':>66} -{symbol}{money(discount):>11}")
     out += [f"{'Tax ' + str(tax_rate) + '%':>66} {symbol}{money(tax):>12}", "",
-            f"Invoice Total {symbol}{money(total)}".rjust(81), "", f"Due date: {due.isoformat()}", note]
+            f"Invoice Total {symbol}{money(total)}".rjust(81), "", f"Due date: {due.isoformat()}",
+            f"Terms: {terms} days net from the invoice date.", note]
     # "Invoice Total" does not start the line; state it again as the payable line.
-    out.insert(-2, f"Total payable: {symbol}{money(total)}")
+    out.insert(-3, f"Total payable: {symbol}{money(total)}")
     return "\n".join(out) + "\n"
 
 
@@ -176,7 +177,7 @@ def remittance(no, vendor, address, customer, issued, due, terms, lines, subtota
         out.append(f"Early-order discount -{symbol}{money(discount)}")
     out += [f"Sales tax {tax_rate}% {symbol}{money(tax)}", f"Total {symbol}{money(total)}", "", note, "",
             "- - - - - - - - - - - - - - - - detach and return with payment - - - - - - - - - - - - - - - -",
-            "REMITTANCE ADVICE", f"Invoice: {no}", f"Payment due: {due.isoformat()}",
+            "REMITTANCE ADVICE", f"Invoice: {no}", f"Payment due: {due.isoformat()} (net {terms} days)",
             f"Amount enclosed: ____________ ({currency})"]
     return "\n".join(out) + "\n"
 
