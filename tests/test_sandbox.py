@@ -1,6 +1,12 @@
 """The sandbox contract: values back, typed errors for everything else, the host unharmed."""
 from __future__ import annotations
 
+import gc
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 
 from sandbox import (
@@ -9,8 +15,10 @@ from sandbox import (
     OutputLimit,
     ProcedureError,
     Sandbox,
+    SandboxError,
     Timeout,
     Violation,
+    WorkerCrashed,
 )
 
 TIGHT = Limits(cpu_s=1, wall_s=2, memory_mb=256, output_bytes=100_000)
@@ -129,3 +137,75 @@ def test_every_process_protection_is_on_on_this_machine(sandbox):
 def test_a_missing_attribute_raises_attribute_error_as_in_python(sandbox):
     with pytest.raises(ProcedureError, match="AttributeError: 'NoneType' object has no attribute 'group'"):
         sandbox.run("import re\n\ndef solve(text):\n    return re.search('x', text).group(0)\n", {"text": "abc"})
+
+
+def worker_pids() -> set[int]:
+    """This process's children that are sandbox workers."""
+    pids = set()
+    for task in Path("/proc/self/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                if b"sandbox.worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    pids.add(int(pid))
+            except FileNotFoundError:
+                pass
+    return pids
+
+
+def test_runs_from_several_threads_each_get_their_own_answer(sandbox):
+    code = "def solve(x):\n    return [x, sum(range(x))]\n"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda x: sandbox.run(code, {"x": x}), range(60)))
+    assert answers == [[x, sum(range(x))] for x in range(60)]
+
+
+def test_a_worker_killed_from_outside_is_reported_and_replaced():
+    before = worker_pids()
+    with Sandbox(workers=1, limits=TIGHT) as sandbox:
+        for pid in worker_pids() - before:
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(WorkerCrashed, match="killed by signal 9|died before the run"):
+            sandbox.run("def solve():\n    return 1\n", {})
+        assert sandbox.run("def solve():\n    return 2\n", {}) == 2
+
+
+def test_close_reaps_every_worker_and_refuses_later_runs():
+    before = worker_pids()
+    sandbox = Sandbox(workers=2, limits=TIGHT)
+    mine = worker_pids() - before
+    assert len(mine) == 2
+    sandbox.close()
+    assert not mine & worker_pids()
+    with pytest.raises(SandboxError, match="closed"):
+        sandbox.run("def solve():\n    return 1\n", {})
+
+
+def test_a_sandbox_dropped_without_close_kills_its_workers():
+    before = worker_pids()
+    sandbox = Sandbox(workers=1, limits=TIGHT)
+    mine = worker_pids() - before
+    del sandbox
+    gc.collect()
+    assert mine and not mine & worker_pids()
+
+
+def test_a_run_may_ask_for_more_memory_than_the_pool_default(sandbox):
+    code = "def solve():\n    return len('a' * 300_000_000)\n"
+    with pytest.raises(MemoryLimit):
+        sandbox.run(code, {})
+    assert sandbox.run(code, {}, limits=Limits(cpu_s=2, wall_s=4, memory_mb=512)) == 300_000_000
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"x": {1, 2}}, "not JSON"), ({"x": float("nan")}, "not JSON"), ([1, 2], "must be a dict"),
+])
+def test_inputs_that_are_not_json_are_refused_before_any_worker_sees_them(sandbox, inputs, message):
+    with pytest.raises(Violation, match=message):
+        sandbox.run("def solve(x):\n    return 1\n", inputs)
+
+
+def test_the_entry_point_must_be_the_procedures_own_function(sandbox):
+    with pytest.raises(Violation, match="not a plain function name"):
+        sandbox.run("def solve():\n    return 1\n", {}, entry="_getattr_")
+    with pytest.raises(Violation, match="defines no function json"):
+        sandbox.run("import json\ndef solve():\n    return 1\n", {}, entry="json")
