@@ -13,6 +13,15 @@ class Limits:
     memory_mb: int = 512
     output_bytes: int = 1_000_000
 
+    def __post_init__(self):
+        for name in ("cpu_s", "wall_s", "memory_mb", "output_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive number, not {value!r}")
+        if self.wall_s < self.cpu_s:
+            raise ValueError(f"Limits.wall_s ({self.wall_s}) must be at least cpu_s ({self.cpu_s}): "
+                             "the wall clock is the backstop of the CPU limit")
+
 
 class SandboxError(Exception):
     """A procedure run that produced no value; the message says why."""

@@ -209,3 +209,13 @@ def test_the_entry_point_must_be_the_procedures_own_function(sandbox):
         sandbox.run("def solve():\n    return 1\n", {}, entry="_getattr_")
     with pytest.raises(Violation, match="defines no function json"):
         sandbox.run("import json\ndef solve():\n    return 1\n", {}, entry="json")
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"cpu_s": 0}, "cpu_s must be a positive number"),
+    ({"memory_mb": -1}, "memory_mb must be a positive number"),
+    ({"cpu_s": 3, "wall_s": 2}, "wall_s .* must be at least cpu_s"),
+])
+def test_limits_that_make_no_sense_are_refused_at_once(fields, message):
+    with pytest.raises(ValueError, match=message):
+        Limits(**fields)
