@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import _string
 import collections
+import decimal
 import operator
 import string
 from typing import Any, Callable
@@ -27,11 +28,12 @@ class Refused(BaseException):
     """A guard refused an operation; the message says which and why."""
 
 
-# The containers a procedure makes for itself and may write items into. Exact types: a
+# What a procedure may write into: the containers it makes for itself, and decimal contexts
+# (`getcontext().prec = 50`), which the worker replaces before every run. Exact types: a
 # subclass could come from a module and be shared with the next run.
 WRITABLE = frozenset({
     dict, list, set, bytearray, collections.Counter, collections.defaultdict,
-    collections.OrderedDict, collections.deque,
+    collections.OrderedDict, collections.deque, decimal.Context, type(decimal.Context().traps),
 })
 
 INPLACE: dict[str, Callable[[Any, Any], Any]] = {

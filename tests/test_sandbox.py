@@ -99,9 +99,9 @@ def test_a_module_cannot_be_poisoned_for_the_next_run(sandbox):
     assert sandbox.run("import json\ndef solve():\n    return json.dumps([1])\n", {}) == "[1]"
 
 
-def test_decimal_precision_cannot_be_changed_for_the_next_run(sandbox):
-    with pytest.raises(Violation, match="not attribute 'prec' of a Context"):
-        sandbox.run("import decimal\ndef solve():\n    decimal.getcontext().prec = 2\n    return 1\n", {}, namespace="a")
+def test_a_procedures_decimal_precision_does_not_outlive_its_run(sandbox):
+    code = "import decimal\ndef solve(prec):\n    decimal.getcontext().prec = prec\n    return str(decimal.Decimal(1) / decimal.Decimal(3))\n"
+    assert sandbox.run(code, {"prec": 2}, namespace="a") == "0.33"
     assert sandbox.run("from decimal import Decimal\ndef solve():\n    return str(Decimal(1) / Decimal(3))\n", {},
                        namespace="a") == "0.3333333333333333333333333333"
 

@@ -123,8 +123,11 @@ HOSTILE = [
     # --- module poisoning across runs -------------------------------------------------------------
     Hostile("json.dumps replaced", fn("import json\njson.dumps = len\nreturn 1"), Violation,
             "not attribute 'dumps' of a module", then=JSON_DUMPS_STILL_WORKS),
-    Hostile("decimal precision", fn("import decimal\ndecimal.getcontext().prec = 2\nreturn 1"), Violation,
-            "not attribute 'prec' of a Context", then=DECIMAL_STILL_EXACT),
+    Hostile("decimal default context", fn("import decimal\ndecimal.DefaultContext.prec = 2"), Violation,
+            "decimal.DefaultContext is not available", then=DECIMAL_STILL_EXACT),
+    Hostile("decimal traps cleared", fn("import decimal\ndecimal.getcontext().clear_traps()\nreturn 1 / 0"), ProcedureError,
+            "ZeroDivisionError", then=("import decimal\ndef solve():\n    try:\n        decimal.Decimal(1) / 0\n"
+                                        "    except decimal.DivisionByZero:\n        return 'trapped'\n", "trapped")),
     Hostile("math.pi replaced", fn("import math\nmath.pi = 3\nreturn 1"), Violation, "not attribute 'pi'",
             then=("import math\ndef solve():\n    return math.pi > 3.14\n", True)),
     Hostile("csv field size", fn("import csv\ncsv.field_size_limit(1)\nreturn 1"), Violation, "csv.field_size_limit is not available"),
