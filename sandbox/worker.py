@@ -86,6 +86,8 @@ class Runner:
         decimal.setcontext(decimal.Context())  # a procedure's precision must not leak on
         self.cpu_spent = False
         resource.setrlimit(resource.RLIMIT_AS, (self.baseline + limits["memory_mb"] * 2**20, self.hard_cap))
+        out_of_memory = {"error": "MemoryLimit",
+                         "message": f"the procedure needed more than its {limits['memory_mb']} MB of memory"}
         outcome: dict = {}
         self.in_run = True
         signal.setitimer(signal.ITIMER_PROF, limits["cpu_s"])
@@ -93,16 +95,17 @@ class Runner:
             try:
                 outcome = self._outcome(request, guards)
             except (CpuTimeExceeded, Refused):
-                outcome = {}  # recorded on self and on the guards: reported below
+                pass  # recorded on self and on the guards: reported below
             except MemoryError:
-                outcome = {"error": "MemoryLimit",
-                           "message": f"the procedure needed more than its {limits['memory_mb']} MB of memory"}
+                outcome = out_of_memory
             # The run's leftovers, and any code they still hold (a generator's `finally`), die
             # now, inside this run's budget. Its exceptions have been dropped above, so their
             # tracebacks no longer keep the run's frames alive.
             gc.collect()
-        except (CpuTimeExceeded, Refused, MemoryError):
-            pass  # between the statements above: recorded on self and on the guards
+        except (CpuTimeExceeded, Refused):
+            pass  # raised between the statements above: recorded all the same
+        except MemoryError:
+            outcome = outcome or out_of_memory
         finally:
             self.in_run = False
             signal.setitimer(signal.ITIMER_PROF, 0)
@@ -136,8 +139,8 @@ class Runner:
                 return {"error": "Violation",
                         "reasons": [f"the procedure defines no function {entry}(); define def {entry}(...)"]}
             return {"ok": serialise(function(**request["inputs"]))}
-        except (CpuTimeExceeded, MemoryError, Refused):
-            raise
+        except MemoryError:
+            raise  # the run's outcome, not the procedure's error
         except NotJson as error:
             return {"error": "ProcedureError", "type": "TypeError", "message": str(error), "traceback": []}
         except Exception as error:
