@@ -229,7 +229,7 @@ class EngineSynthesizer:
     the failed draft, what failed): the engine can reuse the evaluated prefix.
     """
 
-    def __init__(self, engine: Engine, max_tokens: int = 1200):
+    def __init__(self, engine: Engine, max_tokens: int = 800):
         self.engine = engine
         self.max_tokens = max_tokens
 
