@@ -75,14 +75,14 @@ class KVPolicy(ABC):
         reserve`. `reserve` frees room ahead of time: for tokens about to be appended (compact
         before the forward pass, so memory never exceeds the budget) or to compact less often.
         """
+        if reserve < 0:
+            raise KVPolicyError(f"reserve must be 0 or more, got {reserve}")
         added = length - self.length
         if added < 0:
             raise KVPolicyError(
                 f"the cache reports {length} slots but the policy last left it {self.length}; "
                 "a backend must apply every compaction the policy returns and never drop slots itself"
             )
-        if reserve < 0:
-            raise KVPolicyError(f"reserve must be 0 or more, got {reserve}")
         if added:
             new = np.arange(self._seen, self._seen + added, dtype=np.int64)
             self._positions = np.concatenate(
