@@ -23,6 +23,9 @@ class Settings:
     hit_similarity: float = 0.80
     candidates: int = 8
     max_attempts: int = 3
+    # A model's expected numbers are its own mental arithmetic (185.05 * 0.086 "= 15.84"); the
+    # code is exact. Within this relative tolerance they agree. Hand-written tests are exact.
+    model_numbers_rel_tol: float = 0.01
     # After synthesis gave up this often on one kind of request (same namespace, task text
     # and input names), later misses of that kind answer with an error instead of calling
     # the model again: a batch of thousands must not pay three model calls per document for

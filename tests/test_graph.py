@@ -255,3 +255,15 @@ def test_a_kind_the_model_failed_on_twice_is_not_synthesized_again(open_seglam):
     assert len(synthesizer.calls) == 6
     assert seglam.procedures.forget_synthesis_failures("default") == 1
     assert seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 4.00"}).route == "miss"
+
+
+def test_a_models_arithmetic_is_checked_within_a_tolerance_and_a_wrong_field_is_not(open_seglam):
+    code = "def solve(amount, rate):\n    return round(amount * rate, 2)\n"
+    convert = draft(code, [({"amount": 185.05, "rate": 0.086}, 15.84), ({"amount": 10, "rate": 2}, 20),
+                           ({"amount": 0, "rate": 1}, 0)], name="convert")
+    off_by_tax = lambda: draft(code, [({"amount": 100, "rate": 1}, 108.0), ({"amount": 1, "rate": 1}, 1),  # noqa: E731
+                                      ({"amount": 2, "rate": 1}, 2)], name="convert")
+    seglam, _ = open_seglam([convert, off_by_tax(), off_by_tax(), off_by_tax()])
+    result = seglam.run("Convert the amount into euros at the rate", {"amount": 100, "rate": 0.5})
+    assert (result.route, result.answer) == ("miss", 50.0)  # 15.84 is within 1% of 15.91
+    assert seglam.run("Convert at the rate", {"amount": 1, "rate": 3}, namespace="b").route == "error"  # 8% off

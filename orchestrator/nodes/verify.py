@@ -66,7 +66,8 @@ def independent_tests(draft: Draft, request: Request | None) -> list:
     return [test for test in draft.tests if not copies_request(test.inputs, request)]
 
 
-def problems(draft: Draft, request: Request | None, context: Context, namespace: str) -> tuple[list[str], object]:
+def problems(draft: Draft, request: Request | None, context: Context, namespace: str,
+             rel_tol: float = 1e-6) -> tuple[list[str], object]:
     """What is wrong with the draft (empty when it passes), and its answer to the request
     (hand-written procedures are admitted without one)."""
     violations = context.sandbox.check(draft.code)
@@ -83,7 +84,7 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
         except SandboxError as error:
             found.append(f"test {number} with inputs {shown} raised {type(error).__name__}: {error}")
             continue
-        if not same_answer(test.expected, got):
+        if not same_answer(test.expected, got, rel_tol=rel_tol):
             found.append(f"test {number} with inputs {shown} expected {test.expected!r} but solve returned {got!r}")
     if request is None:
         return found, None
@@ -97,7 +98,7 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
     if draft.expected_answer is not None and not fits_returns(draft.returns, draft.expected_answer):
         found.append(f"your 'answer' {draft.expected_answer!r} is not of the declared return type "
                      f"{draft.returns.get('type')}: give the value the code must return for this request")
-    elif draft.expected_answer is not None and not same_answer(draft.expected_answer, answer):
+    elif draft.expected_answer is not None and not same_answer(draft.expected_answer, answer, rel_tol=rel_tol):
         found.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
                      f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
     return found, answer
@@ -108,7 +109,8 @@ def verify(state: State, runtime: Runtime[Context]):
     if draft is None:
         return {}, "nothing to verify"
     request = state["request"]
-    found, answer = problems(draft, request, runtime.context, request.namespace)
+    settings = runtime.context.settings
+    found, answer = problems(draft, request, runtime.context, request.namespace, settings.model_numbers_rel_tol)
     if found:
         feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found)
         return {"draft": None, "feedback": [*state["feedback"], feedback]}, f"failed: {found[0]}"
