@@ -38,13 +38,6 @@ def streamings(draw) -> StreamingPolicy:
     return StreamingPolicy(draw(st.integers(1, 40)), draw(st.integers(sinks + 1, sinks + 200)), sinks=sinks)
 
 
-def minimum_target(policy: KVPolicy) -> int:
-    """The smallest `budget - reserve` the policy accepts."""
-    if isinstance(policy, LadderPolicy):
-        return policy.sinks + policy.window + policy.shape.unit - 1
-    return policy.sinks + 1
-
-
 def drive(policy: KVPolicy, steps: list[tuple[int, float]]) -> None:
     """Append tokens and compact like a backend, checking the contract after every step.
 
@@ -57,7 +50,7 @@ def drive(policy: KVPolicy, steps: list[tuple[int, float]]) -> None:
         new = np.arange(policy.seen, policy.seen + count)
         cache = np.concatenate([cache, np.broadcast_to(new, (policy.layers, count))], axis=1)
         length = cache.shape[1]
-        reserve = int(share * (policy.budget - minimum_target(policy)))
+        reserve = int(share * policy.max_reserve)
         keep = policy.compact(length, reserve=reserve)
         target = policy.budget - reserve
         if length <= target:
@@ -191,6 +184,7 @@ def test_offset_zero_layers_keep_the_first_slots_after_the_sinks():
 
 def test_full_cache_keeps_everything():
     policy = FullPolicy(4)
+    assert policy.max_reserve is None
     assert policy.compact(1000) is None
     assert policy.compact(5000) is None
     assert np.array_equal(policy.positions, np.broadcast_to(np.arange(5000), (4, 5000)))
@@ -259,7 +253,9 @@ def test_misuse_is_refused_with_a_reason():
         policy.compact(29)
     with pytest.raises(KVPolicyError, match="reserve must be 0 or more"):
         policy.compact(30, reserve=-1)
+    assert policy.max_reserve == 40 - (4 + 8 + 4 - 1)
+    policy.compact(30, reserve=policy.max_reserve)
     with pytest.raises(KVPolicyError, match="too small"):
-        policy.compact(30, reserve=26)
+        policy.compact(30, reserve=policy.max_reserve + 1)
     with pytest.raises(KVPolicyError, match="chunk must be at least 1"):
         policy.plan(10, chunk=0)

@@ -122,14 +122,17 @@ class LadderPolicy(KVPolicy):
         super().reset()
         self.cursor = self.sinks
 
+    def _floor(self) -> int:
+        # Below this, a full unit no longer fits between the sinks and the protected window.
+        return self.sinks + self.window + self.shape.unit - 1
+
     def _check_target(self, target: int, reserve: int) -> None:
-        floor = self.sinks + self.window + self.shape.unit - 1
-        if target < floor:
+        if target < self._floor():
             raise KVPolicyError(
                 f"a budget of {self.budget} slots with reserve {reserve} is too small for "
                 f"{self.sinks} sinks, a window of {self.window} and one ladder unit of "
-                f"{self.shape.unit}: it must leave at least {floor} slots; raise the budget, or "
-                "lower the reserve, the sinks or the window"
+                f"{self.shape.unit}: it must leave at least {self._floor()} slots; raise the budget, "
+                "or lower the reserve, the sinks or the window"
             )
 
     def _select(self, length: int, target: int) -> np.ndarray:

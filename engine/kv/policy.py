@@ -59,6 +59,14 @@ class KVPolicy(ABC):
         return self._seen
 
     @property
+    def max_reserve(self) -> int | None:
+        """The most slots `compact` can free ahead of time; None when the cache is unbounded.
+
+        A backend that compacts before each forward pass feeds prompts in chunks no longer than this.
+        """
+        return None if self.budget is None else self.budget - self._floor()
+
+    @property
     def positions(self) -> np.ndarray:
         """Original token index of every slot, shape (layers, length); read-only."""
         view = self._positions.view()
@@ -112,9 +120,13 @@ class KVPolicy(ABC):
             fresh.compact(fresh.length + min(end, seq_len) - fresh.seen)
         return fresh.positions
 
+    def _floor(self) -> int:
+        """The fewest slots a compaction can leave: the sinks and one recent token."""
+        return self.sinks + 1
+
     def _check_target(self, target: int, reserve: int) -> None:
         """Raise when no compaction can bring a layer down to `target` slots."""
-        if target <= self.sinks:
+        if target < self._floor():
             raise KVPolicyError(
                 f"a budget of {self.budget} slots with reserve {reserve} leaves no room beside the "
                 f"{self.sinks} sink tokens; raise the budget or lower the reserve"
