@@ -1,0 +1,123 @@
+"""PolicyCache (engine/kv/torch_cache.py): a transformers cache that applies a KV policy.
+
+A tiny random Qwen2 (no model file) is enough to check shapes, gathers and rotary positions:
+layer 0's keys depend only on each token and its position, so they can be recomputed exactly.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import Qwen2Config, Qwen2ForCausalLM
+from transformers.models.qwen2.modeling_qwen2 import apply_rotary_pos_emb
+
+from engine.kv import FullPolicy, KVPolicyError, LadderPolicy, StreamingPolicy
+from engine.kv.torch_cache import PolicyCache
+
+LAYERS = 4
+
+
+@pytest.fixture(scope="module")
+def model() -> Qwen2ForCausalLM:
+    torch.manual_seed(0)
+    config = Qwen2Config(
+        vocab_size=101, hidden_size=64, intermediate_size=128, num_hidden_layers=LAYERS,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+    )
+    return Qwen2ForCausalLM(config).eval()
+
+
+def cache_for(model, policy, positions="shifted") -> PolicyCache:
+    return PolicyCache(policy, model.config, positions=positions, inv_freq=model.model.rotary_emb.inv_freq)
+
+
+def feed(model, cache: PolicyCache, ids: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Feed `ids` chunk by chunk as a backend does; the logits of the last token."""
+    for start in range(0, ids.shape[1], chunk):
+        part = ids[:, start : start + chunk]
+        cache.make_room(part.shape[1])
+        with torch.no_grad():
+            out = model(part, past_key_values=cache, position_ids=cache.position_ids(part.shape[1]), use_cache=True)
+        lengths = {layer.keys.shape[2] for layer in cache.layers}
+        assert len(lengths) == 1, "every layer holds the same number of slots"
+        if cache.policy.budget is not None:
+            assert lengths.pop() <= cache.policy.budget
+    return out.logits[0, -1]
+
+
+def layer0_keys(model, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """Layer 0's keys for tokens `ids` given rotary `positions`, computed from scratch."""
+    attn, norm = model.model.layers[0].self_attn, model.model.layers[0].input_layernorm
+    with torch.no_grad():
+        hidden = norm(model.model.embed_tokens(ids))
+        keys = attn.k_proj(hidden).view(1, ids.shape[1], -1, attn.head_dim).transpose(1, 2)
+        cos, sin = model.model.rotary_emb(hidden, positions.unsqueeze(0))
+        _, keys = apply_rotary_pos_emb(keys, keys, cos, sin)
+    return keys
+
+
+def test_full_policy_matches_the_model_without_a_cache(model):
+    ids = torch.randint(0, 101, (1, 90))
+    with torch.no_grad():
+        reference = model(ids).logits[0, -1]
+    cache = cache_for(model, FullPolicy(LAYERS))
+    assert torch.allclose(feed(model, cache, ids, chunk=16), reference, atol=1e-4)
+    assert cache.get_seq_length() == 90
+
+
+@pytest.mark.parametrize("positions", ["shifted", "original"])
+@pytest.mark.parametrize(
+    "policy",
+    [StreamingPolicy(LAYERS, 48, sinks=4), LadderPolicy(LAYERS, 48, span=2, overlap=0, sinks=4)],
+    ids=["streaming", "ladder"],
+)
+def test_kept_keys_are_the_policys_tokens_at_the_right_positions(model, policy, positions):
+    ids = torch.randint(0, 101, (1, 200))
+    cache = cache_for(model, policy, positions)
+    feed(model, cache, ids, chunk=policy.max_reserve)
+    cache.make_room(0)  # the policy learns of the last chunk's tokens
+    kept = torch.from_numpy(policy.positions[0].copy())
+    rope = torch.arange(kept.numel()) if positions == "shifted" else kept
+    expected = layer0_keys(model, ids[:, kept], rope)
+    assert torch.allclose(cache.layers[0].keys, expected, atol=1e-4)
+    assert cache.position_ids(1).item() == (kept.numel() if positions == "shifted" else 200)
+
+
+def test_each_layer_gathers_its_own_row():
+    """Values tagged with their token index must follow the policy's per-layer positions."""
+    config = Qwen2Config(num_hidden_layers=8, num_attention_heads=2, num_key_value_heads=1, hidden_size=16)
+    policy = LadderPolicy(8, 40, span=3, overlap=1, sinks=2)
+    cache = PolicyCache(policy, config, positions="original")
+    for start in range(0, 300, 10):
+        cache.make_room(10)
+        tags = torch.arange(start, start + 10, dtype=torch.float32).view(1, 1, 10, 1).expand(1, 1, 10, 8)
+        for layer in range(8):
+            cache.update(tags.clone(), tags.clone(), layer)
+    cache.make_room(1)
+    held = torch.stack([layer.values[0, 0, :, 0] for layer in cache.layers]).long()
+    assert torch.equal(held, torch.from_numpy(policy.positions.copy()))
+    assert not torch.equal(held[0], held[1]), "ladder layers hold different tokens"
+    assert cache.peak_bytes == 2 * 8 * 40 * 8 * 4  # keys and values, 8 layers, 40 slots, 8 floats
+
+
+def test_shifted_rotation_composes_with_the_original_one(model):
+    """Re-rotating by the slot shift equals rotating at the slot position in the first place."""
+    cache = cache_for(model, StreamingPolicy(LAYERS, 16))
+    keys = torch.randn(1, 2, 5, 16)
+    positions = torch.tensor([0, 1, 7, 8, 9])
+    cos, sin = model.model.rotary_emb(keys, positions.unsqueeze(0))
+    _, at_original = apply_rotary_pos_emb(keys, keys, cos, sin)
+    cos, sin = model.model.rotary_emb(keys, torch.arange(5).unsqueeze(0))
+    _, at_slots = apply_rotary_pos_emb(keys, keys, cos, sin)
+    assert torch.allclose(cache._rotate(at_original, torch.arange(5) - positions), at_slots, atol=1e-5)
+
+
+def test_misuse_is_refused_with_a_reason(model):
+    with pytest.raises(KVPolicyError, match="inv_freq"):
+        PolicyCache(FullPolicy(LAYERS), model.config, positions="shifted")
+    with pytest.raises(KVPolicyError, match="'original' or 'shifted'"):
+        PolicyCache(FullPolicy(LAYERS), model.config, positions="absolute")
+    with pytest.raises(KVPolicyError, match="for 3 layers but the model has 4"):
+        cache_for(model, FullPolicy(3))
+    cache = cache_for(model, StreamingPolicy(LAYERS, 16, sinks=4))
+    with pytest.raises(KVPolicyError, match="feed at most 11"):
+        cache.make_room(12)
