@@ -237,26 +237,18 @@ class LlamaEngine:
             prompt = self._tokenize_chat(llm, messages, tools)
             if len(prompt) + max_tokens > self.n_ctx:
                 raise ContextOverflow(len(prompt), self.n_ctx, reserved=max_tokens)
+            # what llama-cpp-python will keep of the previous call's KV state (at least the last
+            # prompt token is evaluated again, for fresh logits)
+            cached = min(llm.longest_token_prefix(llm.input_ids[:llm.n_tokens].tolist(), prompt), len(prompt) - 1)
             llama_cpp.llama_perf_context_reset(llm.ctx)
-            result = llm.create_completion(
-                prompt=prompt,
-                grammar=grammar,
-                temperature=temperature,
-                repeat_penalty=1.0,  # penalties would push code and JSON off their natural tokens
-                max_tokens=max_tokens,
-                seed=self.seed,
-            )
+            text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens, temperature)
             total_ms = (time.perf_counter() - started) * 1000
             perf = llama_cpp.llama_perf_context(llm.ctx)
-        choice = result["choices"][0]
-        text = choice["text"]
-        usage = result["usage"]
         reply = Reply(
             text=text,
-            prompt_tokens=usage["prompt_tokens"],
-            # a fully cached prompt still replays its last token to get fresh logits
-            cached_prompt_tokens=max(0, usage["prompt_tokens"] - perf.n_p_eval),
-            completion_tokens=usage["completion_tokens"],
+            prompt_tokens=len(prompt),
+            cached_prompt_tokens=max(0, cached),
+            completion_tokens=completion_tokens,
             prompt_ms=perf.t_p_eval_ms,
             decode_ms=perf.t_eval_ms,
             total_ms=total_ms,
@@ -264,10 +256,26 @@ class LlamaEngine:
         )
         if grammar_schema is None:
             return reply
-        if choice.get("finish_reason") == "length":
+        if finish_reason == "length":
             raise ReplyTruncated(f"the reply was cut at max_tokens={max_tokens} before its JSON was complete; "
                                  "raise max_tokens or ask for a shorter answer", text)
         return parse_structured(reply, text, code_block, tools)
+
+    def _complete(self, llm, prompt: list[int], grammar, max_tokens: int, temperature: float) -> tuple[str, str, int]:
+        """Generate from prompt tokens: (text, finish reason "stop"|"length", tokens generated).
+
+        The one place tokens are produced, so another decoding strategy replaces only this.
+        """
+        result = llm.create_completion(
+            prompt=prompt,
+            grammar=grammar,
+            temperature=temperature,
+            repeat_penalty=1.0,  # penalties would push code and JSON off their natural tokens
+            max_tokens=max_tokens,
+            seed=self.seed,
+        )
+        choice = result["choices"][0]
+        return choice["text"], choice["finish_reason"], result["usage"]["completion_tokens"]
 
 
 def parse_structured(reply: Reply, text: str, code_block: str | None, tools: list[ToolSpec] | None) -> Reply:
