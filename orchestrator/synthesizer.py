@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.base import Engine, EngineError
+from sandbox.policy import complete_imports
 
 from .knowledge import Passage
 from .types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
@@ -216,7 +217,7 @@ def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
         intent=" ".join(str(data["intent"]).split()),
         params=params,
         returns=returns_schema(data["returns"]),
-        code=data["code"],
+        code=complete_imports(data["code"]),
         tests=[ProcedureTest(inputs=t["inputs"], expected=t["expected"]) for t in data["tests"]],
         expected_answer=data.get("answer"),
     )

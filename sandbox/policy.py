@@ -154,6 +154,28 @@ def check(source: str, entry: str = "solve") -> list[str]:
     return []
 
 
+def complete_imports(source: str) -> str:
+    """The source with an `import X` added for every allowed module it uses but never binds.
+
+    Small models often write `io.StringIO(...)` after importing only csv; the fix is mechanical,
+    so the compiler makes it (as a linker resolves symbols) instead of spending a model call on
+    it. Source that does not parse is returned unchanged, for the policy check to report.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    bound = _bound_names(tree)
+    missing = sorted({
+        node.id for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+        and node.id in allowed_modules.ALLOWED and node.id not in bound
+    })
+    if not missing:
+        return source
+    return "".join(f"import {name}\n" for name in missing) + source
+
+
 def builtins_for(importer: Any) -> dict[str, Any]:
     """The builtins of one run: the allowlist, and the run's guarded `__import__`."""
     given = {name: getattr(builtins, name) for name in BUILTINS}

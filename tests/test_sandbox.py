@@ -20,6 +20,7 @@ from sandbox import (
     Violation,
     WorkerCrashed,
 )
+from sandbox.policy import complete_imports
 
 TIGHT = Limits(cpu_s=1, wall_s=2, memory_mb=256, output_bytes=100_000)
 
@@ -127,6 +128,17 @@ def test_check_reports_violations_without_running(sandbox):
     assert any("_" in v for v in sandbox.check("def solve():\n    return _secret\n"))
     assert sandbox.check("def other():\n    return 1\n") == [
         "the procedure defines no top-level function solve(); define def solve(...)"]
+
+
+def test_allowed_modules_a_procedure_uses_without_importing_them_are_imported(sandbox):
+    forgot_io = "import csv\n\ndef solve(table):\n    return len(list(csv.DictReader(io.StringIO(table))))\n"
+    completed = complete_imports(forgot_io)
+    assert completed == "import io\n" + forgot_io
+    assert sandbox.run(completed, {"table": "a\n1\n2"}) == 2
+    # Only allowed modules, and only names the source does not bind itself.
+    assert complete_imports("def solve(os):\n    return os.sep\n").startswith("def solve")
+    assert complete_imports("def solve():\n    return subprocess.run\n").startswith("def solve")
+    assert complete_imports("def solve(:\n") == "def solve(:\n"
 
 
 def test_every_process_protection_is_on_on_this_machine(sandbox):
