@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sandbox import Sandbox
 
+from .confirmer import Confirmer, EngineConfirmer
 from .embed import Embedder
 from .errors import BadRequest, ProcedureRejected
 from .graph import build_graph
@@ -80,6 +81,7 @@ class Seglam:
         *,
         engine=None,
         synthesizer: Synthesizer | None = None,
+        confirmer: Confirmer | None = None,
         settings: Settings | None = None,
         chroma_url: str | None = None,
         embedder: Embedder | None = None,
@@ -87,9 +89,10 @@ class Seglam:
     ) -> "Seglam":
         """Open the cache under `home` (default $SEGLAM_HOME or ~/.cache/seglam).
 
-        engine / synthesizer: replacements for the local model (the default loads
-        Qwen2.5-Coder-1.5B only when a miss first needs it). chroma_url: share one cache
-        through a Chroma server instead of the embedded store.
+        engine / synthesizer / confirmer: replacements for the local model (the default loads
+        Qwen2.5-Coder-1.5B only when a miss first needs it). The gray-zone confirmation uses
+        the engine; with a synthesizer and no engine (nor confirmer) the gray zone is a miss.
+        chroma_url: share one cache through a Chroma server instead of the embedded store.
         """
         settings = settings or Settings()
         home = Path(home) if home else default_home()
@@ -107,6 +110,8 @@ class Seglam:
 
                 engine = LlamaEngine()
             synthesizer = EngineSynthesizer(engine)
+        if confirmer is None and engine is not None:
+            confirmer = EngineConfirmer(engine)
         context = Context(
             store=store,
             knowledge=KnowledgeBase(client, embedder),
@@ -114,6 +119,7 @@ class Seglam:
             sandbox=sandbox,
             synthesizer=synthesizer,
             settings=settings,
+            confirmer=confirmer,
         )
         return cls(context, client, closers)
 
@@ -156,13 +162,17 @@ class Seglam:
             model_calls=state.get("model_calls", 0),
         )
 
-    def add_procedure(self, draft: Draft, namespace: str = "default", source_task: str | None = None) -> Procedure:
-        """Admit a procedure a person wrote, through the same verification as a synthesized one
-        (sandbox policy, its own tests). Raises ProcedureRejected with every problem found."""
+    def _admit(self, draft: Draft, namespace: str) -> None:
+        """Verify a hand-written draft (sandbox policy, its own tests) or raise ProcedureRejected."""
         validate(draft.intent or "-", {}, namespace)
         found, _ = problems(draft, None, self.context, namespace)
         if found:
             raise ProcedureRejected(draft.name, found)
+
+    def add_procedure(self, draft: Draft, namespace: str = "default", source_task: str | None = None) -> Procedure:
+        """Admit a procedure a person wrote, through the same verification as a synthesized one
+        (sandbox policy, its own tests). Raises ProcedureRejected with every problem found."""
+        self._admit(draft, namespace)
         procedure = Procedure(
             id=new_procedure_id(draft.name),
             version=1,
@@ -176,6 +186,46 @@ class Seglam:
             provenance=Provenance(author="human", created_at=now(), source_task=source_task or draft.intent),
         )
         return self.procedures.add(procedure)
+
+    def report(self, procedure_id: str, reason: str, namespace: str = "default", task: str | None = None) -> Procedure:
+        """Mark an answer of the procedure wrong: it is quarantined (never offered again until
+        fixed or restored) with the reason recorded; `task`, when given, is remembered as a task
+        it does not do."""
+        if not reason or not reason.strip():
+            raise BadRequest("say why the answer was wrong (the reason is kept for the reviewer)")
+        procedure = self.procedures.set_status(procedure_id, namespace, "quarantined", f"reported wrong: {reason.strip()}")
+        if task:
+            self.procedures.add_negative(procedure_id, namespace, validate(task, {}, namespace).task)
+        return procedure
+
+    def replace_procedure(self, procedure_id: str, draft: Draft, namespace: str = "default") -> Procedure:
+        """Admit a corrected version of a procedure: verified like a new one (with the old
+        version's tests when the draft brings none), stored as version n+1 whose parent is n.
+        Earlier versions stay, for review. The aliases carry over; the negatives are dropped,
+        since the new code is judged afresh."""
+        current = self.procedures.get(procedure_id, namespace)
+        if set(draft.params) != set(current.params):
+            raise ProcedureRejected(draft.name, [f"solve takes {sorted(draft.params)}, but {procedure_id} is "
+                                                 f"called with {sorted(current.params)}: add it as a new procedure"])
+        draft.tests = draft.tests or current.tests
+        self._admit(draft, namespace)
+        replacement = Procedure(
+            id=current.id,
+            version=current.version + 1,
+            parent=current.version,
+            namespace=namespace,
+            name=current.name,
+            intent=draft.intent or current.intent,
+            params=draft.params,
+            returns=draft.returns or current.returns,
+            code=draft.code,
+            tests=draft.tests,
+            aliases=current.aliases,
+            provenance=Provenance(author="human", created_at=now(), source_task=current.provenance.source_task),
+        )
+        self.procedures.add(replacement)
+        self.procedures.forget_negatives(procedure_id, namespace)
+        return replacement
 
     def close(self) -> None:
         for close in reversed(self._closers):

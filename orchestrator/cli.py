@@ -151,15 +151,8 @@ def open_store(args):
 
 
 def cmd_procedures(args) -> int:
-    if args.action == "add":
-        from .handwritten import parse_procedure_file
-
-        draft = parse_procedure_file(Path(args.file), args.intent, args.name)
-        with open_seglam(args) as seglam:  # the model is loaded only by a synthesis
-            procedure = seglam.add_procedure(draft, args.namespace or "default")
-        print(f"admitted {procedure.id} v{procedure.version} in namespace {procedure.namespace!r} "
-              f"({len(procedure.tests)} test(s) passed)")
-        return 0
+    if args.action in ("add", "fix", "report"):
+        return change_procedures(args)
     store = open_store(args)
     try:
         if args.action == "list":
@@ -177,11 +170,41 @@ def cmd_procedures(args) -> int:
         elif args.action == "forget-failures":
             count = store.forget_synthesis_failures(args.namespace or "default")
             print(f"forgot {count} kind(s) of request the model had given up on")
-        elif args.action == "retire":
-            procedure = store.set_status(args.id, args.namespace or "default", "retired", args.reason)
-            print(f"retired {procedure.id} v{procedure.version}")
+        elif args.action == "history":
+            for version in store.versions(args.id, args.namespace or "default"):
+                parent = f" (replaces v{version.parent})" if version.parent else ""
+                print(f"v{version.version}{parent}  [{version.status}]  by {version.provenance.author} at "
+                      f"{version.provenance.created_at}  {version.status_reason or ''}".rstrip())
+        elif args.action in ("retire", "restore"):
+            status = "retired" if args.action == "retire" else "verified"
+            procedure = store.set_status(args.id, args.namespace or "default", status, args.reason)
+            print(f"{args.action}d {procedure.id} v{procedure.version}" if status == "retired"
+                  else f"restored {procedure.id} v{procedure.version}: offered to lookups again")
     finally:
         store.close()
+    return 0
+
+
+def change_procedures(args) -> int:
+    """add, fix and report: they verify code in the sandbox, so they open the whole cache (the
+    model is loaded only by a synthesis, which none of them runs)."""
+    from .handwritten import parse_procedure_file
+
+    namespace = args.namespace or "default"
+    with open_seglam(args) as seglam:
+        if args.action == "add":
+            procedure = seglam.add_procedure(parse_procedure_file(Path(args.file), args.intent, args.name), namespace)
+            print(f"admitted {procedure.id} v{procedure.version} in namespace {procedure.namespace!r} "
+                  f"({len(procedure.tests)} test(s) passed)")
+        elif args.action == "fix":
+            current = seglam.procedures.get(args.id, namespace)
+            draft = parse_procedure_file(Path(args.file), args.intent or current.intent, current.name)
+            procedure = seglam.replace_procedure(args.id, draft, namespace)
+            print(f"admitted {procedure.id} v{procedure.version} (replaces v{procedure.parent}; "
+                  f"{len(procedure.tests)} test(s) passed)")
+        else:
+            procedure = seglam.report(args.id, args.reason, namespace, task=args.task)
+            print(f"quarantined {procedure.id} v{procedure.version}: {procedure.status_reason}")
     return 0
 
 
@@ -263,10 +286,27 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--namespace")
     forget = actions.add_parser("forget-failures", help="let the model try again on kinds of request it gave up on")
     forget.add_argument("--namespace")
-    retire = actions.add_parser("retire")
+    retire = actions.add_parser("retire", help="take a procedure out of use for good")
     retire.add_argument("id")
     retire.add_argument("--namespace")
     retire.add_argument("--reason")
+    report = actions.add_parser("report", help="mark an answer wrong: the procedure is quarantined, the reason kept")
+    report.add_argument("id")
+    report.add_argument("--reason", required=True, help="what was wrong with the answer")
+    report.add_argument("--task", help="the task text it answered wrongly: never offered for it again")
+    report.add_argument("--namespace")
+    fix = actions.add_parser("fix", help="admit a corrected version (n+1, parent n), verified like a new one")
+    fix.add_argument("id")
+    fix.add_argument("file", help="a .py file defining solve(...) with the same parameters, optionally TESTS = [...]")
+    fix.add_argument("--intent", help="default: the current version's")
+    fix.add_argument("--namespace")
+    restore = actions.add_parser("restore", help="offer a quarantined or retired procedure to lookups again")
+    restore.add_argument("id")
+    restore.add_argument("--namespace")
+    restore.add_argument("--reason")
+    history = actions.add_parser("history", help="every version of a procedure, with its parent")
+    history.add_argument("id")
+    history.add_argument("--namespace")
     procedures.set_defaults(handler=cmd_procedures)
 
     workflow = commands.add_parser("workflow", help="run a declarative workflow (YAML)")

@@ -1,12 +1,16 @@
 """The request graph of DESIGN.md:
 
-    START -> lookup --hit--> execute --ok--> respond -> END
-               |                |--error, next candidate--> execute
-               |                '--error--> retrieve
+    START -> lookup --sure hit--> execute --ok--> respond -> END
+               |                     |--error, next candidate--> execute
+               |                     '--error--> retrieve
+               |--gray zone--> confirm --yes--> execute
+               |                  |--no, ask next--> confirm
+               |                  '--no--> retrieve
                '--miss--> retrieve -> synthesize -> verify --pass--> commit -> respond
                                           ^             |--retry (with the failure)--'
                                           '-------------'--give up--> respond
-    With synthesis off (audits, dry runs) a miss goes straight to respond.
+    With synthesis off (audits, dry runs) no model runs: a miss or a gray zone goes
+    straight to respond.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from .nodes.commit import commit
+from .nodes.confirm import after_confirm, confirm
 from .nodes.execute import after_execute, execute
 from .nodes.lookup import after_lookup, lookup
 from .nodes.respond import respond
@@ -48,6 +53,7 @@ def build_graph():
     graph = StateGraph(State, context_schema=Context)
     for name, node in [
         ("lookup", lookup),
+        ("confirm", confirm),
         ("execute", execute),
         ("retrieve", retrieve),
         ("synthesize", synthesize),
@@ -59,7 +65,12 @@ def build_graph():
 
     graph.add_edge(START, "lookup")
     graph.add_conditional_edges(
-        "lookup", after_lookup, {"hit": "execute", "miss": "retrieve", "miss, synthesis off": "respond"}
+        "lookup",
+        after_lookup,
+        {"hit": "execute", "gray zone": "confirm", "miss": "retrieve", "miss, synthesis off": "respond"},
+    )
+    graph.add_conditional_edges(
+        "confirm", after_confirm, {"confirmed": "execute", "ask next": "confirm", "miss": "retrieve"}
     )
     graph.add_conditional_edges(
         "execute",

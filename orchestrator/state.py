@@ -10,6 +10,7 @@ from sandbox import Limits, Sandbox
 from .embed import Embedder
 from .knowledge import KnowledgeBase
 from .store import Candidate, ProcedureStore
+from .confirmer import Confirmer
 from .synthesizer import Retrieved, Synthesizer
 from .types import JSON, Draft, Procedure, Request, Route, TraceStep
 
@@ -19,10 +20,20 @@ class Settings:
     """Tunable behaviour; every threshold here is meant to be calibrated on a workload."""
 
     # Cosine similarity of the task to a procedure's nearest key at or above which a
-    # procedure whose params fit is run without asking the model.
+    # procedure whose params fit is run without asking the model (sure hit)...
     hit_similarity: float = 0.80
+    # ...and at or above which, below the sure hit, the model is asked first (gray zone).
+    # Below it: a miss. Calibrated on bench/cache's workload (bench/results/calibration.md).
+    confirm_similarity: float = 0.60
+    confirms_per_request: int = 2
     candidates: int = 8
+    # A procedure that fails (raises, times out, breaks its return type) this many runs in a
+    # row is quarantined: no longer offered until a person fixes or restores it.
+    quarantine_after_failures: int = 3
     max_attempts: int = 3
+    # Tests of a synthesized draft with inputs of their own (besides the request check, which
+    # always runs); a test that restates the request does not count.
+    min_independent_tests: int = 2
     # A model's expected numbers are its own mental arithmetic (185.05 * 0.086 "= 15.84"); the
     # code is exact. Within this relative tolerance they agree. Hand-written tests are exact.
     model_numbers_rel_tol: float = 0.01
@@ -46,12 +57,14 @@ class Context:
     sandbox: Sandbox
     synthesizer: Synthesizer
     settings: Settings
+    confirmer: Confirmer | None = None  # None: the gray zone is a miss
 
 
 class State(TypedDict, total=False):
     request: Request
     synthesis_allowed: bool
     candidates: list[Candidate]  # lookup's ranked hits still to try
+    unconfirmed: list[Candidate]  # gray-zone candidates the model has not been asked about
     failed: list[str]  # ids of procedures that failed or had no answer: not tried again
     procedure: Procedure | None  # the procedure that answered (or is being committed)
     answer: JSON

@@ -4,7 +4,9 @@ Two collections:
 - `procedures`: one record per procedure version; the document is the procedure as JSON
   (code, tests, provenance, stats), the vector is its intent's.
 - `procedure_keys`: the texts a request is matched against: each procedure's intent and
-  the task texts verified to map to it (aliases). Lookup queries this collection only, so a
+  the task texts verified to map to it (aliases).
+- `procedure_negatives`: task texts verified NOT to map to a procedure (a "no" from the
+  confirm check, a user's report): lookup never offers the procedure for them again. Lookup queries this collection only, so a
   record becomes reachable once its keys are written: a crash between the two writes leaves
   an unreachable record, never a half-made reachable procedure.
 
@@ -33,6 +35,7 @@ from .types import Procedure, Status
 PROCEDURES = "procedures"
 KEYS = "procedure_keys"
 FAILED_KINDS = "failed_syntheses"
+NEGATIVES = "procedure_negatives"
 # Cosine distance, so that similarity = 1 - distance.
 COSINE = {"hnsw": {"space": "cosine"}}
 
@@ -118,6 +121,7 @@ class ProcedureStore:
         self._procedures = client.get_or_create_collection(PROCEDURES, configuration=COSINE, embedding_function=None)
         self._keys = client.get_or_create_collection(KEYS, configuration=COSINE, embedding_function=None)
         self._failed = client.get_or_create_collection(FAILED_KINDS, configuration=COSINE, embedding_function=None)
+        self._negatives = client.get_or_create_collection(NEGATIVES, configuration=COSINE, embedding_function=None)
         self._writer_lock = writer_lock
         self._lock = threading.RLock()
 
@@ -220,6 +224,8 @@ class ProcedureStore:
                 self._mark_superseded(procedure.id, procedure.namespace)
             self._write_record(procedure, current=True)
             self._write_keys(procedure, [procedure.intent, *(keys or []), *procedure.aliases])
+            if procedure.version > 1:  # every key of the old version leads to the new one, status and all
+                self._set_key_status(procedure.id, procedure.namespace, procedure.status)
         return procedure
 
     def add_alias(self, procedure_id: str, namespace: str, text: str) -> None:
@@ -232,33 +238,64 @@ class ProcedureStore:
             self._write_record(procedure, current=True)
             self._write_keys(procedure, [text])
 
+    def add_negative(self, procedure_id: str, namespace: str, text: str) -> None:
+        """Remember a task text verified not to map to this procedure."""
+        text = text.strip()
+        with self._lock:
+            self._negatives.upsert(
+                ids=[f"{namespace}:{procedure_id}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"],
+                documents=[text],
+                embeddings=[list(self._embedder.embed_one(text))],
+                metadatas=[{"namespace": namespace, "procedure_id": procedure_id, "at": now()}],
+            )
+
+    def forget_negatives(self, procedure_id: str, namespace: str) -> None:
+        with self._lock:
+            found = self._negatives.get(where={"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]})
+            if found["ids"]:
+                self._negatives.delete(ids=found["ids"])
+
+    def nearest_negatives(self, task_vector: list[float], namespace: str, limit: int = 16) -> dict[str, tuple[float, str]]:
+        """procedure id -> (similarity, text) of its nearest negative among the `limit` nearest."""
+        count = self._negatives.count()
+        if count == 0:
+            return {}
+        found = self._negatives.query(
+            query_embeddings=[task_vector], n_results=min(count, limit), where={"namespace": namespace},
+            include=["documents", "metadatas", "distances"],
+        )
+        nearest: dict[str, tuple[float, str]] = {}
+        for meta, text, distance in zip(found["metadatas"][0], found["documents"][0], found["distances"][0]):
+            nearest.setdefault(meta["procedure_id"], (1.0 - distance, text))
+        return nearest
+
     def set_status(self, procedure_id: str, namespace: str, status: Status, reason: str | None = None) -> Procedure:
         with self._lock:
             procedure = self.get(procedure_id, namespace)
             procedure.status = status
             procedure.status_reason = reason
+            if status == "verified":  # restored by a person: its failure streak starts over
+                procedure.stats.consecutive_failures = 0
             self._write_record(procedure, current=True)
-            keys = self._keys.get(
-                where={"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]}, include=["metadatas"]
-            )
-            if keys["ids"]:
-                self._keys.update(
-                    ids=keys["ids"], metadatas=[{**meta, "status": status} for meta in keys["metadatas"]]
-                )
+            self._set_key_status(procedure_id, namespace, status)
             return procedure
 
-    def record_run(self, procedure_id: str, namespace: str, ok: bool, ms: float) -> None:
-        """Count a hit (with its latency) or a failure against the procedure's current version."""
+    def record_run(self, procedure_id: str, namespace: str, ok: bool, ms: float) -> Procedure:
+        """Count a hit (with its latency) or a failure against the procedure's current version;
+        returns the procedure with its updated stats."""
         with self._lock:
             procedure = self.get(procedure_id, namespace)
             stats = procedure.stats
             if ok:
                 stats.mean_ms = (stats.mean_ms * stats.hits + ms) / (stats.hits + 1)
                 stats.hits += 1
+                stats.consecutive_failures = 0
             else:
                 stats.failures += 1
+                stats.consecutive_failures += 1
             stats.last_used = now()
             self._write_record(procedure, current=True)
+            return procedure
 
     # -- kinds of request the model could not compile -----------------------------------
 
@@ -328,6 +365,13 @@ class ProcedureStore:
                 ids=found["ids"], metadatas=[{**meta, "current": False} for meta in found["metadatas"]]
             )
         # The old version's keys now lead to the new version (lookup always loads the current one).
+
+    def _set_key_status(self, procedure_id: str, namespace: str, status: Status) -> None:
+        keys = self._keys.get(
+            where={"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]}, include=["metadatas"]
+        )
+        if keys["ids"]:
+            self._keys.update(ids=keys["ids"], metadatas=[{**meta, "status": status} for meta in keys["metadatas"]])
 
     def _write_keys(self, procedure: Procedure, texts: list[str]) -> None:
         texts = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))

@@ -99,6 +99,7 @@ class Provenance:
 class Stats:
     hits: int = 0
     failures: int = 0
+    consecutive_failures: int = 0  # since the last good run: repeated failures quarantine
     last_used: str | None = None
     mean_ms: float = 0.0
 

@@ -14,7 +14,8 @@ from ..state import Context, State
 def execute(state: State, runtime: Runtime[Context]):
     """Run the candidate on the request's inputs. A failure is recorded against the procedure
     and the next candidate (or a synthesis) takes over: a failing procedure never fails the
-    request by itself. A null answer also passes the request on, unrecorded."""
+    request by itself, and one that keeps failing is quarantined. A null answer also passes
+    the request on, unrecorded."""
     context = runtime.context
     request = state["request"]
     candidate, *rest = state["candidates"]
@@ -26,10 +27,15 @@ def execute(state: State, runtime: Runtime[Context]):
         )
         check_returns(procedure.returns, answer)
     except (SandboxError, ReturnsMismatch) as failure:
-        context.store.record_run(procedure.id, request.namespace, ok=False, ms=0.0)
         reason = f"{type(failure).__name__}: {failure}"
+        recorded = context.store.record_run(procedure.id, request.namespace, ok=False, ms=0.0)
+        decision = f"{procedure.id} v{procedure.version} failed ({reason})"
+        if recorded.stats.consecutive_failures >= context.settings.quarantine_after_failures:
+            context.store.set_status(procedure.id, request.namespace, "quarantined",
+                                     f"failed {recorded.stats.consecutive_failures} runs in a row; last: {reason[:300]}")
+            decision += "; quarantined"
         update = {"candidates": rest, "failed": [*state.get("failed", []), procedure.id]}
-        return update, f"{procedure.id} v{procedure.version} failed ({reason})"
+        return update, decision
     if answer is None:
         # The procedure found nothing to answer with (a document layout it does not know):
         # another candidate, or a new procedure, may do better. Not a failure of the procedure.

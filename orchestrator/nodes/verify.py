@@ -1,8 +1,12 @@
-"""verify: admit a draft only if it compiles under the sandbox policy, passes its own tests and
-runs on the actual request with an answer of its declared type."""
+"""verify: admit a draft only if it compiles under the sandbox policy, passes its own tests,
+runs on the actual request with the answer its author read off the data, and is not a
+disguised constant: it must give different answers to different inputs and must not carry
+this request's answer in its code."""
 from __future__ import annotations
 
+import ast
 import json
+import math
 
 from langgraph.runtime import Runtime
 
@@ -62,6 +66,30 @@ def where_answer_is(answer, request: Request) -> str:
     return f" (the answer {answer!r} is in these input lines: " + "; ".join(repr(l) for l in lines[:3]) + ")"
 
 
+def is_distinctive(answer) -> bool:
+    """An answer specific enough that finding it written in the code means it was copied:
+    114.75 or "2024-05-01", not 7 or "EUR"."""
+    if isinstance(answer, bool) or answer is None:
+        return False
+    if isinstance(answer, (int, float)):
+        return math.isfinite(answer) and (answer != int(answer) or abs(answer) >= 100)
+    return isinstance(answer, str) and len(answer.strip()) >= 4
+
+
+def hard_codes(code: str, answer) -> bool:
+    """Whether the code writes this request's answer as a literal instead of computing it."""
+    if not is_distinctive(answer):
+        return False
+    for node in ast.walk(ast.parse(code)):
+        value = getattr(node, "value", None) if isinstance(node, ast.Constant) else None
+        if isinstance(answer, str) and isinstance(value, str) and answer.strip() in value:
+            return True
+        if (isinstance(answer, (int, float)) and isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isclose(value, answer, rel_tol=1e-9)):
+            return True
+    return False
+
+
 def independent_tests(draft: Draft, request: Request | None) -> list:
     return [test for test in draft.tests if not copies_request(test.inputs, request)]
 
@@ -74,7 +102,11 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
     if violations:
         return [f"the code breaks the sandbox rules: {'; '.join(violations)}"], None
     found = []
-    for number, test in enumerate(independent_tests(draft, request), 1):
+    tests = independent_tests(draft, request)
+    if request is not None and len(tests) < context.settings.min_independent_tests:
+        found.append(f"only {len(tests)} test(s) have inputs of their own (a test that restates the request "
+                     f"proves nothing): write {context.settings.min_independent_tests} or more with other data")
+    for number, test in enumerate(tests, 1):
         shown = json.dumps(test.inputs, ensure_ascii=False)[:300]
         if set(test.inputs) != set(draft.params):
             found.append(f"test {number} has inputs {sorted(test.inputs)} but solve takes {sorted(draft.params)}")
@@ -101,6 +133,13 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
     elif draft.expected_answer is not None and not same_answer(draft.expected_answer, answer, rel_tol=rel_tol):
         found.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
                      f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
+    if hard_codes(draft.code, answer):
+        found.append(f"the code contains this request's answer {answer!r} as a literal: compute it from the "
+                     "inputs, so other requests of this kind get their own answers")
+    answers = {json.dumps(test.expected, sort_keys=True) for test in tests} | {json.dumps(answer, sort_keys=True)}
+    if tests and len(answers) == 1:
+        found.append(f"every test and the request expect the same answer {answer!r}, so a procedure that "
+                     "ignores its inputs would pass: add a test whose answer differs")
     return found, answer
 
 

@@ -1,0 +1,211 @@
+"""Cache precision: the guards that keep a look-alike request from getting a procedure that
+computes something else, the gray zone's confirmation, admission checks against disguised
+constants, and the feedback from failures and from users. Real Chroma, embeddings and sandbox;
+the model's two jobs (synthesize, confirm) are scripted."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from orchestrator import BadRequest, Seglam, Settings
+from orchestrator.confirmer import Confirmation
+from orchestrator.errors import ProcedureRejected
+from orchestrator.intent_terms import conflict, intent_terms, merge
+from scripted import ScriptedSynthesizer, draft
+
+TABLE = "id,amount\n1,2.5\n2,4\n3,6\n"
+SUM_CODE = ("import csv\nimport io\n\ndef solve(table):\n"
+            "    return round(sum(float(r['amount']) for r in csv.DictReader(io.StringIO(table))), 2)\n")
+MEAN_CODE = ("import csv\nimport io\nimport statistics\n\ndef solve(table):\n"
+             "    return statistics.mean(float(r['amount']) for r in csv.DictReader(io.StringIO(table)))\n")
+
+
+def sum_draft():
+    return draft(SUM_CODE, [({"table": "amount\n1\n2"}, 3.0), ({"table": "amount\n5"}, 5.0)],
+                 name="sum_amount", intent="Sum the amount column of a CSV table")
+
+
+def mean_draft():
+    return draft(MEAN_CODE, [({"table": "amount\n1\n3"}, 2.0), ({"table": "amount\n5"}, 5.0)],
+                 name="mean_amount", intent="Average of the amount column of a CSV table")
+
+
+@dataclass
+class ScriptedConfirmer:
+    answers: list[bool]
+    asked: list[tuple[str, str]] = field(default_factory=list)
+
+    def confirm(self, request, procedure):
+        self.asked.append((request.task, procedure.id))
+        return Confirmation(self.answers.pop(0), 1)
+
+
+@pytest.fixture
+def open_seglam(tmp_path, embedder):
+    opened = []
+
+    def open_(drafts, answers=(), **settings):
+        synthesizer, confirmer = ScriptedSynthesizer(list(drafts)), ScriptedConfirmer(list(answers))
+        seglam = Seglam.open(tmp_path / f"home{len(opened)}", synthesizer=synthesizer, confirmer=confirmer,
+                             embedder=embedder, settings=Settings(**settings))
+        opened.append(seglam)
+        return seglam, synthesizer, confirmer
+
+    yield open_
+    for seglam in opened:
+        seglam.close()
+
+
+def nodes(result):
+    return [step.node for step in result.trace]
+
+
+# -- intent terms ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task, procedure_texts, clash", [
+    ("average of the amount column", ["Sum the amount column"], "operation"),
+    ("Durchschnitt der Spalte amount", ["add up the amount column"], "operation"),
+    ("sort the names descending", ["sort names in ascending order"], "order"),
+    ("the last date in the log", ["first date in the log"], "position"),
+    ("count the characters", ["count the words of the text"], "unit of text"),
+    ("Fahrenheit to Celsius", ["convert celsius to fahrenheit"], "conversion"),
+    ("what is 30 C in F", ["Fahrenheit to Celsius please"], "conversion"),
+    ("total of the amount column", ["Sum the amount column"], None),
+    ("Extract the grand total", ["What is the invoice total?"], None),
+    ("convert to fahrenheit", ["celsius to fahrenheit"], None),
+])
+def test_requests_naming_another_operation_order_position_or_direction_conflict(task, procedure_texts, clash):
+    found = conflict(task, merge(*procedure_texts))
+    assert (found.split(":")[0].split(" ")[0] if found else None) == (clash.split(" ")[0] if clash else None)
+
+
+def test_conversion_direction_is_read_from_to_and_from():
+    assert intent_terms("miles from km") == {"conversion source": {"kilometres"}, "conversion target": {"miles"}}
+    assert intent_terms("Convert the total into euros") == {"conversion target": {"euros"}}
+
+
+def test_a_near_miss_sibling_is_ruled_out_even_when_its_embedding_is_close(open_seglam):
+    seglam, synthesizer, confirmer = open_seglam([sum_draft(), mean_draft()], hit_similarity=0.5)
+    seglam.run("Sum the amount column of the table", {"table": TABLE})
+    mean = seglam.run("Average of the amount column of the table", {"table": TABLE})
+    assert mean.route == "miss" and mean.answer == pytest.approx(12.5 / 3)
+    assert "ruled out: operation" in mean.trace[0].decision
+    assert confirmer.asked == [] and len(synthesizer.calls) == 2
+
+
+# -- gray zone ---------------------------------------------------------------------------------
+
+
+def test_a_confirmed_gray_zone_request_runs_the_procedure_and_its_task_becomes_an_alias(open_seglam):
+    seglam, synthesizer, confirmer = open_seglam([sum_draft()], answers=[True],
+                                                 hit_similarity=0.999, confirm_similarity=0.3)
+    first = seglam.run("Sum the amount column of the table", {"table": TABLE})
+    gray = seglam.run("what do the amounts add up to?", {"table": "amount\n1\n1"})
+    assert (gray.route, gray.answer, gray.model_calls) == ("hit", 2.0, 1)
+    assert nodes(gray)[-4:] == ["lookup", "confirm", "execute", "respond"]
+    assert "what do the amounts add up to?" in seglam.procedures.get(first.procedure_id, "default").aliases
+    again = seglam.run("what do the amounts add up to?", {"table": "amount\n7"})
+    assert (again.route, again.answer, again.model_calls) == ("hit", 7.0, 0)
+    assert len(confirmer.asked) == 1 and len(synthesizer.calls) == 1
+
+
+def test_a_rejected_gray_zone_request_is_synthesized_and_never_asked_about_again(open_seglam):
+    count_rows = draft("def solve(table):\n    return len(table.strip().splitlines()) - 1\n",
+                       [({"table": "amount\n1\n2"}, 2), ({"table": "amount\n5"}, 1)],
+                       name="count_rows", intent="Number of data rows of a CSV table", returns="integer")
+    seglam, synthesizer, confirmer = open_seglam([sum_draft(), count_rows], answers=[False],
+                                                 hit_similarity=0.999, confirm_similarity=0.1)
+    seglam.run("Sum the amount column of the table", {"table": TABLE})
+    rows = seglam.run("total rows in the table", {"table": TABLE})
+    assert (rows.route, rows.answer, rows.model_calls) == ("miss", 3, 2)  # one confirm, one synthesis
+    assert "remembered as a negative" in rows.trace[nodes(rows).index("confirm")].decision
+    # The same text again: the row counter answers; the sum is not offered, nor asked about.
+    again = seglam.run("total rows in the table", {"table": "amount\n1\n"})
+    assert (again.route, again.answer) == ("hit", 1)
+    assert len(confirmer.asked) == 1
+
+
+def test_with_synthesis_off_the_gray_zone_calls_no_model(open_seglam):
+    seglam, _, confirmer = open_seglam([sum_draft()], answers=[True], hit_similarity=0.999, confirm_similarity=0.3)
+    seglam.run("Sum the amount column of the table", {"table": TABLE})
+    result = seglam.run("what do the amounts add up to?", {"table": TABLE}, synthesize=False)
+    assert (result.route, result.answer, result.model_calls) == ("miss", None, 0)
+    assert confirmer.asked == []
+
+
+# -- admission -------------------------------------------------------------------------------
+
+
+def test_a_draft_that_hard_codes_the_requests_answer_is_refused(open_seglam):
+    cheat = draft("def solve(table):\n    if 'amount' in table and '6' in table:\n        return 12.5\n"
+                  "    return float(table.split()[-1])\n",
+                  [({"table": "amount\n3"}, 3.0), ({"table": "amount\n8"}, 8.0)], name="sum_amount")
+    seglam, synthesizer, _ = open_seglam([cheat, sum_draft()])
+    result = seglam.run("Sum the amount column of the table", {"table": TABLE})
+    assert (result.route, result.answer) == ("miss", 12.5)
+    assert "contains this request's answer 12.5 as a literal" in synthesizer.calls[1][1][0]
+
+
+def test_a_draft_whose_tests_cannot_tell_it_from_a_constant_is_refused(open_seglam):
+    constant = draft("def solve(email):\n    return True\n",
+                     [({"email": "a@b.org"}, True), ({"email": "x@y.com"}, True)], name="valid_email", returns="boolean")
+    real = draft("import re\n\ndef solve(email):\n    return bool(re.fullmatch(r'[^@\\s]+@[^@\\s]+\\.\\w+', email))\n",
+                 [({"email": "a@b.org"}, True), ({"email": "not an email"}, False)], name="valid_email", returns="boolean")
+    seglam, synthesizer, _ = open_seglam([constant, real])
+    result = seglam.run("Is this a valid email address?", {"email": "me@example.com"})
+    assert (result.route, result.answer) == ("miss", True)
+    assert "every test and the request expect the same answer True" in synthesizer.calls[1][1][0]
+
+
+def test_a_draft_needs_tests_of_its_own_beyond_restating_the_request(open_seglam):
+    one_test = sum_draft()
+    one_test.tests = one_test.tests[:1]
+    seglam, synthesizer, _ = open_seglam([one_test, sum_draft()])
+    assert seglam.run("Sum the amount column of the table", {"table": TABLE}).route == "miss"
+    assert "only 1 test(s) have inputs of their own" in synthesizer.calls[1][1][0]
+
+
+# -- feedback after admission ----------------------------------------------------------------
+
+
+def test_a_procedure_failing_three_runs_in_a_row_is_quarantined(open_seglam):
+    seglam, synthesizer, _ = open_seglam([sum_draft()] + [None] * 9, max_attempts=1)
+    first = seglam.run("Sum the amount column of the table", {"table": TABLE})
+    for number in range(3):
+        broken = seglam.run("Sum the amount column of the table", {"table": f"amount\nbad{number}"})
+        assert broken.route == "error"
+    procedure = seglam.procedures.get(first.procedure_id, "default")
+    assert procedure.status == "quarantined" and "3 runs in a row" in procedure.status_reason
+    assert "quarantined" in broken.trace[1].decision
+    assert seglam.run("Sum the amount column of the table", {"table": TABLE}, synthesize=False).route == "miss"
+
+
+def test_a_reported_procedure_is_quarantined_with_the_reason_and_a_fix_becomes_version_two(open_seglam):
+    seglam, _, _ = open_seglam([sum_draft()])
+    first = seglam.run("Sum the amount column of the table", {"table": TABLE})
+    with pytest.raises(BadRequest, match="say why"):
+        seglam.report(first.procedure_id, " ")
+    reported = seglam.report(first.procedure_id, "amounts with a thousands separator were misread")
+    assert reported.status == "quarantined" and "thousands separator" in reported.status_reason
+    assert seglam.run("Sum the amount column of the table", {"table": TABLE}, synthesize=False).route == "miss"
+
+    fixed_code = SUM_CODE.replace("float(r['amount'])", "float(r['amount'].replace(',', ''))")
+    separators = [({"table": 'amount\n"1,000"\n5'}, 1005.0)]
+    with pytest.raises(ProcedureRejected, match="raised ProcedureError"):
+        seglam.replace_procedure(first.procedure_id, draft(SUM_CODE, separators, params={"table": "string"}))
+    fixed = seglam.replace_procedure(first.procedure_id, draft(fixed_code, separators, params={"table": "string"},
+                                                                 intent="Sum the amount column of a CSV table"))
+    assert (fixed.version, fixed.parent, fixed.status) == (2, 1, "verified")
+    assert [v.version for v in seglam.procedures.versions(first.procedure_id, "default")] == [1, 2]
+    hit = seglam.run("Sum the amount column of the table", {"table": 'id,amount\n1,"2,000"\n'})
+    assert (hit.route, hit.answer, hit.procedure_version) == ("hit", 2000.0, 2)
+
+
+def test_a_replacement_must_keep_the_parameters(open_seglam):
+    seglam, _, _ = open_seglam([sum_draft()])
+    first = seglam.run("Sum the amount column of the table", {"table": TABLE})
+    other = draft("def solve(csv_text):\n    return 1.0\n", [], params={"csv_text": "string"})
+    with pytest.raises(ProcedureRejected, match="add it as a new procedure"):
+        seglam.replace_procedure(first.procedure_id, other)
