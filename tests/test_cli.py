@@ -69,6 +69,29 @@ def test_procedures_list_show_and_retire(home, capsys):
     assert procedure_id in capsys.readouterr().out
 
 
+def test_report_quarantines_fix_admits_version_two_and_history_shows_both(home, tmp_path, capsys):
+    base = ["--home", str(home), "procedures"]
+    assert main(base + ["list"]) == 0
+    procedure_id = capsys.readouterr().out.split()[1]
+    assert main(base + ["report", procedure_id, "--reason", "rounds to cents, we need 4 places"]) == 0
+    assert "quarantined" in capsys.readouterr().out
+    assert main(base + ["list", "--status", "quarantined"]) == 0
+    assert procedure_id in capsys.readouterr().out
+
+    fixed = tmp_path / "convert_v2.py"
+    fixed.write_text(CONVERT.replace("round(amount * rate, 2)", "round(amount * rate, 4)")
+                     .replace('"expected": 92.0}', '"expected": 92.0}, {"inputs": {"amount": 1, "rate": 0.12345}, "expected": 0.1235}'))
+    assert main(base + ["fix", procedure_id, str(fixed)]) == 0
+    assert "v2 (replaces v1" in capsys.readouterr().out
+    assert main(base + ["history", procedure_id]) == 0
+    history = capsys.readouterr().out.splitlines()
+    assert history[0].startswith("v1") and "reported wrong: rounds to cents" in history[0]
+    assert history[1].startswith("v2 (replaces v1)  [verified]")
+    assert main(["--home", str(home), "run", "Convert an amount into euros at an exchange rate",
+                 "--input", "amount=1", "--input", "rate=0.12345", "--no-synthesis"]) == 0
+    assert capsys.readouterr().out.strip() == "0.1235"
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
