@@ -22,22 +22,26 @@ Terms = dict[str, frozenset[str]]
 
 AXES: dict[str, dict[str, tuple[str, ...]]] = {
     "operation": {
-        "sum": ("sum", "sums", "summe", "somme", "suma", "add up", "adds up", "added up", "summieren",
-                "additionner", "sumar"),
+        "sum": ("sum", "sums", "summe", "somme", "suma", "add up", "adds up", "added up", "total of",
+                "summieren", "additionner", "sumar"),
         "mean": ("mean", "average", "avg", "durchschnitt", "mittelwert", "moyenne", "promedio", "media"),
         "median": ("median", "médiane", "mediana"),
         "max": ("max", "maximum", "largest", "highest", "biggest", "greatest", "größte", "grösste",
-                "höchste", "maximal", "plus grand", "plus élevé", "mayor"),
+                "höchste", "maximal", "maximale", "plus grand", "plus élevé", "mayor"),
         "min": ("min", "minimum", "smallest", "lowest", "least", "kleinste", "niedrigste", "minimal",
-                "plus petit", "menor"),
-        "count": ("count", "how many", "number of", "anzahl", "wie viele", "nombre de", "combien",
-                  "cuántos", "cuantos"),
+                "minimale", "plus petit", "menor"),
+        "count": ("count", "how many", "number of", "anzahl", "zählen", "wie viele", "compte", "compter",
+                  "nombre de", "combien", "contar", "cuántos", "cuantos"),
+        "mode": ("most common", "most frequent", "most often", "commonest", "plus fréquent", "plus courant", "häufigste",
+                 "häufigsten", "más frecuente"),
     },
     "order": {
-        "ascending": ("ascending", "increasing", "smallest first", "lowest first", "aufsteigend",
-                      "croissant", "ascendente"),
-        "descending": ("descending", "decreasing", "largest first", "highest first", "reverse order",
-                       "absteigend", "décroissant", "descendente"),
+        "ascending": ("ascending", "increasing", "smallest first", "lowest first", "smallest to largest",
+                      "lowest to highest", "low to high", "small to large", "asc", "aufsteigend", "croissant",
+                      "ascendente"),
+        "descending": ("descending", "decreasing", "largest first", "highest first", "largest to smallest",
+                       "highest to lowest", "high to low", "large to small", "desc", "reverse order", "absteigend",
+                       "décroissant", "descendente"),
     },
     "position": {
         "first": ("first", "earliest", "oldest", "erste", "ersten", "früheste", "premier", "première",
@@ -52,10 +56,34 @@ AXES: dict[str, dict[str, tuple[str, ...]]] = {
         "lines": ("line", "lines", "zeilen", "lignes", "líneas"),
         "sentences": ("sentence", "sentences", "sätze", "phrases", "oraciones"),
     },
+    "shift in time": {
+        "later": ("after", "later", "plus", "add", "adds", "addieren", "hinzufügen", "ajouter", "ajoute",
+                  "après", "sumar"),
+        "earlier": ("before", "earlier", "ago", "minus", "subtract", "subtracts", "abziehen", "subtrahieren",
+                    "soustraire", "retirer", "retire", "avant", "restar", "sub"),
+    },
+    "party": {
+        "sender": ("sender", "sent", "from address", "from header", "from field", "absender", "expéditeur",
+                   "remitente"),
+        "recipient": ("recipient", "recipients", "addressed", "to address", "to header", "to field",
+                      "empfänger", "destinataire", "destinatario"),
+    },
+    "severity": {
+        "errors": ("error", "errors", "fehler", "erreur", "erreurs", "errores"),
+        "warnings": ("warning", "warnings", "warn", "warnung", "warnungen", "avertissement",
+                     "avertissements", "advertencias"),
+    },
+    "document field": {
+        "total": ("total", "grand total", "amount due", "total due", "gesamtbetrag", "gesamtsumme",
+                  "montant total", "importe total"),
+        "tax": ("tax", "vat", "mwst", "mehrwertsteuer", "steuer", "tva", "taxe", "iva", "impuesto"),
+        "subtotal": ("subtotal", "net amount", "zwischensumme", "nettobetrag", "sous-total"),
+        "document number": ("invoice number", "invoice no", "number of the invoice", "order number",
+                            "rechnungsnummer", "numéro de facture", "numéro de la facture", "número de factura"),
+    },
 }
 
-# Units a conversion goes between. The target is the unit after "to", "into", "in", "->"...,
-# the source the one after "from"; else, of two units named, the first is the source.
+# Units a conversion goes between, by the words that name them.
 UNITS: dict[str, tuple[str, ...]] = {
     "celsius": ("celsius", "°c", "degc", "c"),
     "fahrenheit": ("fahrenheit", "°f", "degf", "f"),
@@ -69,47 +97,76 @@ UNITS: dict[str, tuple[str, ...]] = {
     "euros": ("eur", "euro", "euros", "€"),
     "dollars": ("usd", "dollar", "dollars", "$"),
 }
-TARGET_MARKERS = ("to", "into", "in", "->", "→", "nach", "en")
-SOURCE_MARKERS = ("from", "von", "aus", "de", "depuis")
+# The unit after one of these is the target ("how many miles is 5 km": miles) ...
+STRONG_TARGET = ("to", "into", "->", "→", "how many", "wie viele", "combien de")
+# ... else the one after one of these ("temperature in Fahrenheit", "en miles", "in Meilen")...
+WEAK_TARGET = ("in", "en", "nach", "auf")
+# ... and the source the one after these; of two units named without markers, the first.
+SOURCE = ("from", "von", "aus", "de", "depuis", "desde")
+
+# Words, unit symbols and arrows; digits are dropped so "30°C" and "5km" name their units.
+TOKEN = re.compile(r"->|→|°[^\W\d_]|[€$]|[^\W\d_]+")
+FUZZY_MIN_CHARS = 5  # words this long also match with one typo ("celcius", "mlies", "wrods")
+PREFIX_MIN_CHARS = 6  # ...and as the start of a compound ("Mehrwertsteuer|betrag", "Absender|adresse")
 
 
-def _normalise(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(TOKEN.findall(unicodedata.normalize("NFC", text).casefold()))
 
 
-def _phrase_pattern(phrases: tuple[str, ...]) -> str:
-    # Longest first so "add up" wins over a shorter overlapping phrase; boundaries that also
-    # work for symbols such as "€" and "°c".
-    ordered = sorted(phrases, key=len, reverse=True)
-    return r"(?<![\w°])(?:" + "|".join(re.escape(p) for p in ordered) + r")(?!\w)"
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether a and b differ by at most one substitution, insertion, deletion or swap of
+    neighbours. (A dozen lines here rather than a fuzzy-matching dependency for one check.)"""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                   and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    short, long = sorted((a, b), key=len)
+    i = next((i for i in range(len(short)) if short[i] != long[i]), len(short))
+    return short[i:] == long[i + 1:]
+
+
+def _word_matches(token: str, word: str) -> bool:
+    if token == word or (len(word) >= PREFIX_MIN_CHARS and token.startswith(word)):
+        return True
+    # Typos are forgiven in ASCII words only: in German "zahlen" (to pay) is not "zählen" (to count).
+    return (len(word) >= FUZZY_MIN_CHARS and word.isascii() and token[:1] == word[:1]
+            and _one_edit_apart(token, word))
+
+
+def _phrase_at(tokens: tuple[str, ...], index: int, phrase: tuple[str, ...]) -> bool:
+    return (index + len(phrase) <= len(tokens)
+            and all(_word_matches(tokens[index + k], word) for k, word in enumerate(phrase)))
 
 
 @lru_cache(maxsize=None)
-def _axis_patterns() -> dict[str, dict[str, re.Pattern]]:
-    return {axis: {value: re.compile(_phrase_pattern(words)) for value, words in values.items()}
-            for axis, values in AXES.items()}
+def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(_tokens(phrase)) for phrase in words)
 
 
-@lru_cache(maxsize=None)
-def _unit_pattern() -> re.Pattern:
-    alternatives = [f"(?P<{unit}>{_phrase_pattern(words)})" for unit, words in UNITS.items()]
-    return re.compile("|".join(alternatives))
+def _names(tokens: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    phrases = _phrases(words)
+    return any(_phrase_at(tokens, i, phrase) for i in range(len(tokens)) for phrase in phrases)
 
 
-def _marker_before(markers: tuple[str, ...]) -> re.Pattern:
-    return re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(m) for m in markers) + r")\s*$")
+def _marked(tokens: tuple[str, ...], index: int, markers: tuple[str, ...]) -> bool:
+    """Whether the words just before tokens[index] are one of the markers."""
+    return any(tokens[max(0, index - len(m)):index] == m for m in _phrases(markers))
 
 
-_TARGET_BEFORE, _SOURCE_BEFORE = _marker_before(TARGET_MARKERS), _marker_before(SOURCE_MARKERS)
-
-
-def _conversion(text: str) -> Terms:
-    mentions = [(match.lastgroup, text[: match.start()]) for match in _unit_pattern().finditer(text)]
+def _conversion(tokens: tuple[str, ...]) -> Terms:
+    mentions = [(unit, i) for i in range(len(tokens)) for unit, words in UNITS.items()
+                if any(_phrase_at(tokens, i, phrase) for phrase in _phrases(words))]
     units = list(dict.fromkeys(unit for unit, _ in mentions))
-    targets = [unit for unit, before in mentions if _TARGET_BEFORE.search(before)]
-    sources = [unit for unit, before in mentions if _SOURCE_BEFORE.search(before)]
-    target = targets[-1] if targets else None
-    source = sources[0] if sources else None
+    strong = [unit for unit, i in mentions if _marked(tokens, i, STRONG_TARGET)]
+    weak = [unit for unit, i in mentions if _marked(tokens, i, WEAK_TARGET)]
+    target = (strong or weak or [None])[-1]
+    source = next((unit for unit, i in mentions
+                   if unit != target and _marked(tokens, i, SOURCE) and not _marked(tokens, i, STRONG_TARGET)), None)
     others = [unit for unit in units if unit not in (target, source)]
     if target is None and source is None and len(units) == 2:
         source, target = units
@@ -125,15 +182,16 @@ def _conversion(text: str) -> Terms:
     return terms
 
 
+@lru_cache(maxsize=4096)
 def intent_terms(text: str) -> Terms:
     """The values each axis takes in `text`: {"operation": {"sum"}, "order": {"descending"}, ...}."""
-    normal = _normalise(text)
+    tokens = _tokens(text)
     terms: Terms = {}
-    for axis, values in _axis_patterns().items():
-        found = frozenset(value for value, pattern in values.items() if pattern.search(normal))
+    for axis, values in AXES.items():
+        found = frozenset(value for value, words in values.items() if _names(tokens, words))
         if found:
             terms[axis] = found
-    terms.update(_conversion(normal))
+    terms.update(_conversion(tokens))
     return terms
 
 

@@ -21,10 +21,12 @@ class Settings:
 
     # Cosine similarity of the task to a procedure's nearest key at or above which a
     # procedure whose params fit is run without asking the model (sure hit)...
-    hit_similarity: float = 0.80
+    hit_similarity: float = 0.83
     # ...and at or above which, below the sure hit, the model is asked first (gray zone).
-    # Below it: a miss. Calibrated on bench/cache's workload (bench/results/calibration.md).
-    confirm_similarity: float = 0.60
+    # Below it: a miss. Calibrated on bench/cache's workload (bench/results/calibration.md):
+    # once the intent-term guard has run, no pair of texts of different families with one
+    # signature is nearer than 0.81, while half of all paraphrase pairs lie above 0.5.
+    confirm_similarity: float = 0.50
     confirms_per_request: int = 2
     candidates: int = 8
     # A procedure that fails (raises, times out, breaks its return type) this many runs in a

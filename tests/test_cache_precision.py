@@ -83,7 +83,15 @@ def test_requests_naming_another_operation_order_position_or_direction_conflict(
 
 def test_conversion_direction_is_read_from_to_and_from():
     assert intent_terms("miles from km") == {"conversion source": {"kilometres"}, "conversion target": {"miles"}}
-    assert intent_terms("Convert the total into euros") == {"conversion target": {"euros"}}
+    assert intent_terms("How many miles is this distance in km?")["conversion source"] == {"kilometres"}
+    assert intent_terms("convertis des kilomètres en miles")["conversion target"] == {"miles"}
+    assert intent_terms("Convert the total into euros")["conversion target"] == {"euros"}
+
+
+def test_terms_survive_typos_and_compounds():
+    assert intent_terms("convert farenheit to celcius")["conversion target"] == {"celsius"}
+    assert intent_terms("Mehrwertsteuerbetrag der Rechnung") == {"document field": {"tax"}}
+    assert intent_terms("cont the wrods")["unit of text"] == {"words"}
 
 
 def test_a_near_miss_sibling_is_ruled_out_even_when_its_embedding_is_close(open_seglam):
