@@ -217,3 +217,41 @@ def test_a_replacement_must_keep_the_parameters(open_seglam):
     other = draft("def solve(csv_text):\n    return 1.0\n", [], params={"csv_text": "string"})
     with pytest.raises(ProcedureRejected, match="add it as a new procedure"):
         seglam.replace_procedure(first.procedure_id, other)
+
+
+# -- the engine confirmer --------------------------------------------------------------------
+
+
+class OneWordEngine:
+    model_id = "scripted@0"
+
+    def __init__(self, reply):
+        self.reply, self.seen = reply, []
+
+    def chat(self, messages, tools=None, schema=None, max_tokens=1024, temperature=0.0, code_block=None):
+        from engine.base import Reply
+
+        self.seen.append((messages, schema, max_tokens))
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return Reply(text="", data=self.reply)
+
+
+def test_the_engine_confirmer_asks_one_constrained_word_about_intent_and_known_tasks(open_seglam):
+    from engine.base import EngineError
+    from orchestrator.confirmer import CONFIRM_SCHEMA, EngineConfirmer
+    from orchestrator.types import Request
+
+    seglam, _, _ = open_seglam([sum_draft()])
+    procedure = seglam.procedures.get(seglam.run("Sum the amount column of the table", {"table": TABLE}).procedure_id,
+                                      "default")
+    engine = OneWordEngine({"same": "yes"})
+    assert EngineConfirmer(engine).confirm(Request("add the amounts up", {}), procedure).same is True
+    messages, schema, max_tokens = engine.seen[0]
+    assert schema == CONFIRM_SCHEMA and max_tokens <= 16 and messages[0]["role"] == "system"
+    assert "Sum the amount column of a CSV table" in messages[1]["content"]
+    assert "Sum the amount column of the table" in messages[1]["content"]
+    assert "New task: add the amounts up" in messages[1]["content"]
+    assert EngineConfirmer(OneWordEngine({"same": "no"})).confirm(Request("x", {}), procedure).same is False
+    failed = EngineConfirmer(OneWordEngine(EngineError("model missing"))).confirm(Request("x", {}), procedure)
+    assert (failed.same, failed.reason) == (False, "the engine failed: model missing")
