@@ -17,6 +17,10 @@ from typing import Any, Callable
 from . import inputs as gen
 
 
+# What each of a family's paraphrases is, in order.
+PARAPHRASE_KINDS = ["plain", "terse label", "polite question", "other wording", "typo", "German", "French"]
+
+
 @dataclass(frozen=True)
 class Family:
     name: str

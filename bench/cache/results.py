@@ -1,0 +1,37 @@
+"""Where the cache benchmark's figures go: sections of bench/results/cache.json.
+
+Each run (calibration, reference, model, baselines) writes its own section, so the long model
+runs can be run, and rerun, apart from the fast ones without losing the others' figures.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+CACHE_JSON = RESULTS / "cache.json"
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def load() -> dict[str, Any]:
+    return json.loads(CACHE_JSON.read_text()) if CACHE_JSON.exists() else {}
+
+
+def update_section(name: str, data: dict[str, Any], command: str) -> dict[str, Any]:
+    """Replace one section of cache.json (stamped with date, machine and command); keep the rest."""
+    results = load()
+    results[name] = {"date": now(), "machine": machine(), "command": command, **data}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    CACHE_JSON.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    return results
