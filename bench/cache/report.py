@@ -1,0 +1,137 @@
+"""bench/results/cache.md and the model-dependency plot, from the sections of cache.json.
+
+    python -m bench.cache.report        (run.py calls it after its runs)
+
+The plot needs matplotlib, which is not among the product's pinned dependencies: without it
+the report says so and keeps the PNG already committed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .results import CACHE_JSON, RESULTS, load
+
+PLOT = RESULTS / "cache-model-calls.png"
+RUN_ORDER = ["reference", "model", "direct", "semantic_cache_0.80", "semantic_cache_0.95"]
+GOALS = [
+    ("false_hits", "0 false hits", lambda s: s["false_hits"] == 0),
+    ("hit_rate_seen", ">= 95% hit rate on seen families", lambda s: (s["hit_rate_seen"] or 0) >= 0.95),
+    ("accuracy_hits", ">= 99% correct on hits", lambda s: s["accuracy_hits"] is not None and s["accuracy_hits"] >= 0.99),
+    ("model_calls_per_family", "model calls <= 1.2 x families", lambda s: s["model_calls_per_family"] <= 1.2),
+]
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def latency(section: dict[str, Any]) -> str:
+    return "; ".join(f"{route} {v['p50']:.0f}/{v['p95']:.0f} ms (n={v['n']})"
+                     for route, v in section["latency_ms"].items())
+
+
+def run_rows(results: dict[str, Any]) -> list[str]:
+    lines = ["| run | requests | families | false hits | hit rate (seen) | hit rate (seen, new wording) | "
+             "accuracy on hits | accuracy | model calls (per family) | hit rate by quarter | latency p50/p95 by route |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name in RUN_ORDER:
+        if name not in results:
+            continue
+        s = results[name]
+        quarters = " / ".join(percent(q) for q in s["hit_rate_by_quarter"])
+        lines.append(
+            f"| {name} | {s['requests']} | {s['families']} | {s['false_hits']} | {percent(s['hit_rate_seen'])} | "
+            f"{percent(s.get('hit_rate_seen_new_text'))} | "
+            f"{percent(s['accuracy_hits'])} | {percent(s['accuracy'])} | {s['model_calls']} "
+            f"({s['model_calls_per_family']}) | {quarters} | {latency(s)} |"
+        )
+    return lines
+
+
+def goal_rows(results: dict[str, Any]) -> list[str]:
+    lines = ["| goal | " + " | ".join(n for n in ("reference", "model") if n in results) + " |",
+             "|---|" + "---|" * sum(n in results for n in ("reference", "model"))]
+    for key, label, met in GOALS:
+        cells = [f"{results[n][key]} ({'met' if met(results[n]) else 'MISSED'})"
+                 for n in ("reference", "model") if n in results]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    synthesis = results.get("model", {}).get("synthesis")
+    if synthesis:
+        share = synthesis["share"] or 0
+        lines.append(f"| >= 80% of families synthesized by the 1.5B within 3 attempts | - | "
+                     f"{synthesis['families_synthesized_within_3_attempts']}/{len(synthesis['per_family'])} "
+                     f"({'met' if share >= 0.8 else 'MISSED'}) |")
+    return lines
+
+
+def sweep_rows(results: dict[str, Any]) -> list[str]:
+    sweep = results.get("reference_sweep", {}).get("runs")
+    if not sweep:
+        return []
+    columns = list(sweep[0])
+    return ["Reference run at other single thresholds (hit_similarity):", "",
+            "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns),
+            *("| " + " | ".join(str(row[c]) for c in columns) + " |" for row in sweep), ""]
+
+
+def plot(results: dict[str, Any]) -> str:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return f"(matplotlib is not installed here: {PLOT.name} was not redrawn)"
+    figure, axes = plt.subplots(figsize=(7, 3.6), dpi=120)
+    for name in ("reference", "model"):
+        if name in results:
+            curve = results[name]["model_calls_per_100_requests"]
+            axes.plot([p["first_request"] + p["requests"] / 2 for p in curve],
+                      [p["model_calls_per_100"] for p in curve], marker="o", label=f"seglam, {name} synthesizer")
+    axes.set_xlabel("request number within the run (middle of each stretch)")
+    axes.set_ylim(bottom=0)
+    axes.set_ylabel("model calls per 100 requests")
+    axes.set_title("Model dependency over the stream (should fall toward zero)")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(PLOT)
+    plt.close(figure)
+    return f"![model calls per 100 requests]({PLOT.name})"
+
+
+def write_report() -> None:
+    results = load()
+    calibration = results.get("calibration")
+    lines = [
+        "# Cache benchmark: seglam on the public workload, against two baselines",
+        "",
+        "Workload: bench/cache/ (families.py, workload.py, stream.jsonl). Machine and command: in each "
+        f"section of {CACHE_JSON.name}. A false hit is a hit with a wrong answer or a procedure made for "
+        "another family.",
+        "",
+        *run_rows(results),
+        "",
+        "Goals (seglam runs):",
+        "",
+        *goal_rows(results),
+        "",
+        *sweep_rows(results),
+        plot(results),
+        "",
+    ]
+    if calibration:
+        lines += [f"Calibration (bench/results/calibration.md): zero-false-hit single threshold "
+                  f"{calibration['zero_false_hit_threshold']}, recall there "
+                  f"{percent(calibration['recall_at_zero_false_hit_threshold']['paraphrase_vs_nearest_own_key'])} "
+                  "(paraphrase vs its nearest own key).", ""]
+    for name in RUN_ORDER:
+        section = results.get(name)
+        if section:
+            lines.append(f"- {name}: {section['date']}, `{section['command']}`, {section['machine']['cpus']} CPUs"
+                         + (f"; {section['note']}" if section.get("note") else ""))
+    (RESULTS / "cache.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    write_report()

@@ -1,0 +1,200 @@
+"""The cache benchmark: seglam on the public workload, two ways, against two baselines.
+
+    python -m bench.cache.run                       (make bench-cache) every run below
+    python -m bench.cache.run --only reference,semantic     the fast runs (no model)
+
+Runs (each a section of bench/results/cache.json; bench/results/cache.md sums them up):
+  reference         seglam with the ReferenceSynthesizer on the whole stream: lookup precision
+                    and recall apart from the model's skill
+  model             seglam with the default local model end to end, on MODEL_FAMILIES (at
+                    most --per-family requests each, in stream order), stopped after
+                    --budget-minutes with what it did
+  direct            the model answering requests itself, no code (one request per family)
+  semantic_cache_*  a GPTCache-style response cache at two thresholds, misses answered by
+                    the reference
+One Seglam per run, each in a fresh temporary home; one Embedder for all runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, fields as dataclass_fields, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from orchestrator.api import Seglam
+from orchestrator.embed import Embedder
+from orchestrator.state import Settings
+
+from .baselines import run_direct, run_semantic_cache
+from .metrics import Attribution, Outcome, summarize
+from .reference import ReferenceSynthesizer
+from .report import write_report
+from .results import RESULTS, update_section
+from .workload import Item, load_stream
+
+NAMESPACE = "bench"
+# Three near-miss pairs (the hard case) and three singletons, of several kinds of work.
+MODEL_FAMILIES = ["sum_amount", "mean_amount", "celsius_to_fahrenheit", "fahrenheit_to_celsius",
+                  "invoice_total", "invoice_tax", "weekday", "days_between", "word_count"]
+SEMANTIC_THRESHOLDS = [0.80, 0.95]  # GPTCache's default similarity threshold, and a strict one
+
+
+RUNS = ["reference", "sweep", "semantic", "model", "direct"]
+SWEPT = ["false_hits", "hit_rate_seen", "accuracy_hits", "accuracy", "model_calls", "model_calls_per_family"]
+
+
+def parse_settings(parser: argparse.ArgumentParser, overrides: list[str]) -> Settings:
+    """Settings with NAME=VALUE overrides, so a lookup change can be measured without editing code."""
+    fields = {f.name for f in dataclass_fields(Settings)}
+    values = {}
+    for override in overrides:
+        name, _, text = override.partition("=")
+        if name not in fields:
+            parser.error(f"--setting {override!r}: Settings has no field {name!r} (it has {', '.join(sorted(fields))})")
+        try:
+            values[name] = json.loads(text)
+        except json.JSONDecodeError:
+            parser.error(f"--setting {override!r}: the value must be JSON, e.g. {name}=0.9")
+    return Settings(**values)
+
+
+def model_budget_s(minutes: float, stop_at: str | None) -> float:
+    budget = minutes * 60
+    if stop_at:
+        hour, minute = (int(part) for part in stop_at.split(":"))
+        now = datetime.now(timezone.utc)
+        budget = min(budget, (now.replace(hour=hour, minute=minute, second=0) - now).total_seconds())
+    return max(0.0, budget)
+
+
+def subset(stream: list[Item], families: list[str], per_family: int) -> list[Item]:
+    taken: dict[str, int] = {}
+    chosen = []
+    for item in stream:
+        if item.family in families and taken.get(item.family, 0) < per_family:
+            taken[item.family] = taken.get(item.family, 0) + 1
+            chosen.append(item)
+    return chosen
+
+
+def outcomes_path(run: str) -> Path:
+    return RESULTS / f"cache-outcomes-{run}.jsonl"
+
+
+def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=None, settings: Settings | None = None,
+               budget_s: float | None = None, log_path: Path | None = None) -> tuple[list[Outcome], bool]:
+    """Send the stream through one fresh Seglam; every outcome is appended to a JSONL (default
+    the run's file under bench/results) as it comes, so a long run that is stopped keeps what
+    it did. Returns (outcomes, complete)."""
+    attribution = Attribution()
+    outcomes: list[Outcome] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"seglam-bench-{run}-") as home, \
+            Seglam.open(home, synthesizer=synthesizer, embedder=embedder, settings=settings or Settings()) as seglam, \
+            (log_path or outcomes_path(run)).open("w", encoding="utf-8") as log:
+        for item in stream:
+            if budget_s is not None and time.monotonic() - started > budget_s:
+                return outcomes, False
+            if isinstance(synthesizer, ReferenceSynthesizer):
+                synthesizer.expect(item.family)
+            sent = time.perf_counter()
+            result = seglam.run(item.task, item.inputs, namespace=NAMESPACE)
+            ms = (time.perf_counter() - sent) * 1000
+            outcome = attribution.outcome(item, result.route, result.answer, ms, result.model_calls,
+                                          result.procedure_id)
+            outcomes.append(outcome)
+            line = {**asdict(outcome), "false_hit": outcome.false_hit, "error": (result.error or "")[:400]}
+            log.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+            log.flush()
+    return outcomes, True
+
+
+def synthesis_by_family(outcomes: list[Outcome]) -> dict:
+    """For each family: did its first request end in a verified procedure (synthesis within
+    the graph's 3 attempts), with how many model calls, and did that procedure answer right."""
+    firsts: dict[str, Outcome] = {}
+    for outcome in outcomes:
+        firsts.setdefault(outcome.family, outcome)
+    per_family = {
+        name: {"route": o.route, "model_calls": o.model_calls, "correct": o.correct,
+               "verified_procedure": o.route == "miss" and o.procedure_id is not None}
+        for name, o in firsts.items()
+    }
+    verified = sum(f["verified_procedure"] for f in per_family.values())
+    return {"families_synthesized_within_3_attempts": verified,
+            "share": round(verified / len(per_family), 4) if per_family else None,
+            "per_family": per_family}
+
+
+def save(run: str, outcomes: list[Outcome], command: str, **extra) -> None:
+    update_section(run, {**summarize(outcomes), **extra}, command)
+    print(f"{run}: {json.dumps(summarize(outcomes), default=str)[:600]}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(RUNS), help="comma-separated runs: " + ", ".join(RUNS))
+    parser.add_argument("--per-family", type=int, default=8, help="model run: requests per family")
+    parser.add_argument("--budget-minutes", type=float, default=50, help="model run: stop after this long")
+    parser.add_argument("--direct-requests", type=int, default=33, help="direct baseline: requests (first of each family)")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a field of orchestrator.state.Settings for the seglam runs (JSON value)")
+    parser.add_argument("--sweep", default="0.85,0.90,0.95",
+                        help="sweep run: the reference run at these hit_similarity values (comma-separated)")
+    parser.add_argument("--stop-at", default=None, metavar="HH:MM",
+                        help="model run: also stop at this UTC time today (whichever of this and the budget comes first)")
+    args = parser.parse_args(argv)
+    settings = parse_settings(parser, args.setting)
+    runs = set(args.only.split(","))
+    unknown = runs - set(RUNS)
+    if unknown:
+        parser.error(f"unknown run(s) {sorted(unknown)}: choose from {', '.join(RUNS)}")
+    command = "python -m bench.cache.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    stream = load_stream()
+    embedder = Embedder()
+
+    if "reference" in runs:
+        outcomes, _ = run_seglam("reference", stream, embedder, ReferenceSynthesizer(), settings)
+        save("reference", outcomes, command, synthesizer="ReferenceSynthesizer (reference procedure of the family)",
+             settings=asdict(settings))
+    if "sweep" in runs:
+        sweep = []
+        for similarity in [float(v) for v in args.sweep.split(",") if v.strip()]:
+            swept, _ = run_seglam("sweep", stream, embedder, ReferenceSynthesizer(),
+                                  replace(settings, hit_similarity=similarity), log_path=Path(os.devnull))
+            figures = summarize(swept)
+            sweep.append({"hit_similarity": similarity, **{k: figures[k] for k in SWEPT}})
+        update_section("reference_sweep", {"runs": sweep, "note": "the reference run at other single thresholds"},
+                       command)
+    if "semantic" in runs:
+        for threshold in SEMANTIC_THRESHOLDS:
+            outcomes = run_semantic_cache(stream, embedder, threshold)
+            save(f"semantic_cache_{threshold:.2f}", outcomes, command, threshold=threshold,
+                 note="answers keyed by the embedding of task + inputs; misses answered by the reference")
+    if "model" in runs:
+        chosen = subset(stream, MODEL_FAMILIES, args.per_family)
+        outcomes, complete = run_seglam("model", chosen, embedder, None, settings,
+                                        budget_s=model_budget_s(args.budget_minutes, args.stop_at))
+        save("model", outcomes, command, synthesizer="EngineSynthesizer over engine.llama.LlamaEngine (default model)",
+             settings=asdict(settings), requests_planned=len(chosen), complete=complete, synthesis=synthesis_by_family(outcomes))
+    if "direct" in runs:
+        from engine.llama import LlamaEngine
+
+        firsts: dict[str, Item] = {}
+        for item in stream:
+            firsts.setdefault(item.family, item)
+        chosen = list(firsts.values())[: args.direct_requests]
+        outcomes = run_direct(chosen, LlamaEngine())
+        save("direct", outcomes, command, note="the default model answers each request itself (no code); "
+             "the first request of each family")
+    write_report()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
