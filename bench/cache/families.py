@@ -286,8 +286,7 @@ FAMILIES: list[Family] = [
     Family(
         "weekday", "Return the English weekday name (e.g. 'Monday') of an ISO date.",
         {"date": "string"}, "string",
-        "import datetime\n\nNAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']\n\n\n"
-        "def solve(date):\n    return NAMES[datetime.date.fromisoformat(date).weekday()]\n",
+        "import datetime\n\n\ndef solve(date):\n    return datetime.date.fromisoformat(date).strftime('%A')\n",
         [({"date": "2024-01-01"}, "Monday"), ({"date": "2023-12-31"}, "Sunday"), ({"date": "2024-02-29"}, "Thursday")],
         ["which day of the week is this date", "weekday", "Could you tell me what weekday this date falls on?",
          "day name of the date", "wich weekday is it", "Wochentag des Datums", "quel jour de la semaine est cette date"],

@@ -12,7 +12,8 @@ from typing import Any
 from .results import CACHE_JSON, RESULTS, load
 
 PLOT = RESULTS / "cache-model-calls.png"
-RUN_ORDER = ["reference", "model", "direct", "semantic_cache_0.80", "semantic_cache_0.95"]
+RUN_ORDER = ["reference", "reference_confirm", "model", "direct", "semantic_cache_0.80", "semantic_cache_0.95"]
+SEGLAM_RUNS = ["reference", "reference_confirm", "model"]
 GOALS = [
     ("false_hits", "0 false hits", lambda s: s["false_hits"] == 0),
     ("hit_rate_seen", ">= 95% hit rate on seen families", lambda s: (s["hit_rate_seen"] or 0) >= 0.95),
@@ -49,18 +50,17 @@ def run_rows(results: dict[str, Any]) -> list[str]:
 
 
 def goal_rows(results: dict[str, Any]) -> list[str]:
-    lines = ["| goal | " + " | ".join(n for n in ("reference", "model") if n in results) + " |",
-             "|---|" + "---|" * sum(n in results for n in ("reference", "model"))]
+    runs = [n for n in SEGLAM_RUNS if n in results]
+    lines = ["| goal | " + " | ".join(runs) + " |", "|---|" + "---|" * len(runs)]
     for key, label, met in GOALS:
-        cells = [f"{results[n][key]} ({'met' if met(results[n]) else 'MISSED'})"
-                 for n in ("reference", "model") if n in results]
+        cells = [f"{results[n][key]} ({'met' if met(results[n]) else 'MISSED'})" for n in runs]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     synthesis = results.get("model", {}).get("synthesis")
     if synthesis:
         share = synthesis["share"] or 0
-        lines.append(f"| >= 80% of families synthesized by the 1.5B within 3 attempts | - | "
-                     f"{synthesis['families_synthesized_within_3_attempts']}/{len(synthesis['per_family'])} "
-                     f"({'met' if share >= 0.8 else 'MISSED'}) |")
+        cells = ["-" if n != "model" else f"{synthesis['families_synthesized_within_3_attempts']}/"
+                 f"{len(synthesis['per_family'])} ({'met' if share >= 0.8 else 'MISSED'})" for n in runs]
+        lines.append("| >= 80% of families synthesized by the 1.5B within 3 attempts | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -83,11 +83,11 @@ def plot(results: dict[str, Any]) -> str:
     except ImportError:
         return f"(matplotlib is not installed here: {PLOT.name} was not redrawn)"
     figure, axes = plt.subplots(figsize=(7, 3.6), dpi=120)
-    for name in ("reference", "model"):
+    for name in SEGLAM_RUNS:
         if name in results:
             curve = results[name]["model_calls_per_100_requests"]
             axes.plot([p["first_request"] + p["requests"] / 2 for p in curve],
-                      [p["model_calls_per_100"] for p in curve], marker="o", label=f"seglam, {name} synthesizer")
+                      [p["model_calls_per_100"] for p in curve], marker="o", label=f"seglam, {name} run")
     axes.set_xlabel("request number within the run (middle of each stretch)")
     axes.set_ylim(bottom=0)
     axes.set_ylabel("model calls per 100 requests")
@@ -128,7 +128,8 @@ def write_report() -> None:
     for name in RUN_ORDER:
         section = results.get(name)
         if section:
-            lines.append(f"- {name}: {section['date']}, `{section['command']}`, {section['machine']['cpus']} CPUs"
+            lines.append(f"- {name}: {section['date']}, `{section['command']}`, {section['machine']['cpus']} CPUs, "
+                         f"seglam {section.get('product', 'unknown')}"
                          + (f"; {section['note']}" if section.get("note") else ""))
     (RESULTS / "cache.md").write_text("\n".join(lines) + "\n")
 

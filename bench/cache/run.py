@@ -44,7 +44,7 @@ MODEL_FAMILIES = ["sum_amount", "mean_amount", "celsius_to_fahrenheit", "fahrenh
 SEMANTIC_THRESHOLDS = [0.80, 0.95]  # GPTCache's default similarity threshold, and a strict one
 
 
-RUNS = ["reference", "sweep", "semantic", "model", "direct"]
+RUNS = ["reference", "reference_confirm", "sweep", "semantic", "model", "direct"]
 SWEPT = ["false_hits", "hit_rate_seen", "accuracy_hits", "accuracy", "model_calls", "model_calls_per_family"]
 
 
@@ -87,15 +87,18 @@ def outcomes_path(run: str) -> Path:
 
 
 def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=None, settings: Settings | None = None,
-               budget_s: float | None = None, log_path: Path | None = None) -> tuple[list[Outcome], bool]:
+               budget_s: float | None = None, log_path: Path | None = None, confirmer=None) -> tuple[list[Outcome], bool]:
     """Send the stream through one fresh Seglam; every outcome is appended to a JSONL (default
     the run's file under bench/results) as it comes, so a long run that is stopped keeps what
     it did. Returns (outcomes, complete)."""
     attribution = Attribution()
     outcomes: list[Outcome] = []
     started = time.monotonic()
+    # (passed only when given: a seglam without the gray zone has no such parameter)
+    extra = {"confirmer": confirmer} if confirmer is not None else {}
     with tempfile.TemporaryDirectory(prefix=f"seglam-bench-{run}-") as home, \
-            Seglam.open(home, synthesizer=synthesizer, embedder=embedder, settings=settings or Settings()) as seglam, \
+            Seglam.open(home, synthesizer=synthesizer, embedder=embedder, settings=settings or Settings(),
+                        **extra) as seglam, \
             (log_path or outcomes_path(run)).open("w", encoding="utf-8") as log:
         for item in stream:
             if budget_s is not None and time.monotonic() - started > budget_s:
@@ -162,6 +165,14 @@ def main(argv: list[str] | None = None) -> int:
         outcomes, _ = run_seglam("reference", stream, embedder, ReferenceSynthesizer(), settings)
         save("reference", outcomes, command, synthesizer="ReferenceSynthesizer (reference procedure of the family)",
              settings=asdict(settings))
+    if "reference_confirm" in runs:
+        from engine.llama import LlamaEngine
+        from orchestrator.confirmer import EngineConfirmer
+
+        outcomes, _ = run_seglam("reference_confirm", stream, embedder, ReferenceSynthesizer(), settings,
+                                 confirmer=EngineConfirmer(LlamaEngine()))
+        save("reference_confirm", outcomes, command, settings=asdict(settings),
+             synthesizer="ReferenceSynthesizer; gray zone confirmed by the default model (EngineConfirmer)")
     if "sweep" in runs:
         sweep = []
         for similarity in [float(v) for v in args.sweep.split(",") if v.strip()]:
