@@ -63,7 +63,7 @@ def parse_settings(parser: argparse.ArgumentParser, overrides: list[str]) -> Set
     return Settings(**values)
 
 
-def model_budget_s(minutes: float, stop_at: str | None) -> float:
+def run_budget_s(minutes: float, stop_at: str | None) -> float:
     budget = minutes * 60
     if stop_at:
         hour, minute = (int(part) for part in stop_at.split(":"))
@@ -143,14 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(RUNS), help="comma-separated runs: " + ", ".join(RUNS))
     parser.add_argument("--per-family", type=int, default=8, help="model run: requests per family")
-    parser.add_argument("--budget-minutes", type=float, default=50, help="model run: stop after this long")
+    parser.add_argument("--budget-minutes", type=float, default=50,
+                        help="model and reference_confirm runs: stop after this long, with what they did")
     parser.add_argument("--direct-requests", type=int, default=33, help="direct baseline: requests (first of each family)")
     parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
                         help="override a field of orchestrator.state.Settings for the seglam runs (JSON value)")
     parser.add_argument("--sweep", default="0.85,0.90,0.95",
                         help="sweep run: the reference run at these hit_similarity values (comma-separated)")
     parser.add_argument("--stop-at", default=None, metavar="HH:MM",
-                        help="model run: also stop at this UTC time today (whichever of this and the budget comes first)")
+                        help="model and reference_confirm runs: also stop at this UTC time today (whichever comes first)")
     args = parser.parse_args(argv)
     settings = parse_settings(parser, args.setting)
     runs = set(args.only.split(","))
@@ -169,9 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         from engine.llama import LlamaEngine
         from orchestrator.confirmer import EngineConfirmer
 
-        outcomes, _ = run_seglam("reference_confirm", stream, embedder, ReferenceSynthesizer(), settings,
-                                 confirmer=EngineConfirmer(LlamaEngine()))
-        save("reference_confirm", outcomes, command, settings=asdict(settings),
+        outcomes, complete = run_seglam("reference_confirm", stream, embedder, ReferenceSynthesizer(), settings,
+                                        confirmer=EngineConfirmer(LlamaEngine()),
+                                        budget_s=run_budget_s(args.budget_minutes, args.stop_at))
+        save("reference_confirm", outcomes, command, settings=asdict(settings), complete=complete,
              synthesizer="ReferenceSynthesizer; gray zone confirmed by the default model (EngineConfirmer)")
     if "sweep" in runs:
         sweep = []
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     if "model" in runs:
         chosen = subset(stream, MODEL_FAMILIES, args.per_family)
         outcomes, complete = run_seglam("model", chosen, embedder, None, settings,
-                                        budget_s=model_budget_s(args.budget_minutes, args.stop_at))
+                                        budget_s=run_budget_s(args.budget_minutes, args.stop_at))
         save("model", outcomes, command, synthesizer="EngineSynthesizer over engine.llama.LlamaEngine (default model)",
              settings=asdict(settings), requests_planned=len(chosen), complete=complete, synthesis=synthesis_by_family(outcomes))
     if "direct" in runs:
