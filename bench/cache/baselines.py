@@ -71,7 +71,7 @@ def direct_messages(item: Item) -> list[dict[str, str]]:
     return [{"role": "system", "content": DIRECT_SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
 
 
-def run_direct(stream: list[Item], engine, on_outcome=None) -> list[Outcome]:
+def run_direct(stream: list[Item], engine) -> list[Outcome]:
     """Every request answered by the model itself: one model call each, no cache."""
     from engine.base import EngineError
 
@@ -84,8 +84,5 @@ def run_direct(stream: list[Item], engine, on_outcome=None) -> list[Outcome]:
             answer, route = (reply.data or {}).get("answer"), "direct"
         except EngineError:
             answer, route = None, "error"
-        outcome = attribution.outcome(item, route, answer, (time.perf_counter() - started) * 1000, 1)
-        outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
+        outcomes.append(attribution.outcome(item, route, answer, (time.perf_counter() - started) * 1000, 1))
     return outcomes

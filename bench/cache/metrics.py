@@ -48,6 +48,7 @@ class Outcome:
     model_calls: int = 0
     procedure_id: str | None = None
     procedure_family: str | None = None  # the family whose request created the procedure
+    procedure_task: str | None = None  # the task text of that request
     seen_before: bool = False  # the family occurred earlier in the stream
     text_seen_before: bool = False  # this exact task text occurred earlier (an exact key may exist)
     correct: bool = field(init=False)
@@ -66,6 +67,7 @@ class Attribution:
 
     def __init__(self):
         self.procedure_family: dict[str, str] = {}
+        self.procedure_task: dict[str, str] = {}
         self.seen: set[str] = set()
         self.texts: set[str] = set()
 
@@ -73,8 +75,9 @@ class Attribution:
                 procedure_id: str | None = None) -> Outcome:
         if route == "miss" and procedure_id and procedure_id not in self.procedure_family:
             self.procedure_family[procedure_id] = item.family
+            self.procedure_task[procedure_id] = item.task
         outcome = Outcome(item.id, item.family, item.task, route, answer, item.expected, round(ms, 3), model_calls,
-                          procedure_id, self.procedure_family.get(procedure_id) if procedure_id else None,
+                          procedure_id, self.procedure_family.get(procedure_id), self.procedure_task.get(procedure_id),
                           item.family in self.seen, item.task in self.texts)
         self.seen.add(item.family)
         self.texts.add(item.task)
@@ -126,6 +129,7 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
         for times in [[o.ms for o in outcomes if o.route == route]]
     }
     false_hits = [o for o in outcomes if o.false_hit]
+    distinct_false_hits = list({(o.task, o.procedure_id): o for o in reversed(false_hits)}.values())[::-1]
     return {
         "requests": len(outcomes),
         "families": families,
@@ -145,8 +149,10 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
         "model_calls_per_family": ratio(model_calls, families),
         "latency_ms": latency,
         "model_calls_per_100_requests": model_dependency(outcomes),
+        # each (request text, procedure) once, first occurrence: what the lookup confused
         "false_hit_examples": [
-            {k: v for k, v in asdict(o).items() if k in ("id", "family", "task", "procedure_family", "answer", "expected")}
-            for o in false_hits[:10]
+            {k: v for k, v in asdict(o).items()
+             if k in ("id", "family", "task", "procedure_family", "procedure_task", "answer", "expected")}
+            for o in distinct_false_hits[:25]
         ],
     }

@@ -74,6 +74,19 @@ def sweep_rows(results: dict[str, Any]) -> list[str]:
             *("| " + " | ".join(str(row[c]) for c in columns) + " |" for row in sweep), ""]
 
 
+def false_hit_rows(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for name in SEGLAM_RUNS:
+        examples = results.get(name, {}).get("false_hit_examples")
+        if not examples or "procedure_task" not in examples[0]:
+            continue
+        lines += [f"False hits of the {name} run (each request text and procedure once; first occurrence):", "",
+                  "| request | its family | answered by the procedure made for | that family |", "|---|---|---|---|"]
+        lines += [f"| {e['task']} | {e['family']} | {e['procedure_task']} | {e['procedure_family']} |" for e in examples]
+        lines.append("")
+    return lines
+
+
 def plot(results: dict[str, Any]) -> str:
     try:
         import matplotlib
@@ -117,6 +130,7 @@ def write_report() -> None:
         *goal_rows(results),
         "",
         *sweep_rows(results),
+        *false_hit_rows(results),
         plot(results),
         "",
     ]

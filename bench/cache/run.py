@@ -34,7 +34,7 @@ from .baselines import run_direct, run_semantic_cache
 from .metrics import Attribution, Outcome, summarize
 from .reference import ReferenceSynthesizer
 from .report import write_report
-from .results import RESULTS, update_section
+from .results import RESULTS, load as load_results, update_section
 from .workload import Item, load_stream
 
 NAMESPACE = "bench"
@@ -134,6 +134,16 @@ def synthesis_by_family(outcomes: list[Outcome]) -> dict:
             "per_family": per_family}
 
 
+def replay(run: str, stream: list[Item]) -> list[Outcome]:
+    """A run's outcomes rebuilt from its JSONL through the current metrics code, so a change to
+    the metrics (not to seglam) needs no rerun."""
+    by_id = {item.id: item for item in stream}
+    attribution = Attribution()
+    rows = [json.loads(line) for line in outcomes_path(run).read_text(encoding="utf-8").splitlines()]
+    return [attribution.outcome(by_id[r["id"]], r["route"], r["answer"], r["ms"], r["model_calls"], r["procedure_id"])
+            for r in rows]
+
+
 def save(run: str, outcomes: list[Outcome], command: str, **extra) -> None:
     update_section(run, {**summarize(outcomes), **extra}, command)
     print(f"{run}: {json.dumps(summarize(outcomes), default=str)[:600]}", flush=True)
@@ -152,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="sweep run: the reference run at these hit_similarity values (comma-separated)")
     parser.add_argument("--stop-at", default=None, metavar="HH:MM",
                         help="model and reference_confirm runs: also stop at this UTC time today (whichever comes first)")
+    parser.add_argument("--resummarize", action="store_true",
+                        help="run nothing: recompute the figures of the chosen runs from their outcome files")
     args = parser.parse_args(argv)
     settings = parse_settings(parser, args.setting)
     runs = set(args.only.split(","))
@@ -160,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown run(s) {sorted(unknown)}: choose from {', '.join(RUNS)}")
     command = "python -m bench.cache.run " + " ".join(argv if argv is not None else sys.argv[1:])
     stream = load_stream()
+    if args.resummarize:
+        for run in runs & {"reference", "reference_confirm", "model", "direct"}:
+            if outcomes_path(run).exists():
+                section = load_results().get(run, {})
+                update_section(run, {**section, **summarize(replay(run, stream))}, section.get("command", command))
+        write_report()
+        return 0
     embedder = Embedder()
 
     if "reference" in runs:
