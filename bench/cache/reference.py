@@ -41,3 +41,17 @@ class ReferenceSynthesizer:
         if self.family is None:
             return Synthesis(None, 1, self.model, None, "the bench did not say which family this request is")
         return Synthesis(reference_draft(BY_NAME[self.family]), 1, self.model, "0" * 64)
+
+
+class OracleConfirmer:
+    """A gray-zone confirmer that knows the answer: yes exactly when the candidate procedure was
+    made for the request's family (reference procedures are named after their family). It
+    bounds what any confirmer can achieve; each question still counts as one model call."""
+
+    def __init__(self, synthesizer: ReferenceSynthesizer):
+        self.synthesizer = synthesizer  # it knows the family of the request being sent
+
+    def confirm(self, request: Request, procedure):
+        from orchestrator.confirmer import Confirmation  # only in a seglam with the gray zone
+
+        return Confirmation(procedure.name == self.synthesizer.family, 1)

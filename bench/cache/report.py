@@ -12,14 +12,20 @@ from typing import Any
 from .results import CACHE_JSON, RESULTS, load
 
 PLOT = RESULTS / "cache-model-calls.png"
-RUN_ORDER = ["reference", "reference_confirm", "model", "direct", "semantic_cache_0.80", "semantic_cache_0.95"]
-SEGLAM_RUNS = ["reference", "reference_confirm", "model"]
+RUN_ORDER = ["reference", "reference_oracle", "reference_confirm", "model", "direct", "semantic_cache_0.80", "semantic_cache_0.95"]
+SEGLAM_RUNS = ["reference", "reference_oracle", "reference_confirm", "model"]
 GOALS = [
     ("false_hits", "0 false hits", lambda s: s["false_hits"] == 0),
     ("hit_rate_seen", ">= 95% hit rate on seen families", lambda s: (s["hit_rate_seen"] or 0) >= 0.95),
     ("accuracy_hits", ">= 99% correct on hits", lambda s: s["accuracy_hits"] is not None and s["accuracy_hits"] >= 0.99),
     ("model_calls_per_family", "model calls <= 1.2 x families", lambda s: s["model_calls_per_family"] <= 1.2),
 ]
+
+
+def runs_present(results: dict[str, Any], order: list[str]) -> list[str]:
+    """The sections of these runs, labelled variants (name@label) after their run."""
+    present = [name for name in results if name.split("@")[0] in order]
+    return sorted(present, key=lambda name: (order.index(name.split("@")[0]), name))
 
 
 def percent(value: float | None) -> str:
@@ -35,9 +41,7 @@ def run_rows(results: dict[str, Any]) -> list[str]:
     lines = ["| run | requests | families | false hits | hit rate (seen) | hit rate (seen, new wording) | "
              "accuracy on hits | accuracy | model calls (per family) | hit rate by quarter | latency p50/p95 by route |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for name in RUN_ORDER:
-        if name not in results:
-            continue
+    for name in runs_present(results, RUN_ORDER):
         s = results[name]
         quarters = " / ".join(percent(q) for q in s["hit_rate_by_quarter"])
         lines.append(
@@ -50,7 +54,7 @@ def run_rows(results: dict[str, Any]) -> list[str]:
 
 
 def goal_rows(results: dict[str, Any]) -> list[str]:
-    runs = [n for n in SEGLAM_RUNS if n in results]
+    runs = runs_present(results, SEGLAM_RUNS)
     lines = ["| goal | " + " | ".join(runs) + " |", "|---|" + "---|" * len(runs)]
     for key, label, met in GOALS:
         cells = [f"{results[n][key]} ({'met' if met(results[n]) else 'MISSED'})" for n in runs]
@@ -58,7 +62,7 @@ def goal_rows(results: dict[str, Any]) -> list[str]:
     synthesis = results.get("model", {}).get("synthesis")
     if synthesis:
         share = synthesis["share"] or 0
-        cells = ["-" if n != "model" else f"{synthesis['families_synthesized_within_3_attempts']}/"
+        cells = ["-" if not n.startswith("model") else f"{synthesis['families_synthesized_within_3_attempts']}/"
                  f"{len(synthesis['per_family'])} ({'met' if share >= 0.8 else 'MISSED'})" for n in runs]
         lines.append("| >= 80% of families synthesized by the 1.5B within 3 attempts | " + " | ".join(cells) + " |")
     return lines
@@ -76,8 +80,8 @@ def sweep_rows(results: dict[str, Any]) -> list[str]:
 
 def false_hit_rows(results: dict[str, Any]) -> list[str]:
     lines = []
-    for name in SEGLAM_RUNS:
-        examples = results.get(name, {}).get("false_hit_examples")
+    for name in runs_present(results, SEGLAM_RUNS):
+        examples = results[name].get("false_hit_examples")
         if not examples or "procedure_task" not in examples[0]:
             continue
         lines += [f"False hits of the {name} run (each request text and procedure once; first occurrence):", "",
@@ -96,11 +100,10 @@ def plot(results: dict[str, Any]) -> str:
     except ImportError:
         return f"(matplotlib is not installed here: {PLOT.name} was not redrawn)"
     figure, axes = plt.subplots(figsize=(7, 3.6), dpi=120)
-    for name in SEGLAM_RUNS:
-        if name in results:
-            curve = results[name]["model_calls_per_100_requests"]
-            axes.plot([p["first_request"] + p["requests"] / 2 for p in curve],
-                      [p["model_calls_per_100"] for p in curve], marker="o", label=f"seglam, {name} run")
+    for name in runs_present(results, SEGLAM_RUNS):
+        curve = results[name]["model_calls_per_100_requests"]
+        axes.plot([p["first_request"] + p["requests"] / 2 for p in curve],
+                  [p["model_calls_per_100"] for p in curve], marker="o", label=f"seglam, {name} run")
     axes.set_xlabel("request number within the run (middle of each stretch)")
     axes.set_ylim(bottom=0)
     axes.set_ylabel("model calls per 100 requests")
@@ -139,12 +142,10 @@ def write_report() -> None:
                   f"{calibration['zero_false_hit_threshold']}, recall there "
                   f"{percent(calibration['recall_at_zero_false_hit_threshold']['paraphrase_vs_nearest_own_key'])} "
                   "(paraphrase vs its nearest own key).", ""]
-    for name in RUN_ORDER:
-        section = results.get(name)
-        if section:
-            lines.append(f"- {name}: {section['date']}, `{section['command']}`, {section['machine']['cpus']} CPUs, "
-                         f"seglam {section.get('product', 'unknown')}"
-                         + (f"; {section['note']}" if section.get("note") else ""))
+    for name in runs_present(results, RUN_ORDER):
+        section = results[name]
+        lines.append(f"- {name}: {section['date']}, `{section['command']}`, {section['machine']['cpus']} CPUs, "
+                     f"seglam {section.get('product', 'unknown')}" + (f"; {section['note']}" if section.get("note") else ""))
     (RESULTS / "cache.md").write_text("\n".join(lines) + "\n")
 
 

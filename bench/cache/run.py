@@ -32,7 +32,7 @@ from orchestrator.state import Settings
 
 from .baselines import run_direct, run_semantic_cache
 from .metrics import Attribution, Outcome, summarize
-from .reference import ReferenceSynthesizer
+from .reference import OracleConfirmer, ReferenceSynthesizer
 from .report import write_report
 from .results import RESULTS, load as load_results, update_section
 from .workload import Item, load_stream
@@ -44,7 +44,7 @@ MODEL_FAMILIES = ["sum_amount", "mean_amount", "celsius_to_fahrenheit", "fahrenh
 SEMANTIC_THRESHOLDS = [0.80, 0.95]  # GPTCache's default similarity threshold, and a strict one
 
 
-RUNS = ["reference", "reference_confirm", "sweep", "semantic", "model", "direct"]
+RUNS = ["reference", "reference_oracle", "reference_confirm", "sweep", "semantic", "model", "direct"]
 SWEPT = ["false_hits", "hit_rate_seen", "accuracy_hits", "accuracy", "model_calls", "model_calls_per_family"]
 
 
@@ -162,10 +162,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="sweep run: the reference run at these hit_similarity values (comma-separated)")
     parser.add_argument("--stop-at", default=None, metavar="HH:MM",
                         help="model and reference_confirm runs: also stop at this UTC time today (whichever comes first)")
+    parser.add_argument("--label", default="", help="suffix for the results' section names (e.g. a settings variant)")
     parser.add_argument("--resummarize", action="store_true",
                         help="run nothing: recompute the figures of the chosen runs from their outcome files")
     args = parser.parse_args(argv)
     settings = parse_settings(parser, args.setting)
+    suffix = f"@{args.label}" if args.label else ""
     runs = set(args.only.split(","))
     unknown = runs - set(RUNS)
     if unknown:
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench.cache.run " + " ".join(argv if argv is not None else sys.argv[1:])
     stream = load_stream()
     if args.resummarize:
-        for run in runs & {"reference", "reference_confirm", "model", "direct"}:
+        for run in runs & {"reference", "reference_oracle", "reference_confirm", "model"}:
             if outcomes_path(run).exists():
                 section = load_results().get(run, {})
                 update_section(run, {**section, **summarize(replay(run, stream))}, section.get("command", command))
@@ -182,18 +184,25 @@ def main(argv: list[str] | None = None) -> int:
     embedder = Embedder()
 
     if "reference" in runs:
-        outcomes, _ = run_seglam("reference", stream, embedder, ReferenceSynthesizer(), settings)
-        save("reference", outcomes, command, synthesizer="ReferenceSynthesizer (reference procedure of the family)",
+        outcomes, _ = run_seglam("reference" + suffix, stream, embedder, ReferenceSynthesizer(), settings)
+        save("reference" + suffix, outcomes, command, synthesizer="ReferenceSynthesizer (reference procedure of the family)",
              settings=asdict(settings))
     if "reference_confirm" in runs:
         from engine.llama import LlamaEngine
         from orchestrator.confirmer import EngineConfirmer
 
-        outcomes, complete = run_seglam("reference_confirm", stream, embedder, ReferenceSynthesizer(), settings,
+        outcomes, complete = run_seglam("reference_confirm" + suffix, stream, embedder, ReferenceSynthesizer(), settings,
                                         confirmer=EngineConfirmer(LlamaEngine()),
                                         budget_s=run_budget_s(args.budget_minutes, args.stop_at))
-        save("reference_confirm", outcomes, command, settings=asdict(settings), complete=complete,
+        save("reference_confirm" + suffix, outcomes, command, settings=asdict(settings), complete=complete,
              synthesizer="ReferenceSynthesizer; gray zone confirmed by the default model (EngineConfirmer)")
+    if "reference_oracle" in runs:
+        synthesizer = ReferenceSynthesizer()
+        outcomes, _ = run_seglam("reference_oracle" + suffix, stream, embedder, synthesizer, settings,
+                                 confirmer=OracleConfirmer(synthesizer))
+        save("reference_oracle" + suffix, outcomes, command, settings=asdict(settings),
+             synthesizer="ReferenceSynthesizer; gray zone confirmed by an oracle (yes iff the procedure's family is "
+             "the request's): the best any confirmer can do")
     if "sweep" in runs:
         sweep = []
         for similarity in [float(v) for v in args.sweep.split(",") if v.strip()]:
@@ -210,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
                  note="answers keyed by the embedding of task + inputs; misses answered by the reference")
     if "model" in runs:
         chosen = subset(stream, MODEL_FAMILIES, args.per_family)
-        outcomes, complete = run_seglam("model", chosen, embedder, None, settings,
+        outcomes, complete = run_seglam("model" + suffix, chosen, embedder, None, settings,
                                         budget_s=run_budget_s(args.budget_minutes, args.stop_at))
-        save("model", outcomes, command, synthesizer="EngineSynthesizer over engine.llama.LlamaEngine (default model)",
+        save("model" + suffix, outcomes, command, synthesizer="EngineSynthesizer over engine.llama.LlamaEngine (default model)",
              settings=asdict(settings), requests_planned=len(chosen), complete=complete, synthesis=synthesis_by_family(outcomes))
     if "direct" in runs:
         from engine.llama import LlamaEngine
@@ -222,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             firsts.setdefault(item.family, item)
         chosen = list(firsts.values())[: args.direct_requests]
         outcomes = run_direct(chosen, LlamaEngine())
-        save("direct", outcomes, command, note="the default model answers each request itself (no code); "
+        save("direct" + suffix, outcomes, command, note="the default model answers each request itself (no code); "
              "the first request of each family")
     write_report()
     return 0
