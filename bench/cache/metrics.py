@@ -51,6 +51,9 @@ class Outcome:
     procedure_task: str | None = None  # the task text of that request
     seen_before: bool = False  # the family occurred earlier in the stream
     text_seen_before: bool = False  # this exact task text occurred earlier (an exact key may exist)
+    # of model_calls: syntheses (a minute each here) and gray-zone confirmations (a second or two)
+    synthesis_calls: int = 0
+    confirm_calls: int = 0
     correct: bool = field(init=False)
 
     def __post_init__(self):
@@ -72,13 +75,13 @@ class Attribution:
         self.texts: set[str] = set()
 
     def outcome(self, item, route: str, answer: Any, ms: float, model_calls: int = 0,
-                procedure_id: str | None = None) -> Outcome:
+                procedure_id: str | None = None, synthesis_calls: int = 0, confirm_calls: int = 0) -> Outcome:
         if route == "miss" and procedure_id and procedure_id not in self.procedure_family:
             self.procedure_family[procedure_id] = item.family
             self.procedure_task[procedure_id] = item.task
         outcome = Outcome(item.id, item.family, item.task, route, answer, item.expected, round(ms, 3), model_calls,
                           procedure_id, self.procedure_family.get(procedure_id), self.procedure_task.get(procedure_id),
-                          item.family in self.seen, item.task in self.texts)
+                          item.family in self.seen, item.task in self.texts, synthesis_calls, confirm_calls)
         self.seen.add(item.family)
         self.texts.add(item.task)
         return outcome
@@ -147,6 +150,9 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
         "errors": sum(o.route == "error" for o in outcomes),
         "model_calls": model_calls,
         "model_calls_per_family": ratio(model_calls, families),
+        "synthesis_calls": sum(o.synthesis_calls for o in outcomes),
+        "confirm_calls": sum(o.confirm_calls for o in outcomes),
+        "synthesis_calls_per_family": ratio(sum(o.synthesis_calls for o in outcomes), families),
         "latency_ms": latency,
         "model_calls_per_100_requests": model_dependency(outcomes),
         # each (request text, procedure) once, first occurrence: what the lookup confused

@@ -19,6 +19,8 @@ GOALS = [
     ("hit_rate_seen", ">= 95% hit rate on seen families", lambda s: (s["hit_rate_seen"] or 0) >= 0.95),
     ("accuracy_hits", ">= 99% correct on hits", lambda s: s["accuracy_hits"] is not None and s["accuracy_hits"] >= 0.99),
     ("model_calls_per_family", "model calls <= 1.2 x families", lambda s: s["model_calls_per_family"] <= 1.2),
+    ("synthesis_calls_per_family", "(syntheses alone <= 1.2 x families)",
+     lambda s: (s.get("synthesis_calls_per_family") or 0) <= 1.2),
 ]
 
 
@@ -39,8 +41,9 @@ def latency(section: dict[str, Any]) -> str:
 
 def run_rows(results: dict[str, Any]) -> list[str]:
     lines = ["| run | requests | families | false hits | hit rate (seen) | hit rate (seen, new wording) | "
-             "accuracy on hits | accuracy | model calls (per family) | hit rate by quarter | latency p50/p95 by route |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "accuracy on hits | accuracy | model calls (per family) | of which syntheses / confirmations | "
+             "hit rate by quarter | latency p50/p95 by route |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in runs_present(results, RUN_ORDER):
         s = results[name]
         quarters = " / ".join(percent(q) for q in s["hit_rate_by_quarter"])
@@ -48,7 +51,8 @@ def run_rows(results: dict[str, Any]) -> list[str]:
             f"| {name} | {s['requests']} | {s['families']} | {s['false_hits']} | {percent(s['hit_rate_seen'])} | "
             f"{percent(s.get('hit_rate_seen_new_text'))} | "
             f"{percent(s['accuracy_hits'])} | {percent(s['accuracy'])} | {s['model_calls']} "
-            f"({s['model_calls_per_family']}) | {quarters} | {latency(s)} |"
+            f"({s['model_calls_per_family']}) | {s.get('synthesis_calls', '-')} / {s.get('confirm_calls', '-')} | "
+            f"{quarters} | {latency(s)} |"
         )
     return lines
 
@@ -57,7 +61,7 @@ def goal_rows(results: dict[str, Any]) -> list[str]:
     runs = runs_present(results, SEGLAM_RUNS)
     lines = ["| goal | " + " | ".join(runs) + " |", "|---|" + "---|" * len(runs)]
     for key, label, met in GOALS:
-        cells = [f"{results[n][key]} ({'met' if met(results[n]) else 'MISSED'})" for n in runs]
+        cells = [f"{results[n].get(key, '-')} ({'met' if met(results[n]) else 'MISSED'})" for n in runs]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     synthesis = results.get("model", {}).get("synthesis")
     if synthesis:

@@ -86,6 +86,12 @@ def outcomes_path(run: str) -> Path:
     return RESULTS / f"cache-outcomes-{run}.jsonl"
 
 
+def calls_by_node(result) -> tuple[int, int]:
+    """(synthesis attempts, confirmations) of one request, read off its trace."""
+    nodes = [step.node for step in result.trace]
+    return nodes.count("synthesize"), nodes.count("confirm")
+
+
 def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=None, settings: Settings | None = None,
                budget_s: float | None = None, log_path: Path | None = None, confirmer=None) -> tuple[list[Outcome], bool]:
     """Send the stream through one fresh Seglam; every outcome is appended to a JSONL (default
@@ -109,7 +115,7 @@ def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=Non
             result = seglam.run(item.task, item.inputs, namespace=NAMESPACE)
             ms = (time.perf_counter() - sent) * 1000
             outcome = attribution.outcome(item, result.route, result.answer, ms, result.model_calls,
-                                          result.procedure_id)
+                                          result.procedure_id, *calls_by_node(result))
             outcomes.append(outcome)
             line = {**asdict(outcome), "false_hit": outcome.false_hit, "error": (result.error or "")[:400]}
             log.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
@@ -140,7 +146,8 @@ def replay(run: str, stream: list[Item]) -> list[Outcome]:
     by_id = {item.id: item for item in stream}
     attribution = Attribution()
     rows = [json.loads(line) for line in outcomes_path(run).read_text(encoding="utf-8").splitlines()]
-    return [attribution.outcome(by_id[r["id"]], r["route"], r["answer"], r["ms"], r["model_calls"], r["procedure_id"])
+    return [attribution.outcome(by_id[r["id"]], r["route"], r["answer"], r["ms"], r["model_calls"], r["procedure_id"],
+                                r.get("synthesis_calls", 0), r.get("confirm_calls", 0))
             for r in rows]
 
 
