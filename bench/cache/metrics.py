@@ -114,8 +114,10 @@ def model_dependency(outcomes: list[Outcome], bins: int = 10) -> list[dict[str, 
     for start in range(0, len(outcomes), width):
         stretch = outcomes[start:start + width]
         calls = sum(o.model_calls for o in stretch)
+        syntheses = sum(o.synthesis_calls for o in stretch)
         curve.append({"first_request": start, "requests": len(stretch),
-                      "model_calls_per_100": round(100 * calls / len(stretch), 2)})
+                      "model_calls_per_100": round(100 * calls / len(stretch), 2),
+                      "synthesis_calls_per_100": round(100 * syntheses / len(stretch), 2)})
     return curve
 
 

@@ -103,17 +103,20 @@ def plot(results: dict[str, Any]) -> str:
         import matplotlib.pyplot as plt
     except ImportError:
         return f"(matplotlib is not installed here: {PLOT.name} was not redrawn)"
-    figure, axes = plt.subplots(figsize=(7, 3.6), dpi=120)
+    figure, axes = plt.subplots(figsize=(8, 4.5), dpi=120)
     for name in runs_present(results, SEGLAM_RUNS):
         curve = results[name]["model_calls_per_100_requests"]
-        axes.plot([p["first_request"] + p["requests"] / 2 for p in curve],
-                  [p["model_calls_per_100"] for p in curve], marker="o", label=f"seglam, {name} run")
+        middles = [p["first_request"] + p["requests"] / 2 for p in curve]
+        line, = axes.plot(middles, [p["model_calls_per_100"] for p in curve], marker="o", label=f"{name}: all model calls")
+        if "synthesis_calls_per_100" in curve[0]:
+            axes.plot(middles, [p["synthesis_calls_per_100"] for p in curve], linestyle="--", color=line.get_color(),
+                      label=f"{name}: syntheses only")
     axes.set_xlabel("request number within the run (middle of each stretch)")
     axes.set_ylim(bottom=0)
     axes.set_ylabel("model calls per 100 requests")
     axes.set_title("Model dependency over the stream (should fall toward zero)")
     axes.grid(alpha=0.3)
-    axes.legend()
+    axes.legend(fontsize="x-small", ncol=2)
     figure.tight_layout()
     figure.savefig(PLOT)
     plt.close(figure)

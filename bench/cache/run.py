@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench.cache.run " + " ".join(argv if argv is not None else sys.argv[1:])
     stream = load_stream()
     if args.resummarize:
-        for run in runs & {"reference", "reference_oracle", "reference_confirm", "model"}:
+        for run in [r + suffix for r in runs & {"reference", "reference_oracle", "reference_confirm", "model"}]:
             if outcomes_path(run).exists():
                 section = load_results().get(run, {})
                 update_section(run, {**section, **summarize(replay(run, stream))}, section.get("command", command))
