@@ -151,7 +151,8 @@ def write_report() -> None:
                   "(paraphrase vs its nearest own key).", ""]
     for name in runs_present(results, RUN_ORDER):
         section = results[name]
-        lines.append(f"- {name}: {section['date']}, `{section['command']}`, {section['machine']['cpus']} CPUs, "
+        locked = "under the CPU lock" if section.get("under_cpu_lock") else "outside the CPU lock (latencies carry other load)"
+        lines.append(f"- {name}: {section['date']}, `{section['command']}`, {section['machine']['cpus']} CPUs, {locked}, "
                      f"seglam {section.get('product', 'unknown')}" + (f"; {section['note']}" if section.get("note") else ""))
     (RESULTS / "cache.md").write_text("\n".join(lines) + "\n")
 

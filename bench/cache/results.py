@@ -50,7 +50,10 @@ def load() -> dict[str, Any]:
 def update_section(name: str, data: dict[str, Any], command: str) -> dict[str, Any]:
     """Replace one section of cache.json (stamped with date, machine and command); keep the rest."""
     results = load()
-    results[name] = {"date": now(), "machine": machine(), "product": product(), "command": command, **data}
+    # Whoever runs the bench under `flock /tmp/seglam-cpu.lock` says so with SEGLAM_CPU_LOCK=1:
+    # latencies measured outside it carry the other load of the shared machine.
+    results[name] = {"date": now(), "machine": machine(), "product": product(), "command": command,
+                     "under_cpu_lock": os.environ.get("SEGLAM_CPU_LOCK") == "1", **data}
     RESULTS.mkdir(parents=True, exist_ok=True)
     CACHE_JSON.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     return results
