@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast models venv bench-sandbox clean-venv
+.PHONY: demo test test-fast models venv bench-sandbox bench-cache clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
@@ -36,6 +36,11 @@ models: $(STAMP)
 
 bench-sandbox: $(STAMP)
 	$(PY) bench/sandbox_bench.py
+
+# Reference and baseline runs take minutes; the real-model runs about an hour (bench/cache/README.md).
+bench-cache: $(STAMP) models
+	$(PY) -m bench.cache.calibrate
+	$(PY) -m bench.cache.run
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,59 @@
+"""Where the cache benchmark's figures go: sections of bench/results/cache.json.
+
+Each run (calibration, reference, model, baselines) writes its own section, so the long model
+runs can be run, and rerun, apart from the fast ones without losing the others' figures.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+CACHE_JSON = RESULTS / "cache.json"
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def product() -> str:
+    """Which seglam was measured: the commit of the orchestrator package that was imported
+    (a snapshot made with `git archive` carries it in a COMMIT file)."""
+    import orchestrator
+
+    root = Path(orchestrator.__file__).resolve().parents[1]
+    if (root / "COMMIT").exists():
+        return f"{(root / 'COMMIT').read_text().strip()} ({root})"
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "orchestrator"],
+                           capture_output=True, text=True).stdout.strip()
+    return f"{commit}{' + uncommitted changes' if dirty else ''} ({root})"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def load() -> dict[str, Any]:
+    return json.loads(CACHE_JSON.read_text()) if CACHE_JSON.exists() else {}
+
+
+def update_section(name: str, data: dict[str, Any], command: str) -> dict[str, Any]:
+    """Replace one section of cache.json (stamped with date, machine and command); keep the rest."""
+    results = load()
+    # Whoever runs the bench under `flock /tmp/seglam-cpu.lock` says so with SEGLAM_CPU_LOCK=1:
+    # latencies measured outside it carry the other load of the shared machine.
+    results[name] = {"date": now(), "machine": machine(), "product": product(), "command": command,
+                     "under_cpu_lock": os.environ.get("SEGLAM_CPU_LOCK") == "1", **data}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    CACHE_JSON.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    return results

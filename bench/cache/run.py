@@ -1,0 +1,248 @@
+"""The cache benchmark: seglam on the public workload, two ways, against two baselines.
+
+    python -m bench.cache.run                       (make bench-cache) every run below
+    python -m bench.cache.run --only reference,semantic     the fast runs (no model)
+
+Runs (each a section of bench/results/cache.json; bench/results/cache.md sums them up):
+  reference         seglam with the ReferenceSynthesizer on the whole stream: lookup precision
+                    and recall apart from the model's skill
+  model             seglam with the default local model end to end, on MODEL_FAMILIES (at
+                    most --per-family requests each, in stream order), stopped after
+                    --budget-minutes with what it did
+  direct            the model answering requests itself, no code (one request per family)
+  semantic_cache_*  a GPTCache-style response cache at two thresholds, misses answered by
+                    the reference
+One Seglam per run, each in a fresh temporary home; one Embedder for all runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, fields as dataclass_fields, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from orchestrator.api import Seglam
+from orchestrator.embed import Embedder
+from orchestrator.state import Settings
+
+from .baselines import run_direct, run_semantic_cache
+from .metrics import Attribution, Outcome, summarize
+from .reference import OracleConfirmer, ReferenceSynthesizer
+from .report import write_report
+from .results import RESULTS, load as load_results, update_section
+from .workload import Item, load_stream
+
+NAMESPACE = "bench"
+# Three near-miss pairs (the hard case) and three singletons, of several kinds of work.
+MODEL_FAMILIES = ["sum_amount", "mean_amount", "celsius_to_fahrenheit", "fahrenheit_to_celsius",
+                  "invoice_total", "invoice_tax", "weekday", "days_between", "word_count"]
+SEMANTIC_THRESHOLDS = [0.80, 0.95]  # GPTCache's default similarity threshold, and a strict one
+
+
+RUNS = ["reference", "reference_oracle", "reference_confirm", "sweep", "semantic", "model", "direct"]
+SWEPT = ["false_hits", "hit_rate_seen", "accuracy_hits", "accuracy", "model_calls", "model_calls_per_family"]
+
+
+def parse_settings(parser: argparse.ArgumentParser, overrides: list[str]) -> Settings:
+    """Settings with NAME=VALUE overrides, so a lookup change can be measured without editing code."""
+    fields = {f.name for f in dataclass_fields(Settings)}
+    values = {}
+    for override in overrides:
+        name, _, text = override.partition("=")
+        if name not in fields:
+            parser.error(f"--setting {override!r}: Settings has no field {name!r} (it has {', '.join(sorted(fields))})")
+        try:
+            values[name] = json.loads(text)
+        except json.JSONDecodeError:
+            parser.error(f"--setting {override!r}: the value must be JSON, e.g. {name}=0.9")
+    return Settings(**values)
+
+
+def run_budget_s(minutes: float, stop_at: str | None) -> float:
+    budget = minutes * 60
+    if stop_at:
+        hour, minute = (int(part) for part in stop_at.split(":"))
+        now = datetime.now(timezone.utc)
+        budget = min(budget, (now.replace(hour=hour, minute=minute, second=0) - now).total_seconds())
+    return max(0.0, budget)
+
+
+def subset(stream: list[Item], families: list[str], per_family: int) -> list[Item]:
+    taken: dict[str, int] = {}
+    chosen = []
+    for item in stream:
+        if item.family in families and taken.get(item.family, 0) < per_family:
+            taken[item.family] = taken.get(item.family, 0) + 1
+            chosen.append(item)
+    return chosen
+
+
+def outcomes_path(run: str) -> Path:
+    return RESULTS / f"cache-outcomes-{run}.jsonl"
+
+
+def calls_by_node(result) -> tuple[int, int]:
+    """(synthesis attempts, confirmations) of one request, read off its trace."""
+    nodes = [step.node for step in result.trace]
+    return nodes.count("synthesize"), nodes.count("confirm")
+
+
+def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=None, settings: Settings | None = None,
+               budget_s: float | None = None, log_path: Path | None = None, confirmer=None) -> tuple[list[Outcome], bool]:
+    """Send the stream through one fresh Seglam; every outcome is appended to a JSONL (default
+    the run's file under bench/results) as it comes, so a long run that is stopped keeps what
+    it did. Returns (outcomes, complete)."""
+    attribution = Attribution()
+    outcomes: list[Outcome] = []
+    started = time.monotonic()
+    # (passed only when given: a seglam without the gray zone has no such parameter)
+    extra = {"confirmer": confirmer} if confirmer is not None else {}
+    with tempfile.TemporaryDirectory(prefix=f"seglam-bench-{run}-") as home, \
+            Seglam.open(home, synthesizer=synthesizer, embedder=embedder, settings=settings or Settings(),
+                        **extra) as seglam, \
+            (log_path or outcomes_path(run)).open("w", encoding="utf-8") as log:
+        for item in stream:
+            if budget_s is not None and time.monotonic() - started > budget_s:
+                return outcomes, False
+            if isinstance(synthesizer, ReferenceSynthesizer):
+                synthesizer.expect(item.family)
+            sent = time.perf_counter()
+            result = seglam.run(item.task, item.inputs, namespace=NAMESPACE)
+            ms = (time.perf_counter() - sent) * 1000
+            outcome = attribution.outcome(item, result.route, result.answer, ms, result.model_calls,
+                                          result.procedure_id, *calls_by_node(result))
+            outcomes.append(outcome)
+            line = {**asdict(outcome), "false_hit": outcome.false_hit, "error": (result.error or "")[:400]}
+            log.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+            log.flush()
+    return outcomes, True
+
+
+def synthesis_by_family(outcomes: list[Outcome]) -> dict:
+    """For each family: did its first request end in a verified procedure (synthesis within
+    the graph's 3 attempts), with how many model calls, and did that procedure answer right."""
+    firsts: dict[str, Outcome] = {}
+    for outcome in outcomes:
+        firsts.setdefault(outcome.family, outcome)
+    per_family = {
+        name: {"route": o.route, "model_calls": o.model_calls, "correct": o.correct,
+               "verified_procedure": o.route == "miss" and o.procedure_id is not None}
+        for name, o in firsts.items()
+    }
+    verified = sum(f["verified_procedure"] for f in per_family.values())
+    return {"families_synthesized_within_3_attempts": verified,
+            "share": round(verified / len(per_family), 4) if per_family else None,
+            "per_family": per_family}
+
+
+def replay(run: str, stream: list[Item]) -> list[Outcome]:
+    """A run's outcomes rebuilt from its JSONL through the current metrics code, so a change to
+    the metrics (not to seglam) needs no rerun."""
+    by_id = {item.id: item for item in stream}
+    attribution = Attribution()
+    rows = [json.loads(line) for line in outcomes_path(run).read_text(encoding="utf-8").splitlines()]
+    return [attribution.outcome(by_id[r["id"]], r["route"], r["answer"], r["ms"], r["model_calls"], r["procedure_id"],
+                                r.get("synthesis_calls", 0), r.get("confirm_calls", 0))
+            for r in rows]
+
+
+def save(run: str, outcomes: list[Outcome], command: str, **extra) -> None:
+    update_section(run, {**summarize(outcomes), **extra}, command)
+    print(f"{run}: {json.dumps(summarize(outcomes), default=str)[:600]}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(RUNS), help="comma-separated runs: " + ", ".join(RUNS))
+    parser.add_argument("--per-family", type=int, default=8, help="model run: requests per family")
+    parser.add_argument("--budget-minutes", type=float, default=50,
+                        help="model and reference_confirm runs: stop after this long, with what they did")
+    parser.add_argument("--direct-requests", type=int, default=33, help="direct baseline: requests (first of each family)")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a field of orchestrator.state.Settings for the seglam runs (JSON value)")
+    parser.add_argument("--sweep", default="0.85,0.90,0.95",
+                        help="sweep run: the reference run at these hit_similarity values (comma-separated)")
+    parser.add_argument("--stop-at", default=None, metavar="HH:MM",
+                        help="model and reference_confirm runs: also stop at this UTC time today (whichever comes first)")
+    parser.add_argument("--label", default="", help="suffix for the results' section names (e.g. a settings variant)")
+    parser.add_argument("--resummarize", action="store_true",
+                        help="run nothing: recompute the figures of the chosen runs from their outcome files")
+    args = parser.parse_args(argv)
+    settings = parse_settings(parser, args.setting)
+    suffix = f"@{args.label}" if args.label else ""
+    runs = set(args.only.split(","))
+    unknown = runs - set(RUNS)
+    if unknown:
+        parser.error(f"unknown run(s) {sorted(unknown)}: choose from {', '.join(RUNS)}")
+    command = "python -m bench.cache.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    stream = load_stream()
+    if args.resummarize:
+        for run in [r + suffix for r in runs & {"reference", "reference_oracle", "reference_confirm", "model"}]:
+            if outcomes_path(run).exists():
+                section = load_results().get(run, {})
+                update_section(run, {**section, **summarize(replay(run, stream))}, section.get("command", command))
+        write_report()
+        return 0
+    embedder = Embedder()
+
+    if "reference" in runs:
+        outcomes, _ = run_seglam("reference" + suffix, stream, embedder, ReferenceSynthesizer(), settings)
+        save("reference" + suffix, outcomes, command, synthesizer="ReferenceSynthesizer (reference procedure of the family)",
+             settings=asdict(settings))
+    if "reference_confirm" in runs:
+        from engine.llama import LlamaEngine
+        from orchestrator.confirmer import EngineConfirmer
+
+        outcomes, complete = run_seglam("reference_confirm" + suffix, stream, embedder, ReferenceSynthesizer(), settings,
+                                        confirmer=EngineConfirmer(LlamaEngine()),
+                                        budget_s=run_budget_s(args.budget_minutes, args.stop_at))
+        save("reference_confirm" + suffix, outcomes, command, settings=asdict(settings), complete=complete,
+             synthesizer="ReferenceSynthesizer; gray zone confirmed by the default model (EngineConfirmer)")
+    if "reference_oracle" in runs:
+        synthesizer = ReferenceSynthesizer()
+        outcomes, _ = run_seglam("reference_oracle" + suffix, stream, embedder, synthesizer, settings,
+                                 confirmer=OracleConfirmer(synthesizer))
+        save("reference_oracle" + suffix, outcomes, command, settings=asdict(settings),
+             synthesizer="ReferenceSynthesizer; gray zone confirmed by an oracle (yes iff the procedure's family is "
+             "the request's): the best any confirmer can do")
+    if "sweep" in runs:
+        sweep = []
+        for similarity in [float(v) for v in args.sweep.split(",") if v.strip()]:
+            swept, _ = run_seglam("sweep", stream, embedder, ReferenceSynthesizer(),
+                                  replace(settings, hit_similarity=similarity), log_path=Path(os.devnull))
+            figures = summarize(swept)
+            sweep.append({"hit_similarity": similarity, **{k: figures[k] for k in SWEPT}})
+        update_section("reference_sweep", {"runs": sweep, "note": "the reference run at other single thresholds"},
+                       command)
+    if "semantic" in runs:
+        for threshold in SEMANTIC_THRESHOLDS:
+            outcomes = run_semantic_cache(stream, embedder, threshold)
+            save(f"semantic_cache_{threshold:.2f}", outcomes, command, threshold=threshold,
+                 note="answers keyed by the embedding of task + inputs; misses answered by the reference")
+    if "model" in runs:
+        chosen = subset(stream, MODEL_FAMILIES, args.per_family)
+        outcomes, complete = run_seglam("model" + suffix, chosen, embedder, None, settings,
+                                        budget_s=run_budget_s(args.budget_minutes, args.stop_at))
+        save("model" + suffix, outcomes, command, synthesizer="EngineSynthesizer over engine.llama.LlamaEngine (default model)",
+             settings=asdict(settings), requests_planned=len(chosen), complete=complete, synthesis=synthesis_by_family(outcomes))
+    if "direct" in runs:
+        from engine.llama import LlamaEngine
+
+        firsts: dict[str, Item] = {}
+        for item in stream:
+            firsts.setdefault(item.family, item)
+        chosen = list(firsts.values())[: args.direct_requests]
+        outcomes = run_direct(chosen, LlamaEngine())
+        save("direct" + suffix, outcomes, command, note="the default model answers each request itself (no code); "
+             "the first request of each family")
+    write_report()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
