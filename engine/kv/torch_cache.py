@@ -22,6 +22,7 @@ causality is among slots, and slots are in sequence order in every layer.
 """
 from __future__ import annotations
 
+import copy
 from typing import Literal
 
 import torch
@@ -98,6 +99,23 @@ class PolicyCache(DynamicCache):
                 keys = self._rotate(keys, torch.arange(row.numel()) - row)
             layer.keys = keys
             layer.values = layer.values.gather(2, gather)
+
+    def fork(self, policy: KVPolicy, positions: Positions = "shifted") -> PolicyCache:
+        """A copy of this cache that goes on under `policy`; only before anything was evicted.
+
+        Every policy keeps every token until its budget is reached, so one prefix evaluated
+        once can seed several policies (bench/kv does, to compare them on one prompt).
+        """
+        if self.policy.length != self.policy.seen:
+            raise KVPolicyError("this cache has evicted tokens already; fork it before its first compaction")
+        length = self.get_seq_length()
+        if policy.budget is not None and length > policy.budget:
+            raise KVPolicyError(f"the cache holds {length} tokens, more than the new budget of {policy.budget}")
+        twin = copy.deepcopy(self)
+        policy.reset()
+        policy.compact(length)  # records the tokens held; within the budget, nothing is evicted
+        twin.policy, twin.rope = policy, positions
+        return twin
 
     def position_ids(self, count: int) -> torch.Tensor:
         """Rotary positions, shape (1, count), for the next `count` tokens (after `make_room`)."""
