@@ -122,7 +122,7 @@ class TorchEngine:
                     break
                 tokens.append(token)
                 if len(tokens) < max_new_tokens:
-                    logits = feed(model, cache, [token])[-1]
+                    logits = feed(model, cache, [token], slack=chunk)[-1]
             cache.make_room(0)  # the policy learns of the last tokens, for kept_positions
         return Generation(
             tokens=tokens,
@@ -172,14 +172,15 @@ def new_cache(model, kv: KVConfig):
     return PolicyCache(policy, model.config, positions=kv.positions, inv_freq=model.model.rotary_emb.inv_freq)
 
 
-def feed(model, cache, ids: list[int], logits_to_keep: int = 1):
+def feed(model, cache, ids: list[int], logits_to_keep: int = 1, slack: int = 0):
     """Run `ids` through `model` on `cache`, compacting first so they fit the budget.
 
     Returns the logits of the last `logits_to_keep` tokens (0: every token), shape (tokens, vocab).
+    `slack` is PolicyCache.make_room's: how much to free at once when a compaction is due.
     """
     import torch
 
-    cache.make_room(len(ids))
+    cache.make_room(len(ids), slack)
     out = model(
         torch.tensor([ids]), past_key_values=cache, position_ids=cache.position_ids(len(ids)),
         use_cache=True, logits_to_keep=logits_to_keep,

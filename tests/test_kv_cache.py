@@ -136,3 +136,17 @@ def test_a_fork_of_a_shared_prefix_ends_like_a_run_from_scratch(model):
         shared.fork(StreamingPolicy(LAYERS, 32), "shifted")
     with pytest.raises(KVPolicyError, match="evicted tokens already"):
         forked.fork(FullPolicy(LAYERS), "original")
+
+
+def test_slack_makes_token_by_token_decoding_compact_rarely():
+    config = Qwen2Config(num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, hidden_size=16)
+    cache = PolicyCache(StreamingPolicy(4, 40, sinks=2), config, positions="original")
+    lengths = []
+    for _ in range(60):
+        cache.make_room(1, slack=10)
+        for layer in range(4):
+            cache.update(torch.zeros(1, 1, 1, 8), torch.zeros(1, 1, 1, 8), layer)
+        lengths.append(cache.get_seq_length())
+    assert max(lengths) == 40
+    drops = [i for i in range(1, 60) if lengths[i] < lengths[i - 1]]
+    assert len(drops) == 2 and lengths[drops[0]] == 31  # 40 slots down to 30, then the new token

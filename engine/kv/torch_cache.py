@@ -77,8 +77,12 @@ class PolicyCache(DynamicCache):
         """The most bytes keys and values have held at once since the cache was made."""
         return max(self._peak, self.nbytes)
 
-    def make_room(self, count: int) -> None:
-        """Compact so that `count` more tokens fit in the budget; at most `policy.max_reserve`."""
+    def make_room(self, count: int, slack: int = 0) -> None:
+        """Compact so that `count` more tokens fit in the budget; at most `policy.max_reserve`.
+
+        `slack`: when a compaction is due, free at least this many slots (within max_reserve),
+        so that decoding token by token compacts once every `slack` tokens, not on every one.
+        """
         limit = self.policy.max_reserve
         if limit is not None and count > limit:
             raise KVPolicyError(
@@ -86,7 +90,11 @@ class PolicyCache(DynamicCache):
                 f"{limit} per forward pass"
             )
         self._peak = self.peak_bytes
-        keep = self.policy.compact(self.get_seq_length(), reserve=count)
+        length = self.get_seq_length()
+        reserve = count
+        if limit is not None and length + count > self.policy.budget:
+            reserve = max(count, min(slack, limit))
+        keep = self.policy.compact(length, reserve=reserve)
         if keep is None:
             return
         index = torch.from_numpy(keep)
