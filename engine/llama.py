@@ -4,7 +4,8 @@
   only serves cache hits never pays for it.
 - The conversation is rendered with the chat template the GGUF carries and tokenized here,
   so the prompt's length is known before anything runs: a prompt that leaves no room for
-  the reply is a ContextOverflow, never a crash nor a silently shortened reply.
+  the reply is a ContextOverflow, never a crash nor a silently shortened reply; with
+  `context_shift=True` it runs instead in the n_ctx cells, evicting old tokens (bounded mode).
 - A schema turns into a grammar (llama.cpp's JSON-schema converter, minus \\u escapes), so
   a reply always parses: synthesis never fails on malformed JSON, only on what it says.
   (`response_format={"type": "json_object", "schema": ...}` goes through the same converter;
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolCall, ToolSpec
+from .kv.llama_shift import complete_with_context_shift
 from .models import MODELS, check_gguf, default_model_path, is_verified, sha256_of
 
 
@@ -122,6 +124,9 @@ class LlamaEngine:
     n_ctx: context window in tokens, prompt and reply together.
     n_threads: decode threads; None means every core this process may use.
     n_batch: prompt tokens evaluated per step.
+    context_shift: when a prompt plus its reply would not fit n_ctx, evict old tokens (sinks +
+        recent, engine/kv/llama_shift.py) instead of raising ContextOverflow; `Reply.evicted_tokens`
+        says how many went.
     """
 
     def __init__(
@@ -132,6 +137,7 @@ class LlamaEngine:
         n_threads: int | None = None,
         n_batch: int = 512,
         flash_attn: bool = False,
+        context_shift: bool = False,
         seed: int = 0,
         verbose: bool = False,
         home: str | Path | None = None,
@@ -142,6 +148,7 @@ class LlamaEngine:
         self.n_threads = n_threads or default_threads()
         self.n_batch = n_batch
         self.flash_attn = flash_attn
+        self.context_shift = context_shift
         self.seed = seed
         self.verbose = verbose
         self._llm = None
@@ -235,13 +242,20 @@ class LlamaEngine:
             llm = self._load()
             started = time.perf_counter()
             prompt = self._tokenize_chat(llm, messages, tools)
-            if len(prompt) + max_tokens > self.n_ctx:
+            fits = len(prompt) + max_tokens <= self.n_ctx
+            if not fits and not self.context_shift:
                 raise ContextOverflow(len(prompt), self.n_ctx, reserved=max_tokens)
             # what llama-cpp-python will keep of the previous call's KV state (at least the last
             # prompt token is evaluated again, for fresh logits)
             cached = min(llm.longest_token_prefix(llm.input_ids[:llm.n_tokens].tolist(), prompt), len(prompt) - 1)
             llama_cpp.llama_perf_context_reset(llm.ctx)
-            text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens, temperature)
+            evicted = 0
+            if fits:
+                text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens, temperature)
+            else:
+                text, finish_reason, completion_tokens, evicted, _ = complete_with_context_shift(
+                    llm, prompt, grammar=grammar, max_tokens=max_tokens, temperature=temperature, seed=self.seed
+                )
             total_ms = (time.perf_counter() - started) * 1000
             perf = llama_cpp.llama_perf_context(llm.ctx)
         reply = Reply(
@@ -253,6 +267,7 @@ class LlamaEngine:
             decode_ms=perf.t_eval_ms,
             total_ms=total_ms,
             model=self.model_id,
+            evicted_tokens=evicted,
         )
         if grammar_schema is None:
             return reply

@@ -92,33 +92,28 @@ class TorchEngine:
             self._model_id = f"{path.stem}@{(pinned.sha256 if pinned else sha256_of(path))[:12]}"
         return self._model_id
 
-    def generate(self, prompt: list[int], max_new_tokens: int, temperature: float = 0.0) -> Generation:
-        """Feed `prompt` in chunks under the KV policy, then decode until a stop token or the limit."""
+    def generate(self, prompt: list[int], max_new_tokens: int, temperature: float = 0.0, cache=None) -> Generation:
+        """Feed `prompt` in chunks under the KV policy, then decode until a stop token or the limit.
+
+        `cache`, if given, already holds the first tokens of `prompt` (a `PolicyCache.fork` of a
+        shared prefix): only the rest is fed, and `prompt_ms` times only that.
+        """
         import torch
 
-        from .kv.torch_cache import PolicyCache
-
         model, tokenizer = load_gguf(self.model_path, self.dtype)
-        policy = self.kv.make(model.config.num_hidden_layers)
-        cache = PolicyCache(
-            policy, model.config, positions=self.kv.positions, inv_freq=model.model.rotary_emb.inv_freq
-        )
+        cache = new_cache(model, self.kv) if cache is None else cache
+        done = cache.get_seq_length()
+        if done >= len(prompt):
+            raise EngineError(f"the cache already holds {done} tokens; the prompt must go on past them")
+        policy = cache.policy
         chunk = min(self.chunk, policy.max_reserve or self.chunk)
         stops = _stop_ids(model, tokenizer)
         sampler = torch.Generator().manual_seed(self.seed)
 
-        def step(ids: list[int]) -> torch.Tensor:
-            cache.make_room(len(ids))
-            out = model(
-                torch.tensor([ids]), past_key_values=cache, position_ids=cache.position_ids(len(ids)),
-                use_cache=True, logits_to_keep=1,
-            )
-            return out.logits[0, -1]
-
         with self._lock, torch.inference_mode():
             started = time.perf_counter()
-            for start in range(0, len(prompt), chunk):
-                logits = step(prompt[start : start + chunk])
+            for start in range(done, len(prompt), chunk):
+                logits = feed(model, cache, prompt[start : start + chunk])[-1]
             prompt_done = time.perf_counter()
             tokens: list[int] = []
             while len(tokens) < max_new_tokens:
@@ -127,7 +122,7 @@ class TorchEngine:
                     break
                 tokens.append(token)
                 if len(tokens) < max_new_tokens:
-                    logits = step([token])
+                    logits = feed(model, cache, [token], slack=chunk)[-1]
             cache.make_room(0)  # the policy learns of the last tokens, for kept_positions
         return Generation(
             tokens=tokens,
@@ -167,6 +162,30 @@ class TorchEngine:
             total_ms=(time.perf_counter() - started) * 1000,
             model=self.model_id,
         )
+
+
+def new_cache(model, kv: KVConfig):
+    """A fresh PolicyCache for one sequence on `model`, with the policy `kv` describes."""
+    from .kv.torch_cache import PolicyCache
+
+    policy = kv.make(model.config.num_hidden_layers)
+    return PolicyCache(policy, model.config, positions=kv.positions, inv_freq=model.model.rotary_emb.inv_freq)
+
+
+def feed(model, cache, ids: list[int], logits_to_keep: int = 1, slack: int = 0):
+    """Run `ids` through `model` on `cache`, compacting first so they fit the budget.
+
+    Returns the logits of the last `logits_to_keep` tokens (0: every token), shape (tokens, vocab).
+    `slack` is PolicyCache.make_room's: how much to free at once when a compaction is due.
+    """
+    import torch
+
+    cache.make_room(len(ids), slack)
+    out = model(
+        torch.tensor([ids]), past_key_values=cache, position_ids=cache.position_ids(len(ids)),
+        use_cache=True, logits_to_keep=logits_to_keep,
+    )
+    return out.logits[0]
 
 
 def _stop_ids(model, tokenizer) -> set[int]:

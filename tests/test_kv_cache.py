@@ -121,3 +121,32 @@ def test_misuse_is_refused_with_a_reason(model):
     cache = cache_for(model, StreamingPolicy(LAYERS, 16, sinks=4))
     with pytest.raises(KVPolicyError, match="feed at most 11"):
         cache.make_room(12)
+
+
+def test_a_fork_of_a_shared_prefix_ends_like_a_run_from_scratch(model):
+    ids = torch.randint(0, 101, (1, 160))
+    scratch = cache_for(model, LadderPolicy(LAYERS, 48, span=2, overlap=0, sinks=4))
+    expected = feed(model, scratch, ids, chunk=16)
+    shared = cache_for(model, FullPolicy(LAYERS))
+    feed(model, shared, ids[:, :48], chunk=16)
+    forked = shared.fork(LadderPolicy(LAYERS, 48, span=2, overlap=0, sinks=4), "shifted")
+    assert torch.allclose(feed(model, forked, ids[:, 48:], chunk=16), expected, atol=1e-4)
+    assert shared.get_seq_length() == 48, "the fork leaves the shared prefix as it was"
+    with pytest.raises(KVPolicyError, match="more than the new budget of 32"):
+        shared.fork(StreamingPolicy(LAYERS, 32), "shifted")
+    with pytest.raises(KVPolicyError, match="evicted tokens already"):
+        forked.fork(FullPolicy(LAYERS), "original")
+
+
+def test_slack_makes_token_by_token_decoding_compact_rarely():
+    config = Qwen2Config(num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, hidden_size=16)
+    cache = PolicyCache(StreamingPolicy(4, 40, sinks=2), config, positions="original")
+    lengths = []
+    for _ in range(60):
+        cache.make_room(1, slack=10)
+        for layer in range(4):
+            cache.update(torch.zeros(1, 1, 1, 8), torch.zeros(1, 1, 1, 8), layer)
+        lengths.append(cache.get_seq_length())
+    assert max(lengths) == 40
+    drops = [i for i in range(1, 60) if lengths[i] < lengths[i - 1]]
+    assert len(drops) == 2 and lengths[drops[0]] == 31  # 40 slots down to 30, then the new token

@@ -22,6 +22,7 @@ causality is among slots, and slots are in sequence order in every layer.
 """
 from __future__ import annotations
 
+import copy
 from typing import Literal
 
 import torch
@@ -76,8 +77,12 @@ class PolicyCache(DynamicCache):
         """The most bytes keys and values have held at once since the cache was made."""
         return max(self._peak, self.nbytes)
 
-    def make_room(self, count: int) -> None:
-        """Compact so that `count` more tokens fit in the budget; at most `policy.max_reserve`."""
+    def make_room(self, count: int, slack: int = 0) -> None:
+        """Compact so that `count` more tokens fit in the budget; at most `policy.max_reserve`.
+
+        `slack`: when a compaction is due, free at least this many slots (within max_reserve),
+        so that decoding token by token compacts once every `slack` tokens, not on every one.
+        """
         limit = self.policy.max_reserve
         if limit is not None and count > limit:
             raise KVPolicyError(
@@ -85,7 +90,11 @@ class PolicyCache(DynamicCache):
                 f"{limit} per forward pass"
             )
         self._peak = self.peak_bytes
-        keep = self.policy.compact(self.get_seq_length(), reserve=count)
+        length = self.get_seq_length()
+        reserve = count
+        if limit is not None and length + count > self.policy.budget:
+            reserve = max(count, min(slack, limit))
+        keep = self.policy.compact(length, reserve=reserve)
         if keep is None:
             return
         index = torch.from_numpy(keep)
@@ -98,6 +107,23 @@ class PolicyCache(DynamicCache):
                 keys = self._rotate(keys, torch.arange(row.numel()) - row)
             layer.keys = keys
             layer.values = layer.values.gather(2, gather)
+
+    def fork(self, policy: KVPolicy, positions: Positions = "shifted") -> PolicyCache:
+        """A copy of this cache that goes on under `policy`; only before anything was evicted.
+
+        Every policy keeps every token until its budget is reached, so one prefix evaluated
+        once can seed several policies (bench/kv does, to compare them on one prompt).
+        """
+        if self.policy.length != self.policy.seen:
+            raise KVPolicyError("this cache has evicted tokens already; fork it before its first compaction")
+        length = self.get_seq_length()
+        if policy.budget is not None and length > policy.budget:
+            raise KVPolicyError(f"the cache holds {length} tokens, more than the new budget of {policy.budget}")
+        twin = copy.deepcopy(self)
+        policy.reset()
+        policy.compact(length)  # records the tokens held; within the budget, nothing is evicted
+        twin.policy, twin.rope = policy, positions
+        return twin
 
     def position_ids(self, count: int) -> torch.Tensor:
         """Rotary positions, shape (1, count), for the next `count` tokens (after `make_room`)."""

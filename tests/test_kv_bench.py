@@ -1,0 +1,67 @@
+"""The KV benchmark's pure parts (bench/kv): prompts, variants and how trials are summed up."""
+from __future__ import annotations
+
+import pytest
+
+from bench.kv.run import Variant, goals, summarise, variants
+from bench.kv.tasks import FILLER, NEEDLE, passkey
+
+
+class Characters:
+    """A tokenizer with one token per character: lengths and offsets are easy to check."""
+
+    def encode(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+    def decode(self, ids: list[int]) -> str:
+        return "".join(map(chr, ids))
+
+
+@pytest.mark.parametrize("depth", [0.0, 0.1, 0.5, 0.9, 1.0])
+def test_the_needle_sits_at_its_depth_in_a_prompt_of_the_asked_length(depth):
+    tokenizer = Characters()
+    prompt = passkey(tokenizer, 4000, depth, seed="4000-0.5-0")
+    text = tokenizer.decode(prompt.ids)
+    assert abs(len(prompt.ids) - 4000) <= len(FILLER)
+    assert len(prompt.key) == 5 and text.count(prompt.key) == 2  # the needle says it twice
+    assert text[prompt.needle_at :].startswith(NEEDLE.format(key=prompt.key))
+    assert abs(prompt.needle_at / len(prompt.ids) - depth) < 0.05
+    assert text.endswith("The pass key is")
+
+
+def test_keys_are_fixed_by_the_seed_and_differ_between_cells():
+    tokenizer = Characters()
+    assert passkey(tokenizer, 500, 0.5, "a").key == passkey(tokenizer, 500, 0.5, "a").key
+    assert len({passkey(tokenizer, 500, 0.5, str(seed)).key for seed in range(20)}) > 15
+    with pytest.raises(ValueError, match="depth"):
+        passkey(tokenizer, 500, 1.5, "a")
+
+
+def test_each_variant_sets_its_budget_as_a_share_of_the_context():
+    assert Variant("full", None).kv(4096).policy == "full"
+    ladder = Variant("ladder_original", 0.25).kv(4096)
+    assert (ladder.policy, ladder.budget, ladder.positions) == ("ladder", 1024, "original")
+    streaming = Variant("streaming", 0.5).kv(2048)
+    assert (streaming.policy, streaming.budget, streaming.positions) == ("streaming", 1024, "shifted")
+    assert [v.name for v in variants([0.5])] == ["full", "streaming", "ladder", "ladder_original"]
+
+
+def trial(variant, share, correct, peak=100, budget=200):
+    return {"task": "passkey", "variant": variant, "share": share, "length": 2048, "depth": 0.5,
+            "correct": correct, "tokens": 2048, "prompt_s": 2.0, "decoded": 8, "decode_s": 1.0,
+            "peak_kv_bytes": peak, "budget_bytes": None if variant == "full" else budget}
+
+
+def test_the_summary_and_the_goals_follow_the_trials():
+    trials = [trial("full", None, True, peak=400), trial("streaming", 0.25, False), trial("streaming", 0.25, False),
+              trial("ladder", 0.25, True), trial("ladder", 0.25, False), trial("ladder_original", 0.25, True, peak=300)]
+    summary = summarise(trials, [0.25])
+    row = summary["25%"]
+    assert row["ladder"]["passkey_accuracy"] == 0.5 and row["streaming"]["passkey_accuracy"] == 0.0
+    assert row["ladder"]["passkey_by_length_depth"] == {"2048": {"0.5": 0.5}}
+    assert row["ladder"]["tokens_per_s"] == 1024 and row["ladder"]["tokens_per_s_vs_full"] == 1.0
+    assert row["ladder_original"]["within_budget"] is False and row["full"]["within_budget"] is True
+    checked = goals(summary)
+    assert checked["passkey_margin_points_at_25%"] == 50
+    assert checked["passkey_ladder_beats_streaming_by_20_points"] is True
+    assert checked["memory_within_budget"] is False
