@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast models venv bench-sandbox clean-venv
+.PHONY: demo test test-fast models venv bench-sandbox bench-engine clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
@@ -36,6 +36,10 @@ models: $(STAMP)
 
 bench-sandbox: $(STAMP)
 	$(PY) bench/sandbox_bench.py
+
+# Under the shared lock: speed measurements must not overlap (about 10 minutes).
+bench-engine: $(STAMP) models
+	flock /tmp/seglam-cpu.lock $(PY) bench/engine.py
 
 clean-venv:
 	rm -rf $(VENV)
