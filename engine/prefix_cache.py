@@ -14,6 +14,8 @@ before its first token. This store keeps that prefix's KV state on disk, in the 
 - Writes are atomic (temporary file, then rename) and a sidecar records the state file's
   sha256: a crash leaves no half-written state, and a damaged or stale one is ignored with a
   warning and rebuilt, never loaded.
+- At most MAX_STATES states are kept, the least recently used go first: every revision of a
+  system prompt makes a new ≈30 MB state, and the old ones would otherwise stay forever.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from typing import Any, Sequence
 
 FORMAT = 1
 MIN_PREFIX_TOKENS = 256  # shorter prefixes cost less to evaluate than a file costs to keep
+MAX_STATES = 8
 
 
 class PrefixStateWarning(UserWarning):
@@ -116,6 +119,7 @@ class PrefixStore:
         llm.input_ids[:len(tokens)] = tokens
         llm.n_tokens = len(tokens)
         llm._requires_eval = True  # the logits of the last token are not in the file
+        os.utime(state)  # recently used: the last to be pruned
         return True
 
     def save(self, llm, tokens: list[int], key: str) -> None:
@@ -138,6 +142,14 @@ class PrefixStore:
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
+        self.prune()
+
+    def prune(self, keep: int = MAX_STATES) -> None:
+        """Delete all but the `keep` most recently used states (and their records)."""
+        states = sorted(self.directory.glob("*.kv"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
+        for state in states[keep:]:
+            for path in (state, state.with_suffix(".json")):
+                path.unlink(missing_ok=True)
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -6,6 +6,7 @@ the suite stays short); speculation needs both, the 1.5B main and the 0.5B draft
 from __future__ import annotations
 
 import gc
+import os
 import warnings
 
 import pytest
@@ -14,7 +15,7 @@ from engine.base import EngineError
 from engine.device import FLASH_ATTN_DEFAULT, resolve_flash_attn
 from engine.llama import LlamaEngine
 from engine.models import MODELS, models_dir
-from engine.prefix_cache import PrefixStateWarning
+from engine.prefix_cache import PrefixStateWarning, PrefixStore
 from engine.speculative import PROBE_CYCLES, DraftLengthController, load_controller, save_controller
 
 SYSTEM = ("You are a careful assistant. Answer in one short sentence. " * 30).strip()
@@ -73,6 +74,16 @@ def test_measured_costs_survive_the_process_and_a_damaged_record_is_a_fresh_star
     (tmp_path / "speculation.json").write_text('{"step_s": ')
     assert load_controller(tmp_path / "speculation.json") == DraftLengthController()
     assert load_controller(tmp_path / "missing.json") == DraftLengthController()
+
+
+def test_only_the_most_recently_used_prefix_states_are_kept(tmp_path):
+    store = PrefixStore(tmp_path)
+    for age, key in enumerate(["old", "older", "oldest"][::-1]):
+        for suffix in (".kv", ".json"):
+            (tmp_path / f"{key}{suffix}").write_text(key)
+            os.utime(tmp_path / f"{key}{suffix}", ns=(age * 10**9, age * 10**9))
+    store.prune(keep=2)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["old.json", "old.kv", "older.json", "older.kv"]
 
 
 def small_engine(**settings) -> LlamaEngine:
