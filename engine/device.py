@@ -1,10 +1,10 @@
 """Which device the model runs on, and the settings that are faster there.
 
 Flash attention fuses the attention softmax and matmuls. Whether that is faster depends on
-the backend: measured by `make bench-engine` (bench/results/engine.md) on this project's CPU
-machine it is no faster for the 1.5B model on CPU (see FLASH_ATTN_DEFAULT), while llama.cpp's
-CUDA/Metal kernels are built for it. `SEGLAM_FLASH_ATTN=on|off|auto` or the engine's
-`flash_attn` argument override the choice.
+the backend (reports differ between CPUs; llama.cpp's CUDA/Metal kernels are built for it).
+`make bench-engine` measures prompt eval and decode with it on and off (bench/results/
+engine.md); FLASH_ATTN_DEFAULT holds the per-device choice. `SEGLAM_FLASH_ATTN=on|off|auto`
+or the engine's `flash_attn` argument override it.
 """
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import os
 
 from .base import EngineError
 
-# What the engine uses when asked for "auto", per device. cpu: off, measured (bench-engine:
-# prompt eval and decode with flash attention on vs off, 1.5B Q4_K_M, 2 cores); gpu: on,
-# llama.cpp's GPU kernels (not measured here: no GPU was lent to this project's runs).
+# What the engine uses when asked for "auto", per device. cpu: off, llama.cpp's long-standing
+# CPU default, kept until bench-engine's on/off figures for this machine say otherwise (the
+# shared CPU lock was not free for that run before this was written); gpu: on, llama.cpp's
+# GPU kernels (not measured here: no GPU was lent to this project's runs).
 FLASH_ATTN_DEFAULT = {"cpu": False, "gpu": True}
 FLASH_ATTN_ENV = "SEGLAM_FLASH_ATTN"
 
