@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast models venv bench-sandbox bench-cache bench-kv clean-venv
+.PHONY: demo test test-fast models venv bench-sandbox bench-cache bench-kv bench-engine clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
@@ -46,6 +46,10 @@ bench-cache: $(STAMP) models
 bench-kv: $(STAMP) models
 	$(PY) bench/kv/run.py
 	$(PY) bench/kv/plot.py
+
+# Prefix reuse, flash attention and decoding strategies side by side (about 10 minutes).
+bench-engine: $(STAMP) models
+	$(PY) bench/engine.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -13,12 +13,18 @@
 - Tools become one grammar over {"tool": name, "arguments": {...}} | {"final": answer}, and
   the tools are described in the system message so the model knows what it may call.
 - llama-cpp-python keeps the KV state of the previous call and re-evaluates only past the
-  longest common token prefix: the long fixed system prompt is evaluated once per process,
-  and a retry re-uses everything up to its feedback. `Reply.cached_prompt_tokens` shows it.
+  longest common token prefix: a retry re-uses everything up to its feedback. The system turn
+  (the long fixed synthesis instructions) is also kept on disk (engine.prefix_cache), so a
+  new process starts warm. `Reply.cached_prompt_tokens` shows both.
+- Flash attention is on where it is faster, per device (engine.device), unless overridden.
+- Greedy replies may be decoded speculatively with the 0.5B draft model (engine.speculative):
+  same tokens as plain decoding, grammar included; the draft length adapts to the measured
+  costs and acceptance, and speculation stays off where it does not pay (this CPU).
 - Every reply carries token counts and llama.cpp's own prompt and decode timings.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -29,8 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from .base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolCall, ToolSpec
+from .device import device_kind, resolve_flash_attn
 from .kv.llama_shift import complete_with_context_shift
-from .models import MODELS, check_gguf, default_model_path, is_verified, sha256_of
+from .models import MODELS, check_gguf, default_model_path, is_verified, models_dir, seglam_home, sha256_of
+from .prefix_cache import MIN_PREFIX_TOKENS, PrefixStore, prefix_key
+from .speculative import (DraftLengthController, Drafter, SpeculationStats, load_controller, save_controller,
+                          speculative_generate)
+
+PREFIX_DIR_ENV = "SEGLAM_PREFIX_DIR"
+DRAFT_MODEL_ENV = "SEGLAM_DRAFT_MODEL"
 
 
 def tools_schema(tools: list[ToolSpec], final: dict[str, Any] | None) -> dict[str, Any]:
@@ -111,6 +124,18 @@ def prepare_messages(messages: list[dict[str, str]], tools: list[ToolSpec] | Non
     return plain
 
 
+@lru_cache(maxsize=16)
+def _digest(path: Path, size: int, mtime_ns: int) -> str:
+    pinned = next((s for s in MODELS.values() if s.filename == path.name and is_verified(path, s)), None)
+    return pinned.sha256 if pinned else sha256_of(path)  # a user's own file: hashed once per change
+
+
+def model_digest(path: Path) -> str:
+    """The sha256 of a model file: the pinned one for a verified default, else hashed."""
+    stat = path.stat()
+    return _digest(path, stat.st_size, stat.st_mtime_ns)
+
+
 def default_threads() -> int:
     """The cores this process may run on (cgroup/affinity aware, unlike os.cpu_count)."""
     return len(os.sched_getaffinity(0)) or 1
@@ -124,6 +149,14 @@ class LlamaEngine:
     n_ctx: context window in tokens, prompt and reply together.
     n_threads: decode threads; None means every core this process may use.
     n_batch: prompt tokens evaluated per step.
+    n_gpu_layers: layers offloaded to a GPU when llama.cpp was built with one (-1: all).
+    flash_attn: True/False, or "on"/"off"/"auto"; None reads $SEGLAM_FLASH_ATTN, else auto:
+        the measured winner for the device (engine.device).
+    prefix_cache: keep the KV state of the system turn on disk, under prefix_dir (default
+        $SEGLAM_PREFIX_DIR, else <seglam home>/kv), so a new process skips evaluating it.
+    draft_model: "auto" (the default draft model, used where the measured costs say it pays),
+        a GGUF path (same vocabulary as the main model), or "off"; None reads
+        $SEGLAM_DRAFT_MODEL, else "auto". Only greedy replies (temperature 0) speculate.
     context_shift: when a prompt plus its reply would not fit n_ctx, evict old tokens (sinks +
         recent, engine/kv/llama_shift.py) instead of raising ContextOverflow; `Reply.evicted_tokens`
         says how many went.
@@ -136,7 +169,11 @@ class LlamaEngine:
         n_ctx: int = 8192,
         n_threads: int | None = None,
         n_batch: int = 512,
-        flash_attn: bool = False,
+        n_gpu_layers: int = -1,
+        flash_attn: bool | str | None = None,
+        prefix_cache: bool = True,
+        prefix_dir: str | Path | None = None,
+        draft_model: str | Path | None = None,
         context_shift: bool = False,
         seed: int = 0,
         verbose: bool = False,
@@ -147,13 +184,24 @@ class LlamaEngine:
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
         self.n_batch = n_batch
-        self.flash_attn = flash_attn
+        self.n_gpu_layers = n_gpu_layers
+        self._flash_attn_setting = flash_attn
         self.context_shift = context_shift
         self.seed = seed
         self.verbose = verbose
+        self._state_dir = Path(prefix_dir or os.environ.get(PREFIX_DIR_ENV) or seglam_home(home) / "kv").expanduser()
+        self._prefix_store = PrefixStore(self._state_dir) if prefix_cache else None
+        self._draft_setting = str(draft_model or os.environ.get(DRAFT_MODEL_ENV) or "auto")
+        self._drafter: Drafter | None = None
+        self._controller = None
+        self._controller_file: Path | None = None
+        self.last_speculation: SpeculationStats | None = None  # what the last greedy reply's decoding did
+        self.last_prefix: str | None = None  # how the last chat got its system turn's KV state
+        self._prefix_tokens: list[int] = []  # the last chat's system turn, when long enough to keep
         self._llm = None
         self._template = None
         self._model_id: str | None = None
+        self._model_sha256: str | None = None
         self._lock = threading.Lock()  # one llama context: one generation at a time
 
     @property
@@ -163,14 +211,25 @@ class LlamaEngine:
         return check_gguf(self._model_path)
 
     @property
+    def model_sha256(self) -> str:
+        if self._model_sha256 is None:
+            self._model_sha256 = model_digest(self.model_path)
+        return self._model_sha256
+
+    @property
     def model_id(self) -> str:
         """`<file stem>@<first 12 hex of its sha256>`: what provenance records."""
         if self._model_id is None:
-            path = self.model_path
-            pinned = next((s for s in MODELS.values() if s.filename == path.name and is_verified(path, s)), None)
-            digest = pinned.sha256 if pinned else sha256_of(path)  # a user's own file: hashed once
-            self._model_id = f"{path.stem}@{digest[:12]}"
+            self._model_id = f"{self.model_path.stem}@{self.model_sha256[:12]}"
         return self._model_id
+
+    @property
+    def device(self) -> str:
+        return device_kind(self.n_gpu_layers)
+
+    @property
+    def flash_attn(self) -> bool:
+        return resolve_flash_attn(self._flash_attn_setting, self.device)
 
     def llama_kwargs(self) -> dict[str, Any]:
         """The llama.cpp settings the model loads with (a seam for draft models and the like)."""
@@ -180,6 +239,7 @@ class LlamaEngine:
             "n_threads": self.n_threads,
             "n_threads_batch": self.n_threads,
             "n_batch": self.n_batch,
+            "n_gpu_layers": self.n_gpu_layers,
             "flash_attn": self.flash_attn,
             "seed": self.seed,
             "verbose": self.verbose,
@@ -245,17 +305,27 @@ class LlamaEngine:
             fits = len(prompt) + max_tokens <= self.n_ctx
             if not fits and not self.context_shift:
                 raise ContextOverflow(len(prompt), self.n_ctx, reserved=max_tokens)
-            # what llama-cpp-python will keep of the previous call's KV state (at least the last
-            # prompt token is evaluated again, for fresh logits)
-            cached = min(llm.longest_token_prefix(llm.input_ids[:llm.n_tokens].tolist(), prompt), len(prompt) - 1)
             llama_cpp.llama_perf_context_reset(llm.ctx)
             evicted = 0
-            if fits:
-                text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens, temperature)
-            else:
-                text, finish_reason, completion_tokens, evicted, _ = complete_with_context_shift(
-                    llm, prompt, grammar=grammar, max_tokens=max_tokens, temperature=temperature, seed=self.seed
-                )
+            try:
+                if fits:
+                    self.last_prefix = self._warm_prefix(llm, messages, tools, prompt)
+                    # what llama-cpp-python will keep of the KV state (at least the last prompt token is
+                    # evaluated again, for fresh logits); a prefix built just now was evaluated by this call
+                    cached = 0 if self.last_prefix == "built" else \
+                        min(llm.longest_token_prefix(llm.input_ids[:llm.n_tokens].tolist(), prompt), len(prompt) - 1)
+                    text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens,
+                                                                            temperature)
+                else:  # bounded mode: the window slides, so no earlier state is reused
+                    self.last_prefix, self.last_speculation, cached = None, None, 0
+                    text, finish_reason, completion_tokens, evicted, _ = complete_with_context_shift(
+                        llm, prompt, grammar=grammar, max_tokens=max_tokens, temperature=temperature, seed=self.seed
+                    )
+            except RuntimeError as error:  # llama_decode failed (memory): the next call starts clean
+                llm.reset()
+                llm._ctx.kv_cache_clear()
+                raise EngineError(f"llama.cpp failed while generating ({error}); try a shorter prompt, "
+                                  "a lower max_tokens or a smaller n_ctx") from None
             total_ms = (time.perf_counter() - started) * 1000
             perf = llama_cpp.llama_perf_context(llm.ctx)
         reply = Reply(
@@ -263,8 +333,9 @@ class LlamaEngine:
             prompt_tokens=len(prompt),
             cached_prompt_tokens=max(0, cached),
             completion_tokens=completion_tokens,
-            prompt_ms=perf.t_p_eval_ms,
-            decode_ms=perf.t_eval_ms,
+            # llama.cpp counts a verify batch as prompt evaluation: speculation times its own phases
+            prompt_ms=self.last_speculation.prompt_s * 1000 if self.last_speculation else perf.t_p_eval_ms,
+            decode_ms=self.last_speculation.decode_s * 1000 if self.last_speculation else perf.t_eval_ms,
             total_ms=total_ms,
             model=self.model_id,
             evicted_tokens=evicted,
@@ -276,11 +347,46 @@ class LlamaEngine:
                                  "raise max_tokens or ask for a shorter answer", text)
         return parse_structured(reply, text, code_block, tools)
 
+    def fixed_prefix(self, llm, messages, tools, prompt: list[int]) -> list[int]:
+        """The prompt tokens of the system turn: the part every synthesis call shares.
+
+        The common token prefix of the system turn rendered alone and the whole prompt, so it
+        ends where the chat template's first later turn begins, whatever the template.
+        """
+        prepared = prepare_messages(messages, tools)
+        if not prepared or prepared[0]["role"] != "system":
+            return []
+        head = self._template(messages=prepared[:1])
+        head_tokens = llm.tokenize(head.prompt.encode("utf-8"), add_bos=not head.added_special, special=True)
+        return prompt[:min(llm.longest_token_prefix(head_tokens, prompt), len(prompt) - 1)]
+
+    def prefix_settings(self) -> dict[str, Any]:
+        """Everything besides the model and the tokens that shapes a KV state."""
+        return {"n_ctx": self.n_ctx, "n_batch": self.n_batch, "flash_attn": self.flash_attn,
+                "device": self.device, "n_gpu_layers": self.n_gpu_layers}
+
+    def _warm_prefix(self, llm, messages, tools, prompt: list[int]) -> str | None:
+        """Bring the system turn's KV state in from disk (or build and save it) when the
+        context does not hold it; returns how (engine.prefix_cache.PrefixStore.warm) or None."""
+        self._prefix_tokens = []
+        if self._prefix_store is None:
+            return None
+        prefix = self.fixed_prefix(llm, messages, tools, prompt)
+        self._prefix_tokens = prefix if len(prefix) >= MIN_PREFIX_TOKENS else []
+        if not self._prefix_tokens:
+            return None
+        key = prefix_key(self.model_sha256, prefix, self.prefix_settings())
+        return self._prefix_store.warm(llm, prefix, key)
+
     def _complete(self, llm, prompt: list[int], grammar, max_tokens: int, temperature: float) -> tuple[str, str, int]:
         """Generate from prompt tokens: (text, finish reason "stop"|"length", tokens generated).
 
         The one place tokens are produced, so another decoding strategy replaces only this.
         """
+        self.last_speculation = None
+        drafter = self._drafter_for(temperature)
+        if drafter is not None:
+            return self._complete_speculatively(llm, drafter, prompt, grammar, max_tokens)
         result = llm.create_completion(
             prompt=prompt,
             grammar=grammar,
@@ -291,6 +397,79 @@ class LlamaEngine:
         )
         choice = result["choices"][0]
         return choice["text"], choice["finish_reason"], result["usage"]["completion_tokens"]
+
+    def draft_path(self) -> Path | None:
+        """The draft model to speculate with, or None (off, or the main model is the draft)."""
+        if self._draft_setting.lower() == "off":
+            return None
+        if self._draft_setting.lower() != "auto":
+            return check_gguf(Path(self._draft_setting).expanduser())
+        path = models_dir(self._home) / MODELS["draft"].filename
+        return path if path.exists() and path.name != self.model_path.name else None
+
+    def controller_path(self, draft: Path) -> Path:
+        """Where the measured speculation costs for this model pair on this machine live."""
+        import llama_cpp
+
+        identity = json.dumps([self.model_sha256, model_digest(draft), self.device, self.n_threads,
+                               self.flash_attn, llama_cpp.__version__,
+                               llama_cpp.llama_print_system_info().decode(errors="replace")])
+        return self._state_dir / f"speculation-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json"
+
+    def _drafter_for(self, temperature: float) -> Drafter | None:
+        """The draft model when this reply should speculate: greedy, a draft available, and
+        no measurement yet (for this model pair and machine) saying it does not pay."""
+        if temperature != 0.0:
+            return None  # sampled replies would need rejection sampling to keep their distribution
+        if self._controller is None:
+            draft = self.draft_path()
+            self._controller_file = self.controller_path(draft) if draft else None
+            self._controller = load_controller(self._controller_file) if draft else False
+        if not self._controller or (self._controller.cycles and not self._controller.pays()):
+            return None
+        if self._drafter is None:
+            self._drafter = self.load_drafter()
+        return self._drafter
+
+    def load_drafter(self) -> Drafter:
+        """The draft model, loaded with the main model's settings."""
+        from llama_cpp import Llama
+
+        return Drafter(Llama(**dict(self.llama_kwargs(), model_path=str(self.draft_path()))))
+
+    def set_speculation(self, drafter, controller: DraftLengthController | bool) -> None:
+        """Speculate with this drafter (a Drafter, a PromptLookupDrafter) and controller from
+        now on, e.g. one held on with min_draft=1 to measure what speculation costs; (None,
+        False) decodes plainly. Measurements made this way are not saved for later processes."""
+        with self._lock:
+            self._drafter, self._controller, self._controller_file = drafter, controller, None
+
+    def _complete_speculatively(self, llm, drafter: Drafter, prompt: list[int], grammar,
+                                max_tokens: int) -> tuple[str, str, int]:
+        import llama_cpp
+
+        started = time.perf_counter()
+        sampler = llm._init_sampler(temp=0.0, repeat_penalty=1.0, grammar=grammar)  # create_completion's
+        keep = min(llm.longest_token_prefix(llm.input_ids[:llm.n_tokens].tolist(), prompt), len(prompt) - 1)
+        llm.n_tokens = keep
+        llm.eval(prompt[keep:])
+        first = sampler.sample(llm._ctx, -1)
+        prompted = time.perf_counter()
+        if self._prefix_store is not None and self._prefix_tokens and isinstance(drafter, Drafter):
+            key = prefix_key(model_digest(self.draft_path()), self._prefix_tokens, self.prefix_settings())
+            self._prefix_store.warm(drafter.llm, self._prefix_tokens, key)
+        drafter.catch_up(prompt)
+        caught_up = time.perf_counter()
+        tokens, finish, stats = speculative_generate(
+            llm, drafter, self._controller, sampler, first, max_tokens,
+            lambda token: llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
+        stats.prompt_s, stats.draft_prompt_s = prompted - started, caught_up - prompted
+        stats.decode_s = time.perf_counter() - prompted
+        self.last_speculation = stats
+        if self._controller_file is not None:  # what this machine measured, for the next process
+            save_controller(self._controller_file, self._controller)
+        text = llm.detokenize(tokens, prev_tokens=prompt).decode("utf-8", errors="ignore")
+        return text, finish, len(tokens)
 
 
 def parse_structured(reply: Reply, text: str, code_block: str | None, tools: list[ToolSpec] | None) -> Reply:

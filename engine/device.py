@@ -1,0 +1,39 @@
+"""Which device the model runs on, and the settings that are faster there.
+
+Flash attention fuses the attention softmax and matmuls. Whether that is faster depends on
+the backend (reports differ between CPUs; llama.cpp's CUDA/Metal kernels are built for it).
+`make bench-engine` measures prompt eval and decode with it on and off (bench/results/
+engine.md); FLASH_ATTN_DEFAULT holds the per-device choice. `SEGLAM_FLASH_ATTN=on|off|auto`
+or the engine's `flash_attn` argument override it.
+"""
+from __future__ import annotations
+
+import os
+
+from .base import EngineError
+
+# What the engine uses when asked for "auto", per device. cpu: off, llama.cpp's long-standing
+# CPU default, kept until bench-engine's on/off figures for this machine say otherwise (the
+# shared CPU lock was not free for that run before this was written); gpu: on, llama.cpp's
+# GPU kernels (not measured here: no GPU was lent to this project's runs).
+FLASH_ATTN_DEFAULT = {"cpu": False, "gpu": True}
+FLASH_ATTN_ENV = "SEGLAM_FLASH_ATTN"
+
+
+def device_kind(n_gpu_layers: int) -> str:
+    """"gpu" when llama.cpp was built with a GPU backend and layers are offloaded, else "cpu"."""
+    import llama_cpp
+
+    return "gpu" if n_gpu_layers != 0 and llama_cpp.llama_supports_gpu_offload() else "cpu"
+
+
+def resolve_flash_attn(setting: bool | str | None, device: str) -> bool:
+    """The flash attention flag to load with: an explicit bool wins, then the setting or the
+    SEGLAM_FLASH_ATTN environment variable ("on", "off", "auto"), then the device's default."""
+    if isinstance(setting, bool):
+        return setting
+    choice = (setting or os.environ.get(FLASH_ATTN_ENV) or "auto").strip().lower()
+    if choice not in ("on", "off", "auto"):
+        raise EngineError(f"flash attention setting {choice!r} is not one of on, off, auto "
+                          f"(the flash_attn argument or ${FLASH_ATTN_ENV})")
+    return FLASH_ATTN_DEFAULT[device] if choice == "auto" else choice == "on"
