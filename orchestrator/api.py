@@ -18,6 +18,7 @@ from .knowledge import KnowledgeBase
 from .state import Context, Settings
 from .nodes.verify import problems
 from .store import ProcedureStore, new_procedure_id, now, open_client
+from .synthesis_tools import SynthesisTools
 from .synthesizer import EngineSynthesizer, Synthesizer
 from .types import JSON, Draft, Procedure, Provenance, Request, Result
 
@@ -84,12 +85,15 @@ class Seglam:
         chroma_url: str | None = None,
         embedder: Embedder | None = None,
         sandbox: Sandbox | None = None,
+        synthesis_tools: bool = False,
     ) -> "Seglam":
         """Open the cache under `home` (default $SEGLAM_HOME or ~/.cache/seglam).
 
         engine / synthesizer: replacements for the local model (the default loads
         Qwen2.5-Coder-1.5B only when a miss first needs it). chroma_url: share one cache
-        through a Chroma server instead of the embedded store.
+        through a Chroma server instead of the embedded store. synthesis_tools: let the model
+        run its draft, search the namespace's documents and look up its procedures before it
+        answers (orchestrator/synthesis_tools.py).
         """
         settings = settings or Settings()
         home = Path(home) if home else default_home()
@@ -101,15 +105,17 @@ class Seglam:
         if sandbox is None:
             sandbox = Sandbox(limits=settings.limits)
             closers.append(sandbox.close)
+        knowledge = KnowledgeBase(client, embedder)
         if synthesizer is None:
             if engine is None:
                 from engine.llama import LlamaEngine
 
                 engine = LlamaEngine()
-            synthesizer = EngineSynthesizer(engine)
+            tools = SynthesisTools(sandbox, knowledge, store, embedder, settings.limits) if synthesis_tools else None
+            synthesizer = EngineSynthesizer(engine, tools=tools)
         context = Context(
             store=store,
-            knowledge=KnowledgeBase(client, embedder),
+            knowledge=knowledge,
             embedder=embedder,
             sandbox=sandbox,
             synthesizer=synthesizer,
