@@ -193,8 +193,9 @@ class OpenAIEngine:
             return {"grammar": gbnf_for(json.dumps(reply_schema), code_block)}
         if code_block:
             return {}  # a code block before JSON is no JSON schema: the prompt asks, _reply checks
-        return {"response_format": {"type": "json_schema",
-                                    "json_schema": {"name": "reply", "schema": reply_schema, "strict": True}}}
+        # no "strict": OpenAI's strict mode refuses schemas like ours (a root anyOf, optional
+        # properties); vLLM enforces the schema either way, and _reply checks it
+        return {"response_format": {"type": "json_schema", "json_schema": {"name": "reply", "schema": reply_schema}}}
 
     # -- HTTP ----------------------------------------------------------------------------
 

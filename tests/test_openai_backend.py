@@ -197,3 +197,12 @@ def test_vllm_gets_json_schema_and_a_code_block_reply_is_checked_here():
 def test_failures_other_servers_produce_are_typed_errors(answer, tools, error, message):
     with pytest.raises(error, match=message):
         StubServer([answer]).engine().chat([{"role": "user", "content": "a"}], schema=CITY, tools=tools)
+
+
+def test_the_command_line_synthesizes_through_the_server_it_names(tmp_path, capsys):
+    from orchestrator.cli import main
+
+    url = f"http://127.0.0.1:{free_port()}"
+    assert main(["--home", str(tmp_path), "--engine-url", url, "--engine-model", ALIAS, "run", "sum the amount column",
+                 "--input", "table=amount\n1\n"]) == 1
+    assert f"cannot reach the engine server at {url}" in capsys.readouterr().err
