@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast models venv bench-sandbox clean-venv
+.PHONY: demo test test-fast models venv bench-sandbox bench-synthesis-tools clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
@@ -36,6 +36,10 @@ models: $(STAMP)
 
 bench-sandbox: $(STAMP)
 	$(PY) bench/sandbox_bench.py
+
+# Synthesis with and without tool calls on the same real requests (minutes; the 1.5B model).
+bench-synthesis-tools: $(STAMP) models
+	$(PY) bench/synthesis_tools.py
 
 clean-venv:
 	rm -rf $(VENV)

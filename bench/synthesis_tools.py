@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -55,7 +56,8 @@ def run_one(engine, embedder, task, inputs, expected, tools: bool) -> dict:
         result = seglam.run(task, inputs)
         seconds = time.perf_counter() - started
     synthesized = [s.decision for s in result.trace if s.node == "synthesize"]
-    used = [name for d in synthesized if "after tool calls: " in d for name in d.split("after tool calls: ", 1)[1].split(", ")]
+    marker = "after tool calls: "  # how the synthesize node's decision names the tools that ran
+    used = [name for d in synthesized if marker in d for name in d.split(marker, 1)[1].split(", ")]
     return {
         "task": task,
         "tools": tools,
@@ -81,23 +83,13 @@ def summary(rows: list[dict], tools: bool) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--limit", type=int, default=len(REQUESTS), help="run only the first N requests")
-    args = parser.parse_args()
-    engine, embedder = LlamaEngine(), Embedder()
-    engine.load()
-    rows = []
-    for task, inputs, expected in REQUESTS[: args.limit]:
-        for tools in (False, True):
-            row = run_one(engine, embedder, task, inputs, expected, tools)
-            print(json.dumps(row), flush=True)
-            rows.append(row)
+def write_report(rows: list[dict], model: str) -> list[str]:
+    """bench/results/synthesis_tools.json and .md from the rows so far (a cut run keeps its rows)."""
     off, on = summary(rows, False), summary(rows, True)
     report = {
-        "machine": f"{platform.node()}, {platform.machine()}, Python {platform.python_version()}",
+        "machine": f"{platform.node()}, {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": engine.model_id,
+        "model": model,
         "command": "flock /tmp/seglam-cpu.lock .venv/bin/python bench/synthesis_tools.py",
         "tools_off": off,
         "tools_on": on,
@@ -121,6 +113,22 @@ def main() -> None:
               f"On: {on['success']}/{on['requests']} right in {on['seconds']} s, {on['model_calls']} model calls "
               f"({on['tool_calls']} tool calls). Time on/off: {report['time_ratio_on_vs_off']}x.", ""]
     (RESULTS / "synthesis_tools.md").write_text("\n".join(lines))
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, default=len(REQUESTS), help="run only the first N requests")
+    args = parser.parse_args()
+    engine, embedder = LlamaEngine(), Embedder()
+    engine.load()
+    rows: list[dict] = []
+    for task, inputs, expected in REQUESTS[: args.limit]:
+        for tools in (False, True):
+            row = run_one(engine, embedder, task, inputs, expected, tools)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+        lines = write_report(rows, engine.model_id)
     print("\n".join(lines[-3:]))
 
 
