@@ -94,6 +94,7 @@ def write_report(rows: list[dict], model: str) -> list[str]:
         "tools_off": off,
         "tools_on": on,
         "time_ratio_on_vs_off": round(on["seconds"] / off["seconds"], 2) if off["seconds"] else None,
+        "load_average_1_5_15_min": [round(load, 2) for load in os.getloadavg()],  # others' runs skew the times
         "rows": rows,
     }
     RESULTS.mkdir(exist_ok=True)
@@ -111,7 +112,8 @@ def write_report(rows: list[dict], model: str) -> list[str]:
               f"{r['model_calls']} | {r['attempts']} | {', '.join(r['tool_calls']) or '-'} |" for r in rows]
     lines += ["", f"Off: {off['success']}/{off['requests']} right in {off['seconds']} s, {off['model_calls']} model calls.",
               f"On: {on['success']}/{on['requests']} right in {on['seconds']} s, {on['model_calls']} model calls "
-              f"({on['tool_calls']} tool calls). Time on/off: {report['time_ratio_on_vs_off']}x.", ""]
+              f"({on['tool_calls']} tool calls). Time on/off: {report['time_ratio_on_vs_off']}x.",
+              f"Load average at the end (1, 5, 15 min): {report['load_average_1_5_15_min']}.", ""]
     (RESULTS / "synthesis_tools.md").write_text("\n".join(lines))
     return lines
 
