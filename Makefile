@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast models venv bench-sandbox bench-cache bench-kv bench-engine clean-venv
+.PHONY: demo test test-fast models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
@@ -50,6 +50,10 @@ bench-kv: $(STAMP) models
 # Prefix reuse, flash attention and decoding strategies side by side (about 10 minutes).
 bench-engine: $(STAMP) models
 	$(PY) bench/engine.py
+
+# Synthesis with and without tool calls on the same real requests (minutes; the 1.5B model).
+bench-synthesis-tools: $(STAMP) models
+	$(PY) bench/synthesis_tools.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -78,8 +78,16 @@ UNICODE_ESCAPE = ' | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F]'
 
 @lru_cache(maxsize=64)
 def grammar_for(schema_json: str, code_block: str | None = None):
-    """The llama.cpp grammar for a reply: JSON matching the schema, optionally after a fenced
-    code block written freely.
+    """`gbnf_for`'s grammar, compiled for llama.cpp."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_string(gbnf_for(schema_json, code_block), verbose=False)
+
+
+@lru_cache(maxsize=64)
+def gbnf_for(schema_json: str, code_block: str | None = None) -> str:
+    """The GBNF grammar of a reply (what llama.cpp servers take too): JSON matching the schema,
+    optionally after a fenced code block written freely.
 
     The code block exists because code inside a JSON string needs every backslash doubled: a
     small model writing a regex there emits `\\n` where it meant `\\s` and loops (measured:
@@ -87,7 +95,7 @@ def grammar_for(schema_json: str, code_block: str | None = None):
     the same reason (a reply spent its budget enumerating "\\u2013\\u2014..."): any character
     can be written as itself.
     """
-    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     text = json_schema_to_gbnf(schema_json)
     if not re.search(r"^root ::=", text, flags=re.M) or ("char ::=" in text and UNICODE_ESCAPE not in text):
@@ -99,7 +107,7 @@ def grammar_for(schema_json: str, code_block: str | None = None):
             f'root ::= "```{code_block}\\n" code-body "```\\n" json-root\n'
             'code-body ::= ([^`] | "`" [^`] | "``" [^`])*\n' + text
         )
-    return LlamaGrammar.from_string(text, verbose=False)
+    return text
 
 
 FENCED = re.compile(r"^```[\w+-]*\n(.*?)```\s*(.*)$", re.S)

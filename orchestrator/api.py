@@ -19,6 +19,7 @@ from .knowledge import KnowledgeBase
 from .state import Context, Settings
 from .nodes.verify import problems
 from .store import ProcedureStore, new_procedure_id, now, open_client
+from .synthesis_tools import SynthesisTools
 from .synthesizer import EngineSynthesizer, Synthesizer
 from .types import JSON, Draft, Procedure, Provenance, Request, Result
 
@@ -86,6 +87,7 @@ class Seglam:
         chroma_url: str | None = None,
         embedder: Embedder | None = None,
         sandbox: Sandbox | None = None,
+        synthesis_tools: bool = False,
     ) -> "Seglam":
         """Open the cache under `home` (default $SEGLAM_HOME or ~/.cache/seglam).
 
@@ -93,6 +95,8 @@ class Seglam:
         Qwen2.5-Coder-1.5B only when a miss first needs it). The gray-zone confirmation uses
         the engine; with a synthesizer and no engine (nor confirmer) the gray zone is a miss.
         chroma_url: share one cache through a Chroma server instead of the embedded store.
+        synthesis_tools: let the model run its draft, search the namespace's documents and look
+        up its procedures before it answers (orchestrator/synthesis_tools.py).
         """
         settings = settings or Settings()
         home = Path(home) if home else default_home()
@@ -104,17 +108,19 @@ class Seglam:
         if sandbox is None:
             sandbox = Sandbox(limits=settings.limits)
             closers.append(sandbox.close)
+        knowledge = KnowledgeBase(client, embedder)
         if synthesizer is None:
             if engine is None:
                 from engine.llama import LlamaEngine
 
                 engine = LlamaEngine()
-            synthesizer = EngineSynthesizer(engine)
+            tools = SynthesisTools(sandbox, knowledge, store, embedder, settings.limits) if synthesis_tools else None
+            synthesizer = EngineSynthesizer(engine, tools=tools)
         if confirmer is None and engine is not None:
             confirmer = EngineConfirmer(engine)
         context = Context(
             store=store,
-            knowledge=KnowledgeBase(client, embedder),
+            knowledge=knowledge,
             embedder=embedder,
             sandbox=sandbox,
             synthesizer=synthesizer,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -46,7 +47,23 @@ def collect_inputs(pairs: list[str], file_pairs: list[str]) -> dict[str, JSON]:
 def open_seglam(args, **options):
     from .api import Seglam
 
+    if args.engine_url:
+        options["engine"] = server_engine(args)
     return Seglam.open(args.home, chroma_url=args.chroma_url, **options)
+
+
+def server_engine(args):
+    """The OpenAI-compatible engine --engine-url names, instead of the local model."""
+    from engine.base import EngineError
+    from engine.openai_backend import OpenAIEngine
+
+    if not args.engine_model:
+        raise UsageError("--engine-url needs --engine-model (or SEGLAM_ENGINE_MODEL): the name the server serves the "
+                         "model under, as its /v1/models lists it")
+    try:
+        return OpenAIEngine(args.engine_url, args.engine_model, api_key=args.engine_api_key)
+    except EngineError as error:
+        raise UsageError(str(error)) from None
 
 
 def result_line(result: Result, request_id=None, latency_ms: float | None = None) -> dict[str, JSON]:
@@ -248,6 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seglam", description="Reasoning cached as code.")
     parser.add_argument("--home", help="the seglam home folder (default $SEGLAM_HOME or ~/.cache/seglam)")
     parser.add_argument("--chroma-url", help="share one cache through a Chroma server, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--engine-url", default=os.environ.get("SEGLAM_ENGINE_URL"),
+                        help="synthesize through an OpenAI-compatible server (llama-server, vLLM) instead of the local "
+                        "model, e.g. http://127.0.0.1:8080 (default $SEGLAM_ENGINE_URL)")
+    parser.add_argument("--engine-model", default=os.environ.get("SEGLAM_ENGINE_MODEL"),
+                        help="the model name that server serves (default $SEGLAM_ENGINE_MODEL)")
+    parser.add_argument("--engine-api-key", default=os.environ.get("SEGLAM_ENGINE_API_KEY"),
+                        help="the server's API key, if it wants one (default $SEGLAM_ENGINE_API_KEY)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every graph step and its decision to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
 

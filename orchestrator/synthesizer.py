@@ -17,6 +17,7 @@ from engine.base import Engine, EngineError
 from sandbox.policy import complete_imports
 
 from .knowledge import Passage
+from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
 from .types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
 
 PREVIEW_CHARS = 1600  # per input: enough to show a document's structure, head and tail
@@ -43,6 +44,7 @@ class Synthesis:
     model: str | None = None
     prompt_sha256: str | None = None
     problem: str | None = None  # why there is no draft
+    tools_used: list[str] = field(default_factory=list)  # the tools the model called, in order
 
 
 class Synthesizer(Protocol):
@@ -174,15 +176,19 @@ def test_input_schema(kind: str) -> dict[str, Any]:
     return {"type": "string", "maxLength": TEST_TEXT_CHARS} if kind == "string" else {"type": kind}
 
 
-def reply_schema(params: dict[str, str]) -> dict[str, Any]:
-    """The JSON the model must produce; test inputs are constrained to the request's own names
-    and types, so a test can never call solve() with the wrong arguments."""
-    test_inputs = {
+def inputs_schema(params: dict[str, str]) -> dict[str, Any]:
+    """Inputs for solve(): exactly the request's own names and types (short texts)."""
+    return {
         "type": "object",
         "properties": {name: test_input_schema(kind) for name, kind in params.items()},
         "required": list(params),
         "additionalProperties": False,
     }
+
+
+def reply_schema(params: dict[str, str]) -> dict[str, Any]:
+    """The JSON the model must produce; test inputs are constrained to the request's own names
+    and types, so a test can never call solve() with the wrong arguments."""
     return {
         "type": "object",
         "properties": {
@@ -196,7 +202,7 @@ def reply_schema(params: dict[str, str]) -> dict[str, Any]:
                 "maxItems": 5,
                 "items": {
                     "type": "object",
-                    "properties": {"inputs": test_inputs, "expected": ANY_JSON},
+                    "properties": {"inputs": inputs_schema(params), "expected": ANY_JSON},
                     "required": ["inputs", "expected"],
                 },
             },
@@ -228,11 +234,16 @@ class EngineSynthesizer:
 
     The conversation is built so that a retry extends the first attempt (system prompt, request,
     the failed draft, what failed): the engine can reuse the evaluated prefix.
+    With `tools`, the model may first run its draft, search the namespace's documents or look
+    up its procedures (synthesis_tools), at most `max_tool_calls` times per attempt.
     """
 
-    def __init__(self, engine: Engine, max_tokens: int = 800):
+    def __init__(self, engine: Engine, max_tokens: int = 800, tools: SynthesisTools | None = None,
+                 max_tool_calls: int = MAX_TOOL_CALLS):
         self.engine = engine
         self.max_tokens = max_tokens
+        self.tools = tools
+        self.max_tool_calls = max_tool_calls
 
     def synthesize(self, request: Request, retrieved: Retrieved, feedback: list[str]) -> Synthesis:
         params = param_types(request)
@@ -248,16 +259,23 @@ class EngineSynthesizer:
                     "Fix the procedure (and any wrong test) and reply again: the ```python block, then the JSON object.",
                 }
             )
+        tools = self.tools.bind(request, inputs_schema(params), bool(retrieved.passages)) if self.tools else None
+        if tools:
+            messages[1]["content"] += f"\n{GUIDANCE}"
         prompt_sha = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+        loop = ToolLoop(self.engine, tools, self.max_tool_calls)
+
+        def outcome(draft: Draft | None, model: str | None, problem: str | None = None) -> Synthesis:
+            return Synthesis(draft, loop.calls, model, prompt_sha, problem, loop.used)
+
         try:
-            reply = self.engine.chat(messages, schema=reply_schema(params), max_tokens=self.max_tokens,
-                                     code_block="python")
+            reply = loop.reply(messages, schema=reply_schema(params), max_tokens=self.max_tokens, code_block="python")
         except EngineError as error:
-            return Synthesis(None, 1, getattr(self.engine, "model_id", None), prompt_sha, f"the engine failed: {error}")
+            return outcome(None, getattr(self.engine, "model_id", None), f"the engine failed: {error}")
         if not isinstance(reply.data, dict):
-            return Synthesis(None, 1, reply.model, prompt_sha, "the model's reply was not the JSON object asked for")
+            return outcome(None, reply.model, "the model's reply was not the JSON object asked for")
         try:
             draft = to_draft({**reply.data, "code": reply.code_block}, params)
         except (KeyError, TypeError) as error:
-            return Synthesis(None, 1, reply.model, prompt_sha, f"the model's reply lacks a field: {error}")
-        return Synthesis(draft, 1, reply.model, prompt_sha)
+            return outcome(None, reply.model, f"the model's reply lacks a field: {error}")
+        return outcome(draft, reply.model)

@@ -100,6 +100,8 @@ def test_report_quarantines_fix_admits_version_two_and_history_shows_both(home, 
         (["run", "   ", "--no-synthesis"], "task is empty"),
         (["procedures", "show", "nope"], "no procedure 'nope'"),
         (["batch", "/no/such.jsonl", "--out", "/tmp/x.jsonl"], "no requests file"),
+        (["--engine-url", "http://127.0.0.1:8080", "run", "sum it"], "--engine-url needs --engine-model"),
+        (["--engine-url", "127.0.0.1:8080", "--engine-model", "m", "run", "sum it"], "not an http(s) URL"),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_exit_status_2(tmp_path, capsys, args, message):

@@ -15,7 +15,8 @@ def synthesize(state: State, runtime: Runtime[Context]):
         "draft_meta": {"model": synthesis.model, "prompt_sha256": synthesis.prompt_sha256},
         "model_calls": synthesis.model_calls,
     }
+    tools = f", after tool calls: {', '.join(synthesis.tools_used)}" if synthesis.tools_used else ""
     if synthesis.draft is None:
         update["feedback"] = [*state["feedback"], synthesis.problem or "no procedure was produced"]
-        return update, f"attempt {attempt}: no draft ({synthesis.problem})"
-    return update, f"attempt {attempt}: draft {synthesis.draft.name!r}"
+        return update, f"attempt {attempt}: no draft ({synthesis.problem}){tools}"
+    return update, f"attempt {attempt}: draft {synthesis.draft.name!r}{tools}"
