@@ -146,14 +146,25 @@ def test_with_synthesis_off_the_gray_zone_calls_no_model(open_seglam):
 # -- admission -------------------------------------------------------------------------------
 
 
-def test_a_draft_that_hard_codes_the_requests_answer_is_refused(open_seglam):
-    cheat = draft("def solve(table):\n    if 'amount' in table and '6' in table:\n        return 12.5\n"
-                  "    return float(table.split()[-1])\n",
-                  [({"table": "amount\n3"}, 3.0), ({"table": "amount\n8"}, 8.0)], name="sum_amount")
-    seglam, synthesizer, _ = open_seglam([cheat, sum_draft()])
-    result = seglam.run("Sum the amount column of the table", {"table": TABLE})
-    assert (result.route, result.answer) == ("miss", 12.5)
-    assert "contains this request's answer 12.5 as a literal" in synthesizer.calls[1][1][0]
+def test_a_draft_that_hard_codes_the_answer_it_read_off_the_data_is_refused(open_seglam):
+    lookup = ("import re\n\ndef solve(invoice):\n    m = re.search(r'total\\D*([\\d,]+\\.\\d\\d)', invoice, re.I)\n"
+              "    return float(m.group(1).replace(',', '')) if m else None\n")
+    tests = [({"invoice": "Total: 3.00"}, 3.0), ({"invoice": "TOTAL 8.50"}, 8.5)]
+    cheat = draft(lookup.replace("    m = re", "    if 'Acme' in invoice:\n        return 1190.0\n    m = re"),
+                  tests, name="invoice_total")
+    seglam, synthesizer, _ = open_seglam([cheat, draft(lookup, tests, name="invoice_total")])
+    result = seglam.run("Extract the invoice total", {"invoice": "Acme GmbH\nTotal: EUR 1,190.00"})
+    assert (result.route, result.answer) == ("miss", 1190.0)
+    assert "contains this request's answer 1190.0 as a literal" in synthesizer.calls[1][1][0]
+
+
+def test_a_table_of_names_is_not_taken_for_a_hard_coded_answer(open_seglam):
+    weekday = draft("import datetime\n\nDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', "
+                    "'Sunday']\n\ndef solve(date):\n    return DAYS[datetime.date.fromisoformat(date).weekday()]\n",
+                    [({"date": "2024-01-01"}, "Monday"), ({"date": "2024-01-03"}, "Wednesday")],
+                    name="weekday", returns="string")
+    seglam, _, _ = open_seglam([weekday])
+    assert seglam.run("weekday of the date", {"date": "2026-12-05"}).answer == "Saturday"
 
 
 def test_a_draft_whose_tests_cannot_tell_it_from_a_constant_is_refused(open_seglam):

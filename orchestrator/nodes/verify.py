@@ -76,9 +76,12 @@ def is_distinctive(answer) -> bool:
     return isinstance(answer, str) and len(answer.strip()) >= 4
 
 
-def hard_codes(code: str, answer) -> bool:
-    """Whether the code writes this request's answer as a literal instead of computing it."""
-    if not is_distinctive(answer):
+def hard_codes(code: str, answer, request: Request) -> bool:
+    """Whether the code writes this request's answer, read off its data, as a literal instead of
+    finding it: an invoice number or a total copied from the document into the code. An answer
+    the data does not spell (a weekday name from a table of names, a rate from a table of rates)
+    may well be a literal of a correct procedure."""
+    if not is_distinctive(answer) or not where_answer_is(answer, request):
         return False
     for node in ast.walk(ast.parse(code)):
         value = getattr(node, "value", None) if isinstance(node, ast.Constant) else None
@@ -133,7 +136,7 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
     elif draft.expected_answer is not None and not same_answer(draft.expected_answer, answer, rel_tol=rel_tol):
         found.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
                      f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
-    if hard_codes(draft.code, answer):
+    if hard_codes(draft.code, answer, request):
         found.append(f"the code contains this request's answer {answer!r} as a literal: compute it from the "
                      "inputs, so other requests of this kind get their own answers")
     answers = {json.dumps(test.expected, sort_keys=True) for test in tests} | {json.dumps(answer, sort_keys=True)}
