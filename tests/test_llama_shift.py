@@ -58,7 +58,7 @@ def test_a_generation_past_n_ctx_completes_in_bounded_cells_and_stays_coherent(s
 
 @pytest.mark.slow
 def test_a_prompt_longer_than_the_window_is_read_through_and_answered(small):
-    message = [{"role": "user", "content": "apple banana cherry " * 150 + "\nName one fruit from the text."}]
+    message = [{"role": "user", "content": "apple banana cherry " * 200 + "\nName one fruit from the text."}]
     assert len(small.tokenize_chat(message)) > 2 * 256
     reply = small.chat(message, max_tokens=16)
     assert reply.evicted_tokens > 256 and 0 < reply.completion_tokens <= 16
@@ -69,10 +69,9 @@ def test_a_prompt_longer_than_the_window_is_read_through_and_answered(small):
 
 
 @pytest.mark.slow
-def test_a_constrained_reply_past_n_ctx_still_parses(small):
-    schema = {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "integer"}}},
-              "required": ["items"]}
-    reply = small.chat([{"role": "user", "content": "List the integers from 1 to 120 as JSON."}],
-                       schema=schema, max_tokens=600)
-    assert reply.evicted_tokens > 0
-    assert isinstance(reply.data["items"], list) and all(isinstance(i, int) for i in reply.data["items"])
+def test_a_constrained_reply_to_a_prompt_longer_than_the_window_still_parses(small):
+    schema = {"type": "object", "properties": {"fruit": {"type": "string"}}, "required": ["fruit"]}
+    reply = small.chat([{"role": "user", "content": "apple banana cherry " * 200 + "\nName one fruit from the text."}],
+                       schema=schema, max_tokens=24)
+    assert reply.evicted_tokens > 256  # the grammar lives in the sampler: shifting the cache does not break it
+    assert isinstance(reply.data["fruit"], str) and reply.data["fruit"].strip()
