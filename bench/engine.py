@@ -156,7 +156,9 @@ def library_prompt_lookup(engine: LlamaEngine, messages, schema, plain_text: str
     from llama_cpp import Llama
     from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
-    llm = Llama(**dict(engine.llama_kwargs(), draft_model=LlamaPromptLookupDecoding(num_pred_tokens=10)))
+    # logits_all=True spelled out: the hook forces it on, but the logits buffer is sized by the argument
+    llm = Llama(**dict(engine.llama_kwargs(), logits_all=True,
+                       draft_model=LlamaPromptLookupDecoding(num_pred_tokens=10)))
     prompt = engine.tokenize_chat(messages)
     llm.eval(prompt[:-1])  # the prompt is not what this row measures
     grammar = grammar_for(json.dumps(schema), "python") if schema else None
