@@ -19,6 +19,12 @@ from .base import EngineError
 FLASH_ATTN_DEFAULT = {"cpu": False, "gpu": True}
 FLASH_ATTN_ENV = "SEGLAM_FLASH_ATTN"
 
+# Whether draft_model="auto" speculates, per device. cpu: no. Measured (bench/results/engine.md):
+# 0.53x plain with the 0.5B draft held on at 94% acceptance, 0.29x for a first reply that also
+# pays the draft's catch-up on the prompt, and the batched verify flips near-tie tokens, so the
+# reply is not the plain one. gpu: yes, where the draft is many times cheaper than the main model.
+SPECULATE_DEFAULT = {"cpu": False, "gpu": True}
+
 
 def device_kind(n_gpu_layers: int) -> str:
     """"gpu" when llama.cpp was built with a GPU backend and layers are offloaded, else "cpu"."""

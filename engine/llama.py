@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolCall, ToolSpec
-from .device import device_kind, resolve_flash_attn
+from .device import SPECULATE_DEFAULT, device_kind, resolve_flash_attn
 from .kv.llama_shift import complete_with_context_shift
 from .models import MODELS, check_gguf, default_model_path, is_verified, models_dir, seglam_home, sha256_of
 from .prefix_cache import MIN_PREFIX_TOKENS, PrefixStore, prefix_key
@@ -162,7 +162,8 @@ class LlamaEngine:
         the measured winner for the device (engine.device).
     prefix_cache: keep the KV state of the system turn on disk, under prefix_dir (default
         $SEGLAM_PREFIX_DIR, else <seglam home>/kv), so a new process skips evaluating it.
-    draft_model: "auto" (the default draft model, used where the measured costs say it pays),
+    draft_model: "auto" (the default draft model where the device's default says speculation
+        pays, engine.device.SPECULATE_DEFAULT: not on a CPU; then only while measured costs agree),
         a GGUF path (same vocabulary as the main model), or "off"; None reads
         $SEGLAM_DRAFT_MODEL, else "auto". Only greedy replies (temperature 0) speculate.
     context_shift: when a prompt plus its reply would not fit n_ctx, evict old tokens (sinks +
@@ -412,6 +413,8 @@ class LlamaEngine:
             return None
         if self._draft_setting.lower() != "auto":
             return check_gguf(Path(self._draft_setting).expanduser())
+        if not SPECULATE_DEFAULT[self.device]:
+            return None
         path = models_dir(self._home) / MODELS["draft"].filename
         return path if path.exists() and path.name != self.model_path.name else None
 

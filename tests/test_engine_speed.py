@@ -139,7 +139,8 @@ def test_a_state_saved_under_other_settings_is_not_used(tmp_path):
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     """The 1.5B main model with the 0.5B draft, speculation held on so that it runs here."""
-    engine = LlamaEngine(n_ctx=2048, prefix_dir=tmp_path_factory.mktemp("kv"))
+    engine = LlamaEngine(n_ctx=2048, prefix_dir=tmp_path_factory.mktemp("kv"),
+                         draft_model=models_dir() / MODELS["draft"].filename)  # "auto" does not speculate on a CPU
     plain = LlamaEngine(n_ctx=2048, prefix_cache=False, draft_model="off")
     return engine, plain
 
