@@ -231,8 +231,8 @@ def markdown(data: dict[str, Any], command: str) -> str:
         "",
         f"Lookup rules a candidate out when the request names another operation, order, position, "
         f"counting unit, conversion direction, field, party or severity than the texts verified to map "
-        f"to it (orchestrator/intent_terms.py). Of {guarded['must_not_hit_pairs_checked']} ordered "
-        f"family pairs' text pairs, {guarded['must_not_hit_surviving']} get past it; "
+        f"to it (orchestrator/intent_terms.py). Of the text pairs of {guarded['must_not_hit_pairs_checked']} "
+        f"ordered same-signature family pairs, {guarded['must_not_hit_surviving']} get past it; "
         f"{guarded['should_hit_pairs_separated_by_the_guard']} pairs of one family are wrongly separated. "
         f"**Zero false hits from {guarded['zero_false_hit_threshold']} on** (seglam's sure hit: "
         "Settings.hit_similarity; the gray zone below it is asked of the model).",
