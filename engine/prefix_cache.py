@@ -28,6 +28,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
+from .models import sha256_of
+
 FORMAT = 1
 MIN_PREFIX_TOKENS = 256  # shorter prefixes cost less to evaluate than a file costs to keep
 MAX_STATES = 8
@@ -50,14 +52,6 @@ def prefix_key(model_sha256: str, tokens: Sequence[int], settings: dict[str, Any
         "settings": settings,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class PrefixStore:
@@ -97,7 +91,7 @@ class PrefixStore:
             return False
         try:
             recorded = json.loads(meta.read_text())
-            problem = None if recorded.get("sha256") == _sha256_file(state) else "its checksum does not match"
+            problem = None if recorded.get("sha256") == sha256_of(state) else "its checksum does not match"
         except (OSError, ValueError, AttributeError):
             problem = "its record is missing or unreadable"
         if problem is None:
@@ -136,7 +130,7 @@ class PrefixStore:
                 warnings.warn(f"llama.cpp could not save the prefix state to {temporary}", PrefixStateWarning,
                               stacklevel=3)
                 return
-            record = json.dumps({"sha256": _sha256_file(Path(temporary)), "n_tokens": len(tokens)})
+            record = json.dumps({"sha256": sha256_of(Path(temporary)), "n_tokens": len(tokens)})
             os.replace(temporary, state)
             write_atomically(meta, record)
         finally:
