@@ -1,7 +1,8 @@
 """verify: admit a draft only if it compiles under the sandbox policy, passes its own tests,
 runs on the actual request with the answer its author read off the data, and is not a
 disguised constant: it must give different answers to different inputs and must not carry
-this request's answer in its code."""
+this request's answer in its code. Evidence that it reads the data comes from its own tests
+and from variants of the request whose answer is known (orchestrator/variants.py)."""
 from __future__ import annotations
 
 import ast
@@ -15,6 +16,7 @@ from sandbox import SandboxError
 from ..answers import ReturnsMismatch, check_returns, same_answer
 from ..state import Context, State
 from ..types import Draft, Request
+from ..variants import request_variants
 
 
 COPY_MIN_CHARS = 40
@@ -106,9 +108,6 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
         return [f"the code breaks the sandbox rules: {'; '.join(violations)}"], None
     found = []
     tests = independent_tests(draft, request)
-    if request is not None and len(tests) < context.settings.min_independent_tests:
-        found.append(f"only {len(tests)} test(s) have inputs of their own (a test that restates the request "
-                     f"proves nothing): write {context.settings.min_independent_tests} or more with other data")
     for number, test in enumerate(tests, 1):
         shown = json.dumps(test.inputs, ensure_ascii=False)[:300]
         if set(test.inputs) != set(draft.params):
@@ -139,11 +138,30 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
     if hard_codes(draft.code, answer, request):
         found.append(f"the code contains this request's answer {answer!r} as a literal: compute it from the "
                      "inputs, so other requests of this kind get their own answers")
-    answers = {json.dumps(test.expected, sort_keys=True) for test in tests} | {json.dumps(answer, sort_keys=True)}
-    if tests and len(answers) == 1:
+    evidence = tests + passing_variants(draft, request, answer, context, namespace)
+    needed = context.settings.min_independent_tests
+    if len(evidence) < needed:
+        found.append(f"only {len(tests)} test(s) have inputs of their own (a test that restates the request "
+                     f"proves nothing): write {needed} or more with other data")
+    answers = {json.dumps(test.expected, sort_keys=True) for test in evidence} | {json.dumps(answer, sort_keys=True)}
+    if evidence and len(answers) == 1:
         found.append(f"every test and the request expect the same answer {answer!r}, so a procedure that "
                      "ignores its inputs would pass: add a test whose answer differs")
     return found, answer
+
+
+def passing_variants(draft: Draft, request: Request, answer, context: Context, namespace: str) -> list:
+    """The request's variants (orchestrator.variants) the draft answers right: evidence that
+    it reads its answer from the data, which a small model's own tests often fail to give."""
+    passed = []
+    for variant in request_variants(request, answer):
+        try:
+            got = context.sandbox.run(draft.code, variant.inputs, limits=context.settings.limits, namespace=namespace)
+        except SandboxError:
+            continue
+        if same_answer(variant.expected, got):
+            passed.append(variant)
+    return passed
 
 
 def verify(state: State, runtime: Runtime[Context]):
