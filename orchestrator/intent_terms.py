@@ -14,6 +14,7 @@ nothing about it: only a value named on both sides, and different, is a conflict
 """
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from functools import lru_cache
@@ -32,6 +33,8 @@ AXES: dict[str, dict[str, tuple[str, ...]]] = {
                 "minimale", "plus petit", "menor"),
         "count": ("count", "how many", "number of", "anzahl", "zählen", "wie viele", "compte", "compter",
                   "nombre de", "combien", "contar", "cuántos", "cuantos"),
+        "distinct": ("distinct", "unique", "different", "verschiedene", "verschiedenen", "eindeutige",
+                     "distincts", "distinctes", "différents", "différentes", "distintos", "únicos"),
         "mode": ("most common", "most frequent", "most often", "commonest", "plus fréquent", "plus courant", "häufigste",
                  "häufigsten", "más frecuente"),
     },
@@ -215,3 +218,67 @@ def conflict(request_task: str, procedure_terms: dict[str, list[str]]) -> str | 
         if known and not values & set(known):
             return f"{axis}: the task says {'/'.join(sorted(values))}, the procedure {'/'.join(known)}"
     return None
+
+
+def agreement(request_task: str, procedure_terms: dict[str, list[str]]) -> bool:
+    """Whether the request names exactly what the procedure's verified texts name.
+
+    At least one axis, and the same values on every axis: "Summe der Spalte amount" agrees
+    with texts that say "sum the amount column", though MiniLM (an English model) puts the two
+    far apart. Stronger than the absence of a `conflict`: a request that names nothing, one
+    axis fewer, or a value fewer ("count the rows" against "count the distinct vendors")
+    does not agree.
+    """
+    terms = intent_terms(request_task)
+    return bool(terms) and {axis: set(values) for axis, values in procedure_terms.items()} == terms
+
+
+# Names of columns and fields: the cells of a CSV header, the keys of JSON objects.
+HEADER_CELL = re.compile(r"[^\W\d][\w .-]*")
+CELL_SEPARATOR = re.compile(r"[,;\t]")
+
+
+def data_names(inputs: dict) -> frozenset[str]:
+    """The column and field names the inputs hold (casefolded), which a task may name.
+
+    Only structure counts: the header of a CSV-like text (a first line of two or more names
+    split by commas, semicolons or tabs, and a second line with as many cells), and the keys of JSON objects, also inside lists
+    and inside texts that parse as JSON. Words of free text are not names: "the" and "total"
+    occur in any invoice.
+    """
+    names: set[str] = set()
+    for value in inputs.values():
+        _collect_names(value, names)
+    return frozenset(names)
+
+
+def _collect_names(value, names: set[str], depth: int = 0) -> None:
+    if depth > 3:
+        return
+    if isinstance(value, dict):
+        names.update(str(key).strip().casefold() for key in value if str(key).strip())
+        for item in value.values():
+            _collect_names(item, names, depth + 1)
+    elif isinstance(value, list):
+        for item in value[:20]:
+            _collect_names(item, names, depth + 1)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text[0] in "[{":
+            try:
+                _collect_names(json.loads(text), names, depth + 1)
+            except ValueError:
+                pass
+            return
+        lines = text.splitlines()
+        cells = [cell.strip().strip('"').strip() for cell in CELL_SEPARATOR.split(lines[0])]
+        is_table = len(lines) >= 2 and len(CELL_SEPARATOR.split(lines[1])) == len(cells) >= 2
+        if is_table and all(HEADER_CELL.fullmatch(cell) for cell in cells):
+            names.update(cell.casefold() for cell in cells)
+
+
+def names_in(text: str, names: frozenset[str]) -> frozenset[str]:
+    """Which of the data names `text` mentions, as whole words ("unit_price", not "price")."""
+    folded = unicodedata.normalize("NFC", text).casefold()
+    return frozenset(name for name in names
+                     if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", folded))

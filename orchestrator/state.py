@@ -27,6 +27,10 @@ class Settings:
     # once the intent-term guard has run, no pair of texts of different families with one
     # signature is nearer than 0.81, while half of all paraphrase pairs lie above 0.5.
     confirm_similarity: float = 0.50
+    # From this similarity up (below the sure hit), a candidate whose verified texts name
+    # exactly the operation, order, field... and columns the request names is run without
+    # asking (intent_terms.agreement). Calibrated like the zones above: see calibration.md.
+    agree_similarity: float = 0.40
     confirms_per_request: int = 2
     candidates: int = 8
     # A procedure that fails (raises, times out, breaks its return type) this many runs in a

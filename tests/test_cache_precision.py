@@ -11,7 +11,9 @@ import pytest
 from orchestrator import BadRequest, Seglam, Settings
 from orchestrator.confirmer import Confirmation
 from orchestrator.errors import ProcedureRejected
-from orchestrator.intent_terms import conflict, intent_terms, merge
+from orchestrator.intent_terms import agreement, conflict, data_names, intent_terms, merge, names_in
+from orchestrator.types import Request
+from orchestrator.variants import request_variants
 from scripted import ScriptedSynthesizer, draft
 
 TABLE = "id,amount\n1,2.5\n2,4\n3,6\n"
@@ -184,6 +186,80 @@ def test_a_draft_needs_tests_of_its_own_beyond_restating_the_request(open_seglam
     seglam, synthesizer, _ = open_seglam([one_test, sum_draft()])
     assert seglam.run("Sum the amount column of the table", {"table": TABLE}).route == "miss"
     assert "only 1 test(s) have inputs of their own" in synthesizer.calls[1][1][0]
+
+
+INVOICE = "ACME\nInvoice date: 2026-03-01\nDue date: 2026-04-01\nSubtotal: $11,190.00\nTotal: $1,190.00\n"
+READ_TOTAL = ("import re\n\ndef solve(invoice):\n    m = re.search(r'^total\\D*([\\d,]+\\.\\d\\d)', invoice, re.I | re.M)\n"
+              "    return float(m.group(1).replace(',', '')) if m else None\n")
+
+
+def test_variants_of_the_request_change_the_answer_where_the_data_spells_it():
+    request = Request("total", {"invoice": INVOICE + "Amount due: 1,190.00"})
+    totals = request_variants(request, 1190.0)
+    assert [t.expected for t in totals] == [1630.3, 725.9]
+    assert totals[0].inputs["invoice"].endswith("Total: $1,630.30\nAmount due: 1,630.30")
+    assert "Subtotal: $11,190.00" in totals[0].inputs["invoice"]  # a longer number holding it is left alone
+    dates = request_variants(request, "2026-04-01")
+    assert [t.expected for t in dates] == ["2026-05-08", "2026-06-14"]
+    assert "Due date: 2026-05-08" in dates[0].inputs["invoice"]
+    numbered = request_variants(Request("n", {"text": "Invoice INV-2024-0042"}), "INV-2024-0042")
+    assert numbered[0].inputs["text"] == "Invoice INV-5357-3375" == "Invoice " + numbered[0].expected
+    assert request_variants(request, 7) == [] and request_variants(request, 555.55) == []  # small; not spelled
+
+
+def test_a_draft_that_reads_the_data_is_admitted_on_variants_of_the_request(open_seglam):
+    restating = draft(READ_TOTAL, [({"invoice": INVOICE[:60]}, 1190.0)], name="invoice_total")
+    seglam, synthesizer, _ = open_seglam([restating])
+    result = seglam.run("Extract the invoice total", {"invoice": INVOICE})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 1190.0, 1)
+    assert "dropped" in result.trace[nodes(result).index("verify")].decision  # the restating test is not kept
+
+
+def test_a_draft_that_only_matches_this_request_fails_its_variants(open_seglam):
+    lucky = draft("def solve(invoice):\n    return 1000.0 + 190.0\n", [({"invoice": INVOICE[:60]}, 1190.0)],
+                  name="invoice_total")
+    seglam, synthesizer, _ = open_seglam([lucky, draft(READ_TOTAL, [({"invoice": INVOICE[:60]}, 1190.0)])])
+    assert seglam.run("Extract the invoice total", {"invoice": INVOICE}).answer == 1190.0
+    assert "only 0 test(s) have inputs of their own" in synthesizer.calls[1][1][0]
+
+
+# -- lookup by agreeing terms and data names ---------------------------------------------------
+
+
+def test_agreement_needs_the_same_values_on_every_axis():
+    assert agreement("Summe der Spalte amount", merge("sum the amount column"))
+    assert agreement("cuont unique vendors", merge("How many different vendors appear in this table?"))
+    assert not agreement("count the rows of the table", merge("How many different vendors appear in this table?"))
+    assert not agreement("count the vowels", merge("count the words"))
+    assert not agreement("weekday of the date", merge("weekday of the date"))  # names no axis: nothing to agree on
+
+
+def test_data_names_are_table_headers_and_json_keys_not_words_of_free_text():
+    assert data_names({"table": "id;vendor;unit_price\n1;a;2"}) == {"id", "vendor", "unit_price"}
+    assert data_names({"records": [{"sku": 1, "meta": {"color": "red"}}], "raw": '{"qty": 2}'}) == {
+        "sku", "meta", "color", "qty"}
+    assert data_names({"invoice": "Acme GmbH, Berlin\nTotal: 5"}) == set()
+    assert names_in("sum the unit_price column", frozenset({"unit_price", "price", "id"})) == {"unit_price"}
+
+
+def test_a_request_in_another_language_that_names_the_same_terms_hits_without_the_model(open_seglam):
+    seglam, synthesizer, confirmer = open_seglam([sum_draft()], answers=[], agree_similarity=0.0)
+    seglam.run("sum the amount column", {"table": TABLE})
+    german = seglam.run("Summe der Spalte amount", {"table": "id,amount\n1,7\n"})
+    assert (german.route, german.answer, german.model_calls) == ("hit", 7.0, 0)
+    assert "names what its verified texts name" in german.trace[0].decision
+    assert confirmer.asked == [] and len(synthesizer.calls) == 1
+
+
+def test_a_request_naming_another_column_is_ruled_out(open_seglam):
+    qty = draft(SUM_CODE.replace("'amount'", "'qty'"), [({"table": "qty\n1\n2"}, 3.0), ({"table": "qty\n5"}, 5.0)],
+                name="sum_qty")
+    seglam, synthesizer, _ = open_seglam([sum_draft(), qty], hit_similarity=0.5)
+    table = "id,amount,qty\n1,2.5,1\n2,4,2\n"
+    seglam.run("sum the amount column", {"table": table})
+    other = seglam.run("sum the qty column", {"table": table})
+    assert (other.route, other.answer) == ("miss", 3.0)
+    assert "ruled out: data: the task names qty, the procedure amount" in other.trace[0].decision
 
 
 # -- feedback after admission ----------------------------------------------------------------
