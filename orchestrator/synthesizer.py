@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.base import Engine, EngineError
-from sandbox.policy import complete_imports
+from sandbox.policy import complete_imports, drop_module_tests
 
 from .knowledge import Passage
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
@@ -223,7 +223,7 @@ def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
         intent=" ".join(str(data["intent"]).split()),
         params=params,
         returns=returns_schema(data["returns"]),
-        code=complete_imports(data["code"]),
+        code=complete_imports(drop_module_tests(data["code"])),
         tests=[ProcedureTest(inputs=t["inputs"], expected=t["expected"]) for t in data["tests"]],
         expected_answer=data.get("answer"),
     )

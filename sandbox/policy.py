@@ -176,6 +176,39 @@ def complete_imports(source: str) -> str:
     return "".join(f"import {name}\n" for name in missing) + source
 
 
+def drop_module_tests(source: str) -> str:
+    """The source without the top-level statements that test or demo it: `assert solve(...)
+    == ...`, `print(solve(...))`, an `if __name__ == "__main__":` block.
+
+    Small models append their tests to the code, with answers from their own mental arithmetic
+    ("185.05 * 0.086 == 15.74"); at import such a line fails every run of a correct `solve`.
+    The tests that count are the draft's own; these lines are removed, not fixed. Source that
+    does not parse is returned unchanged, for the policy check to report.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    dropped = [node for node in tree.body if _is_module_test(node)]
+    if not dropped:
+        return source
+    lines = source.splitlines(keepends=True)
+    for node in reversed(dropped):
+        del lines[node.lineno - 1:node.end_lineno]
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+        lines.pop()  # the blank lines and "# Tests" heading the removed lines leave behind
+    return "".join(lines)
+
+
+def _is_module_test(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Assert):
+        return True
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        return True
+    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+            and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__")
+
+
 def builtins_for(importer: Any) -> dict[str, Any]:
     """The builtins of one run: the allowlist, and the run's guarded `__import__`."""
     given = {name: getattr(builtins, name) for name in BUILTINS}

@@ -20,7 +20,7 @@ from sandbox import (
     Violation,
     WorkerCrashed,
 )
-from sandbox.policy import complete_imports
+from sandbox.policy import complete_imports, drop_module_tests
 
 TIGHT = Limits(cpu_s=1, wall_s=2, memory_mb=256, output_bytes=100_000)
 
@@ -139,6 +139,17 @@ def test_allowed_modules_a_procedure_uses_without_importing_them_are_imported(sa
     assert complete_imports("def solve(os):\n    return os.sep\n").startswith("def solve")
     assert complete_imports("def solve():\n    return subprocess.run\n").startswith("def solve")
     assert complete_imports("def solve(:\n") == "def solve(:\n"
+
+
+def test_tests_a_model_appends_to_its_code_are_dropped_before_they_fail_every_run(sandbox):
+    code = ('import re\n\n\ndef solve(amount, rate):\n    """Euros."""\n    return round(amount * rate, 2)\n\n\n'
+            "# Tests\nassert solve(185.05, 0.086) == 15.74\nprint(solve(1,\n            2))\n"
+            'if __name__ == "__main__":\n    print(solve(1, 1))\n')
+    kept = drop_module_tests(code)
+    assert kept == 'import re\n\n\ndef solve(amount, rate):\n    """Euros."""\n    return round(amount * rate, 2)\n'
+    assert sandbox.run(kept, {"amount": 185.05, "rate": 0.086}) == 15.91
+    assert drop_module_tests("RATE = 2\n\ndef solve(x):\n    return x * RATE\n").startswith("RATE = 2")
+    assert drop_module_tests("def solve(:\n") == "def solve(:\n"
 
 
 def test_every_process_protection_is_on_on_this_machine(sandbox):
