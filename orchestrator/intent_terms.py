@@ -84,7 +84,22 @@ AXES: dict[str, dict[str, tuple[str, ...]]] = {
         "document number": ("invoice number", "invoice no", "number of the invoice", "order number",
                             "rechnungsnummer", "numéro de facture", "numéro de la facture", "número de factura"),
     },
+    # Words that narrow a task to another one: "per vendor", "above 100", "the first three".
+    # The texts verified to map to a procedure rarely name these; a request that does asks
+    # for something its procedure may not do, however close the rest ("tax per line").
+    "qualifier": {
+        "per group": ("per", "for each", "for every", "pro", "je", "jeder", "pour chaque", "chaque", "por cada",
+                      "cada"),
+        "a number": ("two", "three", "four", "five", "ten", "zwei", "drei", "vier", "fünf", "deux", "trois",
+                     "quatre", "cinq", "dos", "tres", "cuatro", "cinco", "top", "above", "below", "more than",
+                     "less than", "longer than", "shorter than", "greater than", "at least", "at most", "mehr als",
+                     "weniger als", "länger als", "plus de", "moins de", "más de", "menos de"),
+    },
 }
+# Axes on which a request may name nothing the procedure's texts do not: "count the words"
+# texts do not cover "count the words longer than 5 characters".
+NARROWING_AXES = ("qualifier",)
+DIGIT = re.compile(r"\d")
 
 # Units a conversion goes between, by the words that name them.
 UNITS: dict[str, tuple[str, ...]] = {
@@ -195,6 +210,8 @@ def intent_terms(text: str) -> Terms:
         if found:
             terms[axis] = found
     terms.update(_conversion(tokens))
+    if DIGIT.search(text):
+        terms["qualifier"] = terms.get("qualifier", frozenset()) | {"a number"}
     return terms
 
 
@@ -217,6 +234,8 @@ def conflict(request_task: str, procedure_terms: dict[str, list[str]]) -> str | 
         known = procedure_terms.get(axis)
         if known and not values & set(known):
             return f"{axis}: the task says {'/'.join(sorted(values))}, the procedure {'/'.join(known)}"
+        if axis in NARROWING_AXES and not values <= set(known or ()):
+            return f"{axis}: the task says {'/'.join(sorted(values))}, the procedure's texts do not"
     return None
 
 

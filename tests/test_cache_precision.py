@@ -226,6 +226,14 @@ def test_a_draft_that_only_matches_this_request_fails_its_variants(open_seglam):
 # -- lookup by agreeing terms and data names ---------------------------------------------------
 
 
+def test_a_request_that_narrows_the_task_conflicts_with_texts_that_do_not():
+    texts = merge("count the words in the text")
+    assert conflict("count the words longer than 5 characters", texts).startswith("qualifier")
+    assert conflict("Anzahl der Wörter pro Zeile", texts).startswith("qualifier")
+    assert conflict("how many words are in this text?", texts) is None
+    assert conflict("number of items per status", merge("How many records are there for each status?")) is None
+
+
 def test_agreement_needs_the_same_values_on_every_axis():
     assert agreement("Summe der Spalte amount", merge("sum the amount column"))
     assert agreement("cuont unique vendors", merge("How many different vendors appear in this table?"))

@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 
 from orchestrator.embed import Embedder
-from orchestrator.intent_terms import conflict, merge
+from orchestrator.intent_terms import agreement, conflict, merge
+from orchestrator.state import Settings
 
 from .families import FAMILIES, PARAPHRASE_KINDS, Family
+from .outsiders import OUTSIDERS
 from .results import RESULTS, update_section
 
 BANDS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95, 0.975, 0.99]
@@ -102,6 +104,80 @@ def with_intent_terms(texts: dict[str, list[str]], vectors: dict[str, np.ndarray
     }
 
 
+AGREEMENT_BANDS = [0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6]
+AGREEMENT_OPT_IN = 0.40  # the value bench/cache runs the agreement zone at
+
+
+def with_agreement(texts: dict[str, list[str]], vectors: dict[str, np.ndarray], embedder: Embedder) -> dict[str, Any]:
+    """Lookup's agreement zone (orchestrator/intent_terms.agreement): a request is run without
+    the model when it names exactly the terms of the procedure's verified texts, from a lower
+    similarity than the sure hit. Pairs: every text of a family as the one verified text of its
+    procedure, against every request text of the same signature; plus requests for tasks the
+    workload does not have (outsiders.py), which must agree with nothing. Text only: the column
+    and field names that lookup also compares need the requests' data, which this has not."""
+    signature = {f.name: tuple(sorted(f.params.items())) for f in FAMILIES}
+    outsider_texts = [(sig, text) for sig, group in OUTSIDERS.items() for text in group]
+    outsider_vectors = np.array(embedder.embed([text for _, text in outsider_texts]))
+    same, other, outside = [], [], []
+    for key_family, keys in texts.items():
+        for i, key in enumerate(keys):
+            terms = merge(key)
+            for request_family, requests in texts.items():
+                if signature[request_family] != signature[key_family]:
+                    continue
+                for j, request in enumerate(requests):
+                    if request_family == key_family and i == j:
+                        continue
+                    similarity = float(vectors[key_family][i] @ vectors[request_family][j])
+                    agrees = agreement(request, terms)
+                    if request_family == key_family:
+                        same.append((similarity, agrees))
+                    elif agrees:
+                        other.append((similarity, key_family, request_family, key, request))
+            for (sig, request), vector in zip(outsider_texts, outsider_vectors):
+                if sig == signature[key_family] and agreement(request, terms):
+                    outside.append((float(vectors[key_family][i] @ vector), key_family, key, request))
+    other.sort(reverse=True)
+    outside.sort(reverse=True)
+    return {
+        "outsiders_answered_by_a_procedure": outsiders_answered(outsider_texts, outsider_vectors, texts, vectors),
+        "should_hit_pairs": len(same),
+        "outsider_requests": len(outsider_texts),
+        "bands": [{"threshold": t,
+                   "recall_pairwise": round(sum(s >= t and a for s, a in same) / len(same), 4),
+                   "must_not_hit_pairs_agreeing": sum(s >= t for s, *_ in other),
+                   "outsider_pairs_agreeing": sum(s >= t for s, *_ in outside)} for t in AGREEMENT_BANDS],
+        "closest_agreeing_other_family": [{"similarity": round(s, 4), "key_of": a, "request_of": b, "key": k,
+                                           "request": r} for s, a, b, k, r in other[:8]],
+        "closest_agreeing_outsiders": [{"similarity": round(s, 4), "key_of": a, "key": k, "request": r}
+                                       for s, a, k, r in outside[:8]],
+    }
+
+
+def outsiders_answered(outsider_texts, outsider_vectors, texts, vectors) -> dict[str, Any]:
+    """Per outsider request (a task no family does): would lookup run a family's procedure, with
+    every text of that family verified (the warmest cache), at the default settings? By the
+    sure hit alone, and by the agreement zone when it is turned on at AGREEMENT_OPT_IN; the
+    text-only half of lookup (no column names)."""
+    settings = Settings(agree_similarity=AGREEMENT_OPT_IN)
+    signature = {f.name: tuple(sorted(f.params.items())) for f in FAMILIES}
+    sure, agreed = [], []
+    for (sig, request), vector in zip(outsider_texts, outsider_vectors):
+        for name, keys in texts.items():
+            if signature[name] != sig:
+                continue
+            verified = merge(*keys[1:])
+            best = max(float(v @ vector) for v in vectors[name])
+            if conflict(request, verified) is not None:
+                continue
+            if best >= settings.hit_similarity:
+                sure.append({"request": request, "family": name, "similarity": round(best, 4)})
+            elif best >= settings.agree_similarity and agreement(request, verified):
+                agreed.append({"request": request, "family": name, "similarity": round(best, 4)})
+    return {"outsiders": len(outsider_texts), "hit_similarity": settings.hit_similarity,
+            "agree_similarity": settings.agree_similarity, "by_sure_hit": sure, "by_agreement": agreed}
+
+
 def calibrate(embedder: Embedder) -> dict[str, Any]:
     texts = {f.name: family_texts(f) for f in FAMILIES}
     vectors = {name: np.array(embedder.embed(group)) for name, group in texts.items()}
@@ -174,6 +250,7 @@ def calibrate(embedder: Embedder) -> dict[str, Any]:
         "closest_must_not_hit": closest[:20],
         "farthest_paraphrases_from_intent": hardest[:15],
         "with_intent_terms": with_intent_terms(texts, vectors),
+        "with_agreement": with_agreement(texts, vectors, embedder),
     }
 
 
@@ -184,6 +261,8 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
 
 
 def markdown(data: dict[str, Any], command: str) -> str:
+    agreed = data["with_agreement"]
+    outsiders = agreed["outsiders_answered_by_a_procedure"]
     dist_rows = [{"set": f"should hit: {k}", **v} for k, v in data["should_hit"].items() if k != "paraphrase_vs_intent_by_kind"]
     dist_rows += [{"set": f"should hit: {k} paraphrase vs intent", **v}
                   for k, v in data["should_hit"]["paraphrase_vs_intent_by_kind"].items()]
@@ -246,6 +325,28 @@ def markdown(data: dict[str, Any], command: str) -> str:
         "Paraphrases farthest from their own intent:",
         "",
         *table(data["farthest_paraphrases_from_intent"][:10], ["similarity", "family", "text"]),
+        "",
+        "## The agreement zone (opt-in) and requests for tasks the workload lacks",
+        "",
+        "With `Settings.agree_similarity` set, lookup runs a candidate below the sure hit when the request "
+        "names exactly the terms of the procedure's verified texts on every axis (and the same columns). "
+        f"Pairs: each family text as the one verified text, against the {agreed['should_hit_pairs']} other texts "
+        f"of its family and every text of the same signature; and {agreed['outsider_requests']} requests for "
+        "tasks no family does, worded with the workload's terms (bench/cache/outsiders.py).",
+        "",
+        *table(agreed["bands"], ["threshold", "recall_pairwise", "must_not_hit_pairs_agreeing",
+                                 "outsider_pairs_agreeing"]),
+        "",
+        f"Outsider requests that would get a family's procedure, every text of the family verified "
+        f"(sure hit at {outsiders['hit_similarity']}; agreement zone at {outsiders['agree_similarity']}): "
+        f"**{len(outsiders['by_sure_hit'])} of {outsiders['outsiders']} by the sure hit alone, "
+        f"{len(outsiders['by_agreement'])} more by the agreement zone.** Their distinguishing word lies outside "
+        "the term lexicon (\"tax rate\", \"working days\", \"weeks\"): the guard is only as wide as its "
+        "lexicon, which is why the agreement zone is off by default.",
+        "",
+        *table([{**row, "zone": "sure hit"} for row in outsiders["by_sure_hit"]]
+               + [{**row, "zone": "agreement"} for row in outsiders["by_agreement"]],
+               ["zone", "similarity", "family", "request"]),
         "",
     ]
     return "\n".join(lines)

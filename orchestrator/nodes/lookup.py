@@ -65,9 +65,9 @@ def lookup(state: State, runtime: Runtime[Context]):
     position, conversion, field or column than the request, or that are nearer a task they
     were verified not to do, are ruled out: a false hit is the worst failure, a miss only
     costs time. Then zones decide: at or above the sure-hit similarity a candidate is run;
-    from the agreement similarity up, so is one whose texts name exactly what the request
-    names (a German or terse request far from English keys); in the gray zone the model is
-    asked first (confirm); below it is a miss.
+    where the agreement zone is on, so is one from its similarity up whose texts name exactly
+    what the request names (a German or terse request far from English keys); in the gray
+    zone the model is asked first (confirm); below it is a miss.
     """
     context = runtime.context
     settings = context.settings
@@ -88,7 +88,8 @@ def lookup(state: State, runtime: Runtime[Context]):
         else:
             fitting.append(candidate)
     sure = [c for c in fitting if c.similarity >= settings.hit_similarity]
-    agreed = [c for c in fitting if settings.agree_similarity <= c.similarity < settings.hit_similarity
+    agree_from = settings.agree_similarity
+    agreed = [c for c in fitting if agree_from is not None and agree_from <= c.similarity < settings.hit_similarity
               and reading.agrees(c)]
     gray = [c for c in fitting if settings.confirm_similarity <= c.similarity < settings.hit_similarity
             and all(c is not a for a in agreed)]
