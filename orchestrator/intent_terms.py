@@ -227,14 +227,16 @@ def merge(*texts: str) -> dict[str, list[str]]:
 def conflict(request_task: str, procedure_terms: dict[str, list[str]]) -> str | None:
     """Why the request asks for something else than the procedure's texts say, or None.
 
-    A conflict is an axis on which both name values and share none: "mean" against "sum",
-    "descending" against "ascending", a conversion into Celsius against one into Fahrenheit.
+    A conflict is a value the request names on an axis where the texts name others: "mean"
+    against "sum", "descending" against "ascending", a conversion into Celsius against one into
+    Fahrenheit, "count distinct" against "count"; or any narrowing word ("per", "above", a
+    number) the texts do not name.
     """
     for axis, values in intent_terms(request_task).items():
         known = procedure_terms.get(axis)
-        if known and not values & set(known):
+        if known and not values <= set(known):
             return f"{axis}: the task says {'/'.join(sorted(values))}, the procedure {'/'.join(known)}"
-        if axis in NARROWING_AXES and not values <= set(known or ()):
+        if axis in NARROWING_AXES and not known:
             return f"{axis}: the task says {'/'.join(sorted(values))}, the procedure's texts do not"
     return None
 

@@ -228,8 +228,10 @@ def test_a_draft_that_only_matches_this_request_fails_its_variants(open_seglam):
 
 def test_a_request_that_narrows_the_task_conflicts_with_texts_that_do_not():
     texts = merge("count the words in the text")
-    assert conflict("count the words longer than 5 characters", texts).startswith("qualifier")
-    assert conflict("Anzahl der Wörter pro Zeile", texts).startswith("qualifier")
+    assert conflict("count the words longer than ten letters", texts) is not None
+    assert conflict("count the words, at most 3", texts).startswith("qualifier")
+    assert conflict("Anzahl der Wörter pro Absatz", texts).startswith("qualifier")
+    assert conflict("count the distinct words", texts).startswith("operation")
     assert conflict("how many words are in this text?", texts) is None
     assert conflict("number of items per status", merge("How many records are there for each status?")) is None
 
