@@ -44,9 +44,11 @@ class Settings:
     # Tests of a synthesized draft with inputs of their own (besides the request check, which
     # always runs); a test that restates the request does not count.
     min_independent_tests: int = 2
-    # A model's expected numbers are its own mental arithmetic (185.05 * 0.086 "= 15.84"); the
-    # code is exact. Within this relative tolerance they agree. Hand-written tests are exact.
-    model_numbers_rel_tol: float = 0.01
+    # A model's expected numbers are its own mental arithmetic: the 1.5B model has written
+    # 185.05 * 0.086 "= 15.84" and, another time, "= 15.74" (15.91; 1.1% off); the code is
+    # exact. Within this relative tolerance they agree; a wrong procedure (a rate applied the
+    # wrong way, the subtotal for the total) is off by far more. Hand-written tests are exact.
+    model_numbers_rel_tol: float = 0.03
     # After synthesis gave up this often on one kind of request (same namespace, task text
     # and input names), later misses of that kind answer with an error instead of calling
     # the model again: a batch of thousands must not pay three model calls per document for
