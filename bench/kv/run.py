@@ -199,6 +199,8 @@ def write_markdown(report: dict, path: Path) -> None:
         f"(a random 5-digit key each); perplexity: first {s['perplexity_tokens']} tokens of {', '.join(s['files'])}",
         "- budgets are shares of each context (passkey length, or text length for perplexity); `full` is one "
         "run listed under both budgets; `ladder` uses shifted positions, `ladder_original` the original ones",
+        f"- wall time {s.get('wall_s', '?')} s; not run for lack of time (--minutes / --until): "
+        f"{json.dumps(s.get('skipped_for_time', [])) if s.get('skipped_for_time') else 'nothing'}",
         "",
         "| budget | policy | passkey acc. | perplexity | peak KV MB | within budget | prompt tok/s (vs full) | decode tok/s (vs full) |",
         "|---|---|---|---|---|---|---|---|",
