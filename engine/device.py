@@ -15,7 +15,10 @@ from .base import EngineError
 # What the engine uses when asked for "auto", per device. cpu: off, measured (bench-engine,
 # 1.5B Q4_K_M, 2 cores, off vs on alternated twice): prompt eval 27.0 vs 28.5 tok/s (+6%),
 # decode 7.3 vs 6.4 tok/s (-12%); with the system turn's KV reused, decode is most of a reply,
-# so off wins. gpu: on, llama.cpp's GPU kernels (not measured: no GPU was lent to these runs).
+# so off wins. That run shared the CPU with other jobs; a rerun alone on the machine
+# (2026-12-01 23:53) measured the opposite for decode: 9.8 off vs 12.0 on tok/s (+23%), prompt
+# 33.5 vs 34.1. The default changes once a second quiet run and the end-to-end model tests
+# agree. gpu: on, llama.cpp's GPU kernels (not measured: no GPU was lent to these runs).
 FLASH_ATTN_DEFAULT = {"cpu": False, "gpu": True}
 FLASH_ATTN_ENV = "SEGLAM_FLASH_ATTN"
 
