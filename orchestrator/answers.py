@@ -46,3 +46,13 @@ def check_returns(schema: dict, answer: JSON) -> None:
         _validator(json.dumps(schema, sort_keys=True)).validate(answer)
     except jsonschema.ValidationError as error:
         raise ReturnsMismatch(f"the answer {answer!r:.80} does not fit the declared return type: {error.message}") from None
+
+
+def answer_spellings(answer: JSON) -> list[str]:
+    """How a document may write this answer: 1190.0 as "1,190.00", "1190.00" or "1190.0"; a
+    text of three or more characters as itself. Booleans and None are spelled nowhere."""
+    if isinstance(answer, bool) or answer is None:
+        return []
+    if isinstance(answer, (int, float)):
+        return list(dict.fromkeys([f"{answer:,.2f}", f"{answer:.2f}", str(answer)]))
+    return [answer] if isinstance(answer, str) and len(answer) >= 3 else []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from .answers import answer_spellings
 from .types import JSON, ProcedureTest, Request
 
 # Variant k scales a number by FACTORS[k] (kept distinct, with cents so the format is tested).
@@ -76,9 +77,12 @@ def _like(found: str, value: float | int) -> str:
 
 
 def _spellings(answer: JSON) -> list[str]:
+    """verify's spellings, and an integer with thousands separators ("1,190"), which an edit
+    must replace whole."""
+    spellings = answer_spellings(answer)
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
-        return list(dict.fromkeys([f"{answer:,.2f}", f"{answer:.2f}", f"{answer:,}", str(answer)]))
-    return [answer] if isinstance(answer, str) else []
+        spellings.insert(2, f"{answer:,}")
+    return list(dict.fromkeys(spellings))
 
 
 def _substituted(inputs: dict[str, JSON], answer: JSON, spell) -> dict[str, JSON] | None:

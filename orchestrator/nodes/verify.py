@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 
 from sandbox import SandboxError
 
-from ..answers import ReturnsMismatch, check_returns, same_answer
+from ..answers import ReturnsMismatch, answer_spellings, check_returns, same_answer
 from ..state import Context, State
 from ..types import Draft, Request
 from ..variants import request_variants
@@ -43,14 +43,6 @@ def fits_returns(returns: dict, value) -> bool:
     except ReturnsMismatch:
         return False
     return True
-
-
-def answer_spellings(answer) -> list[str]:
-    if isinstance(answer, bool) or answer is None:
-        return []
-    if isinstance(answer, (int, float)):
-        return list(dict.fromkeys([f"{answer:,.2f}", f"{answer:.2f}", str(answer)]))
-    return [answer] if isinstance(answer, str) and len(answer) >= 3 else []
 
 
 def where_answer_is(answer, request: Request) -> str:
