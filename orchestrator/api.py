@@ -207,8 +207,8 @@ class Seglam:
     def replace_procedure(self, procedure_id: str, draft: Draft, namespace: str = "default") -> Procedure:
         """Admit a corrected version of a procedure: verified like a new one (with the old
         version's tests when the draft brings none), stored as version n+1 whose parent is n.
-        Earlier versions stay, for review. The aliases carry over; the negatives are dropped,
-        since the new code is judged afresh."""
+        Earlier versions stay, for review. The aliases carry over, and so do the wordings unless
+        the draft brings its own; the negatives are dropped, since the new code is judged afresh."""
         current = self.procedures.get(procedure_id, namespace)
         if set(draft.params) != set(current.params):
             raise ProcedureRejected(draft.name, [f"solve takes {sorted(draft.params)}, but {procedure_id} is "
@@ -227,6 +227,7 @@ class Seglam:
             code=draft.code,
             tests=draft.tests,
             aliases=current.aliases,
+            wordings=draft.wordings or current.wordings,
             provenance=Provenance(author="human", created_at=now(), source_task=current.provenance.source_task),
         )
         self.procedures.add(replacement)

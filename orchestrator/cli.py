@@ -141,6 +141,7 @@ def describe(procedure: Procedure) -> str:
         f"params:    {', '.join(f'{k}: {v}' for k, v in p.params.items()) or '(none)'}",
         f"returns:   {json.dumps(p.returns)}",
         "aliases:   " + ("; ".join(p.aliases) if p.aliases else "(none)"),
+        "wordings:  " + ("; ".join(p.wordings) if p.wordings else "(none)"),
         f"stats:     {p.stats.hits} hits, {p.stats.failures} failures, mean {p.stats.mean_ms:.2f} ms,"
         f" last used {p.stats.last_used or 'never'}",
         f"provenance: by {p.provenance.author}"

@@ -3,8 +3,8 @@
 Two collections:
 - `procedures`: one record per procedure version; the document is the procedure as JSON
   (code, tests, provenance, stats), the vector is its intent's.
-- `procedure_keys`: the texts a request is matched against: each procedure's intent and
-  the task texts verified to map to it (aliases).
+- `procedure_keys`: the texts a request is matched against: each procedure's intent, the
+  task texts verified to map to it (aliases) and the other wordings its author proposed.
 - `procedure_negatives`: task texts verified NOT to map to a procedure (a "no" from the
   confirm check, a user's report): lookup never offers the procedure for them again. Lookup queries this collection only, so a
   record becomes reachable once its keys are written: a crash between the two writes leaves
@@ -223,7 +223,7 @@ class ProcedureStore:
             if procedure.version > 1:
                 self._mark_superseded(procedure.id, procedure.namespace)
             self._write_record(procedure, current=True)
-            self._write_keys(procedure, [procedure.intent, *(keys or []), *procedure.aliases])
+            self._write_keys(procedure, [procedure.intent, *(keys or []), *procedure.aliases, *procedure.wordings])
             if procedure.version > 1:  # every key of the old version leads to the new one, status and all
                 self._set_key_status(procedure.id, procedure.namespace, procedure.status)
         return procedure

@@ -81,6 +81,8 @@ Reply with the code in a ```python block, then one JSON object with:
 - name: a short snake_case name for the procedure.
 - intent: one sentence stating exactly what it computes: which field or column, which operation \
 (sum, mean, first, last, count...), which direction or unit, and what it returns.
+- wordings: 5 other short ways users ask for exactly this task (not a broader or narrower one): \
+a terse pipeline label, a question, a command, one in German, one in French.
 - returns: the JSON type of the answer.
 - answer: the answer for this request's own inputs, read off the data by you; the code must \
 compute exactly this from the inputs.
@@ -98,6 +100,8 @@ EXAMPLES = [
         {
             "name": "sum_amount_column",
             "intent": "Sum the numeric values of the 'amount' column of a CSV table and return the total as a number.",
+            "wordings": ["amount_total", "What do the amounts add up to?", "add the amounts together",
+                         "Beträge addieren", "additionne les montants"],
             "returns": "number",
             "answer": 7.0,
             "code": "import csv\nimport io\n\n\ndef solve(table):\n    rows = csv.DictReader(io.StringIO(table))\n"
@@ -116,6 +120,8 @@ EXAMPLES = [
             "name": "shipping_cost",
             "intent": "Find the shipping cost stated in an order email and return it as a number, or null when "
             "there is none.",
+            "wordings": ["shipping:cost", "What did the shipping cost?", "extract the shipping fee",
+                         "Versandkosten auslesen", "frais de port de la commande"],
             "returns": "number",
             "answer": 1012.4,
             "code": "import re\n\n\ndef solve(email):\n"
@@ -132,7 +138,7 @@ EXAMPLES = [
 def render_reply(reply: dict[str, Any]) -> str:
     """A reply as the model writes it: the code in a fenced block, then the JSON about it."""
     about = {key: value for key, value in reply.items() if key != "code"}
-    return f"```python\n{reply['code']}```\n{json.dumps(about)}"
+    return f"```python\n{reply['code']}```\n{json.dumps(about, ensure_ascii=False)}"
 
 
 SYSTEM_PROMPT += "".join(
@@ -168,6 +174,8 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
 
 
 TEST_TEXT_CHARS = 160
+MAX_WORDINGS = 6
+WORDING_CHARS = 80
 
 
 def test_input_schema(kind: str) -> dict[str, Any]:
@@ -194,6 +202,8 @@ def reply_schema(params: dict[str, str]) -> dict[str, Any]:
         "properties": {
             "name": {"type": "string"},
             "intent": {"type": "string"},
+            "wordings": {"type": "array", "minItems": 3, "maxItems": MAX_WORDINGS,
+                         "items": {"type": "string", "maxLength": WORDING_CHARS}},
             "returns": {"type": "string", "enum": RETURN_TYPES},
             "answer": ANY_JSON,
             "tests": {
@@ -207,7 +217,7 @@ def reply_schema(params: dict[str, str]) -> dict[str, Any]:
                 },
             },
         },
-        "required": ["name", "intent", "returns", "answer", "tests"],
+        "required": ["name", "intent", "wordings", "returns", "answer", "tests"],
     }
 
 
@@ -226,6 +236,7 @@ def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
         code=complete_imports(drop_module_tests(data["code"])),
         tests=[ProcedureTest(inputs=t["inputs"], expected=t["expected"]) for t in data["tests"]],
         expected_answer=data.get("answer"),
+        wordings=[" ".join(str(w).split()) for w in data.get("wordings") or []],
     )
 
 

@@ -117,6 +117,8 @@ class Draft:
     # What the author expects for the request that prompted it; checked at verification,
     # not stored (it would keep a user's data inside a shareable procedure).
     expected_answer: JSON = None
+    # Other ways users ask for the same task, as the author proposes them (see Procedure).
+    wordings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -132,6 +134,10 @@ class Procedure:
     tests: list[ProcedureTest]
     provenance: Provenance
     aliases: list[str] = field(default_factory=list)
+    # Other ways to ask for this task that its author proposed at synthesis (a terse label,
+    # another language): matched like the intent, so a paraphrase can hit the first time it
+    # arrives. Never verified texts: the term guard reads only the source task and aliases.
+    wordings: list[str] = field(default_factory=list)
     parent: int | None = None  # the version this one replaced
     status: Status = "verified"
     status_reason: str | None = None

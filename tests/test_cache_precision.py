@@ -272,6 +272,32 @@ def test_a_request_naming_another_column_is_ruled_out(open_seglam):
     assert "ruled out: data: the task names qty, the procedure amount" in other.trace[0].decision
 
 
+def test_a_wording_proposed_at_synthesis_hits_the_first_time_it_arrives(open_seglam):
+    proposed = sum_draft()
+    proposed.wordings = ["Beträge der Tabelle addieren", "average amount", "sum the amount column per vendor"]
+    seglam, synthesizer, confirmer = open_seglam([proposed])
+    first = seglam.run("sum the amount column", {"table": TABLE})
+    stored = seglam.procedures.get(first.procedure_id, "default")
+    # Kept: the German wording. Dropped: another operation, and a narrower task.
+    assert stored.wordings == ["Beträge der Tabelle addieren"] and stored.aliases == []
+    german = seglam.run("Beträge der Tabelle addieren", {"table": "id,amount\n1,7\n"})
+    assert (german.route, german.answer, german.model_calls) == ("hit", 7.0, 0)
+    assert confirmer.asked == [] and len(synthesizer.calls) == 1
+
+
+def test_a_wording_does_not_widen_the_term_guard(open_seglam):
+    # Were wordings verified texts, "Beträge addieren" would add nothing, but a wording that
+    # names a column would let a request on that column through the data-name guard.
+    proposed = sum_draft()
+    proposed.wordings = ["sum the qty column"]
+    seglam, _, _ = open_seglam([proposed, sum_draft()], hit_similarity=0.5)
+    table = "id,amount,qty\n1,2.5,1\n2,4,2\n"
+    seglam.run("sum the amount column", {"table": table})
+    other = seglam.run("sum the qty column", {"table": table})
+    assert other.route == "miss"
+    assert "ruled out: data: the task names qty, the procedure amount" in other.trace[0].decision
+
+
 # -- feedback after admission ----------------------------------------------------------------
 
 

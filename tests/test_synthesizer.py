@@ -18,6 +18,7 @@ from orchestrator.types import Request
 REPLY = {
     "name": "Convert Amount!",
     "intent": "Convert an amount into euros   at a rate.",
+    "wordings": ["to_eur", "Betrag  in Euro umrechnen", "convertis le montant en euros"],
     "returns": "number",
     "answer": 11.04,
     "tests": [
@@ -75,6 +76,8 @@ def test_the_reply_schema_pins_test_inputs_to_the_request_signature():
     wrong_type = {**REPLY, "tests": [{"inputs": {"amount": "1", "rate": 1}, "expected": 1}] * 3}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(wrong_type, schema)
+    with pytest.raises(jsonschema.ValidationError):  # the other wordings are asked for, not optional
+        jsonschema.validate({k: v for k, v in REPLY.items() if k != "wordings"}, schema)
 
 
 def test_a_reply_becomes_a_draft_with_clean_name_and_intent():
@@ -87,6 +90,7 @@ def test_a_reply_becomes_a_draft_with_clean_name_and_intent():
     assert draft.returns == {"type": ["number", "null"]}
     assert [t.expected for t in draft.tests] == [5.0, 2, 0]
     assert draft.expected_answer == 11.04 and draft.code == CODE
+    assert draft.wordings == ["to_eur", "Betrag in Euro umrechnen", "convertis le montant en euros"]
     assert synthesis.model_calls == 1 and synthesis.model == "scripted@0"
     assert len(synthesis.prompt_sha256) == 64
 

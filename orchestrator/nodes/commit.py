@@ -3,10 +3,23 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
+from ..intent_terms import conflict, merge
 from ..state import Context, State
 from ..store import new_procedure_id, now
 from ..synthesizer import preview
 from ..types import Procedure, Provenance
+
+
+def wordings_to_keep(task: str, intent: str, wordings: list[str]) -> list[str]:
+    """The author's other wordings of the task that may become keys: distinct, and naming no
+    other operation, order, field... than the request itself (a model that lists "average
+    amount" among the wordings of "sum the amounts" must not widen what hits the procedure)."""
+    terms = merge(task)
+    kept: list[str] = []
+    for wording in wordings:
+        if wording and wording not in (task, intent, *kept) and not conflict(wording, terms):
+            kept.append(wording)
+    return kept
 
 
 def commit(state: State, runtime: Runtime[Context]):
@@ -24,6 +37,7 @@ def commit(state: State, runtime: Runtime[Context]):
         returns=draft.returns,
         code=draft.code,
         tests=draft.tests,
+        wordings=wordings_to_keep(request.task, draft.intent, draft.wordings),
         provenance=Provenance(
             author="model" if meta.get("model") else "synthesizer",
             model=meta.get("model"),
