@@ -4,7 +4,9 @@ request's family, as a model would hand it a draft.
 With it, every miss costs one (pretend) model call and yields a correct procedure, so a run
 measures the cache's lookup alone, precision and recall, apart from the model's skill. The
 bench tells it the family of the request it is about to send (`expect`): the family is the
-workload's ground truth, which seglam itself never sees.
+workload's ground truth, which seglam itself never sees. With `wordings` (bench/cache/wordings.py:
+the ones the default model proposed for the family's first request), each draft carries them,
+as a real synthesis would.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from orchestrator.types import Draft, ProcedureTest, Request
 from .families import BY_NAME, Family
 
 
-def reference_draft(family: Family) -> Draft:
+def reference_draft(family: Family, wordings: list[str] = ()) -> Draft:
     return Draft(
         name=family.name,
         intent=family.intent,
@@ -22,15 +24,17 @@ def reference_draft(family: Family) -> Draft:
         returns=returns_schema(family.returns),
         code=family.code,
         tests=[ProcedureTest(inputs=inputs, expected=expected) for inputs, expected in family.tests],
+        wordings=list(wordings),
     )
 
 
 class ReferenceSynthesizer:
     model = "reference"
 
-    def __init__(self):
+    def __init__(self, wordings: dict[str, list[str]] | None = None):
         self.family: str | None = None
         self.calls = 0
+        self.wordings = wordings or {}
 
     def expect(self, family: str) -> None:
         """The family of the next request the bench sends."""
@@ -40,7 +44,8 @@ class ReferenceSynthesizer:
         self.calls += 1
         if self.family is None:
             return Synthesis(None, 1, self.model, None, "the bench did not say which family this request is")
-        return Synthesis(reference_draft(BY_NAME[self.family]), 1, self.model, "0" * 64)
+        draft = reference_draft(BY_NAME[self.family], self.wordings.get(self.family, []))
+        return Synthesis(draft, 1, self.model, "0" * 64)
 
 
 class OracleConfirmer:

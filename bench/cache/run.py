@@ -35,6 +35,7 @@ from .metrics import Attribution, Outcome, summarize
 from .reference import OracleConfirmer, ReferenceSynthesizer
 from .report import write_report
 from .results import RESULTS, load as load_results, update_section
+from .wordings import load as load_wordings
 from .workload import Item, load_stream
 
 NAMESPACE = "bench"
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-at", default=None, metavar="HH:MM",
                         help="model and reference_confirm runs: also stop at this UTC time today (whichever comes first)")
     parser.add_argument("--label", default="", help="suffix for the results' section names (e.g. a settings variant)")
+    parser.add_argument("--no-wordings", action="store_true",
+                        help="reference runs: drafts without the model's other wordings (bench/cache/wordings.json)")
     parser.add_argument("--resummarize", action="store_true",
                         help="run nothing: recompute the figures of the chosen runs from their outcome files")
     args = parser.parse_args(argv)
@@ -189,31 +192,34 @@ def main(argv: list[str] | None = None) -> int:
         write_report()
         return 0
     embedder = Embedder()
+    wordings = {} if args.no_wordings else load_wordings()
+    keys = (f"reference procedure of the family, with the default model's other wordings for {len(wordings)} families"
+            if wordings else "reference procedure of the family, no other wordings")
 
     if "reference" in runs:
-        outcomes, _ = run_seglam("reference" + suffix, stream, embedder, ReferenceSynthesizer(), settings)
-        save("reference" + suffix, outcomes, command, synthesizer="ReferenceSynthesizer (reference procedure of the family)",
+        outcomes, _ = run_seglam("reference" + suffix, stream, embedder, ReferenceSynthesizer(wordings), settings)
+        save("reference" + suffix, outcomes, command, synthesizer=f"ReferenceSynthesizer ({keys})",
              settings=asdict(settings))
     if "reference_confirm" in runs:
         from engine.llama import LlamaEngine
         from orchestrator.confirmer import EngineConfirmer
 
-        outcomes, complete = run_seglam("reference_confirm" + suffix, stream, embedder, ReferenceSynthesizer(), settings,
+        outcomes, complete = run_seglam("reference_confirm" + suffix, stream, embedder, ReferenceSynthesizer(wordings), settings,
                                         confirmer=EngineConfirmer(LlamaEngine()),
                                         budget_s=run_budget_s(args.budget_minutes, args.stop_at))
         save("reference_confirm" + suffix, outcomes, command, settings=asdict(settings), complete=complete,
-             synthesizer="ReferenceSynthesizer; gray zone confirmed by the default model (EngineConfirmer)")
+             synthesizer=f"ReferenceSynthesizer ({keys}); gray zone confirmed by the default model (EngineConfirmer)")
     if "reference_oracle" in runs:
-        synthesizer = ReferenceSynthesizer()
+        synthesizer = ReferenceSynthesizer(wordings)
         outcomes, _ = run_seglam("reference_oracle" + suffix, stream, embedder, synthesizer, settings,
                                  confirmer=OracleConfirmer(synthesizer))
         save("reference_oracle" + suffix, outcomes, command, settings=asdict(settings),
-             synthesizer="ReferenceSynthesizer; gray zone confirmed by an oracle (yes iff the procedure's family is "
+             synthesizer=f"ReferenceSynthesizer ({keys}); gray zone confirmed by an oracle (yes iff the procedure's family is "
              "the request's): the best any confirmer can do")
     if "sweep" in runs:
         sweep = []
         for similarity in [float(v) for v in args.sweep.split(",") if v.strip()]:
-            swept, _ = run_seglam("sweep", stream, embedder, ReferenceSynthesizer(),
+            swept, _ = run_seglam("sweep", stream, embedder, ReferenceSynthesizer(wordings),
                                   replace(settings, hit_similarity=similarity), log_path=Path(os.devnull))
             figures = summarize(swept)
             sweep.append({"hit_similarity": similarity, **{k: figures[k] for k in SWEPT}})
