@@ -12,14 +12,13 @@ import os
 
 from .base import EngineError
 
-# What the engine uses when asked for "auto", per device. cpu: off, measured (bench-engine,
-# 1.5B Q4_K_M, 2 cores, off vs on alternated twice): prompt eval 27.0 vs 28.5 tok/s (+6%),
-# decode 7.3 vs 6.4 tok/s (-12%); with the system turn's KV reused, decode is most of a reply,
-# so off wins. That run shared the CPU with other jobs; a rerun alone on the machine
-# (2026-12-01 23:53) measured the opposite for decode: 9.8 off vs 12.0 on tok/s (+23%), prompt
-# 33.5 vs 34.1. The default changes once a second quiet run and the end-to-end model tests
-# agree. gpu: on, llama.cpp's GPU kernels (not measured: no GPU was lent to these runs).
-FLASH_ATTN_DEFAULT = {"cpu": False, "gpu": True}
+# What the engine uses when asked for "auto", per device. cpu: on. Measured (make bench-engine,
+# 1.5B Q4_K_M, 2 cores), off then on in 4 pairs with nothing else on the machine
+# (2026-12-02): on was faster in every decode pair (x1.04-1.24, median 9.0 vs 8.4 tok/s) and in
+# 3 of 4 prompt pairs (median 34.7 vs 32.3 tok/s); an earlier quiet run agreed (decode x1.23).
+# The one run that had off ahead (decode x0.88) shared the CPU with other jobs.
+# gpu: on, llama.cpp's GPU kernels (not measured: no GPU was lent to these runs).
+FLASH_ATTN_DEFAULT = {"cpu": True, "gpu": True}
 FLASH_ATTN_ENV = "SEGLAM_FLASH_ATTN"
 
 # Whether draft_model="auto" speculates, per device. cpu: no. Measured (bench/results/engine.md):
