@@ -9,7 +9,7 @@ from orchestrator.types import Draft, ProcedureTest, Request
 
 
 def draft(code: str, tests: list[tuple[dict, object]], *, name: str = "procedure", intent: str = "",
-          params: dict[str, str] | None = None, returns: str = "number", wordings: list[str] = ()) -> Draft:
+          params: dict[str, str] | None = None, returns: str = "number") -> Draft:
     return Draft(
         name=name,
         intent=intent or name.replace("_", " "),
@@ -17,7 +17,6 @@ def draft(code: str, tests: list[tuple[dict, object]], *, name: str = "procedure
         returns=returns_schema(returns),
         code=code,
         tests=[ProcedureTest(inputs, expected) for inputs, expected in tests],
-        wordings=list(wordings),
     )
 
 

@@ -25,6 +25,7 @@ from orchestrator.state import Settings
 
 from .families import FAMILIES, PARAPHRASE_KINDS, Family
 from .outsiders import OUTSIDERS
+from .wordings import load as load_wordings
 from .results import RESULTS, update_section
 
 BANDS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95, 0.975, 0.99]
@@ -108,7 +109,8 @@ AGREEMENT_BANDS = [0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6]
 AGREEMENT_OPT_IN = 0.40  # the value bench/cache runs the agreement zone at
 
 
-def with_agreement(texts: dict[str, list[str]], vectors: dict[str, np.ndarray], embedder: Embedder) -> dict[str, Any]:
+def with_agreement(texts: dict[str, list[str]], vectors: dict[str, np.ndarray], embedder: Embedder,
+                   wordings: dict[str, list[str]]) -> dict[str, Any]:
     """Lookup's agreement zone (orchestrator/intent_terms.agreement): a request is run without
     the model when it names exactly the terms of the procedure's verified texts, from a lower
     similarity than the sure hit. Pairs: every text of a family as the one verified text of its
@@ -118,6 +120,7 @@ def with_agreement(texts: dict[str, list[str]], vectors: dict[str, np.ndarray], 
     signature = {f.name: tuple(sorted(f.params.items())) for f in FAMILIES}
     outsider_texts = [(sig, text) for sig, group in OUTSIDERS.items() for text in group]
     outsider_vectors = np.array(embedder.embed([text for _, text in outsider_texts]))
+    wording_vectors = {name: np.array(embedder.embed(group)) for name, group in wordings.items() if group}
     same, other, outside = [], [], []
     for key_family, keys in texts.items():
         for i, key in enumerate(keys):
@@ -140,7 +143,8 @@ def with_agreement(texts: dict[str, list[str]], vectors: dict[str, np.ndarray], 
     other.sort(reverse=True)
     outside.sort(reverse=True)
     return {
-        "outsiders_answered_by_a_procedure": outsiders_answered(outsider_texts, outsider_vectors, texts, vectors),
+        "outsiders_answered_by_a_procedure": outsiders_answered(outsider_texts, outsider_vectors, texts, vectors,
+                                                                wording_vectors),
         "should_hit_pairs": len(same),
         "outsider_requests": len(outsider_texts),
         "bands": [{"threshold": t,
@@ -154,28 +158,33 @@ def with_agreement(texts: dict[str, list[str]], vectors: dict[str, np.ndarray], 
     }
 
 
-def outsiders_answered(outsider_texts, outsider_vectors, texts, vectors) -> dict[str, Any]:
+def outsiders_answered(outsider_texts, outsider_vectors, texts, vectors, wording_vectors) -> dict[str, Any]:
     """Per outsider request (a task no family does): would lookup run a family's procedure, with
     every text of that family verified (the warmest cache), at the default settings? By the
-    sure hit alone, and by the agreement zone when it is turned on at AGREEMENT_OPT_IN; the
-    text-only half of lookup (no column names)."""
+    sure hit alone, by the sure hit only thanks to the model's other wordings as keys
+    (bench/cache/wordings.json), and by the agreement zone when it is turned on at
+    AGREEMENT_OPT_IN; the text-only half of lookup (no column names)."""
     settings = Settings(agree_similarity=AGREEMENT_OPT_IN)
     signature = {f.name: tuple(sorted(f.params.items())) for f in FAMILIES}
-    sure, agreed = [], []
+    sure, by_wordings, agreed = [], [], []
     for (sig, request), vector in zip(outsider_texts, outsider_vectors):
         for name, keys in texts.items():
             if signature[name] != sig:
                 continue
             verified = merge(*keys[1:])
             best = max(float(v @ vector) for v in vectors[name])
+            worded = max([float(v @ vector) for v in wording_vectors.get(name, [])], default=-1.0)
             if conflict(request, verified) is not None:
                 continue
             if best >= settings.hit_similarity:
                 sure.append({"request": request, "family": name, "similarity": round(best, 4)})
+            elif worded >= settings.hit_similarity:
+                by_wordings.append({"request": request, "family": name, "similarity": round(worded, 4)})
             elif best >= settings.agree_similarity and agreement(request, verified):
                 agreed.append({"request": request, "family": name, "similarity": round(best, 4)})
     return {"outsiders": len(outsider_texts), "hit_similarity": settings.hit_similarity,
-            "agree_similarity": settings.agree_similarity, "by_sure_hit": sure, "by_agreement": agreed}
+            "agree_similarity": settings.agree_similarity, "by_sure_hit": sure, "by_wordings": by_wordings,
+            "by_agreement": agreed}
 
 
 def calibrate(embedder: Embedder) -> dict[str, Any]:
@@ -250,7 +259,7 @@ def calibrate(embedder: Embedder) -> dict[str, Any]:
         "closest_must_not_hit": closest[:20],
         "farthest_paraphrases_from_intent": hardest[:15],
         "with_intent_terms": with_intent_terms(texts, vectors),
-        "with_agreement": with_agreement(texts, vectors, embedder),
+        "with_agreement": with_agreement(texts, vectors, embedder, load_wordings()),
     }
 
 
@@ -340,11 +349,14 @@ def markdown(data: dict[str, Any], command: str) -> str:
         f"Outsider requests that would get a family's procedure, every text of the family verified "
         f"(sure hit at {outsiders['hit_similarity']}; agreement zone at {outsiders['agree_similarity']}): "
         f"**{len(outsiders['by_sure_hit'])} of {outsiders['outsiders']} by the sure hit alone, "
+        f"{len(outsiders.get('by_wordings', []))} more by the sure hit on one of the model's other wordings "
+        "(bench/cache/wordings.json), "
         f"{len(outsiders['by_agreement'])} more by the agreement zone.** Their distinguishing word lies outside "
         "the term lexicon (\"tax rate\", \"working days\", \"weeks\"): the guard is only as wide as its "
         "lexicon, which is why the agreement zone is off by default.",
         "",
         *table([{**row, "zone": "sure hit"} for row in outsiders["by_sure_hit"]]
+               + [{**row, "zone": "sure hit on a wording"} for row in outsiders.get("by_wordings", [])]
                + [{**row, "zone": "agreement"} for row in outsiders["by_agreement"]],
                ["zone", "similarity", "family", "request"]),
         "",
