@@ -103,7 +103,7 @@ def test_a_repeated_prefix_is_not_evaluated_again(engine):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task, tool, argument", [("Use run_python to compute 2**100.", "run_python", "code"),
-                                                  ("Find what the knowledge base says about VAT rates.", "search_docs",
+                                                  ("Use search_docs to find what the knowledge base says about VAT rates.", "search_docs",
                                                    "query")])
 def test_a_tool_call_names_a_real_tool_with_valid_arguments(engine, task, tool, argument):
     reply = engine.chat([{"role": "user", "content": task}], tools=[RUN_PYTHON, SEARCH_DOCS], schema=ANSWER,
