@@ -95,9 +95,12 @@ class WorkerProcess:
         """A line; None past the deadline; OutputLimit past `cap` bytes; WorkerCrashed on EOF."""
         deadline = time.monotonic() + timeout_s
         fd = self.process.stdout.fileno()
+        # poll, not select: select() refuses descriptors past 1023, which a busy host process reaches.
+        readable = select.poll()
+        readable.register(fd, select.POLLIN)
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            if remaining <= 0 or not readable.poll(remaining * 1000):
                 return None
             chunk = os.read(fd, 1 << 16)
             if not chunk:

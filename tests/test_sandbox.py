@@ -242,3 +242,22 @@ def test_the_entry_point_must_be_the_procedures_own_function(sandbox):
 def test_limits_that_make_no_sense_are_refused_at_once(fields, message):
     with pytest.raises(ValueError, match=message):
         Limits(**fields)
+
+
+def test_a_host_with_over_a_thousand_open_files_still_reads_its_workers():
+    # select() refuses descriptors past 1023; a long-running host (Chroma, models, sockets) gets there.
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1200
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"the hard limit of open files here is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with Sandbox(workers=1) as late:
+            assert late.run("def solve(x):\n    return x * 2\n", {"x": 21}) == 42
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
