@@ -14,7 +14,7 @@ from .base import EngineError
 
 # What the engine uses when asked for "auto", per device. cpu: on. Measured (make bench-engine,
 # 1.5B Q4_K_M, 2 cores), off then on in 4 pairs with nothing else on the machine
-# (2026-12-02): on was faster in every decode pair (x1.04-1.24, median 9.0 vs 8.4 tok/s) and in
+# (2026-12-02): on was faster in every decode pair (x1.03-1.24, median 9.0 vs 8.4 tok/s) and in
 # 3 of 4 prompt pairs (median 34.7 vs 32.3 tok/s); an earlier quiet run agreed (decode x1.23).
 # The one run that had off ahead (decode x0.88) shared the CPU with other jobs.
 # gpu: on, llama.cpp's GPU kernels (not measured: no GPU was lent to these runs).
