@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engine.device import FLASH_ATTN_DEFAULT  # noqa: E402
 from engine.llama import LlamaEngine, grammar_for  # noqa: E402
 from engine.models import MODELS, models_dir  # noqa: E402
 from engine.speculative import DraftLengthController, PromptLookupDrafter  # noqa: E402
@@ -245,8 +246,6 @@ TYPICAL_CALL = {"prompt": 500, "decode": 300}
 
 
 def flash_goal(flash: dict) -> tuple[str, str, str]:
-    from engine.device import FLASH_ATTN_DEFAULT
-
     def call_s(setting: str) -> float:
         return sum(tokens / flash[kind][setting] for kind, tokens in TYPICAL_CALL.items())
 

@@ -286,8 +286,8 @@ def test_a_wording_proposed_at_synthesis_hits_the_first_time_it_arrives(open_seg
 
 
 def test_a_wording_does_not_widen_the_term_guard(open_seglam):
-    # Were wordings verified texts, "Beträge addieren" would add nothing, but a wording that
-    # names a column would let a request on that column through the data-name guard.
+    # Were the model's wordings read as verified texts, one that names another column would let
+    # a request on that column through the data-name guard.
     proposed = sum_draft()
     proposed.wordings = ["sum the qty column"]
     seglam, _, _ = open_seglam([proposed, sum_draft()], hit_similarity=0.5)

@@ -193,12 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     embedder = Embedder()
     wordings = {} if args.no_wordings else load_wordings()
-    keys = (f"reference procedure of the family, with the default model's other wordings for {len(wordings)} families"
+    drafts = (f"reference procedure of the family, with the default model's other wordings for {len(wordings)} families"
             if wordings else "reference procedure of the family, no other wordings")
 
     if "reference" in runs:
         outcomes, _ = run_seglam("reference" + suffix, stream, embedder, ReferenceSynthesizer(wordings), settings)
-        save("reference" + suffix, outcomes, command, synthesizer=f"ReferenceSynthesizer ({keys})",
+        save("reference" + suffix, outcomes, command, synthesizer=f"ReferenceSynthesizer ({drafts})",
              settings=asdict(settings))
     if "reference_confirm" in runs:
         from engine.llama import LlamaEngine
@@ -208,13 +208,13 @@ def main(argv: list[str] | None = None) -> int:
                                         confirmer=EngineConfirmer(LlamaEngine()),
                                         budget_s=run_budget_s(args.budget_minutes, args.stop_at))
         save("reference_confirm" + suffix, outcomes, command, settings=asdict(settings), complete=complete,
-             synthesizer=f"ReferenceSynthesizer ({keys}); gray zone confirmed by the default model (EngineConfirmer)")
+             synthesizer=f"ReferenceSynthesizer ({drafts}); gray zone confirmed by the default model (EngineConfirmer)")
     if "reference_oracle" in runs:
         synthesizer = ReferenceSynthesizer(wordings)
         outcomes, _ = run_seglam("reference_oracle" + suffix, stream, embedder, synthesizer, settings,
                                  confirmer=OracleConfirmer(synthesizer))
         save("reference_oracle" + suffix, outcomes, command, settings=asdict(settings),
-             synthesizer=f"ReferenceSynthesizer ({keys}); gray zone confirmed by an oracle (yes iff the procedure's family is "
+             synthesizer=f"ReferenceSynthesizer ({drafts}); gray zone confirmed by an oracle (yes iff the procedure's family is "
              "the request's): the best any confirmer can do")
     if "sweep" in runs:
         sweep = []
