@@ -18,6 +18,7 @@ from sandbox.policy import complete_imports, drop_module_tests
 
 from .knowledge import Passage
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
+from .tables import request_table
 from .types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
 
 PREVIEW_CHARS = 1600  # per input: enough to show a document's structure, head and tail
@@ -108,7 +109,7 @@ EXAMPLES = [
             "    return round(sum(float(r['amount'].replace(',', '')) for r in rows), 2)\n",
             "tests": [
                 {"inputs": {"table": "id,amount\n1,2.5\n2,3"}, "expected": 5.5},
-                {"inputs": {"table": "amount,id\n1200,a"}, "expected": 1200.0},
+                {"inputs": {"table": "id,amount\n7,1200\n8,\"1,300.50\""}, "expected": 2500.5},
                 {"inputs": {"table": "id,amount\n"}, "expected": 0},
             ],
         },
@@ -156,12 +157,23 @@ def preview(value: JSON, limit: int = PREVIEW_CHARS) -> str:
     return f"{head}\n[... {len(text) - len(head) - len(tail)} characters omitted ...]\n{tail}"
 
 
+def table_note(name: str, value: JSON) -> list[str]:
+    """For a CSV table input, how its tests' tables must look: small models otherwise put
+    another header over copied rows, and right code then fails its own tests."""
+    table = request_table(value)
+    if table is None:
+        return []
+    return [f"({name} is a CSV table: write each test's {name} with the header line {','.join(table.header)} "
+            f"and 1-3 rows of {len(table.header)} values of your own)"]
+
+
 def describe_request(request: Request, retrieved: Retrieved) -> str:
     lines = [f"Task: {request.task}", "", "Inputs:"]
     for name, value in request.inputs.items():
         size = f", {len(value)} characters" if isinstance(value, str) else ""
         lines.append(f"- {name} ({json_type(value)}{size}):")
         lines.append(preview(value))
+        lines += table_note(name, value)
     if retrieved.examples:
         lines += ["", "Cached procedures for similar tasks (for reference; they may not fit this task):"]
         for example in retrieved.examples:

@@ -67,6 +67,14 @@ def test_the_prompt_shows_task_input_names_types_and_values():
     assert "- amount (integer):" in prompt and "0.92" in prompt
 
 
+def test_the_prompt_asks_for_test_tables_with_the_request_tables_header():
+    table = Request("sum the amount column", {"table": "vendor,amount,id\nAcme,1.50,7\nKito,2,8\n"})
+    assert ("(table is a CSV table: write each test's table with the header line vendor,amount,id and 1-3 rows "
+            "of 3 values of your own)") in describe_request(table, Retrieved())
+    invoice = Request("the total", {"invoice": "Acme GmbH, Berlin\nTotal: 5.00\n"})
+    assert "CSV table" not in describe_request(invoice, Retrieved())
+
+
 def test_the_reply_schema_pins_test_inputs_to_the_request_signature():
     schema = reply_schema(param_types(request()))
     jsonschema.validate(REPLY, schema)
