@@ -86,7 +86,8 @@ Reply with the code in a ```python block, then one JSON object with:
 a terse pipeline label, a question, a command, one in German, one in French.
 - returns: the JSON type of the answer.
 - answer: the answer for this request's own inputs, read off the data by you; the code must \
-compute exactly this from the inputs.
+compute exactly this from the inputs. null when the data does not write it and it takes many \
+steps to compute by hand (a sum or mean of many rows).
 - tests: 3 tests, each with different inputs (the same names and types as the request, values \
 written by you, varied like real data would be: other labels, currencies, layouts; text inputs \
 short) and the exact expected answer.
@@ -159,12 +160,14 @@ def preview(value: JSON, limit: int = PREVIEW_CHARS) -> str:
 
 def table_note(name: str, value: JSON) -> list[str]:
     """For a CSV table input, how its tests' tables must look: small models otherwise put
-    another header over copied rows, and right code then fails its own tests."""
+    another header over copied rows, and right code then fails its own tests; or copy the
+    request's rows, whose sum they then get wrong by hand."""
     table = request_table(value)
     if table is None:
         return []
     return [f"({name} is a CSV table: write each test's {name} with the header line {','.join(table.header)} "
-            f"and 1-3 rows of {len(table.header)} values of your own)"]
+            f"and 1-3 new rows of {len(table.header)} values; use small whole numbers (2, 5, 10) where the request "
+            "has numbers, so that you compute each expected answer exactly)"]
 
 
 def describe_request(request: Request, retrieved: Retrieved) -> str:

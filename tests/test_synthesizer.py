@@ -69,8 +69,8 @@ def test_the_prompt_shows_task_input_names_types_and_values():
 
 def test_the_prompt_asks_for_test_tables_with_the_request_tables_header():
     table = Request("sum the amount column", {"table": "vendor,amount,id\nAcme,1.50,7\nKito,2,8\n"})
-    assert ("(table is a CSV table: write each test's table with the header line vendor,amount,id and 1-3 rows "
-            "of 3 values of your own)") in describe_request(table, Retrieved())
+    assert ("(table is a CSV table: write each test's table with the header line vendor,amount,id and 1-3 new "
+            "rows of 3 values; use small whole numbers") in describe_request(table, Retrieved())
     invoice = Request("the total", {"invoice": "Acme GmbH, Berlin\nTotal: 5.00\n"})
     assert "CSV table" not in describe_request(invoice, Retrieved())
 
