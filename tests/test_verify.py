@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestrator.nodes.verify import dropped, independent_tests, problems, set_aside
+from orchestrator.nodes.verify import RESTATES, dropped, independent_tests, problems, set_aside
 from orchestrator.state import Settings
 from orchestrator.types import Request
 from sandbox import Sandbox
@@ -83,5 +83,10 @@ def test_a_raised_error_says_what_the_test_expects_and_how_to_fix_a_known_mistak
 
 def test_the_trace_counts_the_dropped_tests_by_why():
     assert dropped([]) == ""
-    assert dropped(["it restates the request", "its table 'table' is not written like the request's: ..."]) == (
+    assert dropped([RESTATES, "its table 'table' is not written like the request's: ..."]) == (
         "; 1 test(s) that only restated the request dropped; 1 test(s) not written like the request's inputs dropped")
+
+
+def test_a_test_that_copies_the_request_is_named_with_the_fix(context):
+    found, _ = problems(sum_draft([(TABLE[:60], 1918.28), (GOOD[1], 4.0)]), request(), context, "default")
+    assert found[-1] == f"test 1 was not counted: {RESTATES}" and "copies its input" in RESTATES

@@ -119,7 +119,7 @@ def format_fault(test_inputs: dict, request: Request | None) -> str | None:
     return None
 
 
-RESTATES = "it restates the request"
+RESTATES = "it restates the request (copies its input): write a new, short input of your own"
 
 
 def set_aside(draft: Draft, request: Request | None) -> list[tuple[int, str]]:
