@@ -1,8 +1,10 @@
-"""verify: admit a draft only if it compiles under the sandbox policy, passes its own tests,
-runs on the actual request with the answer its author read off the data, and is not a
-disguised constant: it must give different answers to different inputs and must not carry
-this request's answer in its code. Evidence that it reads the data comes from its own tests
-and from variants of the request whose answer is known (orchestrator/variants.py)."""
+"""verify: admit a draft only if it compiles under the sandbox policy, passes its own tests
+(less those that are no evidence: a copy of the request, or an input not written in the
+request's format, such as a table whose rows do not fit its header), runs on the actual
+request with the answer its author read off the data, and is not a disguised constant: it
+must give different answers to different inputs and must not carry this request's answer in
+its code. Evidence that it reads the data comes from its own tests and from variants of the
+request whose answer is known (orchestrator/variants.py)."""
 from __future__ import annotations
 
 import ast
