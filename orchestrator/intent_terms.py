@@ -134,7 +134,8 @@ FUZZY_MIN_CHARS = 5  # words this long also match with one typo ("celcius", "mli
 PREFIX_MIN_CHARS = 6  # ...and as the start of a compound ("Mehrwertsteuer|betrag", "Absender|adresse")
 
 
-def _tokens(text: str) -> tuple[str, ...]:
+def tokens_of(text: str) -> tuple[str, ...]:
+    """The words, unit symbols and arrows of a text, casefolded."""
     return tuple(TOKEN.findall(unicodedata.normalize("NFC", text).casefold()))
 
 
@@ -154,22 +155,24 @@ def _one_edit_apart(a: str, b: str) -> bool:
     return short[i:] == long[i + 1:]
 
 
-def _word_matches(token: str, word: str) -> bool:
-    if token == word or (len(word) >= PREFIX_MIN_CHARS and token.startswith(word)):
+def word_matches(token: str, word: str, compounds: bool = True) -> bool:
+    """Whether `token` of a text names `word`: the same word, a compound that starts with it
+    (unless `compounds` is off), or, for longer ASCII words, the word with one typo."""
+    if token == word or (compounds and len(word) >= PREFIX_MIN_CHARS and token.startswith(word)):
         return True
     # Typos are forgiven in ASCII words only: in German "zahlen" (to pay) is not "zählen" (to count).
     return (len(word) >= FUZZY_MIN_CHARS and word.isascii() and token[:1] == word[:1]
             and _one_edit_apart(token, word))
 
 
-def _phrase_at(tokens: tuple[str, ...], index: int, phrase: tuple[str, ...]) -> bool:
+def _phrase_at(tokens: tuple[str, ...], index: int, phrase: tuple[str, ...], compounds: bool = True) -> bool:
     return (index + len(phrase) <= len(tokens)
-            and all(_word_matches(tokens[index + k], word) for k, word in enumerate(phrase)))
+            and all(word_matches(tokens[index + k], word, compounds) for k, word in enumerate(phrase)))
 
 
 @lru_cache(maxsize=None)
 def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(_tokens(phrase)) for phrase in words)
+    return tuple(tuple(tokens_of(phrase)) for phrase in words)
 
 
 def _names(tokens: tuple[str, ...], words: tuple[str, ...]) -> bool:
@@ -206,10 +209,36 @@ def _conversion(tokens: tuple[str, ...]) -> Terms:
     return terms
 
 
+CONVERSION = "conversion"  # the axis of units and their markers, in compared_words
+
+
+@lru_cache(maxsize=4096)
+def compared_words(text: str) -> dict[int, str]:
+    """Which tokens of the text (by index in tokens_of) the terms are read from, and the axis of
+    each: the words of each lexicon phrase the text names, each unit and the marker before it
+    ("to" in "to miles"; axis CONVERSION). A lone "to" elsewhere the term guard does not read,
+    nor the rest of a compound it reads by its head ("Steuer|satz" names the tax, not the rate)."""
+    tokens = tokens_of(text)
+    compared: dict[int, str] = {}
+    units = [phrase for words in UNITS.values() for phrase in _phrases(words)]
+    markers = _phrases((*STRONG_TARGET, *WEAK_TARGET, *SOURCE))
+    for i in range(len(tokens)):
+        for axis, values in AXES.items():
+            for phrase in (phrase for words in values.values() for phrase in _phrases(words)):
+                if _phrase_at(tokens, i, phrase, compounds=False):
+                    compared.update(dict.fromkeys(range(i, i + len(phrase)), axis))
+        if any(_phrase_at(tokens, i, phrase, compounds=False) for phrase in units):
+            compared[i] = CONVERSION
+            for marker in markers:
+                if tokens[max(0, i - len(marker)):i] == marker:
+                    compared.update(dict.fromkeys(range(i - len(marker), i), CONVERSION))
+    return compared
+
+
 @lru_cache(maxsize=4096)
 def intent_terms(text: str) -> Terms:
     """The values each axis takes in `text`: {"operation": {"sum"}, "order": {"descending"}, ...}."""
-    tokens = _tokens(text)
+    tokens = tokens_of(text)
     terms: Terms = {}
     for axis, values in AXES.items():
         found = frozenset(value for value, words in values.items() if _names(tokens, words))
@@ -247,17 +276,18 @@ def conflict(request_task: str, procedure_terms: dict[str, list[str]]) -> str | 
     return None
 
 
-def agreement(request_task: str, procedure_terms: dict[str, list[str]]) -> bool:
-    """Whether the request names exactly what the procedure's verified texts name.
+def agreement(request_task: str, texts: list[str]) -> bool:
+    """Whether the request names exactly what one of the texts names, axis by axis.
 
-    At least one axis, and the same values on every axis: "Summe der Spalte amount" agrees
-    with texts that say "sum the amount column", though MiniLM (an English model) puts the two
-    far apart. Stronger than the absence of a `conflict`: a request that names nothing, one
-    axis fewer, or a value fewer ("count the rows" against "count the distinct vendors")
-    does not agree.
+    "Summe der Spalte amount" agrees with "sum the amount column", though MiniLM (an English
+    model) puts the two far apart. Stronger than the absence of a `conflict`: a request that
+    names one axis fewer or a value fewer ("count the rows" against "count the distinct
+    vendors") does not agree. Texts that name no axis agree with a request that names none:
+    what then tells the tasks apart is the rest of the words (known_words), which the
+    agreement zone checks as well.
     """
     terms = intent_terms(request_task)
-    return bool(terms) and {axis: set(values) for axis, values in procedure_terms.items()} == terms
+    return any(intent_terms(text) == terms for text in texts)
 
 
 # Names of columns and fields: the cells of a CSV header, the keys of JSON objects.

@@ -27,14 +27,17 @@ class Settings:
     # once the intent-term guard has run, no pair of texts of different families with one
     # signature is nearer than 0.81, while half of all paraphrase pairs lie above 0.5.
     confirm_similarity: float = 0.50
-    # Opt-in: from this similarity up (below the sure hit), a candidate whose verified texts
-    # name exactly the operation, order, field... and columns the request names is run
-    # without asking (intent_terms.agreement). On bench/cache at 0.40 it lifts the hit rate on
-    # seen families from 73% to 87% with no false hit, but of 54 requests for tasks the
-    # workload lacks, worded with its terms ("add weeks to the date", "the sender's name"), 8
-    # more get a procedure that does something else (calibration.md). Off by default: a
-    # false hit is the worst failure; turn it on where requests stay within known tasks.
-    agree_similarity: float | None = None
+    # From this similarity up (below the sure hit; None turns it off), a candidate is run
+    # without asking when the request names exactly the operation, order, field... of one of
+    # its verified texts, the same columns, and no word its known texts do not explain
+    # (guards.words_agree): German, French and terse requests that MiniLM puts far from
+    # English keys. On bench/cache it lifts the hit rate on seen families from 78% to 90% with
+    # no false hit; of 54 requests for tasks the workload lacks, worded with its terms, none gets
+    # a procedure through it (bench/results/calibration.md).
+    agree_similarity: float | None = 0.2
+    # A sure hit whose request has a word no known text of the procedure explains ("extract the
+    # tax rate", texts about the tax amount) is asked of the model first (gray zone) instead.
+    sure_hit_needs_known_words: bool = True
     confirms_per_request: int = 2
     candidates: int = 8
     # A procedure that fails (raises, times out, breaks its return type) this many runs in a

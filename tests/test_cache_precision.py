@@ -236,12 +236,17 @@ def test_a_request_that_narrows_the_task_conflicts_with_texts_that_do_not():
     assert conflict("number of items per status", merge("How many records are there for each status?")) is None
 
 
-def test_agreement_needs_the_same_values_on_every_axis():
-    assert agreement("Summe der Spalte amount", merge("sum the amount column"))
-    assert agreement("cuont unique vendors", merge("How many different vendors appear in this table?"))
-    assert not agreement("count the rows of the table", merge("How many different vendors appear in this table?"))
-    assert not agreement("count the vowels", merge("count the words"))
-    assert not agreement("weekday of the date", merge("weekday of the date"))  # names no axis: nothing to agree on
+def test_agreement_needs_the_same_values_on_every_axis_as_one_verified_text():
+    assert agreement("Summe der Spalte amount", ["sum the amount column"])
+    assert agreement("cuont unique vendors", ["How many different vendors appear in this table?"])
+    assert not agreement("count the rows of the table", ["How many different vendors appear in this table?"])
+    assert not agreement("count the vowels", ["count the words"])
+    # One text at a time: "how many" (a count) in one text does not make every text a count.
+    miles = ["convert miles to kilometres", "How many kilometres is this distance in miles?"]
+    assert agreement("convertis des miles en kilomètres", miles)
+    assert not agreement("convertis des miles en kilomètres", [" ".join(miles)])
+    # Texts that name no axis agree with a request that names none; the words decide then.
+    assert agreement("is this a vaild email", ["valid email address"])
 
 
 def test_data_names_are_table_headers_and_json_keys_not_words_of_free_text():
@@ -253,12 +258,29 @@ def test_data_names_are_table_headers_and_json_keys_not_words_of_free_text():
 
 
 def test_a_request_in_another_language_that_names_the_same_terms_hits_without_the_model(open_seglam):
-    seglam, synthesizer, confirmer = open_seglam([sum_draft()], answers=[], agree_similarity=0.0)
+    proposed = sum_draft()
+    proposed.wordings = ["Werte einer Spalte addieren"]  # where "Spalte" comes from
+    seglam, synthesizer, confirmer = open_seglam([proposed], answers=[], agree_similarity=0.0)
     seglam.run("sum the amount column", {"table": TABLE})
     german = seglam.run("Summe der Spalte amount", {"table": "id,amount\n1,7\n"})
     assert (german.route, german.answer, german.model_calls) == ("hit", 7.0, 0)
     assert "names what its verified texts name" in german.trace[0].decision
     assert confirmer.asked == [] and len(synthesizer.calls) == 1
+
+
+def test_a_word_no_text_of_the_procedure_uses_keeps_the_agreement_zone_from_running_it(open_seglam):
+    # "weeks" is outside the term lexicon: the terms agree ("add", the shift), the task does not.
+    days = draft("def solve(date: str, days: int) -> str:\n    return date + '+' + str(days)",
+                 [({"date": "d", "days": 1}, "d+1"), ({"date": "e", "days": 2}, "e+2")], name="add_days",
+                 returns="string")
+    weeks = draft("def solve(date: str, days: int) -> str:\n    return date + '+' + str(7 * days)",
+                  [({"date": "d", "days": 1}, "d+7"), ({"date": "e", "days": 2}, "e+14")], name="add_weeks",
+                  returns="string")
+    seglam, synthesizer, confirmer = open_seglam([days, weeks], answers=[False], agree_similarity=0.0)
+    first = seglam.run("add the days to the date", {"date": "x", "days": 3})
+    other = seglam.run("add weeks to the date", {"date": "x", "days": 3})
+    assert confirmer.asked == [("add weeks to the date", first.procedure_id)]  # asked, not run
+    assert (other.route, other.answer, len(synthesizer.calls)) == ("miss", "x+21", 2)
 
 
 def test_a_request_naming_another_column_is_ruled_out(open_seglam):
@@ -378,3 +400,4 @@ def test_the_engine_confirmer_asks_one_constrained_word_about_intent_and_known_t
     assert EngineConfirmer(OneWordEngine({"same": "no"})).confirm(Request("x", {}), procedure).same is False
     failed = EngineConfirmer(OneWordEngine(EngineError("model missing"))).confirm(Request("x", {}), procedure)
     assert (failed.same, failed.reason) == (False, "the engine failed: model missing")
+

@@ -3,59 +3,8 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from ..intent_terms import agreement, conflict, data_names, merge, names_in
+from ..guards import Reading
 from ..state import Context, State
-from ..store import Candidate
-from ..types import Procedure, Request
-
-
-def verified_texts(procedure: Procedure) -> list[str]:
-    """The task texts verified to map to the procedure: the request that created it and the
-    confirmed aliases (not its model-written intent, which may mention "the total" while it
-    computes a mean)."""
-    return [procedure.provenance.source_task, *procedure.aliases]
-
-
-def procedure_terms(procedure: Procedure) -> dict[str, list[str]]:
-    return merge(*verified_texts(procedure))
-
-
-class Reading:
-    """What lookup reads off one request once: its data's column and field names, and which of
-    them the task mentions."""
-
-    def __init__(self, request: Request):
-        self.request = request
-        self.names = data_names(request.inputs)
-        self.asked = names_in(request.task, self.names)
-
-    def known(self, procedure: Procedure) -> frozenset[str]:
-        """Which of this request's column and field names the procedure's texts mention."""
-        return names_in("\n".join(verified_texts(procedure)), self.names)
-
-    def ruled_out(self, candidate: Candidate, negatives: dict[str, tuple[float, str]]) -> str | None:
-        """Why a candidate whose params fit must not answer this request, or None."""
-        procedure = candidate.procedure
-        clash = conflict(self.request.task, procedure_terms(procedure))
-        if clash:
-            return clash
-        known = self.known(procedure)
-        if known and self.asked - known:
-            # "sum the qty column" is not "sum the amount column", however close the texts.
-            return f"data: the task names {'/'.join(sorted(self.asked))}, the procedure {'/'.join(sorted(known))}"
-        similarity, text = negatives.get(procedure.id, (-1.0, ""))
-        if similarity >= candidate.similarity:
-            # As close to (or closer than) a task it was verified NOT to do as to any of its keys.
-            return f"nearer a task it does not do ({similarity:.3f}: {text[:80]!r})"
-        return None
-
-    def agrees(self, candidate: Candidate) -> bool:
-        """Whether the task names the same operation, order, field... and the same columns as
-        the procedure's verified texts (see intent_terms.agreement)."""
-        procedure = candidate.procedure
-        known = self.known(procedure)
-        return (agreement(self.request.task, procedure_terms(procedure))
-                and not self.asked - known and bool(self.asked) == bool(known))
 
 
 def lookup(state: State, runtime: Runtime[Context]):
@@ -87,12 +36,13 @@ def lookup(state: State, runtime: Runtime[Context]):
             notes.append(f"{candidate.procedure.id} ruled out: {reason}")
         else:
             fitting.append(candidate)
-    sure = [c for c in fitting if c.similarity >= settings.hit_similarity]
+    sure = [c for c in fitting if c.similarity >= settings.hit_similarity
+            and not (settings.sure_hit_needs_known_words and reading.unexplained(c.procedure))]
     agree_from = settings.agree_similarity
     agreed = [c for c in fitting if agree_from is not None and agree_from <= c.similarity < settings.hit_similarity
               and reading.agrees(c)]
-    gray = [c for c in fitting if settings.confirm_similarity <= c.similarity < settings.hit_similarity
-            and all(c is not a for a in agreed)]
+    gray = [c for c in fitting if settings.confirm_similarity <= c.similarity
+            and all(c is not a for a in sure + agreed)]
     if sure:
         decision = f"hit: {sure[0].procedure.id} (similarity {sure[0].similarity:.3f})"
     elif agreed:
