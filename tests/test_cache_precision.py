@@ -401,3 +401,18 @@ def test_the_engine_confirmer_asks_one_constrained_word_about_intent_and_known_t
     failed = EngineConfirmer(OneWordEngine(EngineError("model missing"))).confirm(Request("x", {}), procedure)
     assert (failed.same, failed.reason) == (False, "the engine failed: model missing")
 
+
+def test_a_draft_that_does_what_a_stored_procedure_does_makes_the_request_its_alias(open_seglam):
+    seglam, synthesizer, _ = open_seglam([sum_draft(), sum_draft(), mean_draft()])
+    first = seglam.run("sum the amount column", {"table": TABLE})
+    german = seglam.run("alle Beträge zusammenzählen", {"table": "id,amount\n1,7\n2,1\n"})
+    assert (german.route, german.answer, german.procedure_id) == ("miss", 8.0, first.procedure_id)
+    assert "the task is now its alias" in german.trace[-2].decision
+    stored = seglam.procedures.list("default")
+    assert [p.id for p in stored] == [first.procedure_id] and stored[0].aliases == ["alle Beträge zusammenzählen"]
+    again = seglam.run("alle Beträge zusammenzählen", {"table": "id,amount\n1,2\n"})
+    assert (again.route, again.answer, len(synthesizer.calls)) == ("hit", 2.0, 2)
+    # Another behaviour on the same inputs is another procedure.
+    mean = seglam.run("average of the amount column", {"table": TABLE})
+    assert mean.route == "miss" and mean.procedure_id != first.procedure_id
+    assert len(seglam.procedures.list("default")) == 2

@@ -1,4 +1,6 @@
-"""commit: store a verified draft as a procedure, with the provenance a reviewer needs."""
+"""commit: store a verified draft as a procedure, with the provenance a reviewer needs; or,
+when a stored procedure already does what the draft does, make the request its alias
+(orchestrator/twins.py)."""
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
@@ -7,6 +9,7 @@ from ..intent_terms import conflict, merge
 from ..state import Context, State
 from ..store import new_procedure_id, now
 from ..synthesizer import preview
+from ..twins import twin_in_store
 from ..types import Procedure, Provenance
 
 
@@ -27,6 +30,12 @@ def commit(state: State, runtime: Runtime[Context]):
     draft = state["draft"]
     meta = state["draft_meta"]
     retrieved = state["retrieved"]
+    store = runtime.context.store
+    twin = twin_in_store(draft, state["answer"], request, runtime.context)
+    if twin is not None:
+        store.add_alias(twin.id, request.namespace, request.task)
+        return {"procedure": twin, "route": "miss"}, (f"{twin.id} already does this on every known input: "
+                                                      "the task is now its alias, the draft not stored")
     procedure = Procedure(
         id=new_procedure_id(draft.name),
         version=1,
@@ -51,5 +60,5 @@ def commit(state: State, runtime: Runtime[Context]):
         ),
     )
     # The request's own task text becomes a key too: its exact rewording will hit directly.
-    runtime.context.store.add(procedure, keys=[request.task])
+    store.add(procedure, keys=[request.task])
     return {"procedure": procedure, "route": "miss"}, f"stored {procedure.id} v1"
