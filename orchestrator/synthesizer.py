@@ -98,20 +98,20 @@ short) and the exact expected answer.
 EXAMPLES = [
     (
         "add up the amount column",
-        {"table": "id,amount\n1,4.50\n2,2.50\n"},
+        {"table": "vendor,amount,date\nAcme GmbH,1204.50,2024-03-01\nKito Ltd,310.25,2024-03-04\n"},
         {
             "name": "sum_amount_column",
             "intent": "Sum the numeric values of the 'amount' column of a CSV table and return the total as a number.",
             "wordings": ["amount_total", "What do the amounts add up to?", "add the amounts together",
                          "Beträge addieren", "additionne les montants"],
             "returns": "number",
-            "answer": 7.0,
+            "answer": 1514.75,
             "code": "import csv\nimport io\n\n\ndef solve(table):\n    rows = csv.DictReader(io.StringIO(table))\n"
             "    return round(sum(float(r['amount'].replace(',', '')) for r in rows), 2)\n",
             "tests": [
-                {"inputs": {"table": "id,amount\n1,2.5\n2,3"}, "expected": 5.5},
-                {"inputs": {"table": "id,amount\n7,1200\n8,\"1,300.50\""}, "expected": 2500.5},
-                {"inputs": {"table": "id,amount\n"}, "expected": 0},
+                {"inputs": {"table": "vendor,amount,date\nA,2,2024-01-01\nB,3,2024-01-02"}, "expected": 5.0},
+                {"inputs": {"table": "vendor,amount,date\nC,\"1,200\",2024-02-01"}, "expected": 1200.0},
+                {"inputs": {"table": "vendor,amount,date\n"}, "expected": 0},
             ],
         },
     ),
