@@ -14,13 +14,16 @@ threshold costs, and the bands between say where a gray zone (confirm by the mod
 from __future__ import annotations
 
 import itertools
+import random
 import sys
 from typing import Any
 
 import numpy as np
 
 from orchestrator.embed import Embedder
-from orchestrator.intent_terms import agreement, conflict, merge
+from orchestrator.guards import columns_agree, columns_clash, words_agree
+from orchestrator.intent_terms import conflict, data_names, merge, names_in
+from orchestrator.known_words import unexplained_words
 from orchestrator.state import Settings
 
 from .families import FAMILIES, PARAPHRASE_KINDS, Family
@@ -106,17 +109,17 @@ def with_intent_terms(texts: dict[str, list[str]], vectors: dict[str, np.ndarray
 
 
 AGREEMENT_BANDS = [0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6]
-AGREEMENT_OPT_IN = 0.40  # the value bench/cache runs the agreement zone at
 
 
 def with_agreement(texts: dict[str, list[str]], vectors: dict[str, np.ndarray], embedder: Embedder,
                    wordings: dict[str, list[str]]) -> dict[str, Any]:
-    """Lookup's agreement zone (orchestrator/intent_terms.agreement): a request is run without
-    the model when it names exactly the terms of the procedure's verified texts, from a lower
-    similarity than the sure hit. Pairs: every text of a family as the one verified text of its
-    procedure, against every request text of the same signature; plus requests for tasks the
-    workload does not have (outsiders.py), which must agree with nothing. Text only: the column
-    and field names that lookup also compares need the requests' data, which this has not."""
+    """Lookup's agreement zone (orchestrator/guards.words_agree): a request is run without the
+    model, from a lower similarity than the sure hit, when it names exactly the terms of one of
+    the procedure's verified texts and its known texts explain its other words. Pairs: every
+    text of a family as the one verified text of its procedure (known besides it: the model's
+    wordings for the family), against every request text of the same signature; plus requests
+    for tasks the workload does not have (outsiders.py), which must agree with nothing. Text
+    only: the column and field names that lookup also compares need the requests' data."""
     signature = {f.name: tuple(sorted(f.params.items())) for f in FAMILIES}
     outsider_texts = [(sig, text) for sig, group in OUTSIDERS.items() for text in group]
     outsider_vectors = np.array(embedder.embed([text for _, text in outsider_texts]))
@@ -124,7 +127,7 @@ def with_agreement(texts: dict[str, list[str]], vectors: dict[str, np.ndarray], 
     same, other, outside = [], [], []
     for key_family, keys in texts.items():
         for i, key in enumerate(keys):
-            terms = merge(key)
+            known = [key, *wordings.get(key_family, [])]
             for request_family, requests in texts.items():
                 if signature[request_family] != signature[key_family]:
                     continue
@@ -132,19 +135,19 @@ def with_agreement(texts: dict[str, list[str]], vectors: dict[str, np.ndarray], 
                     if request_family == key_family and i == j:
                         continue
                     similarity = float(vectors[key_family][i] @ vectors[request_family][j])
-                    agrees = agreement(request, terms)
+                    agrees = words_agree(request, [key], known)
                     if request_family == key_family:
                         same.append((similarity, agrees))
                     elif agrees:
                         other.append((similarity, key_family, request_family, key, request))
             for (sig, request), vector in zip(outsider_texts, outsider_vectors):
-                if sig == signature[key_family] and agreement(request, terms):
+                if sig == signature[key_family] and words_agree(request, [key], known):
                     outside.append((float(vectors[key_family][i] @ vector), key_family, key, request))
     other.sort(reverse=True)
     outside.sort(reverse=True)
     return {
         "outsiders_answered_by_a_procedure": outsiders_answered(outsider_texts, outsider_vectors, texts, vectors,
-                                                                wording_vectors),
+                                                                wordings, wording_vectors),
         "should_hit_pairs": len(same),
         "outsider_requests": len(outsider_texts),
         "bands": [{"threshold": t,
@@ -158,33 +161,43 @@ def with_agreement(texts: dict[str, list[str]], vectors: dict[str, np.ndarray], 
     }
 
 
-def outsiders_answered(outsider_texts, outsider_vectors, texts, vectors, wording_vectors) -> dict[str, Any]:
+def outsiders_answered(outsider_texts, outsider_vectors, texts, vectors, wordings, wording_vectors) -> dict[str, Any]:
     """Per outsider request (a task no family does): would lookup run a family's procedure, with
     every text of that family verified (the warmest cache), at the default settings? By the
-    sure hit alone, by the sure hit only thanks to the model's other wordings as keys
-    (bench/cache/wordings.json), and by the agreement zone when it is turned on at
-    AGREEMENT_OPT_IN; the text-only half of lookup (no column names)."""
-    settings = Settings(agree_similarity=AGREEMENT_OPT_IN)
+    sure hit, by the sure hit only thanks to the model's other wordings as keys
+    (bench/cache/wordings.json), or by the agreement zone; and which sure hits go to the model
+    instead because a word of the request is unexplained. The request's data, for the column
+    and field names lookup compares, is an input of the family's own generator."""
+    settings = Settings()
+    families = {f.name: f for f in FAMILIES}
     signature = {f.name: tuple(sorted(f.params.items())) for f in FAMILIES}
-    sure, by_wordings, agreed = [], [], []
+    sure, by_wordings, agreed, asked = [], [], [], []
     for (sig, request), vector in zip(outsider_texts, outsider_vectors):
         for name, keys in texts.items():
             if signature[name] != sig:
                 continue
-            verified = merge(*keys[1:])
+            verified, known = keys[1:], [*keys, *wordings.get(name, [])]
             best = max(float(v @ vector) for v in vectors[name])
             worded = max([float(v @ vector) for v in wording_vectors.get(name, [])], default=-1.0)
-            if conflict(request, verified) is not None:
+            # The request's data: inputs of the family's own kind, for lookup's column-name rule.
+            names = data_names(families[name].make_inputs(random.Random(0)))
+            columns, columns_known = names_in(request, names), names_in("\n".join(verified), names)
+            if conflict(request, merge(*verified)) is not None or columns_clash(columns, columns_known):
                 continue
-            if best >= settings.hit_similarity:
-                sure.append({"request": request, "family": name, "similarity": round(best, 4)})
+            row = {"request": request, "family": name, "similarity": round(max(best, worded), 4)}
+            unexplained = unexplained_words(request, known, names)
+            if max(best, worded) >= settings.hit_similarity and settings.sure_hit_needs_known_words and unexplained:
+                asked.append({**row, "unexplained": " ".join(unexplained)})
+            elif best >= settings.hit_similarity:
+                sure.append(row)
             elif worded >= settings.hit_similarity:
-                by_wordings.append({"request": request, "family": name, "similarity": round(worded, 4)})
-            elif best >= settings.agree_similarity and agreement(request, verified):
-                agreed.append({"request": request, "family": name, "similarity": round(best, 4)})
+                by_wordings.append(row)
+            elif (settings.agree_similarity is not None and best >= settings.agree_similarity
+                  and words_agree(request, verified, known, names) and columns_agree(columns, columns_known)):
+                agreed.append(row)
     return {"outsiders": len(outsider_texts), "hit_similarity": settings.hit_similarity,
             "agree_similarity": settings.agree_similarity, "by_sure_hit": sure, "by_wordings": by_wordings,
-            "by_agreement": agreed}
+            "by_agreement": agreed, "asked_instead_of_a_sure_hit": asked}
 
 
 def calibrate(embedder: Embedder) -> dict[str, Any]:
@@ -335,10 +348,12 @@ def markdown(data: dict[str, Any], command: str) -> str:
         "",
         *table(data["farthest_paraphrases_from_intent"][:10], ["similarity", "family", "text"]),
         "",
-        "## The agreement zone (opt-in) and requests for tasks the workload lacks",
+        "## The agreement zone and requests for tasks the workload lacks",
         "",
-        "With `Settings.agree_similarity` set, lookup runs a candidate below the sure hit when the request "
-        "names exactly the terms of the procedure's verified texts on every axis (and the same columns). "
+        "Below the sure hit (from `Settings.agree_similarity`), lookup runs a candidate when the request "
+        "names exactly the terms of one of the procedure's verified texts on every axis, the same columns, "
+        "and no word that the procedure's known texts (intent, verified texts, the model's wordings) do not "
+        "explain (orchestrator/known_words.py). "
         f"Pairs: each family text as the one verified text, against the {agreed['should_hit_pairs']} other texts "
         f"of its family and every text of the same signature; and {agreed['outsider_requests']} requests for "
         "tasks no family does, worded with the workload's terms (bench/cache/outsiders.py).",
@@ -347,18 +362,19 @@ def markdown(data: dict[str, Any], command: str) -> str:
                                  "outsider_pairs_agreeing"]),
         "",
         f"Outsider requests that would get a family's procedure, every text of the family verified "
-        f"(sure hit at {outsiders['hit_similarity']}; agreement zone at {outsiders['agree_similarity']}): "
-        f"**{len(outsiders['by_sure_hit'])} of {outsiders['outsiders']} by the sure hit alone, "
+        f"(sure hit at {outsiders['hit_similarity']}; agreement zone from {outsiders['agree_similarity']}): "
+        f"**{len(outsiders['by_sure_hit'])} of {outsiders['outsiders']} by the sure hit, "
         f"{len(outsiders.get('by_wordings', []))} more by the sure hit on one of the model's other wordings "
         "(bench/cache/wordings.json), "
-        f"{len(outsiders['by_agreement'])} more by the agreement zone.** Their distinguishing word lies outside "
-        "the term lexicon (\"tax rate\", \"working days\", \"weeks\"): the guard is only as wide as its "
-        "lexicon, which is why the agreement zone is off by default.",
+        f"{len(outsiders['by_agreement'])} more by the agreement zone.** "
+        f"{len(outsiders.get('asked_instead_of_a_sure_hit', []))} would have been sure hits but carry a word "
+        "the family's texts do not explain, so lookup asks the model instead (a miss where no confirmer runs).",
         "",
-        *table([{**row, "zone": "sure hit"} for row in outsiders["by_sure_hit"]]
-               + [{**row, "zone": "sure hit on a wording"} for row in outsiders.get("by_wordings", [])]
-               + [{**row, "zone": "agreement"} for row in outsiders["by_agreement"]],
-               ["zone", "similarity", "family", "request"]),
+        *table([{**row, "zone": "sure hit", "unexplained": ""} for row in outsiders["by_sure_hit"]]
+               + [{**row, "zone": "sure hit on a wording", "unexplained": ""} for row in outsiders.get("by_wordings", [])]
+               + [{**row, "zone": "agreement", "unexplained": ""} for row in outsiders["by_agreement"]]
+               + [{**row, "zone": "asked instead"} for row in outsiders.get("asked_instead_of_a_sure_hit", [])],
+               ["zone", "similarity", "family", "request", "unexplained"]),
         "",
     ]
     return "\n".join(lines)
