@@ -90,3 +90,12 @@ def test_the_trace_counts_the_dropped_tests_by_why():
 def test_a_test_that_copies_the_request_is_named_with_the_fix(context):
     found, _ = problems(sum_draft([(TABLE[:60], 1918.28), (GOOD[1], 4.0)]), request(), context, "default")
     assert found[-1] == f"test 1 was not counted: {RESTATES}" and "copies its input" in RESTATES
+
+
+def test_a_test_that_reuses_one_short_input_of_the_request_is_a_test_of_its_own():
+    dates = Request("days between", {"start": "2023-12-06", "end": "2024-08-29"})
+    made = draft("def solve(start, end):\n    return 1\n", [({"start": "2023-12-06", "end": "2024-01-01"}, 26),
+                                                             ({"start": "2023-12-06", "end": "2024-08-29"}, 267)])
+    assert set_aside(made, dates) == [(2, RESTATES)]  # only the test with both of the request's dates
+    number = Request("c to f", {"value": 11.0})
+    assert set_aside(draft("def solve(value):\n    return 1\n", [({"value": 11.0}, 51.8)]), number) == [(1, RESTATES)]

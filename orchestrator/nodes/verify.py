@@ -26,18 +26,27 @@ COPY_MIN_CHARS = 40
 
 
 def copies_request(test_inputs: dict, request: Request | None) -> bool:
-    """Whether a test merely restates the request: a text input that is the request's own text
-    or a cut of it. Small models do this; such a test proves nothing beyond the request check,
-    and storing it would keep the user's document inside the procedure."""
-    if request is None:
+    """Whether a test merely restates the request: a text input that is a cut of one of the
+    request's documents, or every input the request's own (a cut of it, for a text). Small
+    models do this; such a test proves nothing beyond the request check, and storing it would
+    keep the user's document inside the procedure. A test that reuses one short input (the
+    request's start date, with another end date) is a test of its own."""
+    if request is None or not test_inputs:
         return False
-    for name, value in test_inputs.items():
-        original = request.inputs.get(name)
-        if isinstance(value, str) and isinstance(original, str) and len(value) >= min(COPY_MIN_CHARS, len(original)):
-            # Compared with whitespace collapsed: copies tend to lose blank lines and indents.
-            if " ".join(value.split()) in " ".join(original.split()):
-                return True
-    return False
+    own = {name: is_cut(value, request.inputs.get(name)) or value == request.inputs.get(name)
+           for name, value in test_inputs.items()}
+    documents = [name for name, value in request.inputs.items()
+                 if isinstance(value, str) and len(value) >= COPY_MIN_CHARS]
+    return all(own.values()) or any(own.get(name) for name in documents)
+
+
+def is_cut(value, original) -> bool:
+    """Whether a text is the original text or a cut of it, compared with whitespace collapsed
+    (copies tend to lose blank lines and indents); a cut shorter than COPY_MIN_CHARS of a
+    longer text is no copy ("Total: 5.00")."""
+    if not (isinstance(value, str) and isinstance(original, str)) or len(value) < min(COPY_MIN_CHARS, len(original)):
+        return False
+    return " ".join(value.split()) in " ".join(original.split())
 
 
 # Mistakes small models make again and again, by a piece of the error they raise, with the fix.
