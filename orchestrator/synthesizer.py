@@ -7,7 +7,6 @@ the data — so that one procedure serves every later request of the same kind.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import re
@@ -19,7 +18,6 @@ from sandbox.policy import complete_imports, drop_module_tests
 
 from .knowledge import Passage
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
-from .tables import request_table
 from .types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
 
 PREVIEW_CHARS = 1600  # per input: enough to show a document's structure, head and tail
@@ -87,8 +85,7 @@ Reply with the code in a ```python block, then one JSON object with:
 a terse pipeline label, a question, a command, one in German, one in French.
 - returns: the JSON type of the answer.
 - answer: the answer for this request's own inputs, read off the data by you; the code must \
-compute exactly this from the inputs. null when the data does not write it and it takes many \
-steps to compute by hand (a sum or mean of many rows).
+compute exactly this from the inputs.
 - tests: 3 tests, each with different inputs (the same names and types as the request, values \
 written by you, varied like real data would be: other labels, currencies, layouts; text inputs \
 short) and the exact expected answer.
@@ -99,20 +96,20 @@ short) and the exact expected answer.
 EXAMPLES = [
     (
         "add up the amount column",
-        {"table": "vendor,amount,date\nAcme GmbH,1204.50,2024-03-01\nKito Ltd,310.25,2024-03-04\n"},
+        {"table": "id,amount\n1,4.50\n2,2.50\n"},
         {
             "name": "sum_amount_column",
             "intent": "Sum the numeric values of the 'amount' column of a CSV table and return the total as a number.",
             "wordings": ["amount_total", "What do the amounts add up to?", "add the amounts together",
                          "Beträge addieren", "additionne les montants"],
             "returns": "number",
-            "answer": 1514.75,
+            "answer": 7.0,
             "code": "import csv\nimport io\n\n\ndef solve(table):\n    rows = csv.DictReader(io.StringIO(table))\n"
             "    return round(sum(float(r['amount'].replace(',', '')) for r in rows), 2)\n",
             "tests": [
-                {"inputs": {"table": "vendor,amount,date\nA,2,2024-01-01\nB,3,2024-01-02"}, "expected": 5.0},
-                {"inputs": {"table": "vendor,amount,date\nC,\"1,200\",2024-02-01"}, "expected": 1200.0},
-                {"inputs": {"table": "vendor,amount,date\n"}, "expected": 0},
+                {"inputs": {"table": "id,amount\n1,2.5\n2,3"}, "expected": 5.5},
+                {"inputs": {"table": "amount,id\n1200,a"}, "expected": 1200.0},
+                {"inputs": {"table": "id,amount\n"}, "expected": 0},
             ],
         },
     ),
@@ -159,25 +156,12 @@ def preview(value: JSON, limit: int = PREVIEW_CHARS) -> str:
     return f"{head}\n[... {len(text) - len(head) - len(tail)} characters omitted ...]\n{tail}"
 
 
-def table_note(name: str, value: JSON) -> list[str]:
-    """For a CSV table input, how its tests' tables must look: small models otherwise put
-    another header over copied rows, and right code then fails its own tests; or copy the
-    request's rows, whose sum they then get wrong by hand."""
-    table = request_table(value)
-    if table is None:
-        return []
-    return [f"({name} is a CSV table: write each test's {name} with the header line {','.join(table.header)} "
-            f"and 1-3 new rows of {len(table.header)} values; use small whole numbers (2, 5, 10) where the request "
-            "has numbers, so that you compute each expected answer exactly)"]
-
-
 def describe_request(request: Request, retrieved: Retrieved) -> str:
     lines = [f"Task: {request.task}", "", "Inputs:"]
     for name, value in request.inputs.items():
         size = f", {len(value)} characters" if isinstance(value, str) else ""
         lines.append(f"- {name} ({json_type(value)}{size}):")
         lines.append(preview(value))
-        lines += table_note(name, value)
     if retrieved.examples:
         lines += ["", "Cached procedures for similar tasks (for reference; they may not fit this task):"]
         for example in retrieved.examples:
@@ -242,21 +226,6 @@ def returns_schema(kind: str) -> dict[str, Any]:
     return {"type": [kind, "null"]}
 
 
-def named_solve(source: str, params: dict[str, str]) -> str:
-    """The source with its one function over exactly the request's inputs renamed solve, when
-    it defines no solve: small models name it after the task (`def c_to_f(value)`). The fix is
-    mechanical, like complete_imports; source that does not parse, or is ambiguous, is returned
-    unchanged for the policy check to report."""
-    try:
-        functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
-    except SyntaxError:
-        return source
-    fitting = [f.name for f in functions if sorted(a.arg for a in f.args.args) == sorted(params)]
-    if any(f.name == "solve" for f in functions) or len(fitting) != 1:
-        return source
-    return re.sub(rf"\b{fitting[0]}\b", "solve", source)
-
-
 def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
     name = re.sub(r"[^a-z0-9_]+", "_", str(data["name"]).lower()).strip("_") or "procedure"
     return Draft(
@@ -264,7 +233,7 @@ def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
         intent=" ".join(str(data["intent"]).split()),
         params=params,
         returns=returns_schema(data["returns"]),
-        code=complete_imports(drop_module_tests(named_solve(data["code"], params))),
+        code=complete_imports(drop_module_tests(data["code"])),
         tests=[ProcedureTest(inputs=t["inputs"], expected=t["expected"]) for t in data["tests"]],
         expected_answer=data.get("answer"),
         wordings=[" ".join(str(w).split()) for w in data.get("wordings") or []],

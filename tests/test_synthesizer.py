@@ -67,14 +67,6 @@ def test_the_prompt_shows_task_input_names_types_and_values():
     assert "- amount (integer):" in prompt and "0.92" in prompt
 
 
-def test_the_prompt_asks_for_test_tables_with_the_request_tables_header():
-    table = Request("sum the amount column", {"table": "vendor,amount,id\nAcme,1.50,7\nKito,2,8\n"})
-    assert ("(table is a CSV table: write each test's table with the header line vendor,amount,id and 1-3 new "
-            "rows of 3 values; use small whole numbers") in describe_request(table, Retrieved())
-    invoice = Request("the total", {"invoice": "Acme GmbH, Berlin\nTotal: 5.00\n"})
-    assert "CSV table" not in describe_request(invoice, Retrieved())
-
-
 def test_the_reply_schema_pins_test_inputs_to_the_request_signature():
     schema = reply_schema(param_types(request()))
     jsonschema.validate(REPLY, schema)
@@ -135,16 +127,3 @@ def test_the_prompts_examples_pass_their_own_tests():
             assert sandbox.check(reply["code"]) == []
             for test in reply["tests"]:
                 assert same_answer(test["expected"], sandbox.run(reply["code"], test["inputs"])), (reply["name"], test)
-
-
-def test_the_one_function_over_the_inputs_is_named_solve_when_the_model_names_it_otherwise():
-    from orchestrator.synthesizer import named_solve
-
-    params = {"value": "number"}
-    assert named_solve("def c_to_f(value):\n    return c_to_f2(value)\n", params) == (
-        "def solve(value):\n    return c_to_f2(value)\n")
-    unchanged = ["def solve(value):\n    return 1\n",  # already named
-                 "def a(value):\n    return 1\n\ndef b(value):\n    return 2\n",  # which one?
-                 "def helper(x):\n    return x\n",  # not over the inputs
-                 "def broken(:\n"]
-    assert [named_solve(source, params) for source in unchanged] == unchanged

@@ -1,10 +1,8 @@
-"""verify: admit a draft only if it compiles under the sandbox policy, passes its own tests
-(less those that are no evidence: a copy of the request, or an input not written in the
-request's format, such as a table whose rows do not fit its header), runs on the actual
-request with the answer its author read off the data, and is not a disguised constant: it
-must give different answers to different inputs and must not carry this request's answer in
-its code. Evidence that it reads the data comes from its own tests and from variants of the
-request whose answer is known (orchestrator/variants.py)."""
+"""verify: admit a draft only if it compiles under the sandbox policy, passes its own tests,
+runs on the actual request with the answer its author read off the data, and is not a
+disguised constant: it must give different answers to different inputs and must not carry
+this request's answer in its code. Evidence that it reads the data comes from its own tests
+and from variants of the request whose answer is known (orchestrator/variants.py)."""
 from __future__ import annotations
 
 import ast
@@ -17,8 +15,7 @@ from sandbox import SandboxError
 
 from ..answers import ReturnsMismatch, answer_spellings, check_returns, same_answer
 from ..state import Context, State
-from ..tables import request_table, table_fault
-from ..types import Draft, ProcedureTest, Request
+from ..types import Draft, Request
 from ..variants import request_variants
 
 
@@ -26,42 +23,18 @@ COPY_MIN_CHARS = 40
 
 
 def copies_request(test_inputs: dict, request: Request | None) -> bool:
-    """Whether a test merely restates the request: a text input that is a cut of one of the
-    request's documents, or every input the request's own (a cut of it, for a text). Small
-    models do this; such a test proves nothing beyond the request check, and storing it would
-    keep the user's document inside the procedure. A test that reuses one short input (the
-    request's start date, with another end date) is a test of its own."""
-    if request is None or not test_inputs:
+    """Whether a test merely restates the request: a text input that is the request's own text
+    or a cut of it. Small models do this; such a test proves nothing beyond the request check,
+    and storing it would keep the user's document inside the procedure."""
+    if request is None:
         return False
-    own = {name: is_cut(value, request.inputs.get(name)) or value == request.inputs.get(name)
-           for name, value in test_inputs.items()}
-    documents = [name for name, value in request.inputs.items()
-                 if isinstance(value, str) and len(value) >= COPY_MIN_CHARS]
-    return all(own.values()) or any(own.get(name) for name in documents)
-
-
-def is_cut(value, original) -> bool:
-    """Whether a text is the original text or a cut of it, compared with whitespace collapsed
-    (copies tend to lose blank lines and indents); a cut shorter than COPY_MIN_CHARS of a
-    longer text is no copy ("Total: 5.00")."""
-    if not (isinstance(value, str) and isinstance(original, str)) or len(value) < min(COPY_MIN_CHARS, len(original)):
-        return False
-    return " ".join(value.split()) in " ".join(original.split())
-
-
-# Mistakes small models make again and again, by a piece of the error they raise, with the fix.
-HINTS = {
-    "has no len()": "csv.reader and csv.DictReader are iterators: make a list of the rows first, "
-                    "rows = list(csv.DictReader(io.StringIO(text)))",
-    "ZeroDivisionError": "an input with no values (an empty table or list) reaches a division: "
-                         "return what the test expects for it before dividing",
-}
-
-
-def hint(error: SandboxError) -> str:
-    """The fix for a well-known mistake behind this error, as a clause to append, or ''."""
-    text = f"{type(error).__name__}: {error}"
-    return "".join(f"; {fix}" for piece, fix in HINTS.items() if piece in text)
+    for name, value in test_inputs.items():
+        original = request.inputs.get(name)
+        if isinstance(value, str) and isinstance(original, str) and len(value) >= min(COPY_MIN_CHARS, len(original)):
+            # Compared with whitespace collapsed: copies tend to lose blank lines and indents.
+            if " ".join(value.split()) in " ".join(original.split()):
+                return True
+    return False
 
 
 def fits_returns(returns: dict, value) -> bool:
@@ -114,41 +87,8 @@ def hard_codes(code: str, answer, request: Request) -> bool:
     return False
 
 
-def format_fault(test_inputs: dict, request: Request | None) -> str | None:
-    """Why a test's input is not written in the request's own format, or None: a table whose
-    rows do not fit its header, or whose columns hold other kinds of values than the request's
-    (orchestrator.tables). Right code may fail such a test, and passing it proves nothing, so
-    it is the test's fault, not the code's."""
-    if request is None:
-        return None
-    for name, value in test_inputs.items():
-        table = request_table(request.inputs.get(name))
-        fault = table_fault(value, table) if table and isinstance(value, str) else None
-        if fault:
-            return f"its table {name!r} is not written like the request's: {fault}; write test tables with " \
-                   f"the request's header {','.join(table.header)} and rows of {len(table.header)} fields"
-    return None
-
-
-RESTATES = "it restates the request (copies its input): write a new, short input of your own"
-
-
-def set_aside(draft: Draft, request: Request | None) -> list[tuple[int, str]]:
-    """(number, why) of each test that is no evidence: it restates the request, or its input
-    is not in the request's format."""
-    reasons = []
-    for number, test in enumerate(draft.tests, 1):
-        if copies_request(test.inputs, request):
-            reasons.append((number, RESTATES))
-        elif fault := format_fault(test.inputs, request):
-            reasons.append((number, fault))
-    return reasons
-
-
-def independent_tests(draft: Draft, request: Request | None) -> list[ProcedureTest]:
-    """The draft's tests that are evidence: those `set_aside` does not name."""
-    aside = {number for number, _ in set_aside(draft, request)}
-    return [test for number, test in enumerate(draft.tests, 1) if number not in aside]
+def independent_tests(draft: Draft, request: Request | None) -> list:
+    return [test for test in draft.tests if not copies_request(test.inputs, request)]
 
 
 def problems(draft: Draft, request: Request | None, context: Context, namespace: str,
@@ -159,11 +99,8 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
     if violations:
         return [f"the code breaks the sandbox rules: {'; '.join(violations)}"], None
     found = []
-    aside = dict(set_aside(draft, request))
     tests = independent_tests(draft, request)
-    for number, test in enumerate(draft.tests, 1):
-        if number in aside:
-            continue
+    for number, test in enumerate(tests, 1):
         shown = json.dumps(test.inputs, ensure_ascii=False)[:300]
         if set(test.inputs) != set(draft.params):
             found.append(f"test {number} has inputs {sorted(test.inputs)} but solve takes {sorted(draft.params)}")
@@ -171,8 +108,7 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
         try:
             got = context.sandbox.run(draft.code, test.inputs, limits=context.settings.limits, namespace=namespace)
         except SandboxError as error:
-            found.append(f"test {number} with inputs {shown} raised {type(error).__name__}: {error} "
-                         f"(it expects {test.expected!r}){hint(error)}")
+            found.append(f"test {number} with inputs {shown} raised {type(error).__name__}: {error}")
             continue
         if not same_answer(test.expected, got, rel_tol=rel_tol):
             found.append(f"test {number} with inputs {shown} expected {test.expected!r} but solve returned {got!r}")
@@ -184,7 +120,7 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
     except (SandboxError, ReturnsMismatch) as error:
         found.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}"
                      f"{where_answer_is(draft.expected_answer, request)}")
-        return with_set_aside(found, aside), None
+        return found, None
     if draft.expected_answer is not None and not fits_returns(draft.returns, draft.expected_answer):
         found.append(f"your 'answer' {draft.expected_answer!r} is not of the declared return type "
                      f"{draft.returns.get('type')}: give the value the code must return for this request")
@@ -197,22 +133,13 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
     evidence = tests + passing_variants(draft, request, answer, context, namespace)
     needed = context.settings.min_independent_tests
     if len(evidence) < needed:
-        found.append(f"only {len(tests)} test(s) have inputs of their own (a test that restates the request, or "
-                     f"whose input is not written like the request's, proves nothing): write {needed} or more "
-                     "with other data")
+        found.append(f"only {len(tests)} test(s) have inputs of their own (a test that restates the request "
+                     f"proves nothing): write {needed} or more with other data")
     answers = {json.dumps(test.expected, sort_keys=True) for test in evidence} | {json.dumps(answer, sort_keys=True)}
     if evidence and len(answers) == 1:
         found.append(f"every test and the request expect the same answer {answer!r}, so a procedure that "
                      "ignores its inputs would pass: add a test whose answer differs")
-    return with_set_aside(found, aside), answer
-
-
-def with_set_aside(found: list[str], aside: dict[int, str]) -> list[str]:
-    """The problems, followed, when there are any, by why each set-aside test was not counted:
-    a draft that fails must learn which of its tests to write again and how."""
-    if not found:
-        return found
-    return found + [f"test {number} was not counted: {why}" for number, why in aside.items()]
+    return found, answer
 
 
 def passing_variants(draft: Draft, request: Request, answer, context: Context, namespace: str) -> list:
@@ -239,18 +166,11 @@ def verify(state: State, runtime: Runtime[Context]):
     if found:
         feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found)
         return {"draft": None, "feedback": [*state["feedback"], feedback]}, f"failed: {found[0]}"
-    aside = [why for _, why in set_aside(draft, request)]
-    draft.tests = independent_tests(draft, request)
-    decision = f"passed {len(draft.tests)} test(s) and the request check{dropped(aside)}"
-    return {"answer": answer, "draft": draft}, decision
-
-
-def dropped(aside: list[str]) -> str:
-    """The trace's note on the tests set aside, which are not stored with the procedure."""
-    restated = aside.count(RESTATES)
-    counts = [(restated, "that only restated the request"),
-              (len(aside) - restated, "not written like the request's inputs")]
-    return "".join(f"; {count} test(s) {what} dropped" for count, what in counts if count)
+    kept = independent_tests(draft, request)
+    copied = len(draft.tests) - len(kept)
+    draft.tests = kept
+    note = f"; {copied} test(s) that only restated the request dropped" if copied else ""
+    return {"answer": answer, "draft": draft}, f"passed {len(kept)} test(s) and the request check{note}"
 
 
 def after_verify(state: State, runtime: Runtime[Context]) -> str:
