@@ -31,7 +31,7 @@ class Settings:
     # without asking when the request names exactly the operation, order, field... of one of
     # its verified texts, the same columns, and no word its known texts do not explain
     # (guards.words_agree): German, French and terse requests that MiniLM puts far from
-    # English keys. On bench/cache it lifts the hit rate on seen families from 78% to 90% with
+    # English keys. On bench/cache it lifts the hit rate on seen families from 78% to 88% with
     # no false hit; of 54 requests for tasks the workload lacks, worded with its terms, none gets
     # a procedure through it (bench/results/calibration.md).
     agree_similarity: float | None = 0.2
