@@ -68,9 +68,11 @@ TELLING_FUNCTION_WORDS = frozenset({
 
 
 @lru_cache(maxsize=1)
-def function_words() -> frozenset[str]:
+def self_explained_words() -> frozenset[str]:
+    """Function words of the four languages (less the telling ones) and the generic words:
+    built once, since lookup reads them for every sure-hit candidate."""
     listed = {word.casefold() for language in LANGUAGES for word in get_stop_words(language)}
-    return frozenset(listed - TELLING_FUNCTION_WORDS)
+    return frozenset(listed - TELLING_FUNCTION_WORDS) | GENERIC_WORDS
 
 
 def _stem(word: str) -> str:
@@ -121,7 +123,7 @@ def unexplained_words(task: str, known_texts: Iterable[str], data_names: Iterabl
     known_texts = list(known_texts)
     known = {token for text in known_texts for token in tokens_of(text)}
     known.update(token for name in data_names for token in tokens_of(name))
-    ignored = function_words() | GENERIC_WORDS
+    ignored = self_explained_words()
     compared, axes = compared_words(task), _axes(known_texts)
     unexplained = []
     for index, token in enumerate(tokens_of(task)):
