@@ -13,10 +13,12 @@ def lookup(state: State, runtime: Runtime[Context]):
     Before any similarity, candidates whose verified task texts name another operation, order,
     position, conversion, field or column than the request, or that are nearer a task they
     were verified not to do, are ruled out: a false hit is the worst failure, a miss only
-    costs time. Then zones decide: at or above the sure-hit similarity a candidate is run;
-    where the agreement zone is on, so is one from its similarity up whose texts name exactly
-    what the request names (a German or terse request far from English keys); in the gray
-    zone the model is asked first (confirm); below it is a miss.
+    costs time. Then zones decide: at or above the sure-hit similarity a candidate is run,
+    unless the request has a word none of its known texts explains (guards.Reading.unexplained:
+    then it is asked about); from the agreement similarity up, so is one that names exactly
+    what one of its verified texts names, with every word explained (a German or terse
+    request far from English keys); in the gray zone the model is asked first (confirm);
+    below it is a miss.
     """
     context = runtime.context
     settings = context.settings
