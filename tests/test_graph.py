@@ -267,3 +267,28 @@ def test_a_models_arithmetic_is_checked_within_a_tolerance_and_a_wrong_field_is_
     result = seglam.run("Convert the amount into euros at the rate", {"amount": 100, "rate": 0.5})
     assert (result.route, result.answer) == ("miss", 50.0)  # 15.84 is within 1% of 15.91
     assert seglam.run("Convert at the rate", {"amount": 1, "rate": 3}, namespace="b").route == "error"  # 8% off
+
+
+SUM_CODE = "import csv\nimport io\n\ndef solve(table):\n    return round(sum(float(r['amount']) for r in csv.DictReader(io.StringIO(table))), 2)\n"
+
+
+def test_expected_answers_written_as_arithmetic_are_computed_and_stored_as_values(open_seglam):
+    summed = draft(SUM_CODE, [({"table": "amount\n2453.78\n1576.35"}, "=2453.78 + 1576.35"),
+                              ({"table": "amount\n1"}, 1.0), ({"table": "amount\n"}, 0)], name="sum_amount")
+    summed.expected_answer = "=10.5 + 4.25"
+    seglam, _ = open_seglam([summed])
+    result = seglam.run("Sum the amount column", {"table": "amount\n10.5\n4.25"})
+    assert (result.route, result.answer) == ("miss", 14.75)
+    stored = seglam.procedures.get(result.procedure_id, "default")
+    assert [test.expected for test in stored.tests] == [pytest.approx(4030.13), 1.0, 0]
+
+
+def test_an_expected_answer_that_is_not_arithmetic_the_sandbox_allows_sends_the_model_back(open_seglam):
+    escaping = draft(SUM_CODE, [({"table": "amount\n1"}, "=open('/etc/passwd').read()"),
+                                ({"table": "amount\n2"}, 2.0), ({"table": "amount\n"}, 0)], name="sum_amount")
+    fine = draft(SUM_CODE, [({"table": "amount\n1"}, 1.0), ({"table": "amount\n2"}, 2.0), ({"table": "amount\n"}, 0)],
+                 name="sum_amount")
+    seglam, synthesizer = open_seglam([escaping, fine])
+    result = seglam.run("Sum the amount column", {"table": "amount\n3"})
+    assert (result.route, result.answer) == ("miss", 3.0)
+    assert "test 1's expected answer \"=open('/etc/passwd').read()\" could not be computed" in synthesizer.calls[1][1][0]

@@ -2,7 +2,8 @@
 runs on the actual request with the answer its author read off the data, and is not a
 disguised constant: it must give different answers to different inputs and must not carry
 this request's answer in its code. Evidence that it reads the data comes from its own tests
-and from variants of the request whose answer is known (orchestrator/variants.py)."""
+and from variants of the request whose answer is known (orchestrator/variants.py). Expected
+answers the model wrote as arithmetic ("=2.5 + 3") are computed first (orchestrator/worked_answers.py)."""
 from __future__ import annotations
 
 import ast
@@ -17,6 +18,7 @@ from ..answers import ReturnsMismatch, answer_spellings, check_returns, same_ans
 from ..state import Context, State
 from ..types import Draft, Request
 from ..variants import request_variants
+from ..worked_answers import work_out
 
 
 COPY_MIN_CHARS = 40
@@ -162,7 +164,11 @@ def verify(state: State, runtime: Runtime[Context]):
         return {}, "nothing to verify"
     request = state["request"]
     settings = runtime.context.settings
-    found, answer = problems(draft, request, runtime.context, request.namespace, settings.model_numbers_rel_tol)
+    worked = work_out(draft, runtime.context.sandbox, settings.limits, request.namespace)
+    draft = worked.draft
+    found = worked.problems
+    if not found:
+        found, answer = problems(draft, request, runtime.context, request.namespace, settings.model_numbers_rel_tol)
     if found:
         feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found)
         return {"draft": None, "feedback": [*state["feedback"], feedback]}, f"failed: {found[0]}"

@@ -1,0 +1,70 @@
+"""Expected answers written as arithmetic ("=2.5 + 3") are computed in the real sandbox, under
+its policy: Python does the model's sums, and an expression gets no more reach than a procedure."""
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.types import ProcedureTest
+from orchestrator.worked_answers import NotAnExpression, compute, work_out
+from sandbox import Limits, Sandbox, SandboxError
+from scripted import draft
+
+LIMITS = Limits(cpu_s=2.0, wall_s=5.0)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(workers=1, limits=LIMITS) as box:
+        yield box
+
+
+def worked(value, sandbox):
+    return compute(value, sandbox, LIMITS, "default")
+
+
+@pytest.mark.parametrize(
+    "expression, value",
+    [
+        ("=2453.78 + 1576.35", pytest.approx(4030.13)),
+        ("=round((98.6 - 32) * 5 / 9, 2)", 37.0),
+        ("=(date(2024, 2, 26) - date(2023, 6, 4)).days", 267),
+        ("=date(2024, 1, 31) + timedelta(days=30)", "2024-03-01"),
+        ("=math.floor(7 / 2)", 3),
+        ("= sorted(['b', 'a'])", ["a", "b"]),
+    ],
+)
+def test_an_expression_is_computed_by_python(sandbox, expression, value):
+    assert worked(expression, sandbox) == value
+
+
+@pytest.mark.parametrize(
+    "expression, error",
+    [
+        ("=open('/etc/passwd').read()", NotAnExpression),
+        ("=__import__('os').getcwd()", NotAnExpression),
+        ("=1 +", NotAnExpression),
+        ("=", NotAnExpression),
+        ("=1)\nimport os\nx = (1", NotAnExpression),
+        ("=1 / 0", SandboxError),
+    ],
+)
+def test_an_expression_the_sandbox_refuses_or_that_fails_is_an_error(sandbox, expression, error):
+    with pytest.raises(error):
+        worked(expression, sandbox)
+
+
+def test_work_out_replaces_expressions_and_keeps_values(sandbox):
+    proposed = draft("def solve(a, b):\n    return a + b\n",
+                     [({"a": 1, "b": 2}, "=1 + 2"), ({"a": 0, "b": 0}, 0), ({"a": 1, "b": 1}, "two")])
+    proposed.expected_answer = "=10 * 2"
+    result = work_out(proposed, sandbox, LIMITS, "default")
+    assert result.problems == []
+    assert [test.expected for test in result.draft.tests] == [3, 0, "two"]
+    assert result.draft.expected_answer == 20
+    assert proposed.tests[0] == ProcedureTest({"a": 1, "b": 2}, "=1 + 2")  # the proposal itself is untouched
+
+
+def test_work_out_names_the_expression_it_could_not_compute(sandbox):
+    proposed = draft("def solve(a):\n    return a\n", [({"a": 1}, 1), ({"a": 2}, "=2 *")])
+    problems = work_out(proposed, sandbox, LIMITS, "default").problems
+    assert len(problems) == 1 and problems[0].startswith("test 2's expected answer '=2 *' could not be computed")
