@@ -20,6 +20,9 @@ from .knowledge import Passage
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
 from .types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
 
+# The reply's token budget. Qwen's tokenizer spends a token on every digit, so three short test
+# tables of figures alone cost ~300 tokens; at 800, 2 of 3 replies for a mean were cut (measured).
+MAX_TOKENS = 1200
 PREVIEW_CHARS = 1600  # per input: enough to show a document's structure, head and tail
 RETURN_TYPES = ["string", "number", "integer", "boolean", "array", "object"]
 # An expected answer of any JSON type. Spelled out because llama.cpp's grammar turns the
@@ -77,7 +80,8 @@ itertools, functools, csv, io, string, textwrap, unicodedata. No files, no netwo
 exec, open, globals or getattr. Never use a name that starts with an underscore.
 - Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings.
 
-Reply with the code in a ```python block, then one JSON object with:
+Reply with the code in a ```python block (the imports and solve() only: no tests, no examples), \
+then one JSON object with:
 - name: a short snake_case name for the procedure.
 - intent: one sentence stating exactly what it computes: which field or column, which operation \
 (sum, mean, first, last, count...), which direction or unit, and what it returns.
@@ -85,10 +89,14 @@ Reply with the code in a ```python block, then one JSON object with:
 a terse pipeline label, a question, a command, one in German, one in French.
 - returns: the JSON type of the answer.
 - answer: the answer for this request's own inputs, read off the data by you; the code must \
-compute exactly this from the inputs.
+compute exactly this from the inputs. Never do arithmetic in your head: where the answer takes \
+a sum, a mean, a count of many items, a difference of dates or a conversion, write the figures \
+you read and let Python do the arithmetic: a string that starts with "=" and holds one Python expression, \
+such as "=4.50 + 2.50", "=round((98.6 - 32) * 5 / 9, 2)" or "=(date(2024, 3, 1) - date(2024, 1, 15)).days" \
+(math, date, datetime and timedelta are there).
 - tests: 3 tests, each with different inputs (the same names and types as the request, values \
 written by you, varied like real data would be: other labels, currencies, layouts; text inputs \
-short) and the exact expected answer.
+short) and the exact expected answer: a value, or an "=" expression as for answer.
 
 """
 
@@ -103,11 +111,11 @@ EXAMPLES = [
             "wordings": ["amount_total", "What do the amounts add up to?", "add the amounts together",
                          "Beträge addieren", "additionne les montants"],
             "returns": "number",
-            "answer": 7.0,
+            "answer": "=4.50 + 2.50",
             "code": "import csv\nimport io\n\n\ndef solve(table):\n    rows = csv.DictReader(io.StringIO(table))\n"
             "    return round(sum(float(r['amount'].replace(',', '')) for r in rows), 2)\n",
             "tests": [
-                {"inputs": {"table": "id,amount\n1,2.5\n2,3"}, "expected": 5.5},
+                {"inputs": {"table": "id,amount\n1,2.5\n2,3"}, "expected": "=2.5 + 3"},
                 {"inputs": {"table": "amount,id\n1200,a"}, "expected": 1200.0},
                 {"inputs": {"table": "id,amount\n"}, "expected": 0},
             ],
@@ -247,14 +255,18 @@ class EngineSynthesizer:
     the failed draft, what failed): the engine can reuse the evaluated prefix.
     With `tools`, the model may first run its draft, search the namespace's documents or look
     up its procedures (synthesis_tools), at most `max_tool_calls` times per attempt.
+    The first attempt is greedy (reproducible, and the only kind the draft model speeds up); a
+    retry samples at `retry_temperature`, because greedy decoding tends to answer new feedback
+    with the reply that just failed (seen: a word count's attempts 2 and 3, byte for byte).
     """
 
-    def __init__(self, engine: Engine, max_tokens: int = 800, tools: SynthesisTools | None = None,
-                 max_tool_calls: int = MAX_TOOL_CALLS):
+    def __init__(self, engine: Engine, max_tokens: int = MAX_TOKENS, tools: SynthesisTools | None = None,
+                 max_tool_calls: int = MAX_TOOL_CALLS, retry_temperature: float = 0.4):
         self.engine = engine
         self.max_tokens = max_tokens
         self.tools = tools
         self.max_tool_calls = max_tool_calls
+        self.retry_temperature = retry_temperature
 
     def synthesize(self, request: Request, retrieved: Retrieved, feedback: list[str]) -> Synthesis:
         params = param_types(request)
@@ -267,7 +279,8 @@ class EngineSynthesizer:
                 {
                     "role": "user",
                     "content": f"A previous answer failed verification:\n{failure}\n"
-                    "Fix the procedure (and any wrong test) and reply again: the ```python block, then the JSON object.",
+                    "Fix the procedure, and any wrong test in the JSON's tests, and reply again: the ```python "
+                    "block with the code only, then the JSON object.",
                 }
             )
         tools = self.tools.bind(request, inputs_schema(params), bool(retrieved.passages)) if self.tools else None
@@ -280,7 +293,8 @@ class EngineSynthesizer:
             return Synthesis(draft, loop.calls, model, prompt_sha, problem, loop.used)
 
         try:
-            reply = loop.reply(messages, schema=reply_schema(params), max_tokens=self.max_tokens, code_block="python")
+            reply = loop.reply(messages, schema=reply_schema(params), max_tokens=self.max_tokens, code_block="python",
+                               temperature=self.retry_temperature if feedback else 0.0)
         except EngineError as error:
             return outcome(None, getattr(self.engine, "model_id", None), f"the engine failed: {error}")
         if not isinstance(reply.data, dict):

@@ -38,9 +38,11 @@ class ScriptedEngine:
     def __init__(self, reply):
         self.reply = reply
         self.seen = []
+        self.temperatures = []
 
     def chat(self, messages, tools=None, schema=None, max_tokens=1024, temperature=0.0, code_block=None):
         self.seen.append((messages, schema))
+        self.temperatures.append(temperature)
         if isinstance(self.reply, Exception):
             raise self.reply
         return Reply(text="", data=self.reply, code_block=CODE if code_block else None, model=self.model_id)
@@ -104,6 +106,13 @@ def test_feedback_extends_the_same_conversation():
     assert "expected 5.0 but solve returned 4.0" in retry[-1]["content"]
 
 
+def test_the_first_attempt_is_greedy_and_a_retry_is_sampled():
+    engine = ScriptedEngine(REPLY)
+    EngineSynthesizer(engine, retry_temperature=0.4).synthesize(request(), Retrieved(), [])
+    EngineSynthesizer(engine, retry_temperature=0.4).synthesize(request(), Retrieved(), ["test 1 failed"])
+    assert engine.temperatures == [0.0, 0.4]
+
+
 @pytest.mark.parametrize(
     "reply, problem",
     [
@@ -117,13 +126,18 @@ def test_unusable_replies_give_no_draft_and_say_why(reply, problem):
     assert synthesis.draft is None and problem in synthesis.problem
 
 
-def test_the_prompts_examples_pass_their_own_tests():
+def test_the_prompts_examples_pass_their_own_tests_and_answer_their_request():
     from orchestrator.answers import same_answer
     from orchestrator.synthesizer import EXAMPLES
-    from sandbox import Sandbox
+    from orchestrator.worked_answers import compute, is_expression
+    from sandbox import Limits, Sandbox
+
+    def value(expected):
+        return compute(expected, sandbox, Limits(), "default") if is_expression(expected) else expected
 
     with Sandbox(workers=1) as sandbox:
-        for _, _, reply in EXAMPLES:
+        for _, inputs, reply in EXAMPLES:
             assert sandbox.check(reply["code"]) == []
+            assert same_answer(value(reply["answer"]), sandbox.run(reply["code"], inputs)), reply["name"]
             for test in reply["tests"]:
-                assert same_answer(test["expected"], sandbox.run(reply["code"], test["inputs"])), (reply["name"], test)
+                assert same_answer(value(test["expected"]), sandbox.run(reply["code"], test["inputs"])), (reply["name"], test)
