@@ -25,18 +25,27 @@ COPY_MIN_CHARS = 40
 
 
 def copies_request(test_inputs: dict, request: Request | None) -> bool:
-    """Whether a test merely restates the request: a text input that is the request's own text
-    or a cut of it. Small models do this; such a test proves nothing beyond the request check,
-    and storing it would keep the user's document inside the procedure."""
-    if request is None:
+    """Whether a test merely restates the request: a text input that is a cut of one of the
+    request's documents, or every input the request's own. Small models do this; such a test
+    proves nothing beyond the request check, and storing it would keep the user's document
+    inside the procedure. A test that reuses one short input (the request's start date with
+    another end date) is a test of its own: the model wrote such tests for days between two
+    dates, and counting them as copies refused right code for want of tests."""
+    if request is None or not test_inputs:
         return False
-    for name, value in test_inputs.items():
-        original = request.inputs.get(name)
-        if isinstance(value, str) and isinstance(original, str) and len(value) >= min(COPY_MIN_CHARS, len(original)):
-            # Compared with whitespace collapsed: copies tend to lose blank lines and indents.
-            if " ".join(value.split()) in " ".join(original.split()):
-                return True
-    return False
+    own = {name: value == request.inputs.get(name) or is_cut(value, request.inputs.get(name))
+           for name, value in test_inputs.items()}
+    documents = {name for name, value in request.inputs.items() if isinstance(value, str) and len(value) >= COPY_MIN_CHARS}
+    return all(own.values()) or any(own[name] for name in documents & own.keys())
+
+
+def is_cut(value, original) -> bool:
+    """Whether a text is the original or a cut of it at least COPY_MIN_CHARS long (or the whole
+    of a shorter original), compared with whitespace collapsed: copies tend to lose blank lines
+    and indents."""
+    if not (isinstance(value, str) and isinstance(original, str)) or len(value) < min(COPY_MIN_CHARS, len(original)):
+        return False
+    return " ".join(value.split()) in " ".join(original.split())
 
 
 def fits_returns(returns: dict, value) -> bool:

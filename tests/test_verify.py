@@ -1,0 +1,28 @@
+"""Which of the model's tests restate the request (and so prove nothing beyond the request check)."""
+from __future__ import annotations
+
+from orchestrator.nodes.verify import copies_request
+from orchestrator.types import Request
+
+INVOICE = "ACME Corp\nInvoice 7\nItems: widgets\nSubtotal: 10.00\nTotal: 12.00\nThank you"
+
+
+def test_a_cut_of_the_requests_document_restates_it():
+    request = Request("total", {"invoice": INVOICE})
+    assert copies_request({"invoice": INVOICE[:45]}, request)
+    assert copies_request({"invoice": "  ".join(INVOICE.split())}, request)
+    assert not copies_request({"invoice": "Total: 12.00"}, request)  # too short a cut to be a copy
+    assert not copies_request({"invoice": "Other Ltd\nTotal: 3.00"}, request)
+
+
+def test_a_test_that_reuses_one_short_input_of_the_request_is_a_test_of_its_own():
+    request = Request("days between", {"start": "2023-12-06", "end": "2024-08-29"})
+    assert not copies_request({"start": "2023-12-06", "end": "2024-01-01"}, request)
+    assert copies_request({"end": "2024-08-29", "start": "2023-12-06"}, request)
+    assert copies_request({"value": 11.0}, Request("c to f", {"value": 11.0}))
+    assert not copies_request({"value": 12.0}, Request("c to f", {"value": 11.0}))
+
+
+def test_a_document_cut_beside_new_short_inputs_still_restates():
+    request = Request("count the word", {"text": INVOICE, "word": "total"})
+    assert copies_request({"text": INVOICE[:50], "word": "items"}, request)
