@@ -10,6 +10,7 @@ import os
 import platform
 import subprocess
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,12 @@ def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
 
 
+@cache
 def product() -> str:
     """Which seglam was measured: the commit of the orchestrator package that was imported
-    (a snapshot made with `git archive` carries it in a COMMIT file)."""
+    (a snapshot made with `git archive` carries it in a COMMIT file). Read once, and run.py reads
+    it first: an hour-long run is stamped with the commit it started from, not the one checked
+    out when it ends."""
     import orchestrator
 
     root = Path(orchestrator.__file__).resolve().parents[1]

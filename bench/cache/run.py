@@ -34,7 +34,7 @@ from .baselines import run_direct, run_semantic_cache
 from .metrics import Attribution, Outcome, summarize
 from .reference import OracleConfirmer, ReferenceSynthesizer
 from .report import write_report
-from .results import RESULTS, load as load_results, update_section
+from .results import RESULTS, load as load_results, product, update_section
 from .wordings import load as load_wordings
 from .workload import Item, load_stream
 
@@ -159,6 +159,7 @@ def save(run: str, outcomes: list[Outcome], command: str, **extra) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    product()  # the commit this run starts from (see results.product)
     parser.add_argument("--only", default=",".join(RUNS), help="comma-separated runs: " + ", ".join(RUNS))
     parser.add_argument("--per-family", type=int, default=8, help="model run: requests per family")
     parser.add_argument("--budget-minutes", type=float, default=50,
