@@ -292,3 +292,13 @@ def test_an_expected_answer_that_is_not_arithmetic_the_sandbox_allows_sends_the_
     result = seglam.run("Sum the amount column", {"table": "amount\n3"})
     assert (result.route, result.answer) == ("miss", 3.0)
     assert "test 1's expected answer \"=open('/etc/passwd').read()\" could not be computed" in synthesizer.calls[1][1][0]
+
+
+def test_a_well_known_mistake_goes_back_to_the_model_with_its_fix(open_seglam):
+    uncounted = draft("import csv\nimport io\n\ndef solve(table):\n    rows = csv.DictReader(io.StringIO(table))\n"
+                      "    return sum(float(r['amount']) for r in rows) / len(rows)\n",
+                      [({"table": "amount\n1\n3"}, 2.0), ({"table": "amount\n5"}, 5.0)], name="mean_amount")
+    seglam, synthesizer = open_seglam([uncounted, None])
+    seglam.run("Mean of the amount column", {"table": "amount\n2\n4"})
+    feedback = synthesizer.calls[1][1][0]
+    assert "has no len()" in feedback and "rows = list(csv.DictReader(io.StringIO(text)))" in feedback

@@ -48,6 +48,22 @@ def is_cut(value, original) -> bool:
     return " ".join(value.split()) in " ".join(original.split())
 
 
+# Mistakes the 1.5B model makes again and again, by a piece of the error they raise, with the fix:
+# told only "object of type 'DictReader' has no len()", it rewrote the same line three times.
+HINTS = {
+    "has no len()": "csv.reader and csv.DictReader are iterators: make a list of the rows first, "
+                    "rows = list(csv.DictReader(io.StringIO(text)))",
+    "ZeroDivisionError": "an input with no values (an empty table or list) reaches a division: "
+                         "return what the test expects for it before dividing",
+}
+
+
+def hint(error: SandboxError) -> str:
+    """The fix for a well-known mistake behind this error, as a clause to append, or ''."""
+    text = f"{type(error).__name__}: {error}"
+    return "".join(f"; {fix}" for piece, fix in HINTS.items() if piece in text)
+
+
 def fits_returns(returns: dict, value) -> bool:
     try:
         check_returns(returns, value)
@@ -119,7 +135,7 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
         try:
             got = context.sandbox.run(draft.code, test.inputs, limits=context.settings.limits, namespace=namespace)
         except SandboxError as error:
-            found.append(f"test {number} with inputs {shown} raised {type(error).__name__}: {error}")
+            found.append(f"test {number} with inputs {shown} raised {type(error).__name__}: {error}{hint(error)}")
             continue
         if not same_answer(test.expected, got, rel_tol=rel_tol):
             found.append(f"test {number} with inputs {shown} expected {test.expected!r} but solve returned {got!r}")
@@ -129,7 +145,7 @@ def problems(draft: Draft, request: Request | None, context: Context, namespace:
         answer = context.sandbox.run(draft.code, request.inputs, limits=context.settings.limits, namespace=namespace)
         check_returns(draft.returns, answer)
     except (SandboxError, ReturnsMismatch) as error:
-        found.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}"
+        found.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}{hint(error)}"
                      f"{where_answer_is(draft.expected_answer, request)}")
         return found, None
     if draft.expected_answer is not None and not fits_returns(draft.returns, draft.expected_answer):
