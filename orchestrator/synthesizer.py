@@ -7,6 +7,7 @@ the data — so that one procedure serves every later request of the same kind.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -234,6 +235,21 @@ def returns_schema(kind: str) -> dict[str, Any]:
     return {"type": [kind, "null"]}
 
 
+def named_solve(source: str, params: dict[str, str]) -> str:
+    """The source with its one function over exactly the request's inputs renamed solve, when
+    it defines no solve: the model names it after the task (`def c_to_f(value)`, every attempt
+    of one measured run). The fix is mechanical, like complete_imports; source that does not
+    parse, or where the function is ambiguous, is returned unchanged for the policy to report."""
+    try:
+        functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+    except SyntaxError:
+        return source
+    fitting = [f.name for f in functions if sorted(a.arg for a in f.args.args) == sorted(params)]
+    if any(f.name == "solve" for f in functions) or len(fitting) != 1:
+        return source
+    return re.sub(rf"\b{fitting[0]}\b", "solve", source)
+
+
 def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
     name = re.sub(r"[^a-z0-9_]+", "_", str(data["name"]).lower()).strip("_") or "procedure"
     return Draft(
@@ -241,7 +257,7 @@ def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
         intent=" ".join(str(data["intent"]).split()),
         params=params,
         returns=returns_schema(data["returns"]),
-        code=complete_imports(drop_module_tests(data["code"])),
+        code=complete_imports(drop_module_tests(named_solve(data["code"], params))),
         tests=[ProcedureTest(inputs=t["inputs"], expected=t["expected"]) for t in data["tests"]],
         expected_answer=data.get("answer"),
         wordings=[" ".join(str(w).split()) for w in data.get("wordings") or []],

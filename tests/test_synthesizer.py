@@ -141,3 +141,16 @@ def test_the_prompts_examples_pass_their_own_tests_and_answer_their_request():
             assert same_answer(value(reply["answer"]), sandbox.run(reply["code"], inputs)), reply["name"]
             for test in reply["tests"]:
                 assert same_answer(value(test["expected"]), sandbox.run(reply["code"], test["inputs"])), (reply["name"], test)
+
+
+def test_the_one_function_over_the_inputs_is_named_solve_when_the_model_names_it_otherwise():
+    from orchestrator.synthesizer import named_solve
+
+    params = {"value": "number"}
+    assert named_solve("def c_to_f(value):\n    return c_to_f2(value)\n", params) == (
+        "def solve(value):\n    return c_to_f2(value)\n")
+    unchanged = ["def solve(value):\n    return 1\n",  # already named
+                 "def a(value):\n    return 1\n\ndef b(value):\n    return 2\n",  # which one?
+                 "def helper(x):\n    return x\n",  # not over the inputs
+                 "def broken(:\n"]
+    assert [named_solve(source, params) for source in unchanged] == unchanged
