@@ -153,7 +153,8 @@ def render_reply(reply: dict[str, Any]) -> str:
 SYSTEM_PROMPT += "".join(
     f"\nExample {number}. Task: {task!r}, inputs: {json.dumps(inputs)}\n{render_reply(reply)}\n"
     for number, (task, inputs, reply) in enumerate(EXAMPLES, 1)
-) + "\nTest texts are short, made up, and differ from each other and from the request.\n"
+) + ("\nThe JSON's tests use short, made-up texts that differ from each other and from the request; "
+     "the ```python block holds no tests.\n")
 
 
 def preview(value: JSON, limit: int = PREVIEW_CHARS) -> str:
