@@ -31,7 +31,9 @@ from orchestrator.embed import Embedder
 from orchestrator.state import Settings
 
 from .baselines import run_direct, run_semantic_cache
+from .families import FAMILIES
 from .metrics import Attribution, Outcome, summarize
+from .outsiders import OUTSIDERS
 from .reference import OracleConfirmer, ReferenceSynthesizer
 from .report import write_report
 from .results import RESULTS, load as load_results, product, update_section
@@ -93,11 +95,36 @@ def calls_by_node(result) -> tuple[int, int]:
     return nodes.count("synthesize"), nodes.count("confirm")
 
 
+def outsider_hits(seglam: Seglam, stream: list[Item], synthesizer: ReferenceSynthesizer) -> dict:
+    """After the stream: every outsider request (outsiders.py, tasks the workload lacks), with
+    the data of the first stream request of its signature. Any hit is a false hit; with a
+    confirmer this measures its yes/no where the workload cannot. The reference synthesizer
+    writes nothing for them (no family), so a miss ends there; lookup still asks the confirmer,
+    which it would not do with synthesis off."""
+    synthesizer.expect(None)
+    family_of = {tuple(sorted(f.params.items())): f.name for f in reversed(FAMILIES)}
+    first_inputs: dict[str, dict] = {}
+    for item in stream:
+        first_inputs.setdefault(item.family, item.inputs)
+    hits, asked, confirmations = [], 0, 0
+    for signature, texts in OUTSIDERS.items():
+        inputs = first_inputs.get(family_of.get(signature, ""))
+        for text in texts if inputs is not None else []:
+            result = seglam.run(text, inputs, namespace=NAMESPACE)
+            asked += 1
+            confirmations += calls_by_node(result)[1]
+            if result.route == "hit":
+                hits.append({"task": text, "procedure_id": result.procedure_id})
+    return {"requests": asked, "false_hits": len(hits), "confirm_calls": confirmations, "examples": hits}
+
+
 def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=None, settings: Settings | None = None,
-               budget_s: float | None = None, log_path: Path | None = None, confirmer=None) -> tuple[list[Outcome], bool]:
+               budget_s: float | None = None, log_path: Path | None = None, confirmer=None,
+               outsiders: dict | None = None) -> tuple[list[Outcome], bool]:
     """Send the stream through one fresh Seglam; every outcome is appended to a JSONL (default
     the run's file under bench/results) as it comes, so a long run that is stopped keeps what
-    it did. Returns (outcomes, complete)."""
+    it did. Returns (outcomes, complete). Given a dict as `outsiders` (and a reference
+    synthesizer), a complete run then fills it with outsider_hits on the cache the stream left."""
     attribution = Attribution()
     outcomes: list[Outcome] = []
     started = time.monotonic()
@@ -121,6 +148,8 @@ def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=Non
             line = {**asdict(outcome), "false_hit": outcome.false_hit, "error": (result.error or "")[:400]}
             log.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
             log.flush()
+        if outsiders is not None:
+            outsiders.update(outsider_hits(seglam, stream, synthesizer))
     return outcomes, True
 
 
@@ -205,10 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         from engine.llama import LlamaEngine
         from orchestrator.confirmer import EngineConfirmer
 
+        outsiders: dict = {}
         outcomes, complete = run_seglam("reference_confirm" + suffix, stream, embedder, ReferenceSynthesizer(wordings), settings,
                                         confirmer=EngineConfirmer(LlamaEngine()),
-                                        budget_s=run_budget_s(args.budget_minutes, args.stop_at))
+                                        budget_s=run_budget_s(args.budget_minutes, args.stop_at), outsiders=outsiders)
         save("reference_confirm" + suffix, outcomes, command, settings=asdict(settings), complete=complete,
+             outsiders=outsiders or None,
              synthesizer=f"ReferenceSynthesizer ({drafts}); gray zone confirmed by the default model (EngineConfirmer)")
     if "reference_oracle" in runs:
         synthesizer = ReferenceSynthesizer(wordings)
