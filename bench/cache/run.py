@@ -102,14 +102,18 @@ def outsider_hits(seglam: Seglam, stream: list[Item], synthesizer: ReferenceSynt
     writes nothing for them (no family), so a miss ends there; lookup still asks the confirmer,
     which it would not do with synthesis off."""
     synthesizer.expect(None)
-    family_of = {tuple(sorted(f.params.items())): f.name for f in reversed(FAMILIES)}
+    first_family: dict[tuple, str] = {}  # signature -> the first family (families.py order) that has it
+    for family in FAMILIES:
+        first_family.setdefault(tuple(sorted(family.params.items())), family.name)
     first_inputs: dict[str, dict] = {}
     for item in stream:
         first_inputs.setdefault(item.family, item.inputs)
     hits, asked, confirmations = [], 0, 0
     for signature, texts in OUTSIDERS.items():
-        inputs = first_inputs.get(family_of.get(signature, ""))
-        for text in texts if inputs is not None else []:
+        inputs = first_inputs.get(first_family.get(signature, ""))
+        if inputs is None:
+            continue
+        for text in texts:
             result = seglam.run(text, inputs, namespace=NAMESPACE)
             asked += 1
             confirmations += calls_by_node(result)[1]
