@@ -14,6 +14,7 @@ starts with "=" is therefore always read as an expression.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from sandbox import Limits, Sandbox, SandboxError
@@ -50,10 +51,23 @@ def is_expression(value: JSON) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 
 
+# A text literal in an expression, in single or double quotes.
+TEXT_LITERAL = re.compile(r"""('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+
+
+def without_leading_zeros(body: str) -> str:
+    """The expression with integers written as dates are ("date(2023, 12, 06)": the model copies
+    the figures of 2023-12-06, and Python refuses 06) stripped of their leading zeros; text
+    literals stay as they are."""
+    pieces = TEXT_LITERAL.split(body)
+    return "".join(piece if index % 2 else re.sub(r"(?<![\w.])0+(?=\d)", "", piece)
+                   for index, piece in enumerate(pieces))
+
+
 def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str) -> JSON:
     """The value of one "=..." expression; NotAnExpression when it is not one the sandbox
     allows, SandboxError when it fails there."""
-    body = expression[len(PREFIX):].strip()
+    body = without_leading_zeros(expression[len(PREFIX):].strip())
     if not body or "\n" in body:
         raise NotAnExpression("write one expression on one line after the '='")
     code = PROGRAM.format(expression=body)

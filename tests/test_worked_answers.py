@@ -31,6 +31,9 @@ def worked(value, sandbox):
         ("=date(2024, 1, 31) + timedelta(days=30)", "2024-03-01"),
         ("=math.floor(7 / 2)", 3),
         ("= sorted(['b', 'a'])", ["a", "b"]),
+        # dates as the model copies them off "2023-12-06"; a text keeps its zeros
+        ("=(date(2024, 08, 29) - date(2023, 12, 06)).days", 267),
+        ("=len('06 007') + 0.05 + 100", pytest.approx(106.05)),
     ],
 )
 def test_an_expression_is_computed_by_python(sandbox, expression, value):
