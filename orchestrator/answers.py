@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import lru_cache
 
 import jsonschema
@@ -56,3 +57,12 @@ def answer_spellings(answer: JSON) -> list[str]:
     if isinstance(answer, (int, float)):
         return list(dict.fromkeys([f"{answer:,.2f}", f"{answer:.2f}", str(answer)]))
     return [answer] if isinstance(answer, str) and len(answer) >= 3 else []
+
+
+def spells(line: str, spelling: str) -> bool:
+    """Whether `line` writes `spelling` as a whole: a figure not inside a longer one (23 is not
+    in 2023-12-06 nor in 123.5), a text anywhere."""
+    if not re.fullmatch(r"-?[\d,]*\.?\d+", spelling):
+        return spelling in line
+    return re.search(rf"(?<![\w.,]){re.escape(spelling)}(?![\w]|[.,]\d)", line) is not None
+

@@ -1,7 +1,7 @@
 """Which of the model's tests restate the request (and so prove nothing beyond the request check)."""
 from __future__ import annotations
 
-from orchestrator.nodes.verify import copies_request
+from orchestrator.nodes.verify import copies_request, where_answer_is
 from orchestrator.types import Request
 
 INVOICE = "ACME Corp\nInvoice 7\nItems: widgets\nSubtotal: 10.00\nTotal: 12.00\nThank you"
@@ -26,3 +26,10 @@ def test_a_test_that_reuses_one_short_input_of_the_request_is_a_test_of_its_own(
 def test_a_document_cut_beside_new_short_inputs_still_restates():
     request = Request("count the word", {"text": INVOICE, "word": "total"})
     assert copies_request({"text": INVOICE[:50], "word": "items"}, request)
+
+
+def test_the_lines_shown_for_an_answer_hold_it_as_a_whole_figure():
+    request = Request("how many days?", {"log": "opened 2023-12-06\nwaited 23 days\nref 123.5"})
+    assert where_answer_is(23, request) == " (the answer 23 is in these input lines: 'waited 23 days')"
+    assert where_answer_is(1190.0, Request("total", {"invoice": "Total: 1,190.00 EUR"})).endswith("'Total: 1,190.00 EUR')")
+    assert where_answer_is(5, request) == ""

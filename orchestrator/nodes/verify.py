@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from sandbox import SandboxError
 
-from ..answers import ReturnsMismatch, answer_spellings, check_returns, same_answer
+from ..answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, spells
 from ..state import Context, State
 from ..types import Draft, Request
 from ..variants import request_variants
@@ -55,6 +55,9 @@ HINTS = {
                     "rows = list(csv.DictReader(io.StringIO(text)))",
     "ZeroDivisionError": "an input with no values (an empty table or list) reaches a division: "
                          "return what the test expects for it before dividing",
+    "'NoneType' object has no attribute 'group'": "a regular expression found nothing: fit the pattern to "
+                                                   "every layout (other labels, case, thousands separators as "
+                                                   "in 5,053.83, no currency), and check the match before use",
 }
 
 
@@ -80,7 +83,7 @@ def where_answer_is(answer, request: Request) -> str:
         line.strip()
         for value in request.inputs.values() if isinstance(value, str)
         for line in value.splitlines()
-        if any(spelling in line for spelling in spellings)
+        if any(spells(line, spelling) for spelling in spellings)
     ]
     if not lines:
         return ""
