@@ -12,12 +12,13 @@ from pathlib import Path
 from sandbox import Sandbox
 
 from .confirmer import Confirmer, EngineConfirmer
+from .rechecker import EngineRechecker, Rechecker
 from .embed import Embedder
 from .errors import BadRequest, ProcedureRejected
 from .graph import build_graph
 from .knowledge import KnowledgeBase
 from .state import Context, Settings
-from .nodes.verify import problems
+from .nodes.verify import findings
 from .store import ProcedureStore, new_procedure_id, now, open_client
 from .synthesis_tools import SynthesisTools
 from .synthesizer import EngineSynthesizer, Synthesizer
@@ -83,6 +84,7 @@ class Seglam:
         engine=None,
         synthesizer: Synthesizer | None = None,
         confirmer: Confirmer | None = None,
+        rechecker: Rechecker | None = None,
         settings: Settings | None = None,
         chroma_url: str | None = None,
         embedder: Embedder | None = None,
@@ -91,9 +93,11 @@ class Seglam:
     ) -> "Seglam":
         """Open the cache under `home` (default $SEGLAM_HOME or ~/.cache/seglam).
 
-        engine / synthesizer / confirmer: replacements for the local model (the default loads
-        Qwen2.5-Coder-1.5B only when a miss first needs it). The gray-zone confirmation uses
-        the engine; with a synthesizer and no engine (nor confirmer) the gray zone is a miss.
+        engine / synthesizer / confirmer / rechecker: replacements for the local model (the
+        default loads Qwen2.5-Coder-1.5B only when a miss first needs it). The gray-zone
+        confirmation and the second opinion on a draft's disputed test answers use the engine;
+        with a synthesizer and no engine (nor confirmer) the gray zone is a miss, and with no
+        rechecker a disputed answer fails verification.
         chroma_url: share one cache through a Chroma server instead of the embedded store.
         synthesis_tools: let the model run its draft, search the namespace's documents and look
         up its procedures before it answers (orchestrator/synthesis_tools.py).
@@ -118,6 +122,8 @@ class Seglam:
             synthesizer = EngineSynthesizer(engine, tools=tools)
         if confirmer is None and engine is not None:
             confirmer = EngineConfirmer(engine)
+        if rechecker is None and engine is not None:
+            rechecker = EngineRechecker(engine)
         context = Context(
             store=store,
             knowledge=knowledge,
@@ -126,6 +132,7 @@ class Seglam:
             synthesizer=synthesizer,
             settings=settings,
             confirmer=confirmer,
+            rechecker=rechecker,
         )
         return cls(context, client, closers)
 
@@ -171,9 +178,9 @@ class Seglam:
     def _admit(self, draft: Draft, namespace: str) -> None:
         """Verify a hand-written draft (sandbox policy, its own tests) or raise ProcedureRejected."""
         validate(draft.intent or "-", {}, namespace)
-        found, _ = problems(draft, None, self.context, namespace)
-        if found:
-            raise ProcedureRejected(draft.name, found)
+        found = findings(draft, None, self.context, namespace)
+        if found.problems:
+            raise ProcedureRejected(draft.name, found.problems)
 
     def add_procedure(self, draft: Draft, namespace: str = "default", source_task: str | None = None) -> Procedure:
         """Admit a procedure a person wrote, through the same verification as a synthesized one

@@ -7,8 +7,9 @@
                |                  |--no, ask next--> confirm
                |                  '--no--> retrieve
                '--miss--> retrieve -> synthesize -> verify --pass--> commit -> respond
-                                          ^             |--retry (with the failure)--'
-                                          '-------------'--give up--> respond
+                                          ^            |--disputed--> recheck --> verify
+                                          |            |--give up--> respond
+                                          '------------'--retry, with the failure
     With synthesis off (audits, dry runs) no model runs: a miss or a gray zone goes
     straight to respond.
 """
@@ -25,6 +26,7 @@ from .nodes.commit import commit
 from .nodes.confirm import after_confirm, confirm
 from .nodes.execute import after_execute, execute
 from .nodes.lookup import after_lookup, lookup
+from .nodes.recheck import recheck
 from .nodes.respond import respond
 from .nodes.retrieve import retrieve
 from .nodes.synthesize import synthesize
@@ -58,6 +60,7 @@ def build_graph():
         ("retrieve", retrieve),
         ("synthesize", synthesize),
         ("verify", verify),
+        ("recheck", recheck),
         ("commit", commit),
         ("respond", respond),
     ]:
@@ -84,7 +87,10 @@ def build_graph():
     )
     graph.add_edge("retrieve", "synthesize")
     graph.add_edge("synthesize", "verify")
-    graph.add_conditional_edges("verify", after_verify, {"pass": "commit", "retry": "synthesize", "give up": "respond"})
+    graph.add_conditional_edges(
+        "verify", after_verify, {"pass": "commit", "recheck": "recheck", "retry": "synthesize", "give up": "respond"}
+    )
+    graph.add_edge("recheck", "verify")
     graph.add_edge("commit", "respond")
     graph.add_edge("respond", END)
     return graph.compile()

@@ -11,6 +11,7 @@ from .embed import Embedder
 from .knowledge import KnowledgeBase
 from .store import Candidate, ProcedureStore
 from .confirmer import Confirmer
+from .rechecker import Dispute, Rechecker
 from .synthesizer import Retrieved, Synthesizer
 from .types import JSON, Draft, Procedure, Request, Route, TraceStep
 
@@ -75,6 +76,7 @@ class Context:
     synthesizer: Synthesizer
     settings: Settings
     confirmer: Confirmer | None = None  # None: the gray zone is a miss
+    rechecker: Rechecker | None = None  # None: a disputed expected answer fails verification
 
 
 class State(TypedDict, total=False):
@@ -88,6 +90,8 @@ class State(TypedDict, total=False):
     retrieved: Retrieved
     draft: Draft | None
     draft_meta: dict[str, Any]  # model id, prompt sha256 of the current draft
+    disputes: list[Dispute]  # expected answers of the draft its code does not return, to recheck
+    rechecked: bool  # whether the current draft had its second opinion
     feedback: list[str]  # why earlier drafts failed, fed back to the synthesizer
     attempts: int
     route: Route

@@ -2,8 +2,10 @@
 so the graph's routing, verification and storage are tested in seconds and deterministically."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
+from orchestrator.rechecker import Opinion
 from orchestrator.synthesizer import Retrieved, Synthesis, param_types, returns_schema
 from orchestrator.types import Draft, ProcedureTest, Request
 
@@ -36,3 +38,19 @@ class ScriptedSynthesizer:
             return Synthesis(None, 1, "scripted", None, "the scripted reply was unusable")
         proposed.params = proposed.params or param_types(request)
         return Synthesis(proposed, 1, "scripted@0", "0" * 64)
+
+
+@dataclass
+class ScriptedRechecker:
+    """Answers second opinions from a table of (task, inputs as JSON) -> answer; records each
+    question. A question the table lacks gets no opinion."""
+
+    answers: dict[str, object]
+    asked: list[dict] = field(default_factory=list)
+
+    def work_out(self, task: str, inputs: dict) -> Opinion:
+        self.asked.append(inputs)
+        key = json.dumps(inputs, sort_keys=True)
+        if key not in self.answers:
+            return Opinion(None, 1, "the script has no answer")
+        return Opinion(self.answers[key], 1)

@@ -2,13 +2,14 @@
 synthesizer is scripted, so routing, verification and storage are what is under test."""
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 
 from orchestrator import BadRequest, Seglam, Settings
 from orchestrator.types import ProcedureTest
-from scripted import ScriptedSynthesizer, draft
+from scripted import ScriptedRechecker, ScriptedSynthesizer, draft
 
 TOTAL_CODE = """import re
 
@@ -33,9 +34,9 @@ def total_draft(parameter="invoice"):
 def open_seglam(tmp_path, embedder):
     opened = []
 
-    def open_(drafts, **settings):
+    def open_(drafts, rechecker=None, **settings):
         synthesizer = ScriptedSynthesizer(list(drafts))
-        seglam = Seglam.open(tmp_path / "home", synthesizer=synthesizer, embedder=embedder,
+        seglam = Seglam.open(tmp_path / "home", synthesizer=synthesizer, rechecker=rechecker, embedder=embedder,
                              settings=Settings(**settings))
         opened.append(seglam)
         return seglam, synthesizer
@@ -302,3 +303,71 @@ def test_a_well_known_mistake_goes_back_to_the_model_with_its_fix(open_seglam):
     seglam.run("Mean of the amount column", {"table": "amount\n2\n4"})
     feedback = synthesizer.calls[1][1][0]
     assert "has no len()" in feedback and "rows = list(csv.DictReader(io.StringIO(text)))" in feedback
+
+
+def key(inputs):
+    return json.dumps(inputs, sort_keys=True)
+
+
+def misjudged_total_draft():
+    """The total procedure, right, with a slip in its author's second test: 2134.5 for 1,234.50."""
+    slipped = total_draft()
+    slipped.tests[1].expected = 2134.5
+    return slipped
+
+
+@pytest.mark.parametrize("opinion", ["=1234 + 0.50", 1234.5, "1,234.50"])
+def test_a_slip_in_a_tests_expected_answer_is_settled_by_a_second_opinion_without_a_retry(open_seglam, opinion):
+    rechecker = ScriptedRechecker({key({"invoice": "TOTAL $1,234.50"}): opinion})
+    seglam, synthesizer = open_seglam([misjudged_total_draft()], rechecker=rechecker)
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer, result.model_calls) == ("miss", 3.0, 2)
+    assert nodes(result)[-5:] == ["verify", "recheck", "verify", "commit", "respond"]
+    assert "test 2: 1234.5, not 2134.5" in result.trace[-4].decision
+    assert len(synthesizer.calls) == 1 and rechecker.asked == [{"invoice": "TOTAL $1,234.50"}]
+    stored = seglam.procedures.get(result.procedure_id, "default")
+    assert [test.expected for test in stored.tests] == [12.0, 1234.5, None]
+
+
+def test_a_second_opinion_that_sides_with_the_author_sends_the_draft_back_once(open_seglam):
+    rechecker = ScriptedRechecker({key({"invoice": "TOTAL $1,234.50"}): 2134.5})
+    seglam, synthesizer = open_seglam([misjudged_total_draft(), total_draft()], rechecker=rechecker)
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer) == ("miss", 3.0)
+    assert nodes(result).count("recheck") == 1 and len(rechecker.asked) == 1
+    assert "still disputed, the second answer is 2134.5" in next(s.decision for s in result.trace if s.node == "recheck")
+    assert "test 2 with inputs" in synthesizer.calls[1][1][0]
+
+
+def test_the_requests_own_answer_can_be_settled_by_a_second_opinion(open_seglam):
+    misread = total_draft()
+    misread.expected_answer = 4.0
+    rechecker = ScriptedRechecker({key({"invoice": "Total: 3.00"}): "=1.50 * 2"})
+    seglam, synthesizer = open_seglam([misread], rechecker=rechecker)
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 3.0, 1)
+    assert "the request: 3.0, not 4.0" in next(s.decision for s in result.trace if s.node == "recheck")
+
+
+def test_a_second_opinion_that_cannot_be_computed_settles_nothing(open_seglam):
+    rechecker = ScriptedRechecker({key({"invoice": "TOTAL $1,234.50"}): "=1234 +"})
+    seglam, synthesizer = open_seglam([misjudged_total_draft(), total_draft()], rechecker=rechecker)
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 3.0, 2)
+    assert "still disputed, '=1234 +' could not be computed" in next(
+        s.decision for s in result.trace if s.node == "recheck")
+
+
+def test_drafts_that_fail_for_other_reasons_or_disagree_everywhere_get_no_second_opinion(open_seglam):
+    crashing = total_draft()
+    crashing.code = crashing.code.replace("if match else None", "")
+    wrong_everywhere = total_draft()
+    for test in wrong_everywhere.tests:
+        test.expected = 7.0
+    wrong_everywhere.expected_answer = 7.0
+    rechecker = ScriptedRechecker({})
+    seglam, synthesizer = open_seglam([crashing, wrong_everywhere, total_draft()], rechecker=rechecker)
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 3.0, 3)
+    assert rechecker.asked == []
+    assert "too many to be slips" in next(s.decision for s in result.trace if s.node == "recheck")

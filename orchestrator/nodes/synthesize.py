@@ -11,6 +11,7 @@ def synthesize(state: State, runtime: Runtime[Context]):
     attempt = state["attempts"] + 1
     update = {
         "attempts": attempt,
+        "rechecked": False,
         "draft": synthesis.draft,
         "draft_meta": {"model": synthesis.model, "prompt_sha256": synthesis.prompt_sha256},
         "model_calls": synthesis.model_calls,

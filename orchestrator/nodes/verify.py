@@ -9,12 +9,14 @@ from __future__ import annotations
 import ast
 import json
 import math
+from dataclasses import dataclass, field
 
 from langgraph.runtime import Runtime
 
 from sandbox import SandboxError
 
 from ..answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, spells
+from ..rechecker import Dispute
 from ..state import Context, State
 from ..types import Draft, Request
 from ..variants import request_variants
@@ -121,55 +123,76 @@ def independent_tests(draft: Draft, request: Request | None) -> list:
     return [test for test in draft.tests if not copies_request(test.inputs, request)]
 
 
-def problems(draft: Draft, request: Request | None, context: Context, namespace: str,
-             rel_tol: float = 1e-6) -> tuple[list[str], object]:
-    """What is wrong with the draft (empty when it passes), and its answer to the request
-    (hand-written procedures are admitted without one)."""
+@dataclass
+class Findings:
+    """What is wrong with a draft (nothing when it passes), its answer to the request (None for a
+    hand-written procedure, admitted without one), and which of the problems are disputes: an
+    answer its author expected that the code does not return, which a second opinion may settle."""
+
+    problems: list[str]
+    answer: object = None
+    disputes: list[Dispute] = field(default_factory=list)
+
+    @property
+    def only_disputes(self) -> bool:
+        return bool(self.disputes) and len(self.disputes) == len(self.problems)
+
+
+def findings(draft: Draft, request: Request | None, context: Context, namespace: str,
+             rel_tol: float = 1e-6) -> Findings:
+    """Everything verification checks, over the draft's tests (numbered by their place in the
+    draft, as its author wrote them) and, with a request, over the request and its variants."""
     violations = context.sandbox.check(draft.code)
     if violations:
-        return [f"the code breaks the sandbox rules: {'; '.join(violations)}"], None
-    found = []
-    tests = independent_tests(draft, request)
-    for number, test in enumerate(tests, 1):
+        return Findings([f"the code breaks the sandbox rules: {'; '.join(violations)}"])
+    found = Findings([])
+    tests = []
+    for index, test in enumerate(draft.tests):
+        if copies_request(test.inputs, request):
+            continue
+        tests.append(test)
         shown = json.dumps(test.inputs, ensure_ascii=False)[:300]
         if set(test.inputs) != set(draft.params):
-            found.append(f"test {number} has inputs {sorted(test.inputs)} but solve takes {sorted(draft.params)}")
+            found.problems.append(f"test {index + 1} has inputs {sorted(test.inputs)} but solve takes {sorted(draft.params)}")
             continue
         try:
             got = context.sandbox.run(draft.code, test.inputs, limits=context.settings.limits, namespace=namespace)
         except SandboxError as error:
-            found.append(f"test {number} with inputs {shown} raised {type(error).__name__}: {error}{hint(error)}")
+            found.problems.append(f"test {index + 1} with inputs {shown} raised {type(error).__name__}: {error}{hint(error)}")
             continue
         if not same_answer(test.expected, got, rel_tol=rel_tol):
-            found.append(f"test {number} with inputs {shown} expected {test.expected!r} but solve returned {got!r}")
+            found.problems.append(f"test {index + 1} with inputs {shown} expected {test.expected!r} but solve returned {got!r}")
+            found.disputes.append(Dispute(index, test.inputs, test.expected, got))
     if request is None:
-        return found, None
+        return found
     try:
         answer = context.sandbox.run(draft.code, request.inputs, limits=context.settings.limits, namespace=namespace)
         check_returns(draft.returns, answer)
     except (SandboxError, ReturnsMismatch) as error:
-        found.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}{hint(error)}"
-                     f"{where_answer_is(draft.expected_answer, request)}")
-        return found, None
+        found.problems.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}{hint(error)}"
+                              f"{where_answer_is(draft.expected_answer, request)}")
+        return found
+    found.answer = answer
     if draft.expected_answer is not None and not fits_returns(draft.returns, draft.expected_answer):
-        found.append(f"your 'answer' {draft.expected_answer!r} is not of the declared return type "
-                     f"{draft.returns.get('type')}: give the value the code must return for this request")
+        found.problems.append(f"your 'answer' {draft.expected_answer!r} is not of the declared return type "
+                              f"{draft.returns.get('type')}: give the value the code must return for this request")
     elif draft.expected_answer is not None and not same_answer(draft.expected_answer, answer, rel_tol=rel_tol):
-        found.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
-                     f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
+        found.problems.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
+                              f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
+        found.disputes.append(Dispute(None, request.inputs, draft.expected_answer, answer))
     if hard_codes(draft.code, answer, request):
-        found.append(f"the code contains this request's answer {answer!r} as a literal: compute it from the "
-                     "inputs, so other requests of this kind get their own answers")
+        found.problems.append(f"the code contains this request's answer {answer!r} as a literal: compute it from the "
+                              "inputs, so other requests of this kind get their own answers")
     evidence = tests + passing_variants(draft, request, answer, context, namespace)
     needed = context.settings.min_independent_tests
     if len(evidence) < needed:
-        found.append(f"only {len(tests)} test(s) have inputs of their own (a test that restates the request "
-                     f"proves nothing): write {needed} or more with other data")
+        found.problems.append(f"only {len(tests)} test(s) have inputs of their own (a test that restates the request "
+                              f"proves nothing): write {needed} or more with other data")
     answers = {json.dumps(test.expected, sort_keys=True) for test in evidence} | {json.dumps(answer, sort_keys=True)}
     if evidence and len(answers) == 1:
-        found.append(f"every test and the request expect the same answer {answer!r}, so a procedure that "
-                     "ignores its inputs would pass: add a test whose answer differs")
-    return found, answer
+        found.problems.append(f"every test and the request expect the same answer {answer!r}, so a procedure that "
+                              "ignores its inputs would pass: add a test whose answer differs")
+    return found
 
 
 def passing_variants(draft: Draft, request: Request, answer, context: Context, namespace: str) -> list:
@@ -191,23 +214,28 @@ def verify(state: State, runtime: Runtime[Context]):
     if draft is None:
         return {}, "nothing to verify"
     request = state["request"]
-    settings = runtime.context.settings
-    worked = work_out(draft, runtime.context.sandbox, settings.limits, request.namespace)
+    context = runtime.context
+    worked = work_out(draft, context.sandbox, context.settings.limits, request.namespace)
     draft = worked.draft
-    found = worked.problems
-    if not found:
-        found, answer = problems(draft, request, runtime.context, request.namespace, settings.model_numbers_rel_tol)
-    if found:
-        feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found)
-        return {"draft": None, "feedback": [*state["feedback"], feedback]}, f"failed: {found[0]}"
+    found = Findings(worked.problems) if worked.problems else findings(
+        draft, request, context, request.namespace, context.settings.model_numbers_rel_tol)
+    if found.only_disputes and context.rechecker is not None and not state.get("rechecked"):
+        return ({"draft": draft, "disputes": found.disputes},
+                f"disputed: {found.problems[0]}; asking for a second opinion on {len(found.disputes)} answer(s)")
+    if found.problems:
+        feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found.problems)
+        return {"draft": None, "disputes": [], "feedback": [*state["feedback"], feedback]}, f"failed: {found.problems[0]}"
     kept = independent_tests(draft, request)
     copied = len(draft.tests) - len(kept)
     draft.tests = kept
     note = f"; {copied} test(s) that only restated the request dropped" if copied else ""
-    return {"answer": answer, "draft": draft}, f"passed {len(kept)} test(s) and the request check{note}"
+    return ({"answer": found.answer, "draft": draft, "disputes": []},
+            f"passed {len(kept)} test(s) and the request check{note}")
 
 
 def after_verify(state: State, runtime: Runtime[Context]) -> str:
+    if state.get("disputes"):
+        return "recheck"
     if state["draft"] is not None:
         return "pass"
     return "retry" if state["attempts"] < runtime.context.settings.max_attempts else "give up"
