@@ -79,7 +79,8 @@ symbols or codes. Compute everything from the parameters.
 - You may import only: re, json, math, datetime, decimal, fractions, statistics, collections, \
 itertools, functools, csv, io, string, textwrap, unicodedata. No files, no network, no eval, \
 exec, open, globals or getattr. Never use a name that starts with an underscore.
-- Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings.
+- Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings; weekdays \
+and months as English names ("Monday"); one value, not a tuple, unless the task asks for several.
 
 Reply with the code in a ```python block (the imports and solve() only: no tests, no examples), \
 then one JSON object with:
