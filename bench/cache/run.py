@@ -17,6 +17,7 @@ One Seglam per run, each in a fresh temporary home; one Embedder for all runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -124,7 +125,7 @@ def outsider_hits(seglam: Seglam, stream: list[Item], synthesizer: ReferenceSynt
 
 def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=None, settings: Settings | None = None,
                budget_s: float | None = None, log_path: Path | None = None, confirmer=None,
-               outsiders: dict | None = None) -> tuple[list[Outcome], bool]:
+               outsiders: dict | None = None, engine=None) -> tuple[list[Outcome], bool]:
     """Send the stream through one fresh Seglam; every outcome is appended to a JSONL (default
     the run's file under bench/results) as it comes, so a long run that is stopped keeps what
     it did. Returns (outcomes, complete). Given a dict as `outsiders` (and a reference
@@ -134,6 +135,8 @@ def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=Non
     started = time.monotonic()
     # (passed only when given: a seglam without the gray zone has no such parameter)
     extra = {"confirmer": confirmer} if confirmer is not None else {}
+    if engine is not None:
+        extra["engine"] = engine
     with tempfile.TemporaryDirectory(prefix=f"seglam-bench-{run}-") as home, \
             Seglam.open(home, synthesizer=synthesizer, embedder=embedder, settings=settings or Settings(),
                         **extra) as seglam, \
@@ -207,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="", help="suffix for the results' section names (e.g. a settings variant)")
     parser.add_argument("--no-wordings", action="store_true",
                         help="reference runs: drafts without the model's other wordings (bench/cache/wordings.json)")
+    parser.add_argument("--replies", type=Path, default=None, metavar="JSONL",
+                        help="model run: also log every model reply there (bench/synthesis_replies.py's format)")
     parser.add_argument("--resummarize", action="store_true",
                         help="run nothing: recompute the figures of the chosen runs from their outcome files")
     args = parser.parse_args(argv)
@@ -268,8 +273,15 @@ def main(argv: list[str] | None = None) -> int:
                  note="answers keyed by the embedding of task + inputs; misses answered by the reference")
     if "model" in runs:
         chosen = subset(stream, MODEL_FAMILIES, args.per_family)
-        outcomes, complete = run_seglam("model" + suffix, chosen, embedder, None, settings,
-                                        budget_s=run_budget_s(args.budget_minutes, args.stop_at))
+        with contextlib.ExitStack() as logs:
+            engine = None
+            if args.replies:
+                from bench.synthesis_replies import LoggedEngine
+                from engine.llama import LlamaEngine
+
+                engine = LoggedEngine(LlamaEngine(), logs.enter_context(args.replies.open("w", encoding="utf-8")))
+            outcomes, complete = run_seglam("model" + suffix, chosen, embedder, None, settings,
+                                            budget_s=run_budget_s(args.budget_minutes, args.stop_at), engine=engine)
         save("model" + suffix, outcomes, command, synthesizer="EngineSynthesizer over engine.llama.LlamaEngine (default model)",
              settings=asdict(settings), requests_planned=len(chosen), complete=complete, synthesis=synthesis_by_family(outcomes))
     if "direct" in runs:
