@@ -33,6 +33,18 @@ def same_answer(expected: JSON, actual: JSON, rel_tol: float = 1e-6, abs_tol: fl
     return expected == actual
 
 
+FIGURE = re.compile(r"-?[\d,]*\.?\d+")
+
+
+def same_reading(worked: JSON, actual: JSON, rel_tol: float) -> bool:
+    """same_answer for an answer a model worked out, which may write a figure as text
+    ("5559.21", "1,234.50") where the code returns the number."""
+    if (isinstance(worked, str) and isinstance(actual, (int, float)) and not isinstance(actual, bool)
+            and FIGURE.fullmatch(worked.strip())):
+        worked = float(worked.replace(",", ""))
+    return same_answer(worked, actual, rel_tol=rel_tol)
+
+
 @lru_cache(maxsize=1024)
 def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
     # Building a validator checks the schema itself: do it once per schema, not on every hit.

@@ -68,6 +68,16 @@ class Dispute:
 
 
 @dataclass
+class Questions:
+    """What verify asks a second opinion about: the disputed answers, and whether to work out
+    answers on the request's data cut down or moved (when the draft's tests on other data fall
+    short)."""
+
+    disputes: list[Dispute]
+    worked_examples: bool
+
+
+@dataclass
 class Opinion:
     """The model's second answer (maybe an "=" expression still to compute), or why there is none."""
 

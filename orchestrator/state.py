@@ -11,7 +11,7 @@ from .embed import Embedder
 from .knowledge import KnowledgeBase
 from .store import Candidate, ProcedureStore
 from .confirmer import Confirmer
-from .rechecker import Dispute, Rechecker
+from .rechecker import Questions, Rechecker
 from .synthesizer import Retrieved, Synthesizer
 from .types import JSON, Draft, Procedure, Request, Route, TraceStep
 
@@ -90,7 +90,7 @@ class State(TypedDict, total=False):
     retrieved: Retrieved
     draft: Draft | None
     draft_meta: dict[str, Any]  # model id, prompt sha256 of the current draft
-    disputes: list[Dispute]  # expected answers of the draft its code does not return, to recheck
+    questions: Questions | None  # what verify asks a second opinion about, for the current draft
     rechecked: bool  # whether the current draft had its second opinion
     feedback: list[str]  # why earlier drafts failed, fed back to the synthesizer
     attempts: int

@@ -119,6 +119,10 @@ class Draft:
     expected_answer: JSON = None
     # Other ways users ask for the same task, as the author proposes them (see Procedure).
     wordings: list[str] = field(default_factory=list)
+    # Tests made from the request's own inputs with fewer rows or other figures, their answers
+    # worked out by a second opinion (nodes/recheck.py): evidence at admission only, never
+    # stored, since they carry the user's data.
+    worked_examples: list[ProcedureTest] = field(default_factory=list)
 
 
 @dataclass

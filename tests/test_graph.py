@@ -371,3 +371,37 @@ def test_drafts_that_fail_for_other_reasons_or_disagree_everywhere_get_no_second
     assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 3.0, 3)
     assert rechecker.asked == []
     assert "too many to be slips" in next(s.decision for s in result.trace if s.node == "recheck")
+
+
+SUM_CODE = """import csv
+import io
+
+def solve(table):
+    return round(sum(float(row['amount']) for row in csv.DictReader(io.StringIO(table))), 2)
+"""
+SUM_TABLE = "vendor,amount\nA,1.50\nB,2\nC,3\nD,4.25\nE,5\n"
+
+
+def restating_sum_draft():
+    """A right sum whose author's tests only paste the request's table: they prove nothing."""
+    return draft(SUM_CODE, [({"table": SUM_TABLE[:30]}, 6.5), ({"table": "amount\nA,1.50\nB,2\nC,3"}, 6.5)],
+                 name="sum_amount")
+
+
+def test_worked_examples_on_the_requests_own_data_stand_in_for_tests_that_restate_it(open_seglam):
+    rechecker = ScriptedRechecker({key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): "=1.50 + 2 + 3",
+                                   key({"table": "vendor,amount\nD,4.25\nE,5\n"}): 9.25})
+    seglam, synthesizer = open_seglam([restating_sum_draft()], rechecker=rechecker)
+    result = seglam.run("sum the amount column", {"table": SUM_TABLE})
+    assert (result.route, result.answer, result.model_calls) == ("miss", 15.75, 3)
+    assert "worked example answered 6.5; worked example answered 9.25" in result.trace[-4].decision
+    stored = seglam.procedures.get(result.procedure_id, "default")
+    assert stored.tests == []  # the worked examples carry the user's rows: never stored
+
+
+def test_a_worked_example_the_code_gets_wrong_sends_the_draft_back(open_seglam):
+    rechecker = ScriptedRechecker({key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): 7.0})
+    seglam, synthesizer = open_seglam([restating_sum_draft()], rechecker=rechecker)
+    result = seglam.run("sum the amount column", {"table": SUM_TABLE})
+    assert result.route == "error" and len(rechecker.asked) == 2
+    assert "solve returned 6.5 but the answer worked out there is 7.0" in synthesizer.calls[1][1][0]

@@ -33,3 +33,10 @@ def test_the_lines_shown_for_an_answer_hold_it_as_a_whole_figure():
     assert where_answer_is(23, request) == " (the answer 23 is in these input lines: 'waited 23 days')"
     assert where_answer_is(1190.0, Request("total", {"invoice": "Total: 1,190.00 EUR"})).endswith("'Total: 1,190.00 EUR')")
     assert where_answer_is(5, request) == ""
+
+
+def test_the_requests_rows_under_another_header_restate_it():
+    table = "vendor,amount,date\nBlue Fern,1918.28,2023-06-07\nAcme,1181.28,2024-12-03\nNordwind,375.14,2023-02-12\n"
+    request = Request("sum the amount column", {"table": table})
+    assert copies_request({"table": "amount,id\nBlue Fern,1918.28,2023-06-07\nAcme,1181.28,2024-12-03\nNordw"}, request)
+    assert not copies_request({"table": "vendor,amount,date\nKito,2.50,2024-01-01\nAcme,3,2024-01-02"}, request)

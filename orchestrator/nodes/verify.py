@@ -15,8 +15,8 @@ from langgraph.runtime import Runtime
 
 from sandbox import SandboxError
 
-from ..answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, spells
-from ..rechecker import Dispute
+from ..answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, same_reading, spells
+from ..rechecker import Dispute, Questions
 from ..state import Context, State
 from ..types import Draft, Request
 from ..variants import request_variants
@@ -36,7 +36,7 @@ def copies_request(test_inputs: dict, request: Request | None) -> bool:
     if request is None or not test_inputs:
         return False
     own = {name: value == request.inputs.get(name) or is_cut(value, request.inputs.get(name))
-           for name, value in test_inputs.items()}
+           or repeats_rows(value, request.inputs.get(name)) for name, value in test_inputs.items()}
     documents = {name for name, value in request.inputs.items() if isinstance(value, str) and len(value) >= COPY_MIN_CHARS}
     return all(own.values()) or any(own[name] for name in documents & own.keys())
 
@@ -48,6 +48,16 @@ def is_cut(value, original) -> bool:
     if not (isinstance(value, str) and isinstance(original, str)) or len(value) < min(COPY_MIN_CHARS, len(original)):
         return False
     return " ".join(value.split()) in " ".join(original.split())
+
+
+def repeats_rows(value, original) -> bool:
+    """Whether most rows of a text (the lines after its first) are lines of the original: the
+    request's table pasted under a header of the model's own, the 1.5B's usual test of a sum."""
+    if not (isinstance(value, str) and isinstance(original, str)):
+        return False
+    rows = [line.strip() for line in value.split("\n")[1:] if line.strip()]
+    known = {line.strip() for line in original.split("\n")}
+    return len(rows) >= 2 and 2 * sum(row in known for row in rows) >= len(rows)
 
 
 # Mistakes the 1.5B model makes again and again, by a piece of the error they raise, with the fix:
@@ -126,16 +136,22 @@ def independent_tests(draft: Draft, request: Request | None) -> list:
 @dataclass
 class Findings:
     """What is wrong with a draft (nothing when it passes), its answer to the request (None for a
-    hand-written procedure, admitted without one), and which of the problems are disputes: an
-    answer its author expected that the code does not return, which a second opinion may settle."""
+    hand-written procedure, admitted without one), and which of the problems a second opinion
+    may settle: answers its author expected that the code does not return (disputes), and a
+    want of tests on data other than the request's."""
 
     problems: list[str]
     answer: object = None
     disputes: list[Dispute] = field(default_factory=list)
+    # Problems that tests on other data would settle: too few of them, or all with one answer.
+    wants_other_data: int = 0
 
     @property
-    def only_disputes(self) -> bool:
-        return bool(self.disputes) and len(self.disputes) == len(self.problems)
+    def settleable(self) -> bool:
+        """Whether a second opinion could settle every problem: disputed answers, and a want
+        of tests on other data (which worked examples supply)."""
+        settled_by_recheck = len(self.disputes) + self.wants_other_data
+        return bool(settled_by_recheck) and settled_by_recheck == len(self.problems)
 
 
 def findings(draft: Draft, request: Request | None, context: Context, namespace: str,
@@ -183,16 +199,40 @@ def findings(draft: Draft, request: Request | None, context: Context, namespace:
     if hard_codes(draft.code, answer, request):
         found.problems.append(f"the code contains this request's answer {answer!r} as a literal: compute it from the "
                               "inputs, so other requests of this kind get their own answers")
-    evidence = tests + passing_variants(draft, request, answer, context, namespace)
+    examples = passing_worked_examples(draft, context, namespace, rel_tol, found)
+    evidence = tests + examples + passing_variants(draft, request, answer, context, namespace)
     needed = context.settings.min_independent_tests
     if len(evidence) < needed:
         found.problems.append(f"only {len(tests)} test(s) have inputs of their own (a test that restates the request "
                               f"proves nothing): write {needed} or more with other data")
+        found.wants_other_data += 1
     answers = {json.dumps(test.expected, sort_keys=True) for test in evidence} | {json.dumps(answer, sort_keys=True)}
     if evidence and len(answers) == 1:
         found.problems.append(f"every test and the request expect the same answer {answer!r}, so a procedure that "
                               "ignores its inputs would pass: add a test whose answer differs")
+        found.wants_other_data += 1
     return found
+
+
+def passing_worked_examples(draft: Draft, context: Context, namespace: str, rel_tol: float,
+                            found: Findings) -> list:
+    """The draft's worked examples (the request's data cut down or moved, answered by a second
+    opinion) it answers right; each one it gets wrong is a problem of `found`."""
+    passed = []
+    for example in draft.worked_examples:
+        shown = json.dumps(example.inputs, ensure_ascii=False)[:300]
+        try:
+            got = context.sandbox.run(draft.code, example.inputs, limits=context.settings.limits, namespace=namespace)
+        except SandboxError as error:
+            found.problems.append(f"on the request's data cut down or changed, {shown}, solve raised "
+                                  f"{type(error).__name__}: {error}{hint(error)}")
+            continue
+        if same_reading(example.expected, got, rel_tol=rel_tol):
+            passed.append(example)
+        else:
+            found.problems.append(f"on the request's data cut down or changed, {shown}, solve returned {got!r} "
+                                  f"but the answer worked out there is {example.expected!r}")
+    return passed
 
 
 def passing_variants(draft: Draft, request: Request, answer, context: Context, namespace: str) -> list:
@@ -219,22 +259,22 @@ def verify(state: State, runtime: Runtime[Context]):
     draft = worked.draft
     found = Findings(worked.problems) if worked.problems else findings(
         draft, request, context, request.namespace, context.settings.model_numbers_rel_tol)
-    if found.only_disputes and context.rechecker is not None and not state.get("rechecked"):
-        return ({"draft": draft, "disputes": found.disputes},
-                f"disputed: {found.problems[0]}; asking for a second opinion on {len(found.disputes)} answer(s)")
+    if found.settleable and context.rechecker is not None and not state.get("rechecked"):
+        questions = Questions(found.disputes, worked_examples=found.wants_other_data > 0)
+        return {"draft": draft, "questions": questions}, f"{found.problems[0]}; asking for a second opinion"
     if found.problems:
         feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found.problems)
-        return {"draft": None, "disputes": [], "feedback": [*state["feedback"], feedback]}, f"failed: {found.problems[0]}"
+        return {"draft": None, "feedback": [*state["feedback"], feedback]}, f"failed: {found.problems[0]}"
     kept = independent_tests(draft, request)
     copied = len(draft.tests) - len(kept)
     draft.tests = kept
     note = f"; {copied} test(s) that only restated the request dropped" if copied else ""
-    return ({"answer": found.answer, "draft": draft, "disputes": []},
+    return ({"answer": found.answer, "draft": draft},
             f"passed {len(kept)} test(s) and the request check{note}")
 
 
 def after_verify(state: State, runtime: Runtime[Context]) -> str:
-    if state.get("disputes"):
+    if state.get("questions"):
         return "recheck"
     if state["draft"] is not None:
         return "pass"

@@ -1,0 +1,29 @@
+"""Other inputs of the request's kind, made from the request for worked examples: each differs
+from the request and from the other, keeps the request's shape, and leaves labels alone."""
+from __future__ import annotations
+
+from orchestrator.derived_inputs import derived_inputs
+
+TABLE = "vendor,amount\nA,1.50\nB,2\nC,3\nD,4.25\nE,5\n"
+
+
+def test_a_table_keeps_its_header_and_loses_rows():
+    assert derived_inputs({"table": TABLE, "column": "amount"}) == [
+        {"table": "vendor,amount\nA,1.50\nB,2\nC,3\n", "column": "amount"},
+        {"table": "vendor,amount\nD,4.25\nE,5\n", "column": "amount"},
+    ]
+
+
+def test_numbers_and_dates_move_and_two_dates_move_apart():
+    first, second = derived_inputs({"start": "2023-12-06", "end": "2024-08-29", "count": 3, "rate": 0.5})
+    assert first == {"start": "2023-10-26", "end": "2024-06-08", "count": 12, "rate": 11.19}
+    assert second["start"] != "2023-12-06" and second["count"] not in (3, 12)
+
+
+def test_a_one_line_text_is_halved_and_a_document_kept_whole():
+    assert derived_inputs({"text": "Ship it. Then bill the client. Say thanks."}) == [
+        {"text": "Ship it."}, {"text": "Say thanks."}]
+    assert derived_inputs({"text": "one two three four five six seven"}) == [
+        {"text": "one two three"}, {"text": "five six seven"}]
+    assert derived_inputs({"invoice": "ACME\nInvoice 7\nSubtotal: 10.00\nTotal: 12.00"}) == []
+    assert derived_inputs({"label": "Total due", "flag": True}) == []
