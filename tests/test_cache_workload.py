@@ -92,3 +92,13 @@ def test_reference_run_through_seglam_records_hits_and_misses(embedder, tmp_path
     assert [o.route for o in outcomes][0] == "miss"
     assert sum(o.model_calls for o in outcomes) == sum(o.route == "miss" for o in outcomes)
     assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 6
+
+
+def test_model_calls_split_into_syntheses_confirmations_and_second_opinions():
+    attribution = Attribution()
+    outcomes = [
+        attribution.outcome(item(0, "sum_amount", 10.0), "miss", 10.0, 5.0, 4, "sum-1", 1, 0),  # 3 second opinions
+        attribution.outcome(item(1, "sum_amount", 7.0), "hit", 7.0, 1.0, 1, "sum-1", 0, 1),
+    ]
+    summary = summarize(outcomes)
+    assert (summary["synthesis_calls"], summary["confirm_calls"], summary["second_opinion_calls"]) == (1, 1, 3)

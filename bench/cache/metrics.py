@@ -154,6 +154,9 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
         "model_calls_per_family": ratio(model_calls, families),
         "synthesis_calls": sum(o.synthesis_calls for o in outcomes),
         "confirm_calls": sum(o.confirm_calls for o in outcomes),
+        # model calls that are neither a synthesis attempt nor a confirmation: second opinions
+        # on drafts (the recheck node, orchestrator/rechecker.py)
+        "second_opinion_calls": model_calls - sum(o.synthesis_calls + o.confirm_calls for o in outcomes),
         "synthesis_calls_per_family": ratio(sum(o.synthesis_calls for o in outcomes), families),
         "latency_ms": latency,
         "model_calls_per_100_requests": model_dependency(outcomes),

@@ -41,7 +41,8 @@ def latency(section: dict[str, Any]) -> str:
 
 def run_rows(results: dict[str, Any]) -> list[str]:
     lines = ["| run | requests | families | false hits | hit rate (seen) | hit rate (seen, new wording) | "
-             "accuracy on hits | accuracy | model calls (per family) | of which syntheses / confirmations | "
+             "accuracy on hits | accuracy | model calls (per family) | of which syntheses / confirmations / "
+             "second opinions | "
              "hit rate by quarter | latency p50/p95 by route |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in runs_present(results, RUN_ORDER):
@@ -51,7 +52,8 @@ def run_rows(results: dict[str, Any]) -> list[str]:
             f"| {name} | {s['requests']} | {s['families']} | {s['false_hits']} | {percent(s['hit_rate_seen'])} | "
             f"{percent(s.get('hit_rate_seen_new_text'))} | "
             f"{percent(s['accuracy_hits'])} | {percent(s['accuracy'])} | {s['model_calls']} "
-            f"({s['model_calls_per_family']}) | {s.get('synthesis_calls', '-')} / {s.get('confirm_calls', '-')} | "
+            f"({s['model_calls_per_family']}) | {s.get('synthesis_calls', '-')} / {s.get('confirm_calls', '-')} / "
+            f"{s.get('second_opinion_calls', '-')} | "
             f"{quarters} | {latency(s)} |"
         )
     return lines
