@@ -91,6 +91,7 @@ class State(TypedDict, total=False):
     draft: Draft | None
     draft_meta: dict[str, Any]  # model id, prompt sha256 of the current draft
     questions: Questions | None  # what verify asks a second opinion about, for the current draft
+    against_code: list[str]  # second opinions that side with the draft's author against its code
     rechecked: bool  # whether the current draft had its second opinion
     feedback: list[str]  # why earlier drafts failed, fed back to the synthesizer
     attempts: int

@@ -336,7 +336,10 @@ def test_a_second_opinion_that_sides_with_the_author_sends_the_draft_back_once(o
     assert (result.route, result.answer) == ("miss", 3.0)
     assert nodes(result).count("recheck") == 1 and len(rechecker.asked) == 1
     assert "still disputed, the second answer is 2134.5" in next(s.decision for s in result.trace if s.node == "recheck")
-    assert "test 2 with inputs" in synthesizer.calls[1][1][0]
+    retry_feedback = synthesizer.calls[1][1][0]
+    assert "test 2 with inputs" in retry_feedback
+    assert "test 2 also comes out as 2134.5 (2134.5), not as the 1234.5 solve returned" in retry_feedback
+    assert retry_feedback.endswith("the code is what is wrong there")
 
 
 def test_the_requests_own_answer_can_be_settled_by_a_second_opinion(open_seglam):
@@ -358,27 +361,30 @@ def test_a_second_opinion_that_cannot_be_computed_settles_nothing(open_seglam):
         s.decision for s in result.trace if s.node == "recheck")
 
 
-def test_drafts_that_fail_for_other_reasons_or_disagree_everywhere_get_no_second_opinion(open_seglam):
+def test_a_draft_that_fails_for_another_reason_gets_no_second_opinion(open_seglam):
     crashing = total_draft()
     crashing.code = crashing.code.replace("if match else None", "")
+    rechecker = ScriptedRechecker({})
+    seglam, synthesizer = open_seglam([crashing, total_draft()], rechecker=rechecker)
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 3.0, 2)
+    assert rechecker.asked == [] and "recheck" not in nodes(result)
+
+
+def test_second_opinions_that_side_with_the_code_on_every_answer_admit_it(open_seglam):
     wrong_everywhere = total_draft()
     for test in wrong_everywhere.tests:
         test.expected = 7.0
     wrong_everywhere.expected_answer = 7.0
-    rechecker = ScriptedRechecker({})
-    seglam, synthesizer = open_seglam([crashing, wrong_everywhere, total_draft()], rechecker=rechecker)
+    rechecker = ScriptedRechecker({key(inputs): expected for inputs, expected in TOTAL_TESTS}
+                                  | {key({"invoice": "Total: 3.00"}): "=1 + 2"})
+    seglam, synthesizer = open_seglam([wrong_everywhere], rechecker=rechecker)
     result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
-    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 3.0, 3)
-    assert rechecker.asked == []
-    assert "too many to be slips" in next(s.decision for s in result.trace if s.node == "recheck")
+    assert (result.route, result.answer, len(rechecker.asked)) == ("miss", 3.0, 4)
+    stored = seglam.procedures.get(result.procedure_id, "default")
+    assert [test.expected for test in stored.tests] == [12.0, 1234.5, None]
 
 
-SUM_CODE = """import csv
-import io
-
-def solve(table):
-    return round(sum(float(row['amount']) for row in csv.DictReader(io.StringIO(table))), 2)
-"""
 SUM_TABLE = "vendor,amount\nA,1.50\nB,2\nC,3\nD,4.25\nE,5\n"
 
 

@@ -12,6 +12,7 @@ def synthesize(state: State, runtime: Runtime[Context]):
     update = {
         "attempts": attempt,
         "rechecked": False,
+        "against_code": [],
         "draft": synthesis.draft,
         "draft_meta": {"model": synthesis.model, "prompt_sha256": synthesis.prompt_sha256},
         "model_calls": synthesis.model_calls,

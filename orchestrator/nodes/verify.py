@@ -264,6 +264,9 @@ def verify(state: State, runtime: Runtime[Context]):
         return {"draft": draft, "questions": questions}, f"{found.problems[0]}; asking for a second opinion"
     if found.problems:
         feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found.problems)
+        if state.get("against_code"):
+            feedback += ("\nWorked out again apart from the code, " + "; ".join(state["against_code"])
+                         + ": the code is what is wrong there")
         return {"draft": None, "feedback": [*state["feedback"], feedback]}, f"failed: {found.problems[0]}"
     kept = independent_tests(draft, request)
     copied = len(draft.tests) - len(kept)
