@@ -1,0 +1,78 @@
+"""How often is the model's second opinion right? The rechecker (orchestrator/rechecker.py) on
+the first request of each model-run family of bench/cache, and on the request's data cut down
+or moved as the recheck node cuts it (orchestrator/derived_inputs.py), against the reference.
+
+    SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python bench/second_opinions.py
+
+Writes bench/results/second_opinions.md: each question, the model's answer as written, its
+value, whether it is right, and the seconds it took.
+"""
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.cache.families import BY_NAME  # noqa: E402
+from bench.cache.run import MODEL_FAMILIES  # noqa: E402
+from bench.cache.workload import expected_answer, load_stream  # noqa: E402
+from engine.llama import LlamaEngine  # noqa: E402
+from orchestrator.answers import same_reading  # noqa: E402
+from orchestrator.derived_inputs import derived_inputs  # noqa: E402
+from orchestrator.rechecker import EngineRechecker  # noqa: E402
+from orchestrator.worked_answers import NotAnExpression, compute, is_expression  # noqa: E402
+from sandbox import Limits, Sandbox, SandboxError  # noqa: E402
+
+OUT = ROOT / "bench/results/second_opinions.md"
+TOLERANCE = 0.03  # Settings.model_numbers_rel_tol: what the recheck node accepts
+
+
+def main() -> int:
+    firsts = {}
+    for item in load_stream():
+        firsts.setdefault(item.family, item)
+    rechecker, rows, right = EngineRechecker(LlamaEngine()), [], 0
+    with Sandbox(limits=Limits()) as sandbox:
+        for family in MODEL_FAMILIES:
+            item = firsts[family]
+            for inputs in [item.inputs, *derived_inputs(item.inputs)]:
+                expected = expected_answer(BY_NAME[family], inputs)
+                started = time.perf_counter()
+                opinion = rechecker.work_out(item.task, inputs)
+                seconds = time.perf_counter() - started
+                value = opinion.answer
+                if is_expression(value):
+                    try:
+                        value = compute(value, sandbox, Limits(), "bench")
+                    except (NotAnExpression, SandboxError) as error:
+                        value = f"not computed: {type(error).__name__}"
+                ok = not opinion.reason and same_reading(value, expected, rel_tol=TOLERANCE)
+                right += ok
+                shown = str(opinion.answer if not opinion.reason else opinion.reason).replace("|", "\\|")[:90]
+                rows.append(f"| {family} | {'request' if inputs is item.inputs else 'cut/moved'} | `{shown}` | "
+                            f"{str(value)[:40]} | {expected} | {'yes' if ok else 'no'} | {seconds:.1f} |")
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    OUT.write_text("\n".join([
+        "# Second opinions: the model working answers out again",
+        "",
+        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}, `python bench/second_opinions.py`, "
+        f"{platform.machine()} with 2 CPUs, under the CPU lock, seglam {head}. "
+        f"Right: **{right} of {len(rows)}** (numbers within {TOLERANCE:.0%}, as the recheck node compares).",
+        "",
+        "| family | inputs | model's answer | its value | reference | right | s |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]), encoding="utf-8")
+    print(f"{right} of {len(rows)} right; {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
