@@ -3,7 +3,9 @@ runs on the actual request with the answer its author read off the data, and is 
 disguised constant: it must give different answers to different inputs and must not carry
 this request's answer in its code. Evidence that it reads the data comes from its own tests
 and from variants of the request whose answer is known (orchestrator/variants.py). Expected
-answers the model wrote as arithmetic ("=2.5 + 3") are computed first (orchestrator/worked_answers.py)."""
+answers the model wrote as arithmetic ("=2.5 + 3") are computed first (orchestrator/worked_answers.py).
+A draft whose only faults are disputed expected answers or too little evidence goes to the
+recheck node once (nodes/recheck.py), whose worked examples then count as evidence too."""
 from __future__ import annotations
 
 import ast
