@@ -26,11 +26,12 @@ from engine.llama import LlamaEngine  # noqa: E402
 from orchestrator.answers import same_reading  # noqa: E402
 from orchestrator.derived_inputs import derived_inputs  # noqa: E402
 from orchestrator.rechecker import EngineRechecker  # noqa: E402
+from orchestrator.state import Settings  # noqa: E402
 from orchestrator.worked_answers import NotAnExpression, compute, is_expression  # noqa: E402
 from sandbox import Limits, Sandbox, SandboxError  # noqa: E402
 
 OUT = ROOT / "bench/results/second_opinions.md"
-TOLERANCE = 0.03  # Settings.model_numbers_rel_tol: what the recheck node accepts
+TOLERANCE = Settings().model_numbers_rel_tol  # what the recheck node accepts
 
 
 def main() -> int:

@@ -71,10 +71,14 @@ def answer_spellings(answer: JSON) -> list[str]:
     return [answer] if isinstance(answer, str) and len(answer) >= 3 else []
 
 
-def spells(line: str, spelling: str) -> bool:
-    """Whether `line` writes `spelling` as a whole: a figure not inside a longer one (23 is not
-    in 2023-12-06 nor in 123.5), a text anywhere."""
-    if not re.fullmatch(r"-?[\d,]*\.?\d+", spelling):
-        return spelling in line
-    return re.search(rf"(?<![\w.,]){re.escape(spelling)}(?![\w]|[.,]\d)", line) is not None
+def whole_figure(spelling: str) -> re.Pattern:
+    """`spelling` where it stands as a whole, not inside a longer figure: 23 is not in
+    2023-12-06 nor in 123.5."""
+    return re.compile(rf"(?<![\w.,]){re.escape(spelling)}(?![\w]|[.,]\d)")
 
+
+def spells(line: str, spelling: str) -> bool:
+    """Whether `line` writes `spelling`: a figure as a whole (whole_figure), a text anywhere."""
+    if not FIGURE.fullmatch(spelling):
+        return spelling in line
+    return whole_figure(spelling).search(line) is not None

@@ -12,11 +12,11 @@ from pathlib import Path
 from sandbox import Sandbox
 
 from .confirmer import Confirmer, EngineConfirmer
-from .rechecker import EngineRechecker, Rechecker
 from .embed import Embedder
 from .errors import BadRequest, ProcedureRejected
 from .graph import build_graph
 from .knowledge import KnowledgeBase
+from .rechecker import EngineRechecker, Rechecker
 from .state import Context, Settings
 from .nodes.verify import findings
 from .store import ProcedureStore, new_procedure_id, now, open_client

@@ -16,8 +16,8 @@ import re
 from datetime import date, timedelta
 
 from .types import JSON
+from .variants import ISO_DATE
 
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MIN_WORDS = 6
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # (rows kept from the start, rows kept from the end, number factor, number offset, days moved)

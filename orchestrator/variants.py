@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from .answers import answer_spellings
+from .answers import answer_spellings, whole_figure
 from .types import JSON, ProcedureTest, Request
 
 # Variant k scales a number by FACTORS[k] (kept distinct, with cents so the format is tested).
@@ -92,7 +92,7 @@ def _substituted(inputs: dict[str, JSON], answer: JSON, spell) -> dict[str, JSON
         if not isinstance(value, str):
             continue
         for spelling in _spellings(answer):
-            pattern = re.compile(rf"(?<![\w.,]){re.escape(spelling)}(?![\w]|[.,]\d)")
+            pattern = whole_figure(spelling)
             if pattern.search(value):
                 replaced = pattern.sub(lambda _: spell(spelling), value)
                 return {**inputs, name: replaced}

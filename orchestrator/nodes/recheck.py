@@ -21,6 +21,7 @@ from ..state import Context, State
 from ..types import JSON, ProcedureTest
 from ..worked_answers import NotAnExpression, compute, is_expression
 
+
 def recheck(state: State, runtime: Runtime[Context]):
     context = runtime.context
     request, draft, questions = state["request"], state["draft"], state["questions"]
