@@ -14,6 +14,7 @@ starts with "=" is therefore always read as an expression.
 """
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, replace
 
@@ -64,10 +65,41 @@ def without_leading_zeros(body: str) -> str:
                    for index, piece in enumerate(pieces))
 
 
+CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def closed(body: str) -> str:
+    """The expression with the brackets the model left open closed: it often ends an answer
+    inside its JSON with the object's brace, "=len('Ship it.'.split()}" (measured:
+    bench/results/second_opinions.md). Anything else that does not parse stays as it was, so
+    the error names what the model wrote."""
+    try:
+        ast.parse(body, mode="eval")
+        return body
+    except SyntaxError:
+        pass
+    code = TEXT_LITERAL.sub("''", body)
+    while code.endswith("}") and code.count("}") > code.count("{"):
+        code, body = code[:-1].rstrip(), body[:-1].rstrip()
+    still_open = []
+    for character in code:
+        if character in CLOSERS:
+            still_open.append(CLOSERS[character])
+        elif character in CLOSERS.values():
+            if not still_open or still_open.pop() != character:
+                return body
+    repaired = body + "".join(reversed(still_open))
+    try:
+        ast.parse(repaired, mode="eval")
+    except SyntaxError:
+        return body
+    return repaired
+
+
 def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str) -> JSON:
     """The value of one "=..." expression; NotAnExpression when it is not one the sandbox
     allows, SandboxError when it fails there."""
-    body = without_leading_zeros(expression[len(PREFIX):].strip())
+    body = closed(without_leading_zeros(expression[len(PREFIX):].strip()))
     if not body or "\n" in body:
         raise NotAnExpression("write one expression on one line after the '='")
     code = PROGRAM.format(expression=body)

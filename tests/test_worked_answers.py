@@ -34,6 +34,10 @@ def worked(value, sandbox):
         # dates as the model copies them off "2023-12-06"; a text keeps its zeros
         ("=(date(2024, 08, 29) - date(2023, 12, 06)).days", 267),
         ("=len('06 007') + 0.05 + 100", pytest.approx(106.05)),
+        # closed with the JSON object's brace, or not closed at all; a brace in a text stays
+        ("=len('Ship the order.'.split()}", 3),
+        ("=round((50 - 32) * 5 / 9, 2", 10.0),
+        ("=len('a } b'.split()", 3),
     ],
 )
 def test_an_expression_is_computed_by_python(sandbox, expression, value):
@@ -46,6 +50,7 @@ def test_an_expression_is_computed_by_python(sandbox, expression, value):
         ("=open('/etc/passwd').read()", NotAnExpression),
         ("=__import__('os').getcwd()", NotAnExpression),
         ("=1 +", NotAnExpression),
+        ("=len('a b'.split(]", NotAnExpression),
         ("=", NotAnExpression),
         ("=1)\nimport os\nx = (1", NotAnExpression),
         ("=1 / 0", SandboxError),
