@@ -210,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="", help="suffix for the results' section names (e.g. a settings variant)")
     parser.add_argument("--no-wordings", action="store_true",
                         help="reference runs: drafts without the model's other wordings (bench/cache/wordings.json)")
+    parser.add_argument("--families", default=",".join(MODEL_FAMILIES),
+                        help="model run: comma-separated families (default: MODEL_FAMILIES); pair a subset with --label")
     parser.add_argument("--replies", type=Path, default=None, metavar="JSONL",
                         help="model run: also log every model reply there (bench/synthesis_replies.py's format)")
     parser.add_argument("--resummarize", action="store_true",
@@ -221,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = runs - set(RUNS)
     if unknown:
         parser.error(f"unknown run(s) {sorted(unknown)}: choose from {', '.join(RUNS)}")
+    model_families = [name for name in args.families.split(",") if name.strip()]
+    strangers = set(model_families) - {family.name for family in FAMILIES}
+    if strangers:
+        parser.error(f"unknown famil(ies) {sorted(strangers)}: see bench/cache/families.py")
     command = "python -m bench.cache.run " + " ".join(argv if argv is not None else sys.argv[1:])
     stream = load_stream()
     if args.resummarize:
@@ -272,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             save(f"semantic_cache_{threshold:.2f}", outcomes, command, threshold=threshold,
                  note="answers keyed by the embedding of task + inputs; misses answered by the reference")
     if "model" in runs:
-        chosen = subset(stream, MODEL_FAMILIES, args.per_family)
+        chosen = subset(stream, model_families, args.per_family)
         with contextlib.ExitStack() as logs:
             engine = None
             if args.replies:
