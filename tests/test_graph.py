@@ -411,3 +411,48 @@ def test_a_worked_example_the_code_gets_wrong_sends_the_draft_back(open_seglam):
     result = seglam.run("sum the amount column", {"table": SUM_TABLE})
     assert result.route == "error" and len(rechecker.asked) == 2
     assert "solve returned 6.5 but the answer worked out there is 7.0" in synthesizer.calls[1][1][0]
+
+
+def backwards_conversion_draft():
+    """Celsius to Fahrenheit as the 1.5B writes it: the right answers expected, the formula of
+    the other direction coded."""
+    backwards = draft("def solve(value):\n    return round((value - 32) * 5 / 9, 2)\n",
+                      [({"value": 0}, 32), ({"value": -40}, -40), ({"value": 100}, 212)],
+                      name="c_to_f", params={"value": "number"})
+    backwards.expected_answer = "=round(226.1 * 9 / 5 + 32, 2)"
+    return backwards
+
+
+def test_a_formula_the_second_opinion_works_out_everywhere_becomes_the_code(open_seglam):
+    rechecker = ScriptedRechecker({key({"value": 226.1}): "=round((226.1 * 9 / 5) + 32, 2)",
+                                   key({"value": 0}): "=round((0 * 9 / 5) + 32, 2)", key({"value": 100}): 212})
+    seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)
+    result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 438.98, 1)
+    assert "solve() lifted from it (result = round(value * 9 / 5 + 32, 2))" in result.trace[-4].decision
+    stored = seglam.procedures.get(result.procedure_id, "default")
+    assert "round(value * 9 / 5 + 32, 2)" in stored.code and "226.1" not in stored.code
+    assert seglam.run("c to f, please", {"value": 37}).answer == pytest.approx(98.6)
+
+
+def test_no_formula_is_lifted_that_misses_an_answer_worked_out(open_seglam):
+    rechecker = ScriptedRechecker({key({"value": 226.1}): "=round((226.1 * 9 / 5) + 32, 2)",
+                                   key({"value": 0}): 32, key({"value": 100}): 200})
+    seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)
+    result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
+    assert result.route == "error" and len(synthesizer.calls) == 3  # the 2nd and 3rd: the script has no more
+    assert "lifted" not in next(s.decision for s in result.trace if s.node == "recheck")
+    assert "the code is what is wrong there" in synthesizer.calls[1][1][0]
+
+
+def test_a_test_whose_two_worked_answers_disagree_is_dropped(open_seglam):
+    mislabelled = ({"table": "amount,id\n1,2.5\n2,3"}, 5.5)  # sums the wrong column: the code's 3.0 is right
+    summing = draft(SUM_CODE, [mislabelled, ({"table": "amount\n1"}, 1.0), ({"table": "amount\n2\n5"}, 7.0)],
+                    name="sum_amount")
+    rechecker = ScriptedRechecker({key(mislabelled[0]): 4})
+    seglam, synthesizer = open_seglam([summing], rechecker=rechecker)
+    result = seglam.run("Sum the amount column", {"table": "amount\n3"})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 3.0, 1)
+    assert "test 1 dropped: its two worked answers disagree (5.5, 4)" in result.trace[-4].decision
+    stored = seglam.procedures.get(result.procedure_id, "default")
+    assert [test.expected for test in stored.tests] == [1.0, 7.0]

@@ -1,14 +1,20 @@
 """recheck: settle what verify could not, with a second opinion (orchestrator/rechecker.py).
 
 For each answer the draft's author expected and its code does not return, the model works the
-answer out again without seeing the code; where that agrees with the code, the expected answer
-becomes the code's; where it agrees with the author instead, the retry is told so, with the
-working (two answers worked out apart agree against the code). When the draft has too few tests on data other than the request's (the
-author's tests restate it, as they often do), the request's data cut down or moved
-(orchestrator/derived_inputs.py) gets answers worked out the same way: worked examples. Verify then runs once more and its verdict stands."""
+answer out again without seeing the code:
+- where that agrees with the code, the expected answer becomes the code's (the author slipped);
+- where it agrees with the author, the retry is told so, with the working (two answers worked
+  out apart agree against the code);
+- where it agrees with neither, a test is dropped (it proves nothing either way); the request's
+  own answer stays disputed.
+When the draft has too few tests on data other than the request's (the author's tests restate
+it, as they often do), the request's data cut down or moved (orchestrator/derived_inputs.py)
+gets answers worked out the same way: worked examples. And when the code disagrees with answers
+worked out that one of their formulas gives all of, the draft's code becomes that formula over
+the inputs (orchestrator/lifting.py). Verify then runs once more and its verdict stands."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from langgraph.runtime import Runtime
 
@@ -16,7 +22,8 @@ from sandbox import SandboxError
 
 from ..answers import same_reading
 from ..derived_inputs import derived_inputs
-from ..rechecker import Opinion
+from ..lifting import lift
+from ..rechecker import Dispute, Opinion
 from ..state import Context, State
 from ..types import JSON, ProcedureTest
 from ..worked_answers import NotAnExpression, compute, is_expression
@@ -25,25 +32,16 @@ from ..worked_answers import NotAnExpression, compute, is_expression
 def recheck(state: State, runtime: Runtime[Context]):
     context = runtime.context
     request, draft, questions = state["request"], state["draft"], state["questions"]
-    disputes = questions.disputes
-    update = {"questions": None, "rechecked": True}
     tolerance = context.settings.model_numbers_rel_tol
-    calls, settled, notes, against_code = 0, {}, [], []
-    for dispute in disputes:
+    calls, notes, worked = 0, [], []
+    for dispute in questions.disputes:
         opinion = context.rechecker.work_out(request.task, dispute.inputs)
         calls += opinion.model_calls
         value, problem = worked_value(opinion, context, request.namespace)
         if problem:
             notes.append(f"{dispute.where}: still disputed, {problem}")
-        elif same_reading(value, dispute.got, rel_tol=tolerance):
-            settled[dispute.test] = dispute.got
-            notes.append(f"{dispute.where}: {dispute.got!r}, not {dispute.expected!r}")
         else:
-            notes.append(f"{dispute.where}: still disputed, the second answer is {value!r}")
-            if same_reading(value, dispute.expected, rel_tol=tolerance):
-                against_code.append(f"{dispute.where} also comes out as {value!r} ({opinion.answer}), not as "
-                                    f"the {dispute.got!r} solve returned")
-    examples = []
+            worked.append(Worked(dispute.inputs, opinion.answer, value, dispute))
     for inputs in derived_inputs(request.inputs) if questions.worked_examples else []:
         opinion = context.rechecker.work_out(request.task, inputs)
         calls += opinion.model_calls
@@ -51,14 +49,77 @@ def recheck(state: State, runtime: Runtime[Context]):
         if problem or value is None:
             notes.append(f"no worked example ({problem or 'no answer there'})")
         else:
-            examples.append(ProcedureTest(inputs, value))
+            worked.append(Worked(inputs, opinion.answer, value))
             notes.append(f"worked example answered {value!r}")
+    lifted, lifted_answers = lifted_code(draft.code, worked, context, request.namespace, tolerance)
+    if lifted:
+        notes.append("the code disagrees with the answers worked out, which one formula gives: "
+                     f"solve() lifted from it ({lifted.splitlines()[-2].strip()})")
+    settled, against_code, doubtful = {}, [], set()
+    for item, lifted_answer in zip(worked, lifted_answers or [None] * len(worked)):
+        dispute = item.dispute
+        if dispute is None:
+            continue
+        if lifted or same_reading(item.value, dispute.got, rel_tol=tolerance):
+            settled[dispute.test] = lifted_answer if lifted else dispute.got
+            if not same_reading(item.value, dispute.expected, rel_tol=tolerance):
+                notes.append(f"{dispute.where}: {settled[dispute.test]!r}, not {dispute.expected!r}")
+        elif same_reading(item.value, dispute.expected, rel_tol=tolerance):
+            notes.append(f"{dispute.where}: still disputed, the second answer is {item.value!r}")
+            against_code.append(f"{dispute.where} also comes out as {item.value!r} ({item.answer}), not as "
+                                f"the {dispute.got!r} solve returned")
+        elif dispute.test is not None:
+            # The model worked this test's answer out twice and got two answers, neither the
+            # code's: the test proves nothing either way (the 1.5B labels a column "amount"
+            # and sums another), so it goes, and verify asks for enough evidence without it.
+            doubtful.add(dispute.test)
+            notes.append(f"{dispute.where} dropped: its two worked answers disagree "
+                         f"({dispute.expected!r}, {item.value!r})")
+        else:
+            notes.append(f"{dispute.where}: still disputed, the second answer is {item.value!r}")
     tests = [replace(test, expected=settled[index]) if index in settled else test
-             for index, test in enumerate(draft.tests)]
-    corrected = replace(draft, tests=tests, expected_answer=settled.get(None, draft.expected_answer),
-                        worked_examples=examples)
-    update = {**update, "draft": corrected, "model_calls": calls, "against_code": against_code}
+             for index, test in enumerate(draft.tests) if index not in doubtful]
+    examples = [ProcedureTest(item.inputs, item.value) for item in worked if item.dispute is None]
+    corrected = replace(draft, code=lifted or draft.code, tests=tests,
+                        expected_answer=settled.get(None, draft.expected_answer), worked_examples=examples)
+    update = {"questions": None, "rechecked": True, "draft": corrected, "model_calls": calls,
+              "against_code": against_code}
     return update, "second opinion: " + "; ".join(notes)
+
+
+@dataclass
+class Worked:
+    """An answer worked out by the second opinion: for a disputed answer (`dispute`), or for the
+    request's data cut down or moved (a worked example, `dispute` None)."""
+
+    inputs: dict[str, JSON]
+    answer: JSON  # as the model wrote it, maybe an "=" expression
+    value: JSON
+    dispute: Dispute | None = None
+
+
+def lifted_code(code: str, worked: list[Worked], context: Context, namespace: str,
+                tolerance: float) -> tuple[str | None, list[JSON] | None]:
+    """A solve() lifted from one of the worked answers (orchestrator/lifting.py) that gives every
+    answer worked out, with what it returns for each, when the draft's code gives some of them
+    wrong; else (None, None)."""
+    if not any(item.dispute and not same_reading(item.value, item.dispute.got, rel_tol=tolerance) for item in worked):
+        return None, None
+    for item in worked:
+        lifted = lift(item.answer, item.inputs) if is_expression(item.answer) else None
+        if not lifted or lifted == code:
+            continue
+        answers = [run_or_none(lifted, other.inputs, context, namespace) for other in worked]
+        if all(same_reading(other.value, got, rel_tol=tolerance) for other, got in zip(worked, answers)):
+            return lifted, answers
+    return None, None
+
+
+def run_or_none(code: str, inputs: dict[str, JSON], context: Context, namespace: str) -> JSON:
+    try:
+        return context.sandbox.run(code, inputs, limits=context.settings.limits, namespace=namespace)
+    except SandboxError:
+        return None
 
 
 def worked_value(opinion: Opinion, context: Context, namespace: str) -> tuple[JSON, str]:

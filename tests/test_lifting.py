@@ -1,0 +1,47 @@
+"""A worked answer's formula becomes a procedure only where every input's value stands in it
+exactly once: anything else could mistake a figure of the formula for an input."""
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.lifting import lift
+
+
+@pytest.mark.parametrize(
+    "expression, inputs, formula",
+    [
+        ("=round((226.1 * 9 / 5) + 32, 2)", {"value": 226.1}, "result = round(value * 9 / 5 + 32, 2)"),
+        ("=round(-40 * 9 / 5 + 32, 2)", {"value": -40}, "result = round(value * 9 / 5 + 32, 2)"),
+        ("=len('Ship it now.'.split()}", {"text": "Ship it now."}, "result = len(text.split())"),
+        ("=date.fromisoformat('2024-07-04').strftime('%A')", {"day": "2024-07-04"},
+         "result = date.fromisoformat(day).strftime('%A')"),
+        ("=5 * 3", {"count": 5, "price": 3}, "result = count * price"),
+    ],
+)
+def test_each_inputs_value_becomes_its_name(expression, inputs, formula):
+    source = lift(expression, inputs)
+    assert formula in source and f"def solve({', '.join(inputs)}):" in source
+    namespace = {}
+    exec(compile(source, "lifted", "exec"), namespace)  # trusted here: the test wrote the expression
+    assert namespace["solve"](**inputs) is not None
+
+
+def test_a_date_comes_back_as_iso_text():
+    source = lift("=date.fromisoformat('2024-07-04') + timedelta(days=3)", {"start": "2024-07-04", "days": 3})
+    namespace = {}
+    exec(compile(source, "lifted", "exec"), namespace)
+    assert namespace["solve"]("2024-01-30", 2) == "2024-02-01"
+
+
+@pytest.mark.parametrize(
+    "expression, inputs",
+    [
+        ("=round((2 * 9 / 5) + 32, 2)", {"value": 2}),  # 2 is also round's digits
+        ("=(date(2024, 2, 3) - date(2023, 11, 20)).days", {"start": "2023-11-20", "end": "2024-02-03"}),  # not written
+        ("=date.fromisoformat('2024-07-04').weekday()", {"date": "2024-07-04"}),  # the input would shadow date
+        ("=1 +", {"value": 1}),
+        ("=4.5 + 2.5", {"table": "amount\n4.5\n2.5"}),
+    ],
+)
+def test_no_formula_where_an_input_does_not_stand_in_it_exactly_once(expression, inputs):
+    assert lift(expression, inputs) is None
