@@ -45,9 +45,9 @@ def lift(expression: str, inputs: dict[str, JSON]) -> str | None:
         tree = Replace(places[0], name).visit(tree)
     formula = ast.unparse(tree.body)
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    source = (f"def solve({', '.join(inputs)}):\n"
-              "    # The formula of the model's worked answer, over the inputs (orchestrator/lifting.py).\n"
-              f"    result = {formula}\n    return result\n")
+    # No comment marks the code as lifted: the model copies retrieved procedures, comments and
+    # all, into the next draft (measured: Fahrenheit to Celsius after a lifted Celsius to Fahrenheit).
+    source = f"def solve({', '.join(inputs)}):\n    result = {formula}\n    return result\n"
     if names & set(DATE_NAMES):
         # A date comes back as its ISO text, as from an "=" answer (worked_answers.PROGRAM).
         imported = [name for name in DATE_NAMES if name in names | {"date", "datetime"}]
