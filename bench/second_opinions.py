@@ -5,7 +5,8 @@ or moved as the recheck node cuts it (orchestrator/derived_inputs.py), against t
     SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python bench/second_opinions.py
 
 Writes bench/results/second_opinions.md: each question, the model's answer as written, its
-value, whether it is right, and the seconds it took.
+value, whether it is right, the seconds it took, and whether its formula lifts into a procedure
+(orchestrator/lifting.py) that answers the family's hand-written tests right.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from bench.cache.workload import expected_answer, load_stream  # noqa: E402
 from engine.llama import LlamaEngine  # noqa: E402
 from orchestrator.answers import same_reading  # noqa: E402
 from orchestrator.derived_inputs import derived_inputs  # noqa: E402
+from orchestrator.lifting import lift  # noqa: E402
 from orchestrator.rechecker import EngineRechecker  # noqa: E402
 from orchestrator.state import Settings  # noqa: E402
 from orchestrator.worked_answers import NotAnExpression, compute, is_expression  # noqa: E402
@@ -38,7 +40,7 @@ def main() -> int:
     firsts = {}
     for item in load_stream():
         firsts.setdefault(item.family, item)
-    rechecker, rows, right = EngineRechecker(LlamaEngine()), [], 0
+    rechecker, rows, right, lifts, right_lifts = EngineRechecker(LlamaEngine()), [], 0, 0, 0
     with Sandbox(limits=Limits()) as sandbox:
         for family in MODEL_FAMILIES:
             item = firsts[family]
@@ -55,24 +57,42 @@ def main() -> int:
                         value = f"not computed: {type(error).__name__}"
                 ok = not opinion.reason and same_reading(value, expected, rel_tol=TOLERANCE)
                 right += ok
+                lifted = lift(opinion.answer, inputs) if is_expression(opinion.answer) else None
+                lifted_right = lifted is not None and answers_tests(lifted, BY_NAME[family], sandbox)
+                lifts += lifted is not None
+                right_lifts += lifted_right
+                lifting = "-" if lifted is None else "right" if lifted_right else "wrong"
                 shown = str(opinion.answer if not opinion.reason else opinion.reason).replace("|", "\\|")[:90]
                 rows.append(f"| {family} | {'request' if inputs is item.inputs else 'cut/moved'} | `{shown}` | "
-                            f"{str(value)[:40]} | {expected} | {'yes' if ok else 'no'} | {seconds:.1f} |")
+                            f"{str(value)[:40]} | {expected} | {'yes' if ok else 'no'} | {seconds:.1f} | {lifting} |")
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     OUT.write_text("\n".join([
         "# Second opinions: the model working answers out again",
         "",
         f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}, `python bench/second_opinions.py`, "
         f"{platform.machine()} with 2 CPUs, under the CPU lock, seglam {head}. "
-        f"Right: **{right} of {len(rows)}** (numbers within {TOLERANCE:.0%}, as the recheck node compares).",
+        f"Right: **{right} of {len(rows)}** (numbers within {TOLERANCE:.0%}, as the recheck node compares). "
+        f"Formulas that lift into a procedure: {lifts}, of which right on the family's hand-written tests: {right_lifts}.",
         "",
-        "| family | inputs | model's answer | its value | reference | right | s |",
-        "|---|---|---|---|---|---|---|",
+        "| family | inputs | model's answer | its value | reference | right | s | lifted procedure |",
+        "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]), encoding="utf-8")
     print(f"{right} of {len(rows)} right; {OUT}")
     return 0
+
+
+def answers_tests(code: str, family, sandbox: Sandbox) -> bool:
+    """Whether a procedure answers every hand-written test of the family right."""
+    for inputs, expected in family.tests:
+        try:
+            got = sandbox.run(code, inputs, limits=Limits(), namespace="bench")
+        except SandboxError:
+            return False
+        if not same_reading(got, expected, rel_tol=TOLERANCE):
+            return False
+    return True
 
 
 if __name__ == "__main__":
