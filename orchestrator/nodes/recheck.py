@@ -109,17 +109,14 @@ def lifted_code(code: str, worked: list[Worked], context: Context, namespace: st
         lifted = lift(item.answer, item.inputs) if is_expression(item.answer) else None
         if not lifted or lifted == code:
             continue
-        answers = [run_or_none(lifted, other.inputs, context, namespace) for other in worked]
+        try:
+            answers = [context.sandbox.run(lifted, other.inputs, limits=context.settings.limits, namespace=namespace)
+                       for other in worked]
+        except SandboxError:
+            continue
         if all(same_reading(other.value, got, rel_tol=tolerance) for other, got in zip(worked, answers)):
             return lifted, answers
     return None, None
-
-
-def run_or_none(code: str, inputs: dict[str, JSON], context: Context, namespace: str) -> JSON:
-    try:
-        return context.sandbox.run(code, inputs, limits=context.settings.limits, namespace=namespace)
-    except SandboxError:
-        return None
 
 
 def worked_value(opinion: Opinion, context: Context, namespace: str) -> tuple[JSON, str]:
