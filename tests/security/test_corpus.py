@@ -3,6 +3,7 @@ its limit plus one second, with the host unharmed; every legitimate one passes u
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -57,10 +58,11 @@ def test_the_corpus_is_large_and_names_are_unique():
 def test_a_hostile_procedure_gets_its_typed_error(sandbox, host_unharmed, case):
     sandbox.run(CANARY, {"x": 0}, namespace="corpus")  # a warm worker: the clock below is the run's own
     started = time.monotonic()
+    limits = replace(LIMITS, cpu_s=case.cpu_s, wall_s=case.cpu_s + 1) if case.cpu_s else LIMITS
     with pytest.raises(case.outcome, match=case.match):
-        sandbox.run(case.code, {}, namespace="corpus")
+        sandbox.run(case.code, {}, namespace="corpus", limits=limits)
     # A bound the sandbox promises, not a speed measurement: each limit is enforced.
-    assert time.monotonic() - started <= LIMITS.wall_s + 1
+    assert time.monotonic() - started <= limits.wall_s + 1
     if case.then is not None:
         code, expected = case.then
         assert sandbox.run(code, {}, namespace="corpus") == expected
