@@ -18,25 +18,35 @@ from __future__ import annotations
 
 import ast
 import math
+from dataclasses import dataclass
 
 from sandbox.policy import complete_imports
 
 from .types import JSON
-from .worked_answers import PREFIX, closed, without_leading_zeros
+from .worked_answers import expression_body
 
 DATE_NAMES = ("date", "datetime", "timedelta")
 
 
-def lift(expression: str, inputs: dict[str, JSON]) -> str | None:
-    """The source of a solve() over `inputs`' names that computes `expression` with each input's
-    value replaced by its name, or None when some input's value does not stand in it exactly once,
+@dataclass
+class Lifted:
+    """A lifted procedure: its formula over the inputs' names, and its source."""
+
+    formula: str
+    code: str
+
+
+def lift(expression: str, inputs: dict[str, JSON]) -> Lifted | None:
+    """A solve() over `inputs`' names that computes `expression` with each input's value
+    replaced by its name, or None when some input's value does not stand in it exactly once,
     an input is named like a name the formula uses, or it is not one expression."""
-    body = closed(without_leading_zeros(expression[len(PREFIX):].strip()))
+    body = expression_body(expression)
     try:
         tree = ast.parse(body, mode="eval")
     except SyntaxError:
         return None
-    if {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} & set(inputs):
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    if names & set(inputs):
         return None  # an input named like a name the formula uses (`date`) would shadow it
     for name, value in inputs.items():
         places = [node for node in ast.walk(tree) if stands_for(node, value)]
@@ -44,17 +54,15 @@ def lift(expression: str, inputs: dict[str, JSON]) -> str | None:
             return None
         tree = Replace(places[0], name).visit(tree)
     formula = ast.unparse(tree.body)
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     # No comment marks the code as lifted: the model copies retrieved procedures, comments and
     # all, into the next draft (measured: Fahrenheit to Celsius after a lifted Celsius to Fahrenheit).
-    source = f"def solve({', '.join(inputs)}):\n    result = {formula}\n    return result\n"
+    header, returned = "", "result"
     if names & set(DATE_NAMES):
         # A date comes back as its ISO text, as from an "=" answer (worked_answers.PROGRAM).
-        imported = [name for name in DATE_NAMES if name in names | {"date", "datetime"}]
-        source = (f"from datetime import {', '.join(imported)}\n\n\n"
-                  + source.replace("    return result\n", "    return result.isoformat() if isinstance(result, "
-                                   "(date, datetime)) else result\n"))
-    return complete_imports(source)
+        header = f"from datetime import {', '.join(n for n in DATE_NAMES if n in names | {'date', 'datetime'})}\n\n\n"
+        returned = "result.isoformat() if isinstance(result, (date, datetime)) else result"
+    source = f"{header}def solve({', '.join(inputs)}):\n    result = {formula}\n    return {returned}\n"
+    return Lifted(formula, complete_imports(source))
 
 
 def stands_for(node: ast.AST, value: JSON) -> bool:

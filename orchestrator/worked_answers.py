@@ -96,10 +96,15 @@ def closed(body: str) -> str:
     return repaired
 
 
+def expression_body(expression: str) -> str:
+    """The Python of an "=..." answer, with the model's usual slips of form mended."""
+    return closed(without_leading_zeros(expression[len(PREFIX):].strip()))
+
+
 def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str) -> JSON:
     """The value of one "=..." expression; NotAnExpression when it is not one the sandbox
     allows, SandboxError when it fails there."""
-    body = closed(without_leading_zeros(expression[len(PREFIX):].strip()))
+    body = expression_body(expression)
     if not body or "\n" in body:
         raise NotAnExpression("write one expression on one line after the '='")
     code = PROGRAM.format(expression=body)

@@ -19,7 +19,7 @@ from orchestrator.lifting import lift
     ],
 )
 def test_each_inputs_value_becomes_its_name(expression, inputs, formula):
-    source = lift(expression, inputs)
+    source = lift(expression, inputs).code
     assert formula in source and f"def solve({', '.join(inputs)}):" in source
     namespace = {}
     exec(compile(source, "lifted", "exec"), namespace)  # trusted here: the test wrote the expression
@@ -27,7 +27,7 @@ def test_each_inputs_value_becomes_its_name(expression, inputs, formula):
 
 
 def test_a_date_comes_back_as_iso_text():
-    source = lift("=date.fromisoformat('2024-07-04') + timedelta(days=3)", {"start": "2024-07-04", "days": 3})
+    source = lift("=date.fromisoformat('2024-07-04') + timedelta(days=3)", {"start": "2024-07-04", "days": 3}).code
     namespace = {}
     exec(compile(source, "lifted", "exec"), namespace)
     assert namespace["solve"]("2024-01-30", 2) == "2024-02-01"

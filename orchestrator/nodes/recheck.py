@@ -22,7 +22,7 @@ from sandbox import SandboxError
 
 from ..answers import same_reading
 from ..derived_inputs import derived_inputs
-from ..lifting import lift
+from ..lifting import Lifted, lift
 from ..rechecker import Dispute, Opinion
 from ..state import Context, State
 from ..types import JSON, ProcedureTest
@@ -33,28 +33,25 @@ def recheck(state: State, runtime: Runtime[Context]):
     context = runtime.context
     request, draft, questions = state["request"], state["draft"], state["questions"]
     tolerance = context.settings.model_numbers_rel_tol
+    examples = derived_inputs(request.inputs) if questions.worked_examples else []
+    asked = [(dispute.inputs, dispute) for dispute in questions.disputes] + [(inputs, None) for inputs in examples]
     calls, notes, worked = 0, [], []
-    for dispute in questions.disputes:
-        opinion = context.rechecker.work_out(request.task, dispute.inputs)
-        calls += opinion.model_calls
-        value, problem = worked_value(opinion, context, request.namespace)
-        if problem:
-            notes.append(f"{dispute.where}: still disputed, {problem}")
-        else:
-            worked.append(Worked(dispute.inputs, opinion.answer, value, dispute))
-    for inputs in derived_inputs(request.inputs) if questions.worked_examples else []:
+    for inputs, dispute in asked:
         opinion = context.rechecker.work_out(request.task, inputs)
         calls += opinion.model_calls
         value, problem = worked_value(opinion, context, request.namespace)
-        if problem or value is None:
-            notes.append(f"no worked example ({problem or 'no answer there'})")
+        if dispute is None and not problem and value is None:
+            problem = "no answer there"  # a worked example needs an answer; a dispute may be settled by null
+        if problem:
+            notes.append(f"{dispute.where}: still disputed, {problem}" if dispute else f"no worked example ({problem})")
         else:
-            worked.append(Worked(inputs, opinion.answer, value))
-            notes.append(f"worked example answered {value!r}")
+            worked.append(Worked(inputs, opinion.answer, value, dispute))
+            if dispute is None:
+                notes.append(f"worked example answered {value!r}")
     lifted, lifted_answers = lifted_code(draft.code, worked, context, request.namespace, tolerance)
     if lifted:
         notes.append("the code disagrees with the answers worked out, which one formula gives: "
-                     f"solve() lifted from it ({lifted.splitlines()[-2].strip()})")
+                     f"solve() lifted from it (result = {lifted.formula})")
     settled, against_code, doubtful = {}, [], set()
     for item, lifted_answer in zip(worked, lifted_answers or [None] * len(worked)):
         dispute = item.dispute
@@ -80,7 +77,7 @@ def recheck(state: State, runtime: Runtime[Context]):
     tests = [replace(test, expected=settled[index]) if index in settled else test
              for index, test in enumerate(draft.tests) if index not in doubtful]
     examples = [ProcedureTest(item.inputs, item.value) for item in worked if item.dispute is None]
-    corrected = replace(draft, code=lifted or draft.code, tests=tests,
+    corrected = replace(draft, code=lifted.code if lifted else draft.code, tests=tests,
                         expected_answer=settled.get(None, draft.expected_answer), worked_examples=examples)
     update = {"questions": None, "rechecked": True, "draft": corrected, "model_calls": calls,
               "against_code": against_code}
@@ -99,7 +96,7 @@ class Worked:
 
 
 def lifted_code(code: str, worked: list[Worked], context: Context, namespace: str,
-                tolerance: float) -> tuple[str | None, list[JSON] | None]:
+                tolerance: float) -> tuple[Lifted | None, list[JSON] | None]:
     """A solve() lifted from one of the worked answers (orchestrator/lifting.py) that gives every
     answer worked out, with what it returns for each, when the draft's code gives some of them
     wrong; else (None, None)."""
@@ -107,10 +104,10 @@ def lifted_code(code: str, worked: list[Worked], context: Context, namespace: st
         return None, None
     for item in worked:
         lifted = lift(item.answer, item.inputs) if is_expression(item.answer) else None
-        if not lifted or lifted == code:
+        if not lifted or lifted.code == code:
             continue
         try:
-            answers = [context.sandbox.run(lifted, other.inputs, limits=context.settings.limits, namespace=namespace)
+            answers = [context.sandbox.run(lifted.code, other.inputs, limits=context.settings.limits, namespace=namespace)
                        for other in worked]
         except SandboxError:
             continue
