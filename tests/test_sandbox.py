@@ -164,14 +164,19 @@ def test_a_missing_attribute_raises_attribute_error_as_in_python(sandbox):
 
 def worker_pids() -> set[int]:
     """This process's children that are sandbox workers."""
-    pids = set()
+    children = []
     for task in Path("/proc/self/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            try:
-                if b"sandbox.worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    pids.add(int(pid))
-            except FileNotFoundError:
-                pass
+        try:
+            children += (task / "children").read_text().split()
+        except FileNotFoundError:
+            pass  # a thread that ended while we looked (a sandbox's reaper, say)
+    pids = set()
+    for pid in children:
+        try:
+            if b"sandbox.worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pids.add(int(pid))
+        except FileNotFoundError:
+            pass  # a child that ended while we looked
     return pids
 
 
