@@ -18,6 +18,7 @@ from langgraph.runtime import Runtime
 from sandbox import SandboxError
 
 from ..answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, same_reading, spells
+from ..hints import hint
 from ..rechecker import Dispute, Questions
 from ..state import Context, State
 from ..types import Draft, Request
@@ -60,25 +61,6 @@ def repeats_rows(value, original) -> bool:
     rows = [line.strip() for line in value.split("\n")[1:] if line.strip()]
     known = {line.strip() for line in original.split("\n")}
     return len(rows) >= 2 and 2 * sum(row in known for row in rows) >= len(rows)
-
-
-# Mistakes the 1.5B model makes again and again, by a piece of the error they raise, with the fix:
-# told only "object of type 'DictReader' has no len()", it rewrote the same line three times.
-HINTS = {
-    "has no len()": "csv.reader and csv.DictReader are iterators: make a list of the rows first, "
-                    "rows = list(csv.DictReader(io.StringIO(text)))",
-    "ZeroDivisionError": "an input with no values (an empty table or list) reaches a division: "
-                         "return what the test expects for it before dividing",
-    "'NoneType' object has no attribute 'group'": "a regular expression found nothing: fit the pattern to "
-                                                   "every layout (other labels, case, thousands separators as "
-                                                   "in 5,053.83, no currency), and check the match before use",
-}
-
-
-def hint(error: SandboxError) -> str:
-    """The fix for a well-known mistake behind this error, as a clause to append, or ''."""
-    text = f"{type(error).__name__}: {error}"
-    return "".join(f"; {fix}" for piece, fix in HINTS.items() if piece in text)
 
 
 def fits_returns(returns: dict, value) -> bool:
@@ -176,7 +158,8 @@ def findings(draft: Draft, request: Request | None, context: Context, namespace:
         try:
             got = context.sandbox.run(draft.code, test.inputs, limits=context.settings.limits, namespace=namespace)
         except SandboxError as error:
-            found.problems.append(f"test {index + 1} with inputs {shown} raised {type(error).__name__}: {error}{hint(error)}")
+            found.problems.append(f"test {index + 1} with inputs {shown} raised {type(error).__name__}: {error}"
+                                  f"{hint(error, draft.code, test.inputs)}")
             continue
         if not same_answer(test.expected, got, rel_tol=rel_tol):
             found.problems.append(f"test {index + 1} with inputs {shown} expected {test.expected!r} but solve returned {got!r}")
@@ -187,7 +170,8 @@ def findings(draft: Draft, request: Request | None, context: Context, namespace:
         answer = context.sandbox.run(draft.code, request.inputs, limits=context.settings.limits, namespace=namespace)
         check_returns(draft.returns, answer)
     except (SandboxError, ReturnsMismatch) as error:
-        found.problems.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}{hint(error)}"
+        found.problems.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}"
+                              f"{hint(error, draft.code, request.inputs)}"
                               f"{where_answer_is(draft.expected_answer, request)}")
         return found
     found.answer = answer
@@ -227,7 +211,7 @@ def passing_worked_examples(draft: Draft, context: Context, namespace: str, rel_
             got = context.sandbox.run(draft.code, example.inputs, limits=context.settings.limits, namespace=namespace)
         except SandboxError as error:
             found.problems.append(f"on the request's data cut down or changed, {shown}, solve raised "
-                                  f"{type(error).__name__}: {error}{hint(error)}")
+                                  f"{type(error).__name__}: {error}{hint(error, draft.code, example.inputs)}")
             continue
         if same_reading(example.expected, got, rel_tol=rel_tol):
             passed.append(example)

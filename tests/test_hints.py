@@ -1,0 +1,61 @@
+"""What verify tells the model beyond the error: the known fix, and where a regex went wrong."""
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.hints import hint, literal_start
+from sandbox import Limits, ProcedureError, Sandbox
+
+INVOICE = "Nordwind AG\nSubtotal: 5,053.83 USD\nVAT (10%): 505.38 USD\nTotal payable: 5,559.21 USD\n"
+SUBTOTAL_PLUS_VAT = (
+    "import re\n\n\ndef solve(invoice):\n"
+    "    vat = re.search(r'VAT \\(10%\\): ([\\d,]+\\.\\d+)', invoice).group(1)\n"
+    "    subtotal = re.search(r'Subtotal: (\\d+\\.\\d+) USD', invoice).group(1)\n"
+    "    return float(subtotal) + float(vat.replace(',', ''))\n"
+)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(workers=1, limits=Limits(cpu_s=2, wall_s=5, memory_mb=256, output_bytes=10_000)) as sandbox:
+        yield sandbox
+
+
+def raised(sandbox, code: str, inputs: dict) -> ProcedureError:
+    with pytest.raises(ProcedureError) as caught:
+        sandbox.run(code, inputs)
+    return caught.value
+
+
+def test_a_regex_that_found_nothing_is_shown_the_input_line_it_was_aimed_at(sandbox):
+    error = raised(sandbox, SUBTOTAL_PLUS_VAT, {"invoice": INVOICE})
+    said = hint(error, SUBTOTAL_PLUS_VAT, {"invoice": INVOICE})
+    assert "thousands separators" in said  # the known fix for the error comes first
+    assert ("the pattern r'Subtotal: (\\d+\\.\\d+) USD' on line 6 matches nothing in the input, "
+            "yet its start 'Subtotal:' is in: 'Subtotal: 5,053.83 USD'") in said
+    assert "VAT" not in said  # the pattern on the line that worked is not blamed
+
+
+def test_no_line_is_pointed_at_when_the_pattern_start_is_nowhere_in_the_input(sandbox):
+    error = raised(sandbox, SUBTOTAL_PLUS_VAT, {"invoice": "VAT (10%): 5.00\nNet: 50.00"})
+    said = hint(error, SUBTOTAL_PLUS_VAT, {"invoice": "VAT (10%): 5.00\nNet: 50.00"})
+    assert "thousands separators" in said and "matches nothing" not in said
+
+
+def test_other_errors_get_only_their_known_fix(sandbox):
+    code = "import csv\nimport io\n\n\ndef solve(table):\n    return len(csv.DictReader(io.StringIO(table)))\n"
+    error = raised(sandbox, code, {"table": "a\n1\n"})
+    assert hint(error, code, {"table": "a\n1\n"}).startswith("; csv.reader and csv.DictReader are iterators")
+    error = raised(sandbox, "def solve(x):\n    return x / 0\n", {"x": 1})
+    assert "ZeroDivisionError" in str(error) and "empty table" in hint(error, "", {"x": 1})
+
+
+@pytest.mark.parametrize("pattern, start", [
+    (r"Subtotal: (\d+\.\d+) USD", "Subtotal: "),
+    (r"VAT \((\d+)%\)", "VAT ("),
+    (r"^Totals?: (\d+)", "Total"),  # the s a quantifier makes optional is not required
+    (r"\s*Total", ""),
+    (r"Tax\s*:", "Tax"),
+])
+def test_the_literal_start_of_a_pattern(pattern, start):
+    assert literal_start(pattern) == start
