@@ -41,8 +41,11 @@ _ONLY: dict[str, tuple[str, ...]] = {
 ALLOWED = (
     "re", "json", "math", "cmath", "datetime", "time", "statistics", "collections",
     "itertools", "functools", "decimal", "fractions", "csv", "string", "textwrap",
-    "unicodedata", "heapq", "bisect", "io",
+    "unicodedata", "heapq", "bisect", "io", "extract",
 )
+
+# Allowed modules of seglam's own, by the name a procedure imports them under.
+_OWN = {"extract": "sandbox.extract"}
 
 # Imported by C code in the allowed modules (datetime.strptime), never by a procedure: a
 # procedure cannot even spell a name that starts with "_".
@@ -62,25 +65,27 @@ def allowed_names(module: types.ModuleType) -> list[str]:
 def load() -> dict[str, types.ModuleType]:
     """Import the allowed modules and warm what they load lazily, while files can still be
     opened (the worker's confinement forbids opening files afterwards)."""
-    modules = {name: importlib.import_module(name) for name in ALLOWED + _INTERNAL}
+    modules = {name: importlib.import_module(_OWN.get(name, name)) for name in ALLOWED + _INTERNAL}
     modules["datetime"].datetime.strptime("2000-01-02", "%Y-%m-%d")
     modules["time"].strftime("%Y")
     modules["re"].compile(r"\d+(?:\.\d+)?").findall("1.5")
     modules["unicodedata"].normalize("NFKC", "x")
+    modules["extract"].amount("Total: 1.234,50 EUR", "total")
     return modules
 
 
-def view(module: types.ModuleType, refuse: Callable[[str], None]) -> types.ModuleType:
-    """A fresh module object holding the allowed names of `module`. Asking it for a name
-    the real module has but the view leaves out is a refusal (a Violation), not a typo."""
-    fresh = types.ModuleType(module.__name__, f"The parts of {module.__name__} a procedure may use.")
-    for name in allowed_names(module):
-        setattr(fresh, name, getattr(module, name))
+def view(name: str, module: types.ModuleType, refuse: Callable[[str], None]) -> types.ModuleType:
+    """A fresh module object, named as the procedure imported it, holding the allowed names of
+    `module`. Asking it for a name the real module has but the view leaves out is a refusal (a
+    Violation), not a typo."""
+    fresh = types.ModuleType(name, f"The parts of {name} a procedure may use.")
+    for allowed in allowed_names(module):
+        setattr(fresh, allowed, getattr(module, allowed))
 
-    def withheld(name: str):
-        if hasattr(module, name):
-            refuse(f"{module.__name__}.{name} is not available to procedures")
-        raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+    def withheld(attribute: str):
+        if hasattr(module, attribute):
+            refuse(f"{name}.{attribute} is not available to procedures")
+        raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
 
     fresh.__getattr__ = withheld  # PEP 562: called for names the view does not hold
     return fresh
@@ -97,7 +102,7 @@ def importer(modules: dict[str, types.ModuleType], refuse: Callable[[str], None]
         if level != 0 or name not in ALLOWED:
             refuse(f"module {name!r} is not available to procedures; they may import {', '.join(ALLOWED)}")
         if name not in views:
-            views[name] = view(modules[name], refuse)
+            views[name] = view(name, modules[name], refuse)
         return views[name]
 
     return guarded_import

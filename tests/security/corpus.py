@@ -113,6 +113,10 @@ HOSTILE = [
     *(Hostile(f"import {m}", f"import {m}\ndef solve():\n    return 1\n", Violation, f"module '{m}' is not available")
       for m in ("gc", "sys", "inspect", "ctypes", "mmap", "pickle", "marshal", "importlib", "builtins", "posix")),
     Hostile("module of a module", fn("import textwrap\nreturn textwrap.re"), Violation, "textwrap.re is not available"),
+    Hostile("extract's own imports", fn("import extract\nreturn extract.Price.fromstring('1')"), Violation,
+            "extract.Price is not available"),
+    Hostile("extract's regex module", fn("import extract\nreturn extract.re.compile"), Violation, "extract.re is not available"),
+    Hostile("extract's helpers", fn("import extract\nreturn extract.amount.__globals__"), Violation, '"__globals__"'),
     Hostile("submodule import", "import json.decoder\ndef solve():\n    return 1\n", Violation, "'json.decoder' is not available"),
     Hostile("from-import of a submodule", "from collections import abc\ndef solve():\n    return 1\n", Violation, "collections.abc"),
     Hostile("relative import", "from . import worker\ndef solve():\n    return 1\n", Violation, "not available to procedures"),
