@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.hints import hint, literal_start
+from orchestrator.hints import hint, literal_start, reading_call
+from orchestrator.types import Request
 from sandbox import Limits, ProcedureError, Sandbox
 
 INVOICE = "Nordwind AG\nSubtotal: 5,053.83 USD\nVAT (10%): 505.38 USD\nTotal payable: 5,559.21 USD\n"
@@ -59,3 +60,11 @@ def test_other_errors_get_only_their_known_fix(sandbox):
 ])
 def test_the_literal_start_of_a_pattern(pattern, start):
     assert literal_start(pattern) == start
+
+
+def test_an_answer_on_a_labelled_line_is_shown_the_extract_call_that_reads_it():
+    tax_invoice = "Maple Office\nSubtotal: 3,417.21 USD\nTax 20%: 683.44 USD\nTOTAL DUE: 4,100.65 USD\n"
+    said = reading_call(683.44, Request("montant de la TVA", {"invoice": tax_invoice}))
+    assert said.startswith("; extract.amount(invoice, 'tax', ...) reads it off that line")  # "20%" is no label word
+    assert "'total due'" in reading_call(4100.65, Request("total", {"invoice": tax_invoice}))
+    assert reading_call(12, Request("sum", {"table": "id,amount\n1,12"})) == ""  # no labelled line holds it

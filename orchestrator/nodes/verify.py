@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 from sandbox import SandboxError
 
 from ..answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, same_reading, spells
-from ..hints import hint
+from ..hints import hint, reading_call
 from ..rechecker import Dispute, Questions
 from ..state import Context, State
 from ..types import Draft, Request
@@ -83,7 +83,8 @@ def where_answer_is(answer, request: Request) -> str:
     ]
     if not lines:
         return ""
-    return f" (the answer {answer!r} is in these input lines: " + "; ".join(repr(l) for l in lines[:3]) + ")"
+    return (f" (the answer {answer!r} is in these input lines: " + "; ".join(repr(l) for l in lines[:3]) + ")"
+            + reading_call(answer, request))
 
 
 def is_distinctive(answer) -> bool:
