@@ -6,7 +6,7 @@
 For each named family of the cache workload (bench/cache), its first request in stream order
 runs through a fresh Seglam on the default local model. The JSONL gets one line for the
 request, one per engine call (the reply's text, or the text of a reply cut at max_tokens, with
-its seconds) and one for the result (route, answer, verify's decision per attempt). The cache
+its seconds and the message it answered) and one for the result (route, answer, verify's decision per attempt). The cache
 bench counts failures; this shows why they happen: a cut reply's tail, a test's wrong value.
 """
 from __future__ import annotations
@@ -44,8 +44,9 @@ class LoggedEngine:
         except ReplyTruncated as cut:
             self.write({"cut": cut.text, "s": time.perf_counter() - started})
             raise
+        # The last message is what the model answered: the request, or the feedback of a retry.
         self.write({"reply": reply.text, "s": time.perf_counter() - started,
-                    "temperature": options.get("temperature", 0.0)})
+                    "temperature": options.get("temperature", 0.0), "asked": messages[-1]["content"]})
         return reply
 
     def write(self, line: dict) -> None:
