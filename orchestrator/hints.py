@@ -116,12 +116,6 @@ def literal_start(pattern: str) -> str:
     return "".join(literal)
 
 
-def labelled_lines(value: JSON) -> int:
-    """How many lines of a text look like "Label: value": two or more make it a document whose
-    values extract.amount and extract.field read."""
-    return len(LABELLED_LINE.findall(value)) if isinstance(value, str) else 0
-
-
 def reading_call(answer: JSON, request: Request) -> str:
     """For an answer that stands after the label of a line of a text input ("Tax 20%: 683.44
     USD"), the extract call that reads it, as a clause to append, or ''. It names the label to

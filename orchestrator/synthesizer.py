@@ -17,7 +17,6 @@ from typing import Any, Protocol
 from engine.base import Engine, EngineError
 from sandbox.policy import complete_imports, drop_module_tests
 
-from .hints import labelled_lines
 from .knowledge import Passage
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
 from .types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
@@ -78,14 +77,8 @@ copy text or values that only this example has into the code; match the general 
 case-insensitively, and handle spacing, thousands separators such as 1,234.50 and currency \
 symbols or codes. Compute everything from the parameters.
 - You may import only: re, json, math, datetime, decimal, fractions, statistics, collections, \
-itertools, functools, csv, io, string, textwrap, unicodedata, extract. No files, no network, no eval, \
+itertools, functools, csv, io, string, textwrap, unicodedata. No files, no network, no eval, \
 exec, open, globals or getattr. Never use a name that starts with an underscore.
-- To read a value off a document (an invoice, an email, a report), use extract: \
-extract.amount(text, "shipping", "delivery") returns the number on the first line \
-labelled with one of those words, in any spelling (5,053.83 USD, $1,234.50, 1.234,50 EUR), or None. \
-Labels match whole words in any case ("total" finds "TOTAL DUE:" and "Total payable:", not \
-"Subtotal:"): give the general words, every one the documents of this kind may use. \
-extract.field(text, "invoice no", "invoice number") returns the text after such a label.
 - Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings; weekdays \
 and months as English names ("Monday"); one value, not a tuple, unless the task asks for several.
 
@@ -141,8 +134,9 @@ EXAMPLES = [
                          "Versandkosten auslesen", "frais de port de la commande"],
             "returns": "number",
             "answer": 1012.4,
-            "code": "import extract\n\n\ndef solve(email):\n"
-            "    return extract.amount(email, 'shipping', 'delivery', 'postage')\n",
+            "code": "import re\n\n\ndef solve(email):\n"
+            "    m = re.search(r'shipping[^\\n\\d]*?([\\d,]+(?:\\.\\d+)?)', email, re.IGNORECASE)\n"
+            "    return float(m.group(1).replace(',', '')) if m else None\n",
             "tests": [
                 {"inputs": {"email": "Shipping: $12.50\nTotal: $40.00"}, "expected": 12.5},
                 {"inputs": {"email": "SHIPPING COST EUR 3,000"}, "expected": 3000.0},
@@ -186,18 +180,10 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
     if retrieved.passages:
         lines += ["", "Documents that may help:"]
         lines += [f"[{p.source}] {p.text}" for p in retrieved.passages]
-    documents = [name for name, value in request.inputs.items() if labelled_lines(value) >= MIN_LABELLED_LINES]
-    if documents:
-        # Said next to the data, because the 1.5B follows the request more than the rules above:
-        # told only there, it wrote its own pattern for "Subtotal: 5,053.83 USD" and broke on the comma.
-        lines += ["", f"{', '.join(documents)} has labelled lines: read a value off them with "
-                      f"extract.amount({documents[0]}, ...) or extract.field({documents[0]}, ...), giving the general "
-                      "label words of every layout, not a pattern of your own."]
     lines += ["", "Reply with the ```python block, then the JSON object."]
     return "\n".join(lines)
 
 
-MIN_LABELLED_LINES = 2  # what makes a text input a document for extract (hints.labelled_lines)
 TEST_TEXT_CHARS = 160
 MAX_WORDINGS = 6
 WORDING_CHARS = 80

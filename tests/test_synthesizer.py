@@ -69,16 +69,6 @@ def test_the_prompt_shows_task_input_names_types_and_values():
     assert "- amount (integer):" in prompt and "0.92" in prompt
 
 
-def test_a_document_with_labelled_lines_is_pointed_at_extract_and_a_table_is_not():
-    invoice = "Nordwind AG\nInvoice number: RE-1\n\nSubtotal: 5,053.83 USD\nTotal payable: 5,559.21 USD\n"
-    prompt = describe_request(Request("Gesamtbetrag der Rechnung", {"invoice": invoice}), Retrieved())
-    assert "invoice has labelled lines" in prompt and "extract.amount(invoice, ...)" in prompt
-    table = describe_request(Request("sum the amount column", {"table": "id,amount\n1,2.5\n2,3"}), Retrieved())
-    log = describe_request(Request("count the errors", {"log": "2024-01-01 10:00:01 ERROR disk\n10:00:02 WARN x"}),
-                           Retrieved())
-    assert "labelled lines" not in table and "labelled lines" not in log
-
-
 def test_the_reply_schema_pins_test_inputs_to_the_request_signature():
     schema = reply_schema(param_types(request()))
     jsonschema.validate(REPLY, schema)
