@@ -2,7 +2,8 @@
 
 A small model told only "'NoneType' object has no attribute 'group'" rewrites the same line;
 told which of its mistakes this is, and where in the data its pattern went wrong, it can fix
-it. `hint` gives that as a clause to append to the error in verify's feedback.
+it. `hint` gives that as a clause to append to the error in verify's feedback, and
+`reading_call` the extract call that reads an expected answer off its labelled line.
 """
 from __future__ import annotations
 
