@@ -72,3 +72,23 @@ def test_a_procedure_breaking_the_sandbox_rules_is_rejected(seglam):
     source = "import os\n\ndef solve(path: str) -> str:\n    return os.listdir(path)\n"
     with pytest.raises(ProcedureRejected, match="sandbox rules"):
         seglam.add_procedure(parse_procedure_source(source, "List a folder", "ls"))
+
+
+INVOICE_TOTAL = '''
+import extract
+
+def solve(invoice: str) -> float:
+    return extract.amount(invoice, "total", "amount due", "balance due")
+
+TESTS = [
+    {"inputs": {"invoice": "Subtotal: 5,053.83 USD\\nVAT (10%): 505.38 USD\\nTotal payable: 5,559.21 USD"}, "expected": 5559.21},
+    {"inputs": {"invoice": "Net: 100,00 EUR\\nAmount due: 1.190,00 EUR"}, "expected": 1190.0},
+]
+'''
+
+
+def test_a_hand_written_procedure_reads_documents_with_extract(seglam):
+    seglam.add_procedure(parse_procedure_source(INVOICE_TOTAL, "Extract the total amount due of an invoice", "total"))
+    result = seglam.run("Extract the total amount due of an invoice",
+                        {"invoice": "Helix & Sons\nSubtotal: £2,143.97\nVAT: £214.40\nTOTAL DUE: £2,358.37\n"})
+    assert (result.route, result.answer, result.model_calls) == ("hit", 2358.37, 0)
