@@ -6,8 +6,9 @@
 For each named family of the cache workload (bench/cache), its first request in stream order
 runs through a fresh Seglam on the default local model. The JSONL gets one line for the
 request, one per engine call (the reply's text, or the text of a reply cut at max_tokens, with
-its seconds and the message it answered) and one for the result (route, answer, verify's decision per attempt). The cache
-bench counts failures; this shows why they happen: a cut reply's tail, a test's wrong value.
+its seconds and the message it answered) and one for the result (route, answer, verify's
+decision per attempt). The cache bench counts failures; this shows why they happen: a cut
+reply's tail, a test's wrong value.
 """
 from __future__ import annotations
 
