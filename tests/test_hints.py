@@ -51,6 +51,12 @@ def test_other_errors_get_only_their_known_fix(sandbox):
     assert "ZeroDivisionError" in str(error) and "empty table" in hint(error, "", {"x": 1})
 
 
+def test_a_guessed_extract_name_is_told_the_real_ones(sandbox):
+    code = "import extract\n\n\ndef solve(invoice):\n    return extract.number(invoice, 'total')\n"
+    error = raised(sandbox, code, {"invoice": INVOICE})
+    assert "amount(text, 'label', ...)" in hint(error, code, {"invoice": INVOICE})
+
+
 @pytest.mark.parametrize("pattern, start", [
     (r"Subtotal: (\d+\.\d+) USD", "Subtotal: "),
     (r"VAT \((\d+)%\)", "VAT ("),
