@@ -32,10 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.device import FLASH_ATTN_DEFAULT  # noqa: E402
-from engine.llama import LlamaEngine, grammar_for  # noqa: E402
+from engine.llama import LlamaEngine  # noqa: E402
+from engine.replies import grammar_for  # noqa: E402
 from engine.models import MODELS, models_dir  # noqa: E402
 from engine.speculative import DraftLengthController, PromptLookupDrafter  # noqa: E402
-from orchestrator.synthesizer import SYSTEM_PROMPT, Retrieved, describe_request, param_types, reply_schema  # noqa: E402
+from orchestrator.prompts.synthesizer import SYSTEM_PROMPT, Retrieved, describe_request, param_types, reply_schema  # noqa: E402
 from orchestrator.types import Request  # noqa: E402
 
 QUICK = "--quick" in sys.argv  # a smoke run of every code path in a minute or two; writes nothing

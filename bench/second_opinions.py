@@ -24,12 +24,12 @@ from bench.cache.families import BY_NAME  # noqa: E402
 from bench.cache.run import MODEL_FAMILIES  # noqa: E402
 from bench.cache.workload import expected_answer, load_stream  # noqa: E402
 from engine.llama import LlamaEngine  # noqa: E402
-from orchestrator.answers import same_reading  # noqa: E402
-from orchestrator.derived_inputs import derived_inputs  # noqa: E402
-from orchestrator.lifting import lift  # noqa: E402
-from orchestrator.rechecker import EngineRechecker  # noqa: E402
-from orchestrator.state import Settings  # noqa: E402
-from orchestrator.worked_answers import NotAnExpression, compute, is_expression  # noqa: E402
+from orchestrator.admission.answers import same_reading  # noqa: E402
+from orchestrator.admission.derived_inputs import derived_inputs  # noqa: E402
+from orchestrator.admission.lifting import lift  # noqa: E402
+from orchestrator.prompts.rechecker import EngineRechecker  # noqa: E402
+from orchestrator.settings import Settings  # noqa: E402
+from orchestrator.admission.worked_answers import NotAnExpression, compute, is_expression  # noqa: E402
 from sandbox import Limits, Sandbox, SandboxError  # noqa: E402
 
 OUT = ROOT / "bench/results/second_opinions.md"

@@ -26,7 +26,7 @@ from bench.cache.workload import load_stream  # noqa: E402
 from engine.base import ReplyTruncated  # noqa: E402
 from engine.llama import LlamaEngine  # noqa: E402
 from orchestrator import Seglam  # noqa: E402
-from orchestrator.embed import Embedder  # noqa: E402
+from orchestrator.storage.embed import Embedder  # noqa: E402
 
 
 class LoggedEngine:

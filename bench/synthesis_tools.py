@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from engine.llama import LlamaEngine  # noqa: E402
 from orchestrator import Seglam  # noqa: E402
-from orchestrator.answers import same_answer  # noqa: E402
-from orchestrator.embed import Embedder  # noqa: E402
+from orchestrator.admission.answers import same_answer  # noqa: E402
+from orchestrator.storage.embed import Embedder  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 INVOICES = [json.loads(line) for line in (ROOT / "workflows/data/invoices.jsonl").read_text().splitlines()[:3]]

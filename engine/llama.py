@@ -27,109 +27,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import threading
 import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolCall, ToolSpec
+from .base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolSpec
 from .device import SPECULATE_DEFAULT, device_kind, resolve_flash_attn
 from .kv.llama_shift import complete_with_context_shift
 from .models import MODELS, check_gguf, default_model_path, is_verified, models_dir, seglam_home, sha256_of
 from .prefix_cache import MIN_PREFIX_TOKENS, PrefixStore, prefix_key
+from .replies import grammar_for, parse_structured, prepare_messages, tools_schema
 from .speculative import (DraftLengthController, Drafter, SpeculationStats, load_controller, save_controller,
                           speculative_generate)
 
 PREFIX_DIR_ENV = "SEGLAM_PREFIX_DIR"
 DRAFT_MODEL_ENV = "SEGLAM_DRAFT_MODEL"
-
-
-def tools_schema(tools: list[ToolSpec], final: dict[str, Any] | None) -> dict[str, Any]:
-    """One JSON schema for "call one of these tools, or give the final answer"."""
-    options = [
-        {
-            "type": "object",
-            "properties": {"tool": {"const": tool.name}, "arguments": tool.parameters},
-            "required": ["tool", "arguments"],
-        }
-        for tool in tools
-    ]
-    options.append({"type": "object", "properties": {"final": final or {"type": "string"}}, "required": ["final"]})
-    return {"anyOf": options}
-
-
-def tools_prompt(tools: list[ToolSpec]) -> str:
-    """What the model reads about the tools; the grammar enforces the same shape."""
-    lines = [
-        "You may call a tool before you answer. Reply with exactly one JSON object: either",
-        '{"tool": "<tool name>", "arguments": {...}} to call a tool (its result comes back in the next message),',
-        'or {"final": <your answer>} once you have the answer.',
-        "Tools:",
-    ]
-    lines += [f"- {tool.name}: {tool.description} Arguments (JSON schema): {json.dumps(tool.parameters)}"
-              for tool in tools]
-    return "\n".join(lines)
-
-
-UNICODE_ESCAPE = ' | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F]'
-
-
-@lru_cache(maxsize=64)
-def grammar_for(schema_json: str, code_block: str | None = None):
-    """`gbnf_for`'s grammar, compiled for llama.cpp."""
-    from llama_cpp.llama_grammar import LlamaGrammar
-
-    return LlamaGrammar.from_string(gbnf_for(schema_json, code_block), verbose=False)
-
-
-@lru_cache(maxsize=64)
-def gbnf_for(schema_json: str, code_block: str | None = None) -> str:
-    """The GBNF grammar of a reply (what llama.cpp servers take too): JSON matching the schema,
-    optionally after a fenced code block written freely.
-
-    The code block exists because code inside a JSON string needs every backslash doubled: a
-    small model writing a regex there emits `\\n` where it meant `\\s` and loops (measured:
-    a whole token budget of "\\n*\\n*..."). \\uXXXX escapes are left out of JSON strings for
-    the same reason (a reply spent its budget enumerating "\\u2013\\u2014..."): any character
-    can be written as itself.
-    """
-    from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-    text = json_schema_to_gbnf(schema_json)
-    if not re.search(r"^root ::=", text, flags=re.M) or ("char ::=" in text and UNICODE_ESCAPE not in text):
-        raise EngineError("llama.cpp's JSON grammar changed shape; update engine.llama.grammar_for")
-    text = text.replace(UNICODE_ESCAPE, "")
-    if code_block:
-        text = re.sub(r"^root ::=", "json-root ::=", text, flags=re.M)
-        text = (
-            f'root ::= "```{code_block}\\n" code-body "```\\n" json-root\n'
-            'code-body ::= ([^`] | "`" [^`] | "``" [^`])*\n' + text
-        )
-    return text
-
-
-FENCED = re.compile(r"^```[\w+-]*\n(.*?)```\s*(.*)$", re.S)
-
-
-def prepare_messages(messages: list[dict[str, str]], tools: list[ToolSpec] | None) -> list[dict[str, str]]:
-    """The conversation as the chat template gets it.
-
-    Tool results become user turns (every chat template understands those), and the tool
-    descriptions join the system message, which stays first and fixed so its KV state is
-    reused from call to call.
-    """
-    plain = [
-        {"role": "user", "content": f"Tool result:\n{m['content']}"} if m["role"] == "tool" else dict(m)
-        for m in messages
-    ]
-    if tools:
-        if plain and plain[0]["role"] == "system":
-            plain[0]["content"] = f"{plain[0]['content']}\n\n{tools_prompt(tools)}"
-        else:
-            plain.insert(0, {"role": "system", "content": tools_prompt(tools)})
-    return plain
 
 
 @lru_cache(maxsize=16)
@@ -481,21 +395,3 @@ class LlamaEngine:
             save_controller(self._controller_file, self._controller)
         text = llm.detokenize(tokens, prev_tokens=prompt).decode("utf-8", errors="ignore")
         return text, finish, len(tokens)
-
-
-def parse_structured(reply: Reply, text: str, code_block: str | None, tools: list[ToolSpec] | None) -> Reply:
-    """Fill `reply` from grammar-constrained text: code block, then tool call or final data."""
-    if code_block:
-        fenced = FENCED.match(text)
-        if fenced is None:
-            raise EngineError("the reply does not start with the fenced code block asked for")
-        reply.code_block, text = fenced.group(1), fenced.group(2)
-    try:
-        data = json.loads(text, strict=False)  # the grammar lets strings hold raw newlines
-    except json.JSONDecodeError as error:
-        raise EngineError(f"the model's reply is not JSON ({error.msg}): {text[:200]!r}") from None
-    if tools and "tool" in data:
-        reply.tool_calls = [ToolCall(data["tool"], data["arguments"])]
-    else:
-        reply.data = data["final"] if tools else data
-    return reply

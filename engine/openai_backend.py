@@ -4,11 +4,11 @@
 
 Same interface and Reply fields as the in-process llama engine, and the same conversation:
 tools are described in the system message and tool results come back as user turns
-(`engine.llama.prepare_messages`), so any chat template understands them and no server-side
+(`engine.replies.prepare_messages`), so any chat template understands them and no server-side
 tool-call parser is needed.
 
 Constrained replies, by what the server accepts (`constrain`):
-- "grammar": the GBNF grammar `engine.llama.gbnf_for` builds, in the `grammar` field that
+- "grammar": the GBNF grammar `engine.replies.gbnf_for` builds, in the `grammar` field that
   llama.cpp's llama-server and llama-cpp-python's server take. It covers every reply shape:
   JSON, tool calls, and the fenced code block before the JSON.
 - "json_schema": `response_format` {"type": "json_schema"} (OpenAI, vLLM and most others).
@@ -35,7 +35,7 @@ import httpx
 import jsonschema
 
 from .base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolSpec
-from .llama import gbnf_for, parse_structured, prepare_messages, tools_schema
+from .replies import gbnf_for, parse_structured, prepare_messages, tools_schema
 
 Constrain = Literal["auto", "grammar", "json_schema"]
 CONSTRAINTS = ("auto", "grammar", "json_schema")

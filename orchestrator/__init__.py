@@ -1,19 +1,29 @@
-"""seglam's orchestrator: the graph that answers requests from cached procedures."""
+"""seglam: reasoning cached as code.
+
+    from orchestrator import Seglam
+    with Seglam.open() as seglam:
+        result = seglam.run("Sum the amount column", {"table": "amount\n2\n3.5\n"})
+        result.answer, result.route        # 5.5, "miss" (then "hit" for every later table)
+"""
 from .api import Seglam
-from .errors import BadRequest, ProcedureNotFound, SeglamError, StoreBusy, SynthesisFailed
-from .state import Settings
-from .types import Procedure, Request, Result, TraceStep
+from .errors import BadRequest, ConfigError, ProcedureNotFound, ProcedureRejected, SeglamError, StoreBusy
+from .settings import Settings
+from .types import Draft, Procedure, ProcedureTest, Provenance, Request, Result, TraceStep
 
 __all__ = [
     "BadRequest",
+    "ConfigError",
+    "Draft",
     "Procedure",
     "ProcedureNotFound",
+    "ProcedureRejected",
+    "ProcedureTest",
+    "Provenance",
     "Request",
     "Result",
     "Seglam",
     "SeglamError",
     "Settings",
     "StoreBusy",
-    "SynthesisFailed",
     "TraceStep",
 ]

@@ -5,24 +5,24 @@ import json
 import math
 import os
 import re
-import threading
-from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 from sandbox import Sandbox
 
-from .confirmer import Confirmer, EngineConfirmer
-from .embed import Embedder
+from .prompts.confirmer import Confirmer, EngineConfirmer
+from .storage.embed import Embedder
 from .errors import BadRequest, ProcedureRejected
-from .graph import build_graph
-from .knowledge import KnowledgeBase
-from .rechecker import EngineRechecker, Rechecker
-from .state import Context, Settings
-from .nodes.verify import findings
-from .store import ProcedureStore, new_procedure_id, now, open_client
-from .synthesis_tools import SynthesisTools
-from .synthesizer import EngineSynthesizer, Synthesizer
-from .types import JSON, Draft, Procedure, Provenance, Request, Result
+from .graph import Context, build_graph
+from .graph.turns import SynthesisTurns
+from .storage.knowledge import KnowledgeBase, Passage
+from .prompts.rechecker import EngineRechecker, Rechecker
+from .settings import Settings
+from .admission.findings import findings
+from .storage.store import ProcedureStore, now, open_client
+from .prompts.synthesis_tools import SynthesisTools
+from .prompts.synthesizer import EngineSynthesizer, Synthesizer
+from .types import JSON, Draft, Procedure, Provenance, Request, Result, Stats, Status
 
 NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -74,7 +74,7 @@ class Seglam:
         self._client = client
         self._closers = closers
         self._graph = build_graph()
-        self._synthesis_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._turns = SynthesisTurns()
 
     @classmethod
     def open(
@@ -142,28 +142,15 @@ class Seglam:
 
         Raises BadRequest for a malformed request; every other failure (a crashing procedure,
         a model that cannot write a passing one) comes back as a Result with route "error".
+        With synthesize=False no model runs: a request nothing cached fits is "unanswered".
         """
         request = validate(task, inputs, namespace)
-        state = self._graph.invoke({"request": request, "synthesis_allowed": False}, context=self.context)
-        if state["route"] == "miss" and synthesize:
-            with self._synthesis_locks[namespace]:
-                store, signature = self.context.store, request.signature()
-                failures, last_error = store.synthesis_failures(namespace, request.task, signature)
-                if failures >= self.context.settings.synthesis_failures_per_kind:
-                    return Result(
-                        answer=None, route="error", trace=state["trace"],
-                        error=f"synthesis already gave up {failures} times on this kind of request (last: "
-                        f"{last_error[:300]}); not calling the model again. Reword the task, add a "
-                        "procedure by hand, or run `seglam procedures forget-failures`",
-                    )
-                earlier = state["trace"]
-                state = self._graph.invoke(
-                    {"request": request, "synthesis_allowed": True, "failed": state.get("failed", [])},
-                    context=self.context,
-                )
-                state["trace"] = earlier + state["trace"]
-                if state["route"] == "error":
-                    store.record_synthesis_failure(namespace, request.task, signature, state.get("error") or "")
+        turn = self._turns.for_request(namespace)
+        try:
+            state = self._graph.invoke({"request": request, "synthesis_allowed": synthesize, "turn": turn},
+                                       context=self.context)
+        finally:
+            turn.give_back()
         procedure = state.get("procedure")
         return Result(
             answer=state.get("answer"),
@@ -178,7 +165,7 @@ class Seglam:
     def _admit(self, draft: Draft, namespace: str) -> None:
         """Verify a hand-written draft (sandbox policy, its own tests) or raise ProcedureRejected."""
         validate(draft.intent or "-", {}, namespace)
-        found = findings(draft, None, self.context, namespace)
+        found = findings(draft, None, self.context.sandbox, self.context.settings, namespace)
         if found.problems:
             raise ProcedureRejected(draft.name, found.problems)
 
@@ -186,19 +173,38 @@ class Seglam:
         """Admit a procedure a person wrote, through the same verification as a synthesized one
         (sandbox policy, its own tests). Raises ProcedureRejected with every problem found."""
         self._admit(draft, namespace)
-        procedure = Procedure(
-            id=new_procedure_id(draft.name),
-            version=1,
-            namespace=namespace,
-            name=draft.name,
-            intent=draft.intent,
+        provenance = Provenance(author="human", created_at=now(), source_task=source_task or draft.intent)
+        return self.procedures.add(Procedure.first_version(draft, namespace, provenance))
+
+    def replace_procedure(self, procedure_id: str, draft: Draft, namespace: str = "default") -> Procedure:
+        """Admit a corrected version of a procedure: verified like a new one (with the old
+        version's tests when the draft brings none), stored as version n+1 whose parent is n.
+        Earlier versions stay, for review. The aliases carry over, and so do the wordings unless
+        the draft brings its own; the negatives are dropped, since the new code is judged afresh."""
+        current = self.procedures.get(procedure_id, namespace)
+        if set(draft.params) != set(current.params):
+            raise ProcedureRejected(draft.name, [f"solve takes {sorted(draft.params)}, but {procedure_id} is "
+                                                 f"called with {sorted(current.params)}: add it as a new procedure"])
+        draft = replace(draft, tests=draft.tests or current.tests)
+        self._admit(draft, namespace)
+        replacement = replace(
+            current,
+            version=current.version + 1,
+            parent=current.version,
+            intent=draft.intent or current.intent,
             params=draft.params,
-            returns=draft.returns,
+            returns=draft.returns or current.returns,
             code=draft.code,
             tests=draft.tests,
-            provenance=Provenance(author="human", created_at=now(), source_task=source_task or draft.intent),
+            wordings=draft.wordings or current.wordings,
+            provenance=Provenance(author="human", created_at=now(), source_task=current.provenance.source_task),
+            status="verified",
+            status_reason=None,
+            stats=Stats(),
         )
-        return self.procedures.add(procedure)
+        self.procedures.add(replacement)
+        self.procedures.forget_negatives(procedure_id, namespace)
+        return replacement
 
     def report(self, procedure_id: str, reason: str, namespace: str = "default", task: str | None = None) -> Procedure:
         """Mark an answer of the procedure wrong: it is quarantined (never offered again until
@@ -211,35 +217,37 @@ class Seglam:
             self.procedures.add_negative(procedure_id, namespace, validate(task, {}, namespace).task)
         return procedure
 
-    def replace_procedure(self, procedure_id: str, draft: Draft, namespace: str = "default") -> Procedure:
-        """Admit a corrected version of a procedure: verified like a new one (with the old
-        version's tests when the draft brings none), stored as version n+1 whose parent is n.
-        Earlier versions stay, for review. The aliases carry over, and so do the wordings unless
-        the draft brings its own; the negatives are dropped, since the new code is judged afresh."""
-        current = self.procedures.get(procedure_id, namespace)
-        if set(draft.params) != set(current.params):
-            raise ProcedureRejected(draft.name, [f"solve takes {sorted(draft.params)}, but {procedure_id} is "
-                                                 f"called with {sorted(current.params)}: add it as a new procedure"])
-        draft.tests = draft.tests or current.tests
-        self._admit(draft, namespace)
-        replacement = Procedure(
-            id=current.id,
-            version=current.version + 1,
-            parent=current.version,
-            namespace=namespace,
-            name=current.name,
-            intent=draft.intent or current.intent,
-            params=draft.params,
-            returns=draft.returns or current.returns,
-            code=draft.code,
-            tests=draft.tests,
-            aliases=current.aliases,
-            wordings=draft.wordings or current.wordings,
-            provenance=Provenance(author="human", created_at=now(), source_task=current.provenance.source_task),
-        )
-        self.procedures.add(replacement)
-        self.procedures.forget_negatives(procedure_id, namespace)
-        return replacement
+    def retire(self, procedure_id: str, namespace: str = "default", reason: str | None = None) -> Procedure:
+        """Take a procedure out of use for good (it stays in the store, for review)."""
+        return self.procedures.set_status(procedure_id, namespace, "retired", reason)
+
+    def restore(self, procedure_id: str, namespace: str = "default", reason: str | None = None) -> Procedure:
+        """Offer a quarantined or retired procedure to lookups again."""
+        return self.procedures.set_status(procedure_id, namespace, "verified", reason)
+
+    def forget_failures(self, namespace: str = "default") -> int:
+        """Let the model try again on kinds of request it gave up on; how many were forgotten."""
+        return self.procedures.forget_synthesis_failures(namespace)
+
+    def list_procedures(self, namespace: str | None = None, status: Status | None = None) -> list[Procedure]:
+        """The current version of every procedure (of one namespace, of one status, if given)."""
+        return self.procedures.list(namespace, status)
+
+    def procedure(self, procedure_id: str, namespace: str = "default", version: int | None = None) -> Procedure:
+        """One procedure, its current version unless `version` is given; ProcedureNotFound if none."""
+        return self.procedures.get(procedure_id, namespace, version)
+
+    def history(self, procedure_id: str, namespace: str = "default") -> list[Procedure]:
+        """Every version of a procedure, oldest first."""
+        return self.procedures.versions(procedure_id, namespace)
+
+    def add_document(self, source: str, text: str, namespace: str = "default") -> int:
+        """Index a document for synthesis to consult (re-adding a source replaces it); its chunks."""
+        return self.knowledge.add(source, text, namespace)
+
+    def search_documents(self, query: str, namespace: str = "default", limit: int = 3) -> list[Passage]:
+        """The indexed passages nearest a query."""
+        return self.knowledge.search(query, namespace, limit)
 
     def close(self) -> None:
         for close in reversed(self._closers):

@@ -159,22 +159,15 @@ def describe(procedure: Procedure) -> str:
     return "\n".join(lines)
 
 
-def open_store(args):
-    from .api import default_home
-    from .embed import Embedder
-    from .store import ProcedureStore, open_client
-
-    client, lock = open_client(Path(args.home) if args.home else default_home(), args.chroma_url)
-    return ProcedureStore(client, Embedder(), lock)
-
-
 def cmd_procedures(args) -> int:
-    if args.action in ("add", "fix", "report"):
-        return change_procedures(args)
-    store = open_store(args)
-    try:
+    """Review and change the cache. Commands that verify code (add, fix) use the sandbox; none
+    loads the model."""
+    from .authoring.handwritten import parse_procedure_file
+
+    namespace = args.namespace or "default"
+    with open_seglam(args) as seglam:
         if args.action == "list":
-            procedures = store.list(args.namespace, args.status)
+            procedures = seglam.list_procedures(args.namespace, args.status)
             if args.json:
                 print(json.dumps([json.loads(p.to_json()) for p in procedures], indent=2))
                 return 0
@@ -183,39 +176,27 @@ def cmd_procedures(args) -> int:
             for p in procedures:
                 print(f"{p.namespace:12} {p.id:40} v{p.version:<3} {p.status:11} {p.stats.hits:6} hits  {p.intent}")
         elif args.action == "show":
-            procedure = store.get(args.id, args.namespace or "default")
+            procedure = seglam.procedure(args.id, namespace)
             print(procedure.to_json() if args.json else describe(procedure))
-        elif args.action == "forget-failures":
-            count = store.forget_synthesis_failures(args.namespace or "default")
-            print(f"forgot {count} kind(s) of request the model had given up on")
         elif args.action == "history":
-            for version in store.versions(args.id, args.namespace or "default"):
+            for version in seglam.history(args.id, namespace):
                 parent = f" (replaces v{version.parent})" if version.parent else ""
                 print(f"v{version.version}{parent}  [{version.status}]  by {version.provenance.author} at "
                       f"{version.provenance.created_at}  {version.status_reason or ''}".rstrip())
-        elif args.action in ("retire", "restore"):
-            status = "retired" if args.action == "retire" else "verified"
-            procedure = store.set_status(args.id, args.namespace or "default", status, args.reason)
-            print(f"{args.action}d {procedure.id} v{procedure.version}" if status == "retired"
-                  else f"restored {procedure.id} v{procedure.version}: offered to lookups again")
-    finally:
-        store.close()
-    return 0
-
-
-def change_procedures(args) -> int:
-    """add, fix and report: they verify code in the sandbox, so they open the whole cache (the
-    model is loaded only by a synthesis, which none of them runs)."""
-    from .handwritten import parse_procedure_file
-
-    namespace = args.namespace or "default"
-    with open_seglam(args) as seglam:
-        if args.action == "add":
+        elif args.action == "forget-failures":
+            print(f"forgot {seglam.forget_failures(namespace)} kind(s) of request the model had given up on")
+        elif args.action == "retire":
+            procedure = seglam.retire(args.id, namespace, args.reason)
+            print(f"retired {procedure.id} v{procedure.version}")
+        elif args.action == "restore":
+            procedure = seglam.restore(args.id, namespace, args.reason)
+            print(f"restored {procedure.id} v{procedure.version}: offered to lookups again")
+        elif args.action == "add":
             procedure = seglam.add_procedure(parse_procedure_file(Path(args.file), args.intent, args.name), namespace)
             print(f"admitted {procedure.id} v{procedure.version} in namespace {procedure.namespace!r} "
                   f"({len(procedure.tests)} test(s) passed)")
         elif args.action == "fix":
-            current = seglam.procedures.get(args.id, namespace)
+            current = seglam.procedure(args.id, namespace)
             draft = parse_procedure_file(Path(args.file), args.intent or current.intent, current.name)
             procedure = seglam.replace_procedure(args.id, draft, namespace)
             print(f"admitted {procedure.id} v{procedure.version} (replaces v{procedure.parent}; "
@@ -227,7 +208,7 @@ def change_procedures(args) -> int:
 
 
 def cmd_workflow(args) -> int:
-    from .workflow import format_report, load_workflow, run_workflow
+    from .authoring.workflow import format_report, load_workflow, run_workflow
 
     workflow = load_workflow(Path(args.file))
     with open_seglam(args) as seglam:
@@ -237,16 +218,9 @@ def cmd_workflow(args) -> int:
 
 
 def cmd_kb(args) -> int:
-    from .api import default_home
-    from .embed import Embedder
-    from .knowledge import KnowledgeBase
-    from .store import open_client
-
-    client, lock = open_client(Path(args.home) if args.home else default_home(), args.chroma_url)
-    knowledge = KnowledgeBase(client, Embedder())
-    try:
+    with open_seglam(args) as seglam:
         if args.action == "search":
-            for passage in knowledge.search(args.query, args.namespace, args.limit):
+            for passage in seglam.search_documents(args.query, args.namespace, args.limit):
                 print(f"[{passage.source}] ({passage.similarity:.3f}) {passage.text[:300]}")
             return 0
         for path in args.files:
@@ -254,11 +228,8 @@ def cmd_kb(args) -> int:
                 text = Path(path).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as error:
                 raise UsageError(f"cannot read {path} as UTF-8 text ({error})") from None
-            chunks = knowledge.add(Path(path).name, text, args.namespace)
+            chunks = seglam.add_document(Path(path).name, text, args.namespace)
             print(f"indexed {path}: {chunks} chunk(s) in namespace {args.namespace!r}")
-    finally:
-        if lock:
-            lock.release()
     return 0
 
 

@@ -19,10 +19,6 @@ class StoreBusy(SeglamError):
     """Another process holds this embedded store for writing."""
 
 
-class SynthesisFailed(SeglamError):
-    """The model could not produce a procedure that passed verification."""
-
-
 class ConfigError(SeglamError):
     """A setting is wrong: a malformed Chroma URL, a missing model file."""
 

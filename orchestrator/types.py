@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 JSON = Any
-Route = Literal["hit", "miss", "error"]
+# hit: a cached procedure answered. miss: a procedure made for this request answered (it is now
+# cached). unanswered: nothing cached fits and synthesis was off. error: see Result.error.
+Route = Literal["hit", "miss", "unanswered", "error"]
 Status = Literal["verified", "quarantined", "retired"]
 
 # JSON type names a procedure parameter may declare, as in JSON Schema.
@@ -35,6 +39,11 @@ def json_type(value: JSON) -> str:
 def fits(value_type: str, param_type: str) -> bool:
     """Whether an input of JSON type `value_type` may be passed for a parameter of `param_type`."""
     return value_type == param_type or (value_type == "integer" and param_type == "number")
+
+
+def new_procedure_id(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:48] or "procedure"
+    return f"{slug}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -146,6 +155,15 @@ class Procedure:
     status: Status = "verified"
     status_reason: str | None = None
     stats: Stats = field(default_factory=Stats)
+
+    @classmethod
+    def first_version(cls, draft: Draft, namespace: str, provenance: Provenance,
+                      wordings: list[str] | None = None) -> "Procedure":
+        """Version 1 of a new procedure, made of an admitted draft."""
+        return cls(id=new_procedure_id(draft.name), version=1, namespace=namespace, name=draft.name,
+                   intent=draft.intent, params=draft.params, returns=draft.returns, code=draft.code,
+                   tests=draft.tests, wordings=draft.wordings if wordings is None else wordings,
+                   provenance=provenance)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

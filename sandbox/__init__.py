@@ -14,6 +14,7 @@ from .errors import (
     Violation,
     WorkerCrashed,
 )
+from .policy import complete_imports, drop_module_tests
 from .pool import Sandbox, SandboxWarning
 
 __all__ = [
@@ -27,4 +28,6 @@ __all__ = [
     "Timeout",
     "Violation",
     "WorkerCrashed",
+    "complete_imports",
+    "drop_module_tests",
 ]

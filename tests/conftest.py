@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from orchestrator.embed import Embedder
+from orchestrator.storage.embed import Embedder
 
 # Engines keep KV states and speculation measurements under the seglam home; a test session
 # keeps its own, so no run depends on what an earlier one left there.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from orchestrator.rechecker import Opinion
-from orchestrator.synthesizer import Retrieved, Synthesis, param_types, returns_schema
+from orchestrator.prompts.rechecker import Opinion
+from orchestrator.prompts.common import returns_schema
+from orchestrator.prompts.synthesizer import Retrieved, Synthesis, param_types
 from orchestrator.types import Draft, ProcedureTest, Request
 
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 import pytest
 
 from orchestrator import BadRequest, Seglam, Settings
-from orchestrator.confirmer import Confirmation
+from orchestrator.prompts.confirmer import Confirmation
 from orchestrator.errors import ProcedureRejected
-from orchestrator.intent_terms import agreement, conflict, data_names, intent_terms, merge, names_in
+from orchestrator.matching.intent_terms import agreement, conflict, data_names, intent_terms, merge, names_in
 from orchestrator.types import Request
-from orchestrator.variants import request_variants
+from orchestrator.admission.variants import request_variants
 from scripted import ScriptedSynthesizer, draft
 
 TABLE = "id,amount\n1,2.5\n2,4\n3,6\n"
@@ -141,7 +141,7 @@ def test_with_synthesis_off_the_gray_zone_calls_no_model(open_seglam):
     seglam, _, confirmer = open_seglam([sum_draft()], answers=[True], hit_similarity=0.999, confirm_similarity=0.3)
     seglam.run("Sum the amount column of the table", {"table": TABLE})
     result = seglam.run("what do the amounts add up to?", {"table": TABLE}, synthesize=False)
-    assert (result.route, result.answer, result.model_calls) == ("miss", None, 0)
+    assert (result.route, result.answer, result.model_calls) == ("unanswered", None, 0)
     assert confirmer.asked == []
 
 
@@ -332,7 +332,7 @@ def test_a_procedure_failing_three_runs_in_a_row_is_quarantined(open_seglam):
     procedure = seglam.procedures.get(first.procedure_id, "default")
     assert procedure.status == "quarantined" and "3 runs in a row" in procedure.status_reason
     assert "quarantined" in broken.trace[1].decision
-    assert seglam.run("Sum the amount column of the table", {"table": TABLE}, synthesize=False).route == "miss"
+    assert seglam.run("Sum the amount column of the table", {"table": TABLE}, synthesize=False).route == "unanswered"
 
 
 def test_a_reported_procedure_is_quarantined_with_the_reason_and_a_fix_becomes_version_two(open_seglam):
@@ -342,7 +342,7 @@ def test_a_reported_procedure_is_quarantined_with_the_reason_and_a_fix_becomes_v
         seglam.report(first.procedure_id, " ")
     reported = seglam.report(first.procedure_id, "amounts with a thousands separator were misread")
     assert reported.status == "quarantined" and "thousands separator" in reported.status_reason
-    assert seglam.run("Sum the amount column of the table", {"table": TABLE}, synthesize=False).route == "miss"
+    assert seglam.run("Sum the amount column of the table", {"table": TABLE}, synthesize=False).route == "unanswered"
 
     fixed_code = SUM_CODE.replace("float(r['amount'])", "float(r['amount'].replace(',', ''))")
     separators = [({"table": 'amount\n"1,000"\n5'}, 1005.0)]
@@ -384,7 +384,7 @@ class OneWordEngine:
 
 def test_the_engine_confirmer_asks_one_constrained_word_about_intent_and_known_tasks(open_seglam):
     from engine.base import EngineError
-    from orchestrator.confirmer import CONFIRM_SCHEMA, EngineConfirmer
+    from orchestrator.prompts.confirmer import CONFIRM_SCHEMA, EngineConfirmer
     from orchestrator.types import Request
 
     seglam, _, _ = open_seglam([sum_draft()])

@@ -8,7 +8,7 @@ from bench.cache.metrics import Attribution, summarize
 from bench.cache.reference import ReferenceSynthesizer
 from bench.cache.run import run_seglam
 from bench.cache.workload import Item, build_stream, load_stream, reference_solve
-from orchestrator.answers import same_answer
+from orchestrator.admission.answers import same_answer
 from sandbox import Sandbox
 
 

@@ -49,7 +49,7 @@ def test_batch_writes_one_result_line_per_request(home, tmp_path, capsys):
     out = tmp_path / "out.jsonl"
     assert main(["--home", str(home), "batch", str(requests), "--out", str(out), "--no-synthesis"]) == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [(r["id"], r["route"], r["answer"]) for r in lines] == [("a", "hit", 6.0), ("b", "miss", None),
+    assert [(r["id"], r["route"], r["answer"]) for r in lines] == [("a", "hit", 6.0), ("b", "unanswered", None),
                                                                      ("c", "error", None)]
     assert "task is empty" in lines[2]["error"] and all("latency_ms" in r for r in lines)
 

@@ -2,7 +2,7 @@
 from the request and from the other, keeps the request's shape, and leaves labels alone."""
 from __future__ import annotations
 
-from orchestrator.derived_inputs import derived_inputs
+from orchestrator.admission.derived_inputs import derived_inputs
 
 TABLE = "vendor,amount\nA,1.50\nB,2\nC,3\nD,4.25\nE,5\n"
 

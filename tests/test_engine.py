@@ -6,7 +6,8 @@ import json
 import pytest
 
 from engine.base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolSpec
-from engine.llama import FENCED, LlamaEngine, grammar_for, parse_structured, prepare_messages, tools_schema
+from engine.llama import LlamaEngine
+from engine.replies import FENCED, grammar_for, parse_structured, prepare_messages, tools_schema
 from engine.models import NotGGUF
 
 RUN_PYTHON = ToolSpec("run_python", "Run Python code in the sandbox and return what it prints.",

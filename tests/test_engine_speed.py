@@ -185,8 +185,8 @@ def test_speculation_measured_not_to_pay_is_not_used_again(pair):
 
 @pytest.mark.slow
 def test_retrieved_documents_too_long_for_the_context_fail_synthesis_with_the_reason(tmp_path):
-    from orchestrator.knowledge import Passage
-    from orchestrator.synthesizer import EngineSynthesizer, Retrieved
+    from orchestrator.storage.knowledge import Passage
+    from orchestrator.prompts.synthesizer import EngineSynthesizer, Retrieved
     from orchestrator.types import Request
 
     passages = [Passage(f"doc{i}.txt", "VAT is charged at the standard rate on most goods. " * 40, 0.5)

@@ -5,7 +5,7 @@ import pytest
 
 from orchestrator import Seglam
 from orchestrator.errors import ProcedureRejected
-from orchestrator.handwritten import InvalidProcedureFile, parse_procedure_source
+from orchestrator.authoring.handwritten import InvalidProcedureFile, parse_procedure_source
 from scripted import ScriptedSynthesizer
 
 CONVERT = '''

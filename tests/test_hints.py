@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.hints import hint, literal_start, reading_call
+from orchestrator.admission.hints import hint, literal_start, reading_call
 from orchestrator.types import Request
 from sandbox import Limits, ProcedureError, Sandbox
 

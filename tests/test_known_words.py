@@ -1,7 +1,7 @@
 """known_words: which words of a request nothing known about a procedure explains; and the
 agreement zone's text rule built on it (guards.words_agree)."""
-from orchestrator.guards import words_agree
-from orchestrator.known_words import unexplained_words
+from orchestrator.matching.guards import words_agree
+from orchestrator.matching.known_words import unexplained_words
 
 ADD_DAYS = ["add the days to the date", "Add a number of days to an ISO date"]
 

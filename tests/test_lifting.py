@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.lifting import lift
+from orchestrator.admission.lifting import lift
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from engine.base import ContextOverflow, EngineError, ReplyTruncated, ToolSpec
-from engine.llama import gbnf_for
+from engine.replies import gbnf_for
 from engine.models import default_model_path
 from engine.openai_backend import BadServerURL, ModelNotFound, OpenAIEngine, ServerError, ServerUnreachable
 

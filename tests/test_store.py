@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.errors import ProcedureNotFound, StoreBusy
-from orchestrator.store import ProcedureStore, new_procedure_id, open_client
-from orchestrator.types import Procedure, ProcedureTest, Provenance
+from orchestrator.storage.store import ProcedureStore, open_client
+from orchestrator.types import Procedure, ProcedureTest, Provenance, new_procedure_id
 
 
 def make(namespace="default", intent="Sum the amount column of a CSV table", params=None, name="sum_amount"):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from engine.base import EngineError, Reply, ToolCall
-from orchestrator.knowledge import KnowledgeBase
-from orchestrator.store import ProcedureStore, new_procedure_id, open_client
-from orchestrator.synthesis_tools import LAST_CALL, SynthesisTools
-from orchestrator.synthesizer import EngineSynthesizer, Retrieved, inputs_schema, param_types
-from orchestrator.types import Procedure, ProcedureTest, Provenance, Request
+from orchestrator.storage.knowledge import KnowledgeBase
+from orchestrator.storage.store import ProcedureStore, open_client
+from orchestrator.prompts.synthesis_tools import LAST_CALL, SynthesisTools
+from orchestrator.prompts.synthesizer import EngineSynthesizer, Retrieved, inputs_schema, param_types
+from orchestrator.types import Procedure, ProcedureTest, Provenance, Request, new_procedure_id
 from sandbox import Sandbox
 
 CODE = "def solve(amount, rate):\n    return round(amount * rate, 2)\n"

@@ -5,7 +5,7 @@ import jsonschema
 import pytest
 
 from engine.base import EngineError, Reply
-from orchestrator.synthesizer import (
+from orchestrator.prompts.synthesizer import (
     EngineSynthesizer,
     Retrieved,
     describe_request,
@@ -127,9 +127,9 @@ def test_unusable_replies_give_no_draft_and_say_why(reply, problem):
 
 
 def test_the_prompts_examples_pass_their_own_tests_and_answer_their_request():
-    from orchestrator.answers import same_answer
-    from orchestrator.synthesizer import EXAMPLES
-    from orchestrator.worked_answers import compute, is_expression
+    from orchestrator.admission.answers import same_answer
+    from orchestrator.prompts.synthesizer import EXAMPLES
+    from orchestrator.admission.worked_answers import compute, is_expression
     from sandbox import Limits, Sandbox
 
     def value(expected):
@@ -144,7 +144,7 @@ def test_the_prompts_examples_pass_their_own_tests_and_answer_their_request():
 
 
 def test_the_one_function_over_the_inputs_is_named_solve_when_the_model_names_it_otherwise():
-    from orchestrator.synthesizer import named_solve
+    from orchestrator.prompts.synthesizer import named_solve
 
     params = {"value": "number"}
     assert named_solve("def c_to_f(value):\n    return c_to_f2(value)\n", params) == (

@@ -1,7 +1,7 @@
 """Which of the model's tests restate the request (and so prove nothing beyond the request check)."""
 from __future__ import annotations
 
-from orchestrator.nodes.verify import copies_request, where_answer_is
+from orchestrator.admission.findings import copies_request, where_answer_is
 from orchestrator.types import Request
 
 INVOICE = "ACME Corp\nInvoice 7\nItems: widgets\nSubtotal: 10.00\nTotal: 12.00\nThank you"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.types import ProcedureTest
-from orchestrator.worked_answers import NotAnExpression, compute, work_out
+from orchestrator.admission.worked_answers import NotAnExpression, compute, work_out
 from sandbox import Limits, Sandbox, SandboxError
 from scripted import draft
 

@@ -11,7 +11,7 @@ import pytest
 
 from orchestrator.errors import BadRequest
 from orchestrator.types import Result
-from orchestrator.workflow import (Step, WorkflowError, format_report, load_workflow, resolve_inputs, run_workflow,
+from orchestrator.authoring.workflow import (Step, WorkflowError, format_report, load_workflow, resolve_inputs, run_workflow,
                                    same_value)
 
 DEMO = Path(__file__).resolve().parent.parent / "workflows"

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from orchestrator.embed import Embedder
-from orchestrator.synthesizer import ANY_JSON, preview
+from orchestrator.storage.embed import Embedder
+from orchestrator.prompts.common import ANY_JSON, preview
 
 from .metrics import Attribution, Outcome
 from .workload import Item, reference_solve

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from orchestrator.embed import Embedder
-from orchestrator.guards import columns_agree, columns_clash, words_agree
-from orchestrator.intent_terms import conflict, data_names, merge, names_in
-from orchestrator.known_words import unexplained_words
-from orchestrator.state import Settings
+from orchestrator.storage.embed import Embedder
+from orchestrator.matching.guards import columns_agree, columns_clash, words_agree
+from orchestrator.matching.intent_terms import conflict, data_names, merge, names_in
+from orchestrator.matching.known_words import unexplained_words
+from orchestrator.settings import Settings
 
 from .families import FAMILIES, PARAPHRASE_KINDS, Family
 from .outsiders import OUTSIDERS

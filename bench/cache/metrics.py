@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from orchestrator.answers import same_answer
+from orchestrator.admission.answers import same_answer
 
 # Procedures written by a model may round differently from the reference: a cent apart is
 # the same answer for money, 0.01 degrees for temperatures.

@@ -10,7 +10,8 @@ as a real synthesis would.
 """
 from __future__ import annotations
 
-from orchestrator.synthesizer import Retrieved, Synthesis, returns_schema
+from orchestrator.prompts.common import returns_schema
+from orchestrator.prompts.synthesizer import Retrieved, Synthesis
 from orchestrator.types import Draft, ProcedureTest, Request
 
 from .families import BY_NAME, Family
@@ -57,6 +58,6 @@ class OracleConfirmer:
         self.synthesizer = synthesizer  # it knows the family of the request being sent
 
     def confirm(self, request: Request, procedure):
-        from orchestrator.confirmer import Confirmation  # only in a seglam with the gray zone
+        from orchestrator.prompts.confirmer import Confirmation  # only in a seglam with the gray zone
 
         return Confirmation(procedure.name == self.synthesizer.family, 1)

@@ -28,8 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestrator.api import Seglam
-from orchestrator.embed import Embedder
-from orchestrator.state import Settings
+from orchestrator.storage.embed import Embedder
+from orchestrator.settings import Settings
 
 from .baselines import run_direct, run_semantic_cache
 from .families import FAMILIES
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
              settings=asdict(settings))
     if "reference_confirm" in runs:
         from engine.llama import LlamaEngine
-        from orchestrator.confirmer import EngineConfirmer
+        from orchestrator.prompts.confirmer import EngineConfirmer
 
         outsiders: dict = {}
         outcomes, complete = run_seglam("reference_confirm" + suffix, stream, embedder, ReferenceSynthesizer(wordings), settings,

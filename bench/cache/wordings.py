@@ -5,7 +5,7 @@ reference runs.
 
 In the product the model writes a procedure's other wordings (a terse label, a question, a
 German and a French one) in the same reply as its code, and commit keeps those that name
-nothing the request does not (nodes/commit.wordings_to_keep). The reference synthesizer hands
+nothing the request does not (orchestrator/matching/wordings.py). The reference synthesizer hands
 out reference code, so it needs the model's wordings from somewhere: this script sends the
 first request of each family in the stream through the product's own synthesis call (the
 default model, no retrieved examples, first attempt) and keeps its wordings. They are the
@@ -33,8 +33,8 @@ def load() -> dict[str, list[str]]:
 
 def main() -> int:
     from engine.llama import LlamaEngine
-    from orchestrator.nodes.commit import wordings_to_keep
-    from orchestrator.synthesizer import EngineSynthesizer, Retrieved
+    from orchestrator.matching.wordings import wordings_to_keep
+    from orchestrator.prompts.synthesizer import EngineSynthesizer, Retrieved
     from orchestrator.types import Request
 
     firsts = {}

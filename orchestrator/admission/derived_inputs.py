@@ -1,0 +1,84 @@
+"""Other inputs of the request's own kind, made from the request: fewer rows, other figures.
+
+A small model asked for tests of "sum the amount column" pastes the request's table into every
+test, cut short or with its header mangled (measured: all three tests of a sum, both retries),
+so its tests prove nothing or fail for want of a well-formed table. The request already has the
+shape every later request of its kind will have; what a test needs is other data in that shape.
+So: a table keeps its header and loses most rows, a text keeps its first sentences, a number
+and an ISO date move. The recheck node has the model work out the answer for each of these
+inputs (orchestrator/rechecker.py) and the draft's code must agree with it.
+
+Like variants, these are evidence at admission only, never stored: they carry the user's data.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from ..types import JSON
+from .variants import ISO_DATE
+
+MIN_WORDS = 6
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# (rows kept from the start, rows kept from the end, number factor, number offset, days moved)
+SHAPES = [(3, 0, 0.37, 11, -41), (0, 2, 1.6, 29, 23)]
+
+
+def derived_inputs(inputs: dict[str, JSON], count: int = 2) -> list[dict[str, JSON]]:
+    """Up to `count` other inputs like `inputs`, each different from them and from each other."""
+    made: list[dict[str, JSON]] = []
+    for shape in SHAPES[:count]:
+        derived = {name: derived_value(value, shape, position)
+                   for position, (name, value) in enumerate(inputs.items())}
+        if derived != inputs and derived not in made:
+            made.append(derived)
+    return made
+
+
+def derived_value(value: JSON, shape: tuple, position: int) -> JSON:
+    """`value` changed by `shape`; the input at `position` moves a date (position + 1) times the
+    shape's days, so that two dates move apart (a start and an end: another number of days)."""
+    head, tail, factor, offset, days = shape
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return round(value * factor) + offset
+    if isinstance(value, float):
+        return round(value * factor + offset, 2)
+    if isinstance(value, str):
+        if ISO_DATE.fullmatch(value.strip()):
+            try:
+                return (date.fromisoformat(value.strip()) + timedelta(days=days * (position + 1))).isoformat()
+            except ValueError:
+                return value
+        return shorter_text(value, head, tail)
+    return value
+
+
+def shorter_text(text: str, head: int, tail: int) -> str:
+    """A table (a header line and rows) with `head` rows from the start or `tail` from the end;
+    a one-line text of MIN_WORDS words or more with its first or its last half (by sentences,
+    else by words); any other text as it is: cutting a document's lines can cut away what a
+    task looks for."""
+    lines = text.strip("\n").split("\n")
+    if len(lines) >= 4 and looks_tabular(lines):
+        rows = lines[1:1 + head] if head else lines[-tail:]
+        return "\n".join([lines[0], *rows]) + ("\n" if text.endswith("\n") else "")
+    if len(lines) > 1:
+        return text
+    if len(text.split()) < MIN_WORDS:
+        return text  # a label, a column name, a unit: part of the task's shape, not its data
+    pieces = SENTENCE_END.split(text.strip())
+    if len(pieces) < 2:
+        pieces = text.split()
+    half = len(pieces) // 2
+    return " ".join(pieces[:half] if head else pieces[-half:])
+
+
+def looks_tabular(lines: list[str]) -> bool:
+    """Whether every line has as many separators (comma, semicolon, tab, bar) as the header."""
+    for separator in ",;\t|":
+        count = lines[0].count(separator)
+        if count and all(line.count(separator) == count for line in lines[1:] if line.strip()):
+            return True
+    return False

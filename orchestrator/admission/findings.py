@@ -1,0 +1,232 @@
+"""What verification checks in a draft procedure, as a library: the verify node applies it to
+synthesized drafts, the API to hand-written ones. A draft is admitted only if it compiles under
+the sandbox policy, passes its own tests, runs on the actual request with the answer its author
+read off the data, and is not a disguised constant: it must give different answers to different
+inputs and must not carry this request's answer in its code. Evidence that it reads the data
+comes from its own tests and from variants of the request whose answer is known (variants.py)."""
+from __future__ import annotations
+
+import ast
+import json
+import math
+from dataclasses import dataclass, field
+
+from sandbox import Sandbox, SandboxError
+
+from ..prompts.rechecker import Dispute
+from ..settings import Settings
+from ..types import Draft, Request
+from .answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, same_reading, spells
+from .hints import hint, reading_call
+from .variants import request_variants
+
+
+COPY_MIN_CHARS = 40
+
+
+def copies_request(test_inputs: dict, request: Request | None) -> bool:
+    """Whether a test merely restates the request: a text input that is a cut of one of the
+    request's documents, or every input the request's own. Small models do this; such a test
+    proves nothing beyond the request check, and storing it would keep the user's document
+    inside the procedure. A test that reuses one short input (the request's start date with
+    another end date) is a test of its own: the model wrote such tests for days between two
+    dates, and counting them as copies refused right code for want of tests."""
+    if request is None or not test_inputs:
+        return False
+    own = {name: value == request.inputs.get(name) or is_cut(value, request.inputs.get(name))
+           or repeats_rows(value, request.inputs.get(name)) for name, value in test_inputs.items()}
+    documents = {name for name, value in request.inputs.items() if isinstance(value, str) and len(value) >= COPY_MIN_CHARS}
+    return all(own.values()) or any(own[name] for name in documents & own.keys())
+
+
+def is_cut(value, original) -> bool:
+    """Whether a text is the original or a cut of it at least COPY_MIN_CHARS long (or the whole
+    of a shorter original), compared with whitespace collapsed: copies tend to lose blank lines
+    and indents."""
+    if not (isinstance(value, str) and isinstance(original, str)) or len(value) < min(COPY_MIN_CHARS, len(original)):
+        return False
+    return " ".join(value.split()) in " ".join(original.split())
+
+
+def repeats_rows(value, original) -> bool:
+    """Whether most rows of a text (the lines after its first) are lines of the original: the
+    request's table pasted under a header of the model's own, the 1.5B's usual test of a sum."""
+    if not (isinstance(value, str) and isinstance(original, str)):
+        return False
+    rows = [line.strip() for line in value.split("\n")[1:] if line.strip()]
+    known = {line.strip() for line in original.split("\n")}
+    return len(rows) >= 2 and 2 * sum(row in known for row in rows) >= len(rows)
+
+
+def fits_returns(returns: dict, value) -> bool:
+    try:
+        check_returns(returns, value)
+    except ReturnsMismatch:
+        return False
+    return True
+
+
+def where_answer_is(answer, request: Request) -> str:
+    """The input lines holding the answer the author read off the data: the most useful thing
+    to show a model whose pattern missed it."""
+    spellings = answer_spellings(answer)
+    lines = [
+        line.strip()
+        for value in request.inputs.values() if isinstance(value, str)
+        for line in value.splitlines()
+        if any(spells(line, spelling) for spelling in spellings)
+    ]
+    if not lines:
+        return ""
+    return (f" (the answer {answer!r} is in these input lines: " + "; ".join(repr(l) for l in lines[:3]) + ")"
+            + reading_call(answer, request))
+
+
+def is_distinctive(answer) -> bool:
+    """An answer specific enough that finding it written in the code means it was copied:
+    114.75 or "2024-05-01", not 7 or "EUR"."""
+    if isinstance(answer, bool) or answer is None:
+        return False
+    if isinstance(answer, (int, float)):
+        return math.isfinite(answer) and (answer != int(answer) or abs(answer) >= 100)
+    return isinstance(answer, str) and len(answer.strip()) >= 4
+
+
+def hard_codes(code: str, answer, request: Request) -> bool:
+    """Whether the code writes this request's answer, read off its data, as a literal instead of
+    finding it: an invoice number or a total copied from the document into the code. An answer
+    the data does not spell (a weekday name from a table of names, a rate from a table of rates)
+    may well be a literal of a correct procedure."""
+    if not is_distinctive(answer) or not where_answer_is(answer, request):
+        return False
+    for node in ast.walk(ast.parse(code)):
+        value = getattr(node, "value", None) if isinstance(node, ast.Constant) else None
+        if isinstance(answer, str) and isinstance(value, str) and answer.strip() in value:
+            return True
+        if (isinstance(answer, (int, float)) and isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isclose(value, answer, rel_tol=1e-9)):
+            return True
+    return False
+
+
+def independent_tests(draft: Draft, request: Request | None) -> list:
+    return [test for test in draft.tests if not copies_request(test.inputs, request)]
+
+
+@dataclass
+class Findings:
+    """What is wrong with a draft (nothing when it passes), its answer to the request (None for a
+    hand-written procedure, admitted without one), and which of the problems a second opinion
+    may settle: answers its author expected that the code does not return (disputes), and a
+    want of tests on data other than the request's."""
+
+    problems: list[str]
+    answer: object = None
+    disputes: list[Dispute] = field(default_factory=list)
+    # Problems that tests on other data would settle: too few of them, or all with one answer.
+    wants_other_data: int = 0
+
+    @property
+    def settleable(self) -> bool:
+        """Whether a second opinion could settle every problem: disputed answers, and a want
+        of tests on other data (which worked examples supply)."""
+        settled_by_recheck = len(self.disputes) + self.wants_other_data
+        return bool(settled_by_recheck) and settled_by_recheck == len(self.problems)
+
+
+def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: Settings, namespace: str,
+             rel_tol: float = 1e-6) -> Findings:
+    """Everything verification checks, over the draft's tests (numbered by their place in the
+    draft, as its author wrote them) and, with a request, over the request and its variants."""
+    violations = sandbox.check(draft.code)
+    if violations:
+        return Findings([f"the code breaks the sandbox rules: {'; '.join(violations)}"])
+    found = Findings([])
+    tests = []
+    for index, test in enumerate(draft.tests):
+        if copies_request(test.inputs, request):
+            continue
+        tests.append(test)
+        shown = json.dumps(test.inputs, ensure_ascii=False)[:300]
+        if set(test.inputs) != set(draft.params):
+            found.problems.append(f"test {index + 1} has inputs {sorted(test.inputs)} but solve takes {sorted(draft.params)}")
+            continue
+        try:
+            got = sandbox.run(draft.code, test.inputs, limits=settings.limits, namespace=namespace)
+        except SandboxError as error:
+            found.problems.append(f"test {index + 1} with inputs {shown} raised {type(error).__name__}: {error}"
+                                  f"{hint(error, draft.code, test.inputs)}")
+            continue
+        if not same_answer(test.expected, got, rel_tol=rel_tol):
+            found.problems.append(f"test {index + 1} with inputs {shown} expected {test.expected!r} but solve returned {got!r}")
+            found.disputes.append(Dispute(index, test.inputs, test.expected, got))
+    if request is None:
+        return found
+    try:
+        answer = sandbox.run(draft.code, request.inputs, limits=settings.limits, namespace=namespace)
+        check_returns(draft.returns, answer)
+    except (SandboxError, ReturnsMismatch) as error:
+        found.problems.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}"
+                              f"{hint(error, draft.code, request.inputs)}"
+                              f"{where_answer_is(draft.expected_answer, request)}")
+        return found
+    found.answer = answer
+    if draft.expected_answer is not None and not fits_returns(draft.returns, draft.expected_answer):
+        found.problems.append(f"your 'answer' {draft.expected_answer!r} is not of the declared return type "
+                              f"{draft.returns.get('type')}: give the value the code must return for this request")
+    elif draft.expected_answer is not None and not same_answer(draft.expected_answer, answer, rel_tol=rel_tol):
+        found.problems.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
+                              f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
+        found.disputes.append(Dispute(None, request.inputs, draft.expected_answer, answer))
+    if hard_codes(draft.code, answer, request):
+        found.problems.append(f"the code contains this request's answer {answer!r} as a literal: compute it from the "
+                              "inputs, so other requests of this kind get their own answers")
+    examples = passing_worked_examples(draft, sandbox, settings, namespace, rel_tol, found)
+    evidence = tests + examples + passing_variants(draft, request, answer, sandbox, settings, namespace)
+    needed = settings.min_independent_tests
+    if len(evidence) < needed:
+        found.problems.append(f"only {len(tests)} test(s) have inputs of their own (a test that restates the request "
+                              f"proves nothing): write {needed} or more with other data")
+        found.wants_other_data += 1
+    answers = {json.dumps(test.expected, sort_keys=True) for test in evidence} | {json.dumps(answer, sort_keys=True)}
+    if evidence and len(answers) == 1:
+        found.problems.append(f"every test and the request expect the same answer {answer!r}, so a procedure that "
+                              "ignores its inputs would pass: add a test whose answer differs")
+        found.wants_other_data += 1
+    return found
+
+
+def passing_worked_examples(draft: Draft, sandbox: Sandbox, settings: Settings, namespace: str, rel_tol: float,
+                            found: Findings) -> list:
+    """The draft's worked examples (the request's data cut down or moved, answered by a second
+    opinion) it answers right; each one it gets wrong is a problem of `found`."""
+    passed = []
+    for example in draft.worked_examples:
+        shown = json.dumps(example.inputs, ensure_ascii=False)[:300]
+        try:
+            got = sandbox.run(draft.code, example.inputs, limits=settings.limits, namespace=namespace)
+        except SandboxError as error:
+            found.problems.append(f"on the request's data cut down or changed, {shown}, solve raised "
+                                  f"{type(error).__name__}: {error}{hint(error, draft.code, example.inputs)}")
+            continue
+        if same_reading(example.expected, got, rel_tol=rel_tol):
+            passed.append(example)
+        else:
+            found.problems.append(f"on the request's data cut down or changed, {shown}, solve returned {got!r} "
+                                  f"but the answer worked out there is {example.expected!r}")
+    return passed
+
+
+def passing_variants(draft: Draft, request: Request, answer, sandbox: Sandbox, settings: Settings,
+                     namespace: str) -> list:
+    """The request's variants (variants.py) the draft answers right: evidence that
+    it reads its answer from the data, which a small model's own tests often fail to give."""
+    passed = []
+    for variant in request_variants(request, answer):
+        try:
+            got = sandbox.run(draft.code, variant.inputs, limits=settings.limits, namespace=namespace)
+        except SandboxError:
+            continue
+        if same_answer(variant.expected, got):
+            passed.append(variant)
+    return passed

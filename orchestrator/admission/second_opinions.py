@@ -1,0 +1,138 @@
+"""Settling what verification could not, with a second opinion (prompts/rechecker.py).
+
+For each answer the draft's author expected and its code does not return, the model works the
+answer out again without seeing the code:
+- where that agrees with the code, the expected answer becomes the code's (the author slipped);
+- where it agrees with the author, the retry is told so, with the working (two answers worked
+  out apart agree against the code);
+- where it agrees with neither, a test is dropped (it proves nothing either way); the request's
+  own answer stays disputed.
+When the draft has too few tests on data other than the request's (the author's tests restate
+it, as they often do), the request's data cut down or moved (derived_inputs.py)
+gets answers worked out the same way: worked examples. And when the code disagrees with answers
+worked out that one of their formulas gives all of, the draft's code becomes that formula over
+the inputs (lifting.py). The recheck node applies this; verify then runs once more and its verdict stands."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sandbox import Sandbox, SandboxError
+
+from ..prompts.rechecker import Dispute, Opinion, Questions, Rechecker
+from ..settings import Settings
+from ..types import JSON, Draft, ProcedureTest, Request
+from .answers import same_reading
+from .derived_inputs import derived_inputs
+from .lifting import Lifted, lift
+from .worked_answers import NotAnExpression, compute, is_expression
+
+
+@dataclass
+class Settlement:
+    """The draft as the second opinions leave it, the answers they worked out against its code
+    (fed back to the next attempt if verification still fails), a note per question, and the
+    model calls spent."""
+
+    draft: Draft
+    against_code: list[str]
+    notes: list[str]
+    model_calls: int
+
+
+def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rechecker, sandbox: Sandbox,
+           settings: Settings) -> Settlement:
+    """Ask the second opinion every question verify raised and return the draft corrected by the
+    answers (tests settled, doubtful ones dropped, maybe lifted code), with what was learnt."""
+    tolerance = settings.model_numbers_rel_tol
+    examples = derived_inputs(request.inputs) if questions.worked_examples else []
+    asked = [(dispute.inputs, dispute) for dispute in questions.disputes] + [(inputs, None) for inputs in examples]
+    calls, notes, worked = 0, [], []
+    for inputs, dispute in asked:
+        opinion = rechecker.work_out(request.task, inputs)
+        calls += opinion.model_calls
+        value, problem = worked_value(opinion, sandbox, settings, request.namespace)
+        if dispute is None and not problem and value is None:
+            problem = "no answer there"  # a worked example needs an answer; a dispute may be settled by null
+        if problem:
+            notes.append(f"{dispute.where}: still disputed, {problem}" if dispute else f"no worked example ({problem})")
+        else:
+            worked.append(Worked(inputs, opinion.answer, value, dispute))
+            if dispute is None:
+                notes.append(f"worked example answered {value!r}")
+    lifted, lifted_answers = lifted_code(draft.code, worked, sandbox, settings, request.namespace, tolerance)
+    if lifted:
+        notes.append("the code disagrees with the answers worked out, which one formula gives: "
+                     f"solve() lifted from it (result = {lifted.formula})")
+    settled, against_code, doubtful = {}, [], set()
+    for item, lifted_answer in zip(worked, lifted_answers or [None] * len(worked)):
+        dispute = item.dispute
+        if dispute is None:
+            continue
+        if lifted or same_reading(item.value, dispute.got, rel_tol=tolerance):
+            settled[dispute.test] = lifted_answer if lifted else dispute.got
+            if not same_reading(item.value, dispute.expected, rel_tol=tolerance):
+                notes.append(f"{dispute.where}: {settled[dispute.test]!r}, not {dispute.expected!r}")
+        elif same_reading(item.value, dispute.expected, rel_tol=tolerance):
+            notes.append(f"{dispute.where}: still disputed, the second answer is {item.value!r}")
+            against_code.append(f"{dispute.where} also comes out as {item.value!r} ({item.answer}), not as "
+                                f"the {dispute.got!r} solve returned")
+        elif dispute.test is not None:
+            # The model worked this test's answer out twice and got two answers, neither the
+            # code's: the test proves nothing either way (the 1.5B labels a column "amount"
+            # and sums another), so it goes, and verify asks for enough evidence without it.
+            doubtful.add(dispute.test)
+            notes.append(f"{dispute.where} dropped: its two worked answers disagree "
+                         f"({dispute.expected!r}, {item.value!r})")
+        else:
+            notes.append(f"{dispute.where}: still disputed, the second answer is {item.value!r}")
+    tests = [replace(test, expected=settled[index]) if index in settled else test
+             for index, test in enumerate(draft.tests) if index not in doubtful]
+    examples = [ProcedureTest(item.inputs, item.value) for item in worked if item.dispute is None]
+    corrected = replace(draft, code=lifted.code if lifted else draft.code, tests=tests,
+                        expected_answer=settled.get(None, draft.expected_answer), worked_examples=examples)
+    return Settlement(corrected, against_code, notes, calls)
+
+
+@dataclass
+class Worked:
+    """An answer worked out by the second opinion: for a disputed answer (`dispute`), or for the
+    request's data cut down or moved (a worked example, `dispute` None)."""
+
+    inputs: dict[str, JSON]
+    answer: JSON  # as the model wrote it, maybe an "=" expression
+    value: JSON
+    dispute: Dispute | None = None
+
+
+def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Settings, namespace: str,
+                tolerance: float) -> tuple[Lifted | None, list[JSON] | None]:
+    """A solve() lifted from one of the worked answers (lifting.py) that gives every
+    answer worked out, with what it returns for each, when the draft's code gives some of them
+    wrong; else (None, None)."""
+    if not any(item.dispute and not same_reading(item.value, item.dispute.got, rel_tol=tolerance) for item in worked):
+        return None, None
+    for item in worked:
+        lifted = lift(item.answer, item.inputs) if is_expression(item.answer) else None
+        if not lifted or lifted.code == code:
+            continue
+        try:
+            answers = [sandbox.run(lifted.code, other.inputs, limits=settings.limits, namespace=namespace)
+                       for other in worked]
+        except SandboxError:
+            continue
+        if all(same_reading(other.value, got, rel_tol=tolerance) for other, got in zip(worked, answers)):
+            return lifted, answers
+    return None, None
+
+
+def worked_value(opinion: Opinion, sandbox: Sandbox, settings: Settings, namespace: str) -> tuple[JSON, str]:
+    """(the second opinion as a value, '') or (None, why there is none). An "=" expression is
+    computed in the sandbox, like the author's."""
+    if opinion.reason:
+        return None, opinion.reason
+    if not is_expression(opinion.answer):
+        return opinion.answer, ""
+    try:
+        return compute(opinion.answer, sandbox, settings.limits, namespace), ""
+    except (NotAnExpression, SandboxError) as error:
+        return None, f"{opinion.answer!r} could not be computed: {error}"

@@ -1,0 +1,134 @@
+"""Expected answers the model writes as arithmetic, computed in the sandbox.
+
+A small model reads a figure off a document well and adds figures up badly: asked for the sum
+of 2453.78 and 1576.35 it writes 30, asked for the days from 2023-06-04 to 2024-02-26 it writes
+113. Its test then refuses a procedure that is right. So the model may write an expected answer
+(a test's or the request's) the way a spreadsheet does: "=2453.78 + 1576.35",
+"=(date(2024, 2, 26) - date(2023, 6, 4)).days", "=round((98.6 - 32) * 5 / 9, 2)". The figures
+stay the model's reading; the arithmetic is Python's.
+
+The expression is untrusted code like any procedure, so it runs through the same sandbox
+policy and worker, as the body of a solve() without parameters; `math` and datetime's `date`,
+`datetime` and `timedelta` are in scope, a date comes back as its ISO text. A string answer that
+starts with "=" is therefore always read as an expression.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, replace
+
+from sandbox import Limits, Sandbox, SandboxError
+
+from ..types import JSON, Draft, ProcedureTest
+
+PREFIX = "="
+
+
+class NotAnExpression(ValueError):
+    """An "=..." answer that is not one line of Python the sandbox policy allows."""
+
+PROGRAM = """import math
+from datetime import date, datetime, timedelta
+
+
+def solve():
+    value = ({expression})
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+"""
+
+
+@dataclass
+class Worked:
+    """A draft whose expected answers are all values, or why one could not be computed."""
+
+    draft: Draft
+    problems: list[str]
+
+
+def is_expression(value: JSON) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+# A text literal in an expression, in single or double quotes.
+TEXT_LITERAL = re.compile(r"""('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+
+
+def without_leading_zeros(body: str) -> str:
+    """The expression with integers written as dates are ("date(2023, 12, 06)": the model copies
+    the figures of 2023-12-06, and Python refuses 06) stripped of their leading zeros; text
+    literals stay as they are."""
+    pieces = TEXT_LITERAL.split(body)
+    return "".join(piece if index % 2 else re.sub(r"(?<![\w.])0+(?=\d)", "", piece)
+                   for index, piece in enumerate(pieces))
+
+
+CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def closed(body: str) -> str:
+    """The expression with the brackets the model left open closed: it often ends an answer
+    inside its JSON with the object's brace, "=len('Ship it.'.split()}" (measured:
+    bench/results/second_opinions.md). Anything else that does not parse stays as it was, so
+    the error names what the model wrote."""
+    try:
+        ast.parse(body, mode="eval")
+        return body
+    except SyntaxError:
+        pass
+    code = TEXT_LITERAL.sub("''", body)
+    while code.endswith("}") and code.count("}") > code.count("{"):
+        code, body = code[:-1].rstrip(), body[:-1].rstrip()
+    still_open = []
+    for character in code:
+        if character in CLOSERS:
+            still_open.append(CLOSERS[character])
+        elif character in CLOSERS.values():
+            if not still_open or still_open.pop() != character:
+                return body
+    repaired = body + "".join(reversed(still_open))
+    try:
+        ast.parse(repaired, mode="eval")
+    except SyntaxError:
+        return body
+    return repaired
+
+
+def expression_body(expression: str) -> str:
+    """The Python of an "=..." answer, with the model's usual slips of form mended."""
+    return closed(without_leading_zeros(expression[len(PREFIX):].strip()))
+
+
+def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str) -> JSON:
+    """The value of one "=..." expression; NotAnExpression when it is not one the sandbox
+    allows, SandboxError when it fails there."""
+    body = expression_body(expression)
+    if not body or "\n" in body:
+        raise NotAnExpression("write one expression on one line after the '='")
+    code = PROGRAM.format(expression=body)
+    violations = sandbox.check(code)
+    if violations:
+        raise NotAnExpression("; ".join(violations))
+    return sandbox.run(code, {}, limits=limits, namespace=namespace)
+
+
+def work_out(draft: Draft, sandbox: Sandbox, limits: Limits, namespace: str) -> Worked:
+    """The draft with every expected answer written as an expression replaced by its value
+    (top level only: a list or an object is a value, never a sum)."""
+    problems: list[str] = []
+
+    def value(expected: JSON, where: str) -> JSON:
+        if not is_expression(expected):
+            return expected
+        try:
+            return compute(expected, sandbox, limits, namespace)
+        except (NotAnExpression, SandboxError) as error:
+            problems.append(f"{where} {expected!r} could not be computed: {type(error).__name__}: {error}")
+            return expected
+
+    tests = [ProcedureTest(test.inputs, value(test.expected, f"test {number}'s expected answer"))
+             for number, test in enumerate(draft.tests, 1)]
+    answer = value(draft.expected_answer, "your 'answer'")
+    return Worked(replace(draft, tests=tests, expected_answer=answer), problems)

@@ -1,0 +1,330 @@
+"""Declarative workflows: documents through named steps, each step a seglam request.
+
+A workflow file (YAML) names its documents (a JSONL file of objects), a namespace, its steps,
+optionally the document field that holds the expected answers per step, and optionally
+knowledge documents indexed for the model to consult when it writes a procedure. A step's
+inputs are literals or references:
+
+    $doc.FIELD    a field of the current document        invoice: $doc.text
+    $steps.NAME   the answer of an earlier step for it   amount: $steps.total
+
+A step whose reference points at a step that gave no answer for this document is skipped for
+that document, with the reason, so one unreadable document never stops a batch.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import SeglamError
+from ..types import JSON, Result
+
+WORKFLOW_KEYS = ("name", "namespace", "documents", "expected", "knowledge", "steps")
+STEP_KEYS = ("name", "task", "inputs")
+# Numbers are compared with this absolute tolerance: answers are money, rounded to cents.
+TOLERANCE = 0.005
+
+
+class WorkflowError(SeglamError):
+    """A workflow file is malformed; the message names the file, step and field."""
+
+
+@dataclass
+class Step:
+    name: str
+    task: str
+    inputs: dict[str, JSON]
+
+
+@dataclass
+class Workflow:
+    name: str
+    namespace: str
+    documents: list[dict[str, JSON]]
+    steps: list[Step]
+    expected_field: str | None = None
+    knowledge: list[Path] = field(default_factory=list)  # documents indexed before the run
+
+
+@dataclass
+class StepReport:
+    """What one step did over all documents."""
+
+    name: str
+    requests: int = 0
+    hits: int = 0
+    misses: int = 0
+    errors: int = 0
+    skipped: int = 0
+    model_calls: int = 0
+    correct: int = 0
+    checked: int = 0  # answers that had an expected value to compare with
+    ms_by_route: dict[str, list[float]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # requests without an answer, and skips
+    wrong: list[str] = field(default_factory=list)  # answers that differ from the expected ones
+
+    @property
+    def incorrect(self) -> int:
+        return self.checked - self.correct
+
+    def mean_ms(self, route: str) -> float | None:
+        values = self.ms_by_route.get(route)
+        return sum(values) / len(values) if values else None
+
+
+@dataclass
+class WorkflowReport:
+    workflow: str
+    documents: int
+    steps: list[StepReport]
+    wall_s: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return sum(s.requests for s in self.steps)
+
+    @property
+    def model_calls(self) -> int:
+        return sum(s.model_calls for s in self.steps)
+
+    @property
+    def model_calls_saved(self) -> int:
+        """Requests answered by a hit: each is a call a model-only pipeline would have made."""
+        return sum(s.hits for s in self.steps)
+
+    def to_dict(self) -> dict[str, JSON]:
+        steps = []
+        for step in self.steps:
+            item = asdict(step)
+            del item["ms_by_route"]
+            item["incorrect"] = step.incorrect
+            item["mean_ms"] = {route: round(step.mean_ms(route), 1) for route in step.ms_by_route}
+            steps.append(item)
+        return {"workflow": self.workflow, "documents": self.documents, "wall_s": round(self.wall_s, 3),
+                "requests": self.requests, "model_calls": self.model_calls,
+                "model_calls_saved": self.model_calls_saved, "steps": steps}
+
+
+def _reference(value: JSON) -> tuple[str, str] | None:
+    """('doc', FIELD) or ('steps', NAME) for a reference, None for a literal."""
+    if isinstance(value, str) and value.startswith("$"):
+        scope, _, name = value[1:].partition(".")
+        return scope, name
+    return None
+
+
+def _read_documents(path: Path, documents_path: Path) -> list[dict[str, JSON]]:
+    try:
+        lines = documents_path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise WorkflowError(f"{path}: documents file {documents_path} does not exist; 'documents' is a "
+                            "JSONL path relative to the workflow file") from None
+    documents = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise WorkflowError(f"{documents_path}:{number}: not JSON ({error.msg})") from None
+        if not isinstance(document, dict):
+            raise WorkflowError(f"{documents_path}:{number}: a document is a JSON object of fields, "
+                                f"not {type(document).__name__}")
+        documents.append(document)
+    if not documents:
+        raise WorkflowError(f"{path}: documents file {documents_path} holds no documents")
+    return documents
+
+
+def _read_step(where: str, item: JSON, earlier: list[Step], fields: set[str]) -> Step:
+    """One validated step; `fields` are the field names that the documents carry."""
+    if not isinstance(item, dict):
+        raise WorkflowError(f"{where}: a step is a mapping with name, task and inputs")
+    for key in ("name", "task"):
+        if not isinstance(item.get(key), str) or not item[key].strip():
+            raise WorkflowError(f"{where}: missing {key!r} (a non-empty string)")
+    where = f"{where} ({item['name']})"
+    unknown = set(item) - set(STEP_KEYS)
+    if unknown:
+        raise WorkflowError(f"{where}: unknown field(s) {sorted(unknown)}; a step has {', '.join(STEP_KEYS)}")
+    if item["name"] in {s.name for s in earlier}:
+        raise WorkflowError(f"{where}: step name {item['name']!r} is used twice; step names must be unique")
+    inputs = item.get("inputs") or {}
+    if not isinstance(inputs, dict):
+        raise WorkflowError(f"{where}: 'inputs' must be a mapping of name: value")
+    for input_name, value in inputs.items():
+        reference = _reference(value)
+        if reference is None:
+            continue
+        scope, name = reference
+        if scope not in ("doc", "steps") or not name:
+            raise WorkflowError(f"{where}: input {input_name!r}: {value!r} is not $doc.FIELD or $steps.NAME")
+        if scope == "steps" and name not in {s.name for s in earlier}:
+            raise WorkflowError(f"{where}: input {input_name!r} refers to step {name!r}, which is not an "
+                                f"earlier step (earlier: {[s.name for s in earlier]})")
+        if scope == "doc" and name not in fields:
+            raise WorkflowError(f"{where}: input {input_name!r} refers to field {name!r}, which no document "
+                                f"has (fields: {sorted(fields)})")
+    return Step(item["name"], item["task"], inputs)
+
+
+def load_workflow(path: str | Path) -> Workflow:
+    """Read and validate a workflow file and its documents; WorkflowError names what is wrong."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorkflowError(f"no workflow file at {path}") from None
+    except yaml.YAMLError as error:
+        raise WorkflowError(f"{path}: not valid YAML ({error})") from None
+    if not isinstance(raw, dict):
+        raise WorkflowError(f"{path}: a workflow is a mapping with name, documents and steps")
+    unknown = set(raw) - set(WORKFLOW_KEYS)
+    if unknown:
+        raise WorkflowError(f"{path}: unknown field(s) {sorted(unknown)}; a workflow has {', '.join(WORKFLOW_KEYS)}")
+    for key in ("name", "documents", "steps"):
+        if key not in raw:
+            raise WorkflowError(f"{path}: missing {key!r}")
+    if not isinstance(raw["steps"], list) or not raw["steps"]:
+        raise WorkflowError(f"{path}: 'steps' must be a non-empty list")
+    documents = _read_documents(path, (path.parent / raw["documents"]).resolve())
+    fields = {name for document in documents for name in document}
+    expected = raw.get("expected")
+    if expected is not None and expected not in fields:
+        raise WorkflowError(f"{path}: 'expected' names field {expected!r}, which no document has "
+                            f"(fields: {sorted(fields)})")
+    steps: list[Step] = []
+    for number, item in enumerate(raw["steps"], 1):
+        steps.append(_read_step(f"{path}: step {number}", item, steps, fields))
+    knowledge = [(path.parent / name).resolve() for name in raw.get("knowledge") or []]
+    for document in knowledge:
+        if not document.is_file():
+            raise WorkflowError(f"{path}: knowledge document {document} does not exist")
+    return Workflow(str(raw["name"]), str(raw.get("namespace", "default")), documents, steps, expected, knowledge)
+
+
+def resolve_inputs(step: Step, document: dict[str, JSON], answers: dict[str, JSON]) -> dict[str, JSON]:
+    """The step's inputs for one document; KeyError says which field or answer is missing."""
+    inputs = {}
+    for name, value in step.inputs.items():
+        reference = _reference(value)
+        if reference is None:
+            inputs[name] = value
+        elif reference[0] == "doc":
+            if reference[1] not in document:
+                raise KeyError(f"the document has no field {reference[1]!r}")
+            inputs[name] = document[reference[1]]
+        else:
+            if reference[1] not in answers:
+                raise KeyError(f"step {reference[1]!r} gave no answer for this document")
+            inputs[name] = answers[reference[1]]
+    return inputs
+
+
+def same_value(expected: JSON, actual: JSON, tolerance: float = TOLERANCE) -> bool:
+    """Equal, with numbers compared to within `tolerance` (a bool is not a number here)."""
+    def number(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    if number(expected) and number(actual):
+        return math.isclose(expected, actual, rel_tol=0, abs_tol=tolerance)
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual  # in Python True == 1; in an answer they differ
+    return expected == actual
+
+
+def _request(seglam, step: Step, inputs: dict[str, JSON], namespace: str) -> tuple[Result, float]:
+    """Run one request; a request seglam refuses (BadRequest) becomes an error result."""
+    started = time.perf_counter()
+    try:
+        result = seglam.run(step.task, inputs, namespace)
+    except SeglamError as error:
+        result = Result(answer=None, route="error", error=str(error))
+    return result, (time.perf_counter() - started) * 1000
+
+
+def run_workflow(seglam, workflow: Workflow, progress: bool = True) -> WorkflowReport:
+    """Run every step on every document through `seglam.run`, counting routes, model calls and accuracy."""
+    report = WorkflowReport(workflow.name, len(workflow.documents), [StepReport(s.name) for s in workflow.steps])
+    started = time.perf_counter()
+    for document in workflow.knowledge:
+        # Re-adding a source replaces it: a second run indexes the same chunks again, no more.
+        seglam.knowledge.add(document.name, document.read_text(encoding="utf-8"), workflow.namespace)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(workflow.documents), desc=workflow.name, unit="doc", file=sys.stderr)
+    for number, document in enumerate(workflow.documents, 1):
+        label = str(document.get("id", f"document {number}"))
+        expected = (document.get(workflow.expected_field) if workflow.expected_field else None) or {}
+        answers: dict[str, JSON] = {}
+        for step, stats in zip(workflow.steps, report.steps):
+            try:
+                inputs = resolve_inputs(step, document, answers)
+            except KeyError as error:
+                stats.skipped += 1
+                stats.problems.append(f"{label}: skipped, {error.args[0]}")
+                continue
+            result, ms = _request(seglam, step, inputs, workflow.namespace)
+            stats.requests += 1
+            stats.model_calls += result.model_calls
+            stats.hits += result.route == "hit"
+            stats.misses += result.route == "miss"
+            stats.errors += result.route == "error"
+            stats.ms_by_route.setdefault(result.route, []).append(ms)
+            if result.route == "error" or result.answer is None:
+                stats.problems.append(f"{label}: {result.error or 'no answer'}")
+                continue
+            answers[step.name] = result.answer
+            if step.name in expected:
+                stats.checked += 1
+                if same_value(expected[step.name], result.answer):
+                    stats.correct += 1
+                else:
+                    stats.wrong.append(f"{label}: expected {expected[step.name]!r}, got {result.answer!r}")
+        if bar is not None:
+            bar.update()
+            bar.set_postfix(hits=report.model_calls_saved, model_calls=report.model_calls, refresh=False)
+    if bar is not None:
+        bar.close()
+    report.wall_s = time.perf_counter() - started
+    return report
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _accuracy(step: StepReport) -> str:
+    return f"{step.correct}/{step.checked} ({step.correct / step.checked:.0%})" if step.checked else "-"
+
+
+def format_report(report: WorkflowReport) -> str:
+    """The report as a table a user reads at a glance, then totals and the first problems."""
+    width = max(4, *(len(s.name) for s in report.steps))
+    header = (f"{'step':{width}} {'requests':>8} {'hits':>5} {'misses':>6} {'errors':>6} {'skipped':>7}"
+              f" {'model calls':>11} {'correct':>13} {'ms/hit':>7} {'ms/miss':>8}")
+    lines = [f"workflow {report.workflow!r}: {report.documents} documents, {len(report.steps)} steps", "", header]
+    for s in report.steps:
+        lines.append(f"{s.name:{width}} {s.requests:>8} {s.hits:>5} {s.misses:>6} {s.errors:>6} {s.skipped:>7}"
+                     f" {s.model_calls:>11} {_accuracy(s):>13} {_ms(s.mean_ms('hit')):>7}"
+                     f" {_ms(s.mean_ms('miss')):>8}")
+    lines += [
+        "",
+        f"total time {report.wall_s:.1f} s · {report.requests} requests · {report.model_calls} model calls",
+        f"model calls saved by the cache: {report.model_calls_saved}",
+        "  (requests answered by a cached procedure, with no model; a model-only pipeline makes one call per request)",
+    ]
+    for title, found in (("without an answer", [p for s in report.steps for p in s.problems]),
+                         ("with a wrong answer", [f"{s.name} {w}" for s in report.steps for w in s.wrong])):
+        if found:
+            lines += ["", f"{len(found)} request(s) {title}, first ones:"]
+            lines += [f"  {item[:160]}" for item in found[:5]]
+    return "\n".join(lines)

@@ -1,0 +1,22 @@
+"""respond: settle the route and the error message of the result, and remember a kind of
+request synthesis gave up on."""
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from ..state import Context, State
+
+
+def respond(state: State, runtime: Runtime[Context]):
+    if state.get("route") in ("hit", "miss"):
+        return {}, f"{state['route']}: answered by {state['procedure'].id}"
+    if not state["synthesis_allowed"]:
+        return {"route": "unanswered", "answer": None}, "unanswered: no cached procedure fits and synthesis is off"
+    if state.get("refused"):
+        return {"route": "error", "answer": None, "error": state["refused"]}, "error: synthesis refused"
+    attempts = state.get("attempts", 0)
+    feedback = state.get("feedback", [])
+    error = f"no verified procedure after {attempts} attempt(s); last problem: {feedback[-1] if feedback else 'no draft'}"
+    request = state["request"]
+    runtime.context.store.record_synthesis_failure(request.namespace, request.task, request.signature(), error)
+    return {"route": "error", "answer": None, "error": error}, "error: synthesis gave up"

@@ -1,0 +1,50 @@
+"""verify: admit a draft only if it passes every check of admission/findings.py (sandbox
+policy, its own tests, the request with the answer its author read off the data, no disguised
+constant). Expected answers the model wrote as arithmetic ("=2.5 + 3") are computed first
+(admission/worked_answers.py). A draft whose only faults are disputed expected answers or too
+little evidence goes to the recheck node once (nodes/recheck.py), whose worked examples then
+count as evidence too."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from langgraph.runtime import Runtime
+
+from ...admission.findings import Findings, findings, independent_tests
+from ...admission.worked_answers import work_out
+from ...prompts.rechecker import Questions
+from ..state import Context, State
+
+
+def verify(state: State, runtime: Runtime[Context]):
+    draft = state["draft"]
+    if draft is None:
+        return {}, "nothing to verify"
+    request = state["request"]
+    context = runtime.context
+    worked = work_out(draft, context.sandbox, context.settings.limits, request.namespace)
+    draft = worked.draft
+    found = Findings(worked.problems) if worked.problems else findings(
+        draft, request, context.sandbox, context.settings, request.namespace, context.settings.model_numbers_rel_tol)
+    if found.settleable and context.rechecker is not None and not state.get("rechecked"):
+        questions = Questions(found.disputes, worked_examples=found.wants_other_data > 0)
+        return {"draft": draft, "questions": questions}, f"{found.problems[0]}; asking for a second opinion"
+    if found.problems:
+        feedback = "Your code was:\n" + draft.code + "\nProblems:\n- " + "\n- ".join(found.problems)
+        if state.get("against_code"):
+            feedback += ("\nWorked out again apart from the code, " + "; ".join(state["against_code"])
+                         + ": the code is what is wrong there")
+        return {"draft": None, "feedback": [*state.get("feedback", []), feedback]}, f"failed: {found.problems[0]}"
+    kept = independent_tests(draft, request)
+    copied = len(draft.tests) - len(kept)
+    note = f"; {copied} test(s) that only restated the request dropped" if copied else ""
+    return ({"answer": found.answer, "draft": replace(draft, tests=kept)},
+            f"passed {len(kept)} test(s) and the request check{note}")
+
+
+def after_verify(state: State, runtime: Runtime[Context]) -> str:
+    if state.get("questions"):
+        return "recheck"
+    if state["draft"] is not None:
+        return "pass"
+    return "retry" if state.get("attempts", 0) < runtime.context.settings.max_attempts else "give up"

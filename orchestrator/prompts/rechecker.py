@@ -1,0 +1,117 @@
+"""Second opinions: the model works one expected answer out again, from the task and inputs alone.
+
+The 1.5B model often writes right code and wrong test values: a mean of 107.8 where the figures
+give 934.04, "=29 - 6" for the days from 2023-12-06 to 2024-08-29, 0.0 degrees Celsius for
+0 degrees Fahrenheit (bench/synthesis_replies.py, measured). Verify then refuses the right code
+and the retry, a minute or more of decoding, often brings new code that is wrong. When a draft's
+output disagrees with an answer its author wrote, one of the two is wrong, and asking again
+settles most of these cases for a few seconds: a short prompt that shows the task and the
+inputs, and neither the code nor what it returned, so the second answer is worked out on its own.
+If it agrees with the code, the first value was the slip and verify runs again with it corrected;
+if not, the disagreement stands and verify's failure goes back to synthesis as before.
+
+`Rechecker` is the seam, like `Confirmer`: the product uses `EngineRechecker`; graph tests script
+one. Without a rechecker a disagreement fails verification at once.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+from engine.base import Engine, EngineError
+
+from .common import ANY_JSON, preview
+from ..types import JSON
+
+RECHECK_SYSTEM_PROMPT = """\
+You work out the exact answer to a task from its inputs, carefully, like a spreadsheet. Reply \
+with one JSON object {"answer": ...}: the value itself when you read it off the inputs (a name, \
+a date, a figure copied from the text), or, whenever it takes arithmetic or counting (a sum, a \
+mean, a count of words or items, a difference of dates, a weekday, a conversion of units), a string \
+that starts with "=" and holds one Python expression over the figures and texts you read, which \
+Python computes for you (math, date, datetime and timedelta are there; the inputs are not). Numbers \
+as numbers, dates as "YYYY-MM-DD", null when the inputs hold no answer.
+
+Examples:
+Task: mean of the price column; inputs: {"table": "item,price\\na,4.50\\nb,2.50\\nc,3"}
+{"answer": "=(4.50 + 2.50 + 3) / 3"}
+Task: convert to Celsius; inputs: {"fahrenheit": 50}
+{"answer": "=round((50 - 32) * 5 / 9, 2)"}
+Task: how many days from start to end?; inputs: {"start": "2023-11-20", "end": "2024-02-03"}
+{"answer": "=(date(2024, 2, 3) - date(2023, 11, 20)).days"}
+Task: which day of the week?; inputs: {"date": "2024-07-04"}
+{"answer": "=date(2024, 7, 4).strftime('%A')"}
+Task: count the words; inputs: {"text": "Ship the order, then bill it."}
+{"answer": "=len('Ship the order, then bill it.'.split())"}
+Task: who sent the email?; inputs: {"email": "From: Ana Ruiz <ana@x.org>\\nHi team"}
+{"answer": "Ana Ruiz"}"""
+
+RECHECK_SCHEMA = {"type": "object", "properties": {"answer": ANY_JSON}, "required": ["answer"]}
+RECHECK_MAX_TOKENS = 160
+
+
+@dataclass
+class Dispute:
+    """An expected answer the draft's author wrote that its code does not return.
+
+    `test` is the test's position in the draft (0-based), None for the request's own answer."""
+
+    test: int | None
+    inputs: dict[str, JSON]
+    expected: JSON
+    got: JSON
+
+    @property
+    def where(self) -> str:
+        return "the request" if self.test is None else f"test {self.test + 1}"
+
+
+@dataclass
+class Questions:
+    """What verify asks a second opinion about: the disputed answers, and whether to work out
+    answers on the request's data cut down or moved (when the draft's tests on other data fall
+    short)."""
+
+    disputes: list[Dispute]
+    worked_examples: bool
+
+
+@dataclass
+class Opinion:
+    """The model's second answer (maybe an "=" expression still to compute), or why there is none."""
+
+    answer: JSON
+    model_calls: int
+    reason: str = ""
+
+
+class Rechecker(Protocol):
+    def work_out(self, task: str, inputs: dict[str, JSON]) -> Opinion:
+        """The answer to `task` over `inputs`, worked out without seeing any code."""
+        ...
+
+
+def describe_task(task: str, inputs: dict[str, JSON]) -> str:
+    shown = {name: preview(value) if isinstance(value, str) else value for name, value in inputs.items()}
+    return f"Task: {task}; inputs: {json.dumps(shown, ensure_ascii=False)}"
+
+
+class EngineRechecker:
+    """Asks the engine; the fixed system prompt comes first so its KV state is reused."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def work_out(self, task: str, inputs: dict[str, JSON]) -> Opinion:
+        messages = [
+            {"role": "system", "content": RECHECK_SYSTEM_PROMPT},
+            {"role": "user", "content": describe_task(task, inputs)},
+        ]
+        try:
+            reply = self.engine.chat(messages, schema=RECHECK_SCHEMA, max_tokens=RECHECK_MAX_TOKENS)
+        except EngineError as error:
+            return Opinion(None, 1, f"the engine failed: {error}")
+        if not isinstance(reply.data, dict) or "answer" not in reply.data:
+            return Opinion(None, 1, "the reply was not the JSON object asked for")
+        return Opinion(reply.data["answer"], 1)

@@ -1,0 +1,309 @@
+"""Synthesis: a request (plus retrieved context and earlier failures) -> a draft procedure.
+
+`Synthesizer` is the seam: the product uses `EngineSynthesizer` (the local model through the
+engine interface); tests of the graph hand in a scripted one. The model is asked for a
+general procedure over the request's *inputs* — the task says what to do, the inputs carry
+the data — so that one procedure serves every later request of the same kind.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.base import Engine, EngineError
+from sandbox import complete_imports, drop_module_tests
+
+from ..storage.knowledge import Passage
+from .common import ANY_JSON, preview, returns_schema
+from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
+from ..types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
+
+# The reply's token budget. Qwen's tokenizer spends a token on every digit, so three short test
+# tables of figures alone cost ~300 tokens; at 800, 2 of 3 replies for a mean were cut (measured).
+MAX_TOKENS = 1200
+RETURN_TYPES = ["string", "number", "integer", "boolean", "array", "object"]
+
+
+@dataclass
+class Retrieved:
+    """What synthesis gets besides the request: similar procedures and user documents."""
+
+    examples: list[Procedure] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+
+
+@dataclass
+class Synthesis:
+    """One synthesis attempt: the draft (None when the reply was unusable) and its cost."""
+
+    draft: Draft | None
+    model_calls: int
+    model: str | None = None
+    prompt_sha256: str | None = None
+    problem: str | None = None  # why there is no draft
+    tools_used: list[str] = field(default_factory=list)  # the tools the model called, in order
+
+
+class Synthesizer(Protocol):
+    def synthesize(self, request: Request, retrieved: Retrieved, feedback: list[str]) -> Synthesis:
+        """Propose a procedure for the request; `feedback` says why earlier drafts failed."""
+        ...
+
+
+def param_types(request: Request) -> dict[str, str]:
+    """The params a procedure for this request declares: the inputs' JSON types, numbers widened
+    (a rate of 1 today may be 0.92 tomorrow)."""
+    return {name: "number" if kind == "integer" else kind for name, kind in request.signature().items()}
+
+
+SYSTEM_PROMPT = """\
+You are a compiler from requests to Python. Each request gives a task and named inputs. You write \
+one small, general Python procedure that computes the answer from the inputs, so that the same \
+procedure answers every future request of the same kind, with other input values.
+
+Rules for the code:
+- Define `def solve(<the input names>):` with exactly the given input names as parameters, \
+and return a JSON value: str, int, float, bool, None, list or dict.
+- Be general: the next requests of this kind bring other data: other documents, vendors, \
+currencies, labels (e.g. "Total", "TOTAL DUE", "Total payable"), layouts, number formats. Never \
+copy text or values that only this example has into the code; match the general pattern, \
+case-insensitively, and handle spacing, thousands separators such as 1,234.50 and currency \
+symbols or codes. Compute everything from the parameters.
+- You may import only: re, json, math, datetime, decimal, fractions, statistics, collections, \
+itertools, functools, csv, io, string, textwrap, unicodedata. No files, no network, no eval, \
+exec, open, globals or getattr. Never use a name that starts with an underscore.
+- Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings; weekdays \
+and months as English names ("Monday"); one value, not a tuple, unless the task asks for several.
+
+Reply with the code in a ```python block (the imports and solve() only: no tests, no examples), \
+then one JSON object with:
+- name: a short snake_case name for the procedure.
+- intent: one sentence stating exactly what it computes: which field or column, which operation \
+(sum, mean, first, last, count...), which direction or unit, and what it returns.
+- wordings: 5 other short ways users ask for exactly this task (not a broader or narrower one): \
+a terse pipeline label, a question, a command, one in German, one in French.
+- returns: the JSON type of the answer.
+- answer: the answer for this request's own inputs, read off the data by you; the code must \
+compute exactly this from the inputs. Never do arithmetic in your head: where the answer takes \
+a sum, a mean, a count of many items, a difference of dates or a conversion, write the figures \
+you read and let Python do the arithmetic: a string that starts with "=" and holds one Python expression, \
+such as "=4.50 + 2.50", "=round((98.6 - 32) * 5 / 9, 2)" or "=(date(2024, 3, 1) - date(2024, 1, 15)).days" \
+(math, date, datetime and timedelta are there).
+- tests: 3 tests, each with different inputs (the same names and types as the request, values \
+written by you, varied like real data would be: other labels, currencies, layouts; text inputs \
+short) and the exact expected answer: a value, or an "=" expression as for answer.
+
+"""
+
+
+EXAMPLES = [
+    (
+        "add up the amount column",
+        {"table": "id,amount\n1,4.50\n2,2.50\n"},
+        {
+            "name": "sum_amount_column",
+            "intent": "Sum the numeric values of the 'amount' column of a CSV table and return the total as a number.",
+            "wordings": ["amount_total", "What do the amounts add up to?", "add the amounts together",
+                         "Beträge addieren", "additionne les montants"],
+            "returns": "number",
+            "answer": "=4.50 + 2.50",
+            "code": "import csv\nimport io\n\n\ndef solve(table):\n    rows = csv.DictReader(io.StringIO(table))\n"
+            "    return round(sum(float(r['amount'].replace(',', '')) for r in rows), 2)\n",
+            "tests": [
+                {"inputs": {"table": "id,amount\n1,2.5\n2,3"}, "expected": "=2.5 + 3"},
+                {"inputs": {"table": "amount,id\n1200,a"}, "expected": 1200.0},
+                {"inputs": {"table": "id,amount\n"}, "expected": 0},
+            ],
+        },
+    ),
+    (
+        "how much is the shipping?",
+        {"email": "Order 5521 confirmed.\nItems: 2 x lamp\nShipping & handling: USD 1,012.40\nThank you"},
+        {
+            "name": "shipping_cost",
+            "intent": "Find the shipping cost stated in an order email and return it as a number, or null when "
+            "there is none.",
+            "wordings": ["shipping:cost", "What did the shipping cost?", "extract the shipping fee",
+                         "Versandkosten auslesen", "frais de port de la commande"],
+            "returns": "number",
+            "answer": 1012.4,
+            "code": "import re\n\n\ndef solve(email):\n"
+            "    m = re.search(r'shipping[^\\n\\d]*?([\\d,]+(?:\\.\\d+)?)', email, re.IGNORECASE)\n"
+            "    return float(m.group(1).replace(',', '')) if m else None\n",
+            "tests": [
+                {"inputs": {"email": "Shipping: $12.50\nTotal: $40.00"}, "expected": 12.5},
+                {"inputs": {"email": "SHIPPING COST EUR 3,000"}, "expected": 3000.0},
+                {"inputs": {"email": "free delivery"}, "expected": None},
+            ],
+        },
+    ),
+]
+def render_reply(reply: dict[str, Any]) -> str:
+    """A reply as the model writes it: the code in a fenced block, then the JSON about it."""
+    about = {key: value for key, value in reply.items() if key != "code"}
+    return f"```python\n{reply['code']}```\n{json.dumps(about, ensure_ascii=False)}"
+
+
+SYSTEM_PROMPT += "".join(
+    f"\nExample {number}. Task: {task!r}, inputs: {json.dumps(inputs)}\n{render_reply(reply)}\n"
+    for number, (task, inputs, reply) in enumerate(EXAMPLES, 1)
+) + ("\nThe JSON's tests use short, made-up texts that differ from each other and from the request; "
+     "the ```python block holds no tests.\n")
+
+
+
+def describe_request(request: Request, retrieved: Retrieved) -> str:
+    lines = [f"Task: {request.task}", "", "Inputs:"]
+    for name, value in request.inputs.items():
+        size = f", {len(value)} characters" if isinstance(value, str) else ""
+        lines.append(f"- {name} ({json_type(value)}{size}):")
+        lines.append(preview(value))
+    if retrieved.examples:
+        lines += ["", "Cached procedures for similar tasks (for reference; they may not fit this task):"]
+        for example in retrieved.examples:
+            lines += [f"# intent: {example.intent}", example.code.strip()]
+    if retrieved.passages:
+        lines += ["", "Documents that may help:"]
+        lines += [f"[{p.source}] {p.text}" for p in retrieved.passages]
+    lines += ["", "Reply with the ```python block, then the JSON object."]
+    return "\n".join(lines)
+
+
+TEST_TEXT_CHARS = 160
+MAX_WORDINGS = 6
+WORDING_CHARS = 80
+
+
+def test_input_schema(kind: str) -> dict[str, Any]:
+    # Short test texts: a small model otherwise pastes the whole example document into every
+    # test, which costs hundreds of tokens each and teaches nothing about other documents.
+    return {"type": "string", "maxLength": TEST_TEXT_CHARS} if kind == "string" else {"type": kind}
+
+
+def inputs_schema(params: dict[str, str]) -> dict[str, Any]:
+    """Inputs for solve(): exactly the request's own names and types (short texts)."""
+    return {
+        "type": "object",
+        "properties": {name: test_input_schema(kind) for name, kind in params.items()},
+        "required": list(params),
+        "additionalProperties": False,
+    }
+
+
+def reply_schema(params: dict[str, str]) -> dict[str, Any]:
+    """The JSON the model must produce; test inputs are constrained to the request's own names
+    and types, so a test can never call solve() with the wrong arguments."""
+    return {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "intent": {"type": "string"},
+            "wordings": {"type": "array", "minItems": 3, "maxItems": MAX_WORDINGS,
+                         "items": {"type": "string", "maxLength": WORDING_CHARS}},
+            "returns": {"type": "string", "enum": RETURN_TYPES},
+            "answer": ANY_JSON,
+            "tests": {
+                "type": "array",
+                "minItems": 3,
+                "maxItems": 5,
+                "items": {
+                    "type": "object",
+                    "properties": {"inputs": inputs_schema(params), "expected": ANY_JSON},
+                    "required": ["inputs", "expected"],
+                },
+            },
+        },
+        "required": ["name", "intent", "wordings", "returns", "answer", "tests"],
+    }
+
+
+
+def named_solve(source: str, params: dict[str, str]) -> str:
+    """The source with its one function over exactly the request's inputs renamed solve, when
+    it defines no solve: the model names it after the task (`def c_to_f(value)`, every attempt
+    of one measured run). The fix is mechanical, like complete_imports; source that does not
+    parse, or where the function is ambiguous, is returned unchanged for the policy to report."""
+    try:
+        functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+    except SyntaxError:
+        return source
+    fitting = [f.name for f in functions if sorted(a.arg for a in f.args.args) == sorted(params)]
+    if any(f.name == "solve" for f in functions) or len(fitting) != 1:
+        return source
+    return re.sub(rf"\b{fitting[0]}\b", "solve", source)
+
+
+def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
+    name = re.sub(r"[^a-z0-9_]+", "_", str(data["name"]).lower()).strip("_") or "procedure"
+    return Draft(
+        name=name[:48],
+        intent=" ".join(str(data["intent"]).split()),
+        params=params,
+        returns=returns_schema(data["returns"]),
+        code=complete_imports(drop_module_tests(named_solve(data["code"], params))),
+        tests=[ProcedureTest(inputs=t["inputs"], expected=t["expected"]) for t in data["tests"]],
+        expected_answer=data.get("answer"),
+        wordings=[" ".join(str(w).split()) for w in data.get("wordings") or []],
+    )
+
+
+class EngineSynthesizer:
+    """Asks an engine for the procedure as schema-constrained JSON.
+
+    The conversation is built so that a retry extends the first attempt (system prompt, request,
+    the failed draft, what failed): the engine can reuse the evaluated prefix.
+    With `tools`, the model may first run its draft, search the namespace's documents or look
+    up its procedures (synthesis_tools), at most `max_tool_calls` times per attempt.
+    The first attempt is greedy (reproducible, and the only kind the draft model speeds up); a
+    retry samples at `retry_temperature`, because greedy decoding tends to answer new feedback
+    with the reply that just failed (seen: a word count's attempts 2 and 3, byte for byte).
+    """
+
+    def __init__(self, engine: Engine, max_tokens: int = MAX_TOKENS, tools: SynthesisTools | None = None,
+                 max_tool_calls: int = MAX_TOOL_CALLS, retry_temperature: float = 0.4):
+        self.engine = engine
+        self.max_tokens = max_tokens
+        self.tools = tools
+        self.max_tool_calls = max_tool_calls
+        self.retry_temperature = retry_temperature
+
+    def synthesize(self, request: Request, retrieved: Retrieved, feedback: list[str]) -> Synthesis:
+        params = param_types(request)
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": describe_request(request, retrieved)},
+        ]
+        for failure in feedback:
+            messages.append(
+                {
+                    "role": "user",
+                    "content": f"A previous answer failed verification:\n{failure}\n"
+                    "Fix the procedure, and any wrong test in the JSON's tests, and reply again: the ```python "
+                    "block with the code only, then the JSON object.",
+                }
+            )
+        tools = self.tools.bind(request, inputs_schema(params), bool(retrieved.passages)) if self.tools else None
+        if tools:
+            messages[1]["content"] += f"\n{GUIDANCE}"
+        prompt_sha = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+        loop = ToolLoop(self.engine, tools, self.max_tool_calls)
+
+        def outcome(draft: Draft | None, model: str | None, problem: str | None = None) -> Synthesis:
+            return Synthesis(draft, loop.calls, model, prompt_sha, problem, loop.used)
+
+        try:
+            reply = loop.reply(messages, schema=reply_schema(params), max_tokens=self.max_tokens, code_block="python",
+                               temperature=self.retry_temperature if feedback else 0.0)
+        except EngineError as error:
+            return outcome(None, getattr(self.engine, "model_id", None), f"the engine failed: {error}")
+        if not isinstance(reply.data, dict):
+            return outcome(None, reply.model, "the model's reply was not the JSON object asked for")
+        try:
+            draft = to_draft({**reply.data, "code": reply.code_block}, params)
+        except (KeyError, TypeError) as error:
+            return outcome(None, reply.model, f"the model's reply lacks a field: {error}")
+        return outcome(draft, reply.model)

@@ -1,0 +1,49 @@
+"""Tunable behaviour of a Seglam. Every threshold is calibrated on a workload: the figures behind
+each default, with their date and commit, are in bench/results/ (cache.md, calibration.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sandbox import Limits
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How lookup, synthesis and admission behave. See docs/design.md for what each zone means."""
+
+    # Cosine similarity of the task to a procedure's nearest key at or above which a procedure
+    # whose params fit is run without asking the model (sure hit)...
+    hit_similarity: float = 0.83
+    # ...and at or above which, below the sure hit, the model is asked first (gray zone).
+    # Below it: a miss.
+    confirm_similarity: float = 0.30
+    # From this similarity up (below the sure hit; None turns it off), a candidate is run
+    # without asking when the request names exactly the operation, order, field... of one of
+    # its verified texts, the same columns, and no word its known texts do not explain
+    # (matching.guards.words_agree): German, French and terse requests that the embedder puts
+    # far from English keys.
+    agree_similarity: float | None = 0.2
+    # A sure hit whose request has a word no known text of the procedure explains ("extract the
+    # tax rate", texts about the tax amount) is asked of the model first (gray zone) instead.
+    sure_hit_needs_known_words: bool = True
+    confirms_per_request: int = 3
+    candidates: int = 8
+    # A procedure that fails (raises, times out, breaks its return type) this many runs in a
+    # row is quarantined: no longer offered until a person fixes or restores it.
+    quarantine_after_failures: int = 3
+    max_attempts: int = 3
+    # Tests of a synthesized draft with inputs of their own (besides the request check, which
+    # always runs); a test that restates the request does not count.
+    min_independent_tests: int = 2
+    # A model's expected numbers are its own mental arithmetic and can be slightly off; the code
+    # is exact. Within this relative tolerance they agree; a wrong procedure (a rate applied
+    # the wrong way, the subtotal for the total) is off by far more. Hand-written tests are exact.
+    model_numbers_rel_tol: float = 0.03
+    # After synthesis gave up this often on one kind of request (same namespace, task text
+    # and input names), later misses of that kind answer with an error instead of calling
+    # the model again: a batch of thousands must not pay three model calls per document for
+    # a task the model cannot do. `seglam procedures forget-failures` resets it.
+    synthesis_failures_per_kind: int = 2
+    limits: Limits = field(default_factory=Limits)
+    example_procedures: int = 2
+    knowledge_passages: int = 2

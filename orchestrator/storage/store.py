@@ -1,0 +1,389 @@
+"""The procedure cache, kept in Chroma.
+
+Two collections:
+- `procedures`: one record per procedure version; the document is the procedure as JSON
+  (code, tests, provenance, stats), the vector is its intent's.
+- `procedure_keys`: the texts a request is matched against: each procedure's intent, the
+  task texts verified to map to it (aliases) and the other wordings its author proposed.
+- `procedure_negatives`: task texts verified NOT to map to a procedure (a "no" from the
+  confirm check, a user's report): lookup never offers the procedure for them again. Lookup queries this collection only, so a
+  record becomes reachable once its keys are written: a crash between the two writes leaves
+  an unreachable record, never a half-made reachable procedure.
+
+Embedded Chroma loses vectors when two processes write one path (measured: about a fifth,
+silently), so an embedded store takes an exclusive lock for writing; several processes or
+machines share one cache through a Chroma server instead.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .embed import Embedder
+from ..errors import ConfigError, ProcedureNotFound, StoreBusy
+from ..types import Procedure, Status
+
+PROCEDURES = "procedures"
+KEYS = "procedure_keys"
+FAILED_KINDS = "failed_syntheses"
+NEGATIVES = "procedure_negatives"
+# Cosine distance, so that similarity = 1 - distance.
+COSINE = {"hnsw": {"space": "cosine"}}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def params_key(names) -> str:
+    """The exact set of input names, as one string Chroma can filter on."""
+    return ",".join(sorted(names))
+
+
+@dataclass
+class Candidate:
+    """A procedure that fits the request's signature, with how close its nearest key is."""
+
+    procedure: Procedure
+    similarity: float
+    matched_text: str
+
+
+class WriterLock:
+    """An exclusive, process-wide lock on an embedded store's folder (released on close/exit)."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "seglam-writer.lock"
+        self._file = open(self.path, "a+")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.seek(0)
+            holder = self._file.read().strip() or "another process"
+            self._file.close()
+            raise StoreBusy(
+                f"the store at {folder} is open for writing by {holder}; embedded Chroma allows one "
+                "writer per folder. Close that process, or share one cache through a Chroma "
+                "server (seglam --chroma-url / Seglam.open(chroma_url=...))"
+            ) from None
+        self._file.truncate(0)
+        self._file.write(f"pid {os.getpid()}")
+        self._file.flush()
+
+    def release(self) -> None:
+        if not self._file.closed:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+
+
+def open_client(home: Path, chroma_url: str | None = None):
+    """A Chroma client for the cache: embedded under `home`, or a Chroma server's when a URL is
+    given. Returns (client, writer lock or None)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(chroma_url)
+        if not url.hostname:
+            raise ConfigError(f"chroma url {chroma_url!r} has no host; use e.g. http://127.0.0.1:8000")
+        client = chromadb.HttpClient(
+            host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https", settings=settings
+        )
+        return client, None
+    folder = home / "chroma"
+    lock = WriterLock(folder)
+    return chromadb.PersistentClient(path=str(folder), settings=settings), lock
+
+
+class ProcedureStore:
+    """Procedures by namespace, with their versions, keys and run statistics."""
+
+    def __init__(self, client, embedder: Embedder, writer_lock: WriterLock | None = None):
+        self._embedder = embedder
+        self._procedures = client.get_or_create_collection(PROCEDURES, configuration=COSINE, embedding_function=None)
+        self._keys = client.get_or_create_collection(KEYS, configuration=COSINE, embedding_function=None)
+        self._failed = client.get_or_create_collection(FAILED_KINDS, configuration=COSINE, embedding_function=None)
+        self._negatives = client.get_or_create_collection(NEGATIVES, configuration=COSINE, embedding_function=None)
+        self._writer_lock = writer_lock
+        self._lock = threading.RLock()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, procedure_id: str, namespace: str, version: int | None = None) -> Procedure:
+        where: dict[str, Any] = {"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]}
+        if version is not None:
+            where["$and"].append({"version": version})
+        found = self._procedures.get(where=where, include=["documents"])
+        if not found["ids"]:
+            raise ProcedureNotFound(procedure_id, namespace)
+        versions = [Procedure.from_json(doc) for doc in found["documents"]]
+        return max(versions, key=lambda p: p.version)
+
+    def versions(self, procedure_id: str, namespace: str) -> list[Procedure]:
+        found = self._procedures.get(
+            where={"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]}, include=["documents"]
+        )
+        if not found["ids"]:
+            raise ProcedureNotFound(procedure_id, namespace)
+        return sorted((Procedure.from_json(doc) for doc in found["documents"]), key=lambda p: p.version)
+
+    def list(self, namespace: str | None = None, status: Status | None = None) -> list[Procedure]:
+        """The current version of every procedure, optionally of one namespace or status."""
+        clauses: list[dict[str, Any]] = [{"current": True}]
+        if namespace is not None:
+            clauses.append({"namespace": namespace})
+        if status is not None:
+            clauses.append({"status": status})
+        where = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        found = self._procedures.get(where=where, include=["documents"])
+        procedures = [Procedure.from_json(doc) for doc in found["documents"]]
+        return sorted(procedures, key=lambda p: (p.namespace, p.name, p.id))
+
+    def candidates(
+        self, task_vector: list[float], namespace: str, signature: dict[str, str], limit: int = 5
+    ) -> list[Candidate]:
+        """Verified procedures of this namespace whose params fit the signature, nearest first.
+
+        Namespace, status and the input names are filtered inside Chroma, before any
+        similarity; the input types are checked here (an integer fits a number parameter).
+        """
+        where = {
+            "$and": [
+                {"namespace": namespace},
+                {"status": "verified"},
+                {"params": params_key(signature)},
+            ]
+        }
+        count = self._keys.count()
+        if count == 0:
+            return []
+        found = self._keys.query(
+            query_embeddings=[task_vector],
+            n_results=min(count, limit * 4),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        best: dict[str, tuple[float, str]] = {}
+        for meta, text, distance in zip(found["metadatas"][0], found["documents"][0], found["distances"][0]):
+            similarity = 1.0 - distance
+            pid = meta["procedure_id"]
+            if pid not in best or similarity > best[pid][0]:
+                best[pid] = (similarity, text)
+        candidates = []
+        for pid, (similarity, text) in best.items():
+            procedure = self.get(pid, namespace)
+            if procedure.status == "verified" and procedure.accepts(signature):
+                candidates.append(Candidate(procedure, similarity, text))
+        # Equally close procedures (one per document layout, say) are tried most-used first.
+        candidates.sort(key=lambda c: (-round(c.similarity, 3), -c.procedure.stats.hits))
+        return candidates[:limit]
+
+    def nearest(self, task_vector: list[float], namespace: str, limit: int = 3) -> list[Candidate]:
+        """Verified procedures of the namespace nearest by meaning, whatever their params."""
+        where = {"$and": [{"namespace": namespace}, {"status": "verified"}, {"current": True}]}
+        if self._procedures.count() == 0:
+            return []
+        found = self._procedures.query(
+            query_embeddings=[task_vector],
+            n_results=min(self._procedures.count(), limit),
+            where=where,
+            include=["documents", "distances"],
+        )
+        return [
+            Candidate(Procedure.from_json(doc), 1.0 - distance, "")
+            for doc, distance in zip(found["documents"][0], found["distances"][0])
+        ]
+
+    # -- writing -----------------------------------------------------------------------
+
+    def add(self, procedure: Procedure, keys: list[str] | None = None) -> Procedure:
+        """Store a new procedure (version 1, or a new version whose parent is the current one).
+
+        `keys` are task texts to match besides the intent (e.g. the request that created it).
+        """
+        with self._lock:
+            if procedure.version > 1:
+                self._mark_superseded(procedure.id, procedure.namespace)
+            self._write_record(procedure, current=True)
+            self._write_keys(procedure, [procedure.intent, *(keys or []), *procedure.aliases, *procedure.wordings])
+            if procedure.version > 1:  # every key of the old version leads to the new one, status and all
+                self._set_key_status(procedure.id, procedure.namespace, procedure.status)
+        return procedure
+
+    def add_alias(self, procedure_id: str, namespace: str, text: str) -> None:
+        """Remember a task text verified to map to this procedure, so it matches directly next time."""
+        with self._lock:
+            procedure = self.get(procedure_id, namespace)
+            if text in procedure.aliases or text == procedure.intent:
+                return
+            procedure.aliases.append(text)
+            self._write_record(procedure, current=True)
+            self._write_keys(procedure, [text])
+
+    def add_negative(self, procedure_id: str, namespace: str, text: str) -> None:
+        """Remember a task text verified not to map to this procedure."""
+        text = text.strip()
+        with self._lock:
+            self._negatives.upsert(
+                ids=[f"{namespace}:{procedure_id}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"],
+                documents=[text],
+                embeddings=[list(self._embedder.embed_one(text))],
+                metadatas=[{"namespace": namespace, "procedure_id": procedure_id, "at": now()}],
+            )
+
+    def forget_negatives(self, procedure_id: str, namespace: str) -> None:
+        with self._lock:
+            found = self._negatives.get(where={"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]})
+            if found["ids"]:
+                self._negatives.delete(ids=found["ids"])
+
+    def nearest_negatives(self, task_vector: list[float], namespace: str, limit: int = 16) -> dict[str, tuple[float, str]]:
+        """procedure id -> (similarity, text) of its nearest negative among the `limit` nearest."""
+        count = self._negatives.count()
+        if count == 0:
+            return {}
+        found = self._negatives.query(
+            query_embeddings=[task_vector], n_results=min(count, limit), where={"namespace": namespace},
+            include=["documents", "metadatas", "distances"],
+        )
+        nearest: dict[str, tuple[float, str]] = {}
+        for meta, text, distance in zip(found["metadatas"][0], found["documents"][0], found["distances"][0]):
+            nearest.setdefault(meta["procedure_id"], (1.0 - distance, text))
+        return nearest
+
+    def set_status(self, procedure_id: str, namespace: str, status: Status, reason: str | None = None) -> Procedure:
+        with self._lock:
+            procedure = self.get(procedure_id, namespace)
+            procedure.status = status
+            procedure.status_reason = reason
+            if status == "verified":  # restored by a person: its failure streak starts over
+                procedure.stats.consecutive_failures = 0
+            self._write_record(procedure, current=True)
+            self._set_key_status(procedure_id, namespace, status)
+            return procedure
+
+    def record_run(self, procedure_id: str, namespace: str, ok: bool, ms: float) -> Procedure:
+        """Count a hit (with its latency) or a failure against the procedure's current version;
+        returns the procedure with its updated stats."""
+        with self._lock:
+            procedure = self.get(procedure_id, namespace)
+            stats = procedure.stats
+            if ok:
+                stats.mean_ms = (stats.mean_ms * stats.hits + ms) / (stats.hits + 1)
+                stats.hits += 1
+                stats.consecutive_failures = 0
+            else:
+                stats.failures += 1
+                stats.consecutive_failures += 1
+            stats.last_used = now()
+            self._write_record(procedure, current=True)
+            return procedure
+
+    # -- kinds of request the model could not compile -----------------------------------
+
+    @staticmethod
+    def _kind_id(namespace: str, task: str, signature: dict[str, str]) -> str:
+        key = json.dumps([namespace, task, params_key(signature)])
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def synthesis_failures(self, namespace: str, task: str, signature: dict[str, str]) -> tuple[int, str]:
+        """How often synthesis gave up on this exact kind of request, and its last reason."""
+        found = self._failed.get(ids=[self._kind_id(namespace, task, signature)], include=["metadatas"])
+        if not found["ids"]:
+            return 0, ""
+        meta = found["metadatas"][0]
+        return meta["count"], meta["last_error"]
+
+    def record_synthesis_failure(self, namespace: str, task: str, signature: dict[str, str], error: str) -> None:
+        with self._lock:
+            count, _ = self.synthesis_failures(namespace, task, signature)
+            self._failed.upsert(
+                ids=[self._kind_id(namespace, task, signature)],
+                documents=[task],
+                embeddings=[list(self._embedder.embed_one(task))],
+                metadatas=[{"namespace": namespace, "count": count + 1, "last_error": error[:2000], "at": now()}],
+            )
+
+    def forget_synthesis_failures(self, namespace: str) -> int:
+        """Let the model try again on every kind of request it gave up on in the namespace."""
+        found = self._failed.get(where={"namespace": namespace})
+        if found["ids"]:
+            self._failed.delete(ids=found["ids"])
+        return len(found["ids"])
+
+    def close(self) -> None:
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+
+    # -- internals ---------------------------------------------------------------------
+
+    @staticmethod
+    def _record_id(procedure: Procedure) -> str:
+        return f"{procedure.namespace}:{procedure.id}:v{procedure.version}"
+
+    def _write_record(self, procedure: Procedure, current: bool) -> None:
+        self._procedures.upsert(
+            ids=[self._record_id(procedure)],
+            documents=[procedure.to_json()],
+            embeddings=[list(self._embedder.embed_one(procedure.intent))],
+            metadatas=[
+                {
+                    "namespace": procedure.namespace,
+                    "procedure_id": procedure.id,
+                    "version": procedure.version,
+                    "status": procedure.status,
+                    "current": current,
+                }
+            ],
+        )
+
+    def _mark_superseded(self, procedure_id: str, namespace: str) -> None:
+        found = self._procedures.get(
+            where={"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}, {"current": True}]},
+            include=["metadatas"],
+        )
+        if found["ids"]:
+            self._procedures.update(
+                ids=found["ids"], metadatas=[{**meta, "current": False} for meta in found["metadatas"]]
+            )
+        # The old version's keys now lead to the new version (lookup always loads the current one).
+
+    def _set_key_status(self, procedure_id: str, namespace: str, status: Status) -> None:
+        keys = self._keys.get(
+            where={"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]}, include=["metadatas"]
+        )
+        if keys["ids"]:
+            self._keys.update(ids=keys["ids"], metadatas=[{**meta, "status": status} for meta in keys["metadatas"]])
+
+    def _write_keys(self, procedure: Procedure, texts: list[str]) -> None:
+        texts = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
+        if not texts:
+            return
+        self._keys.upsert(
+            ids=[
+                f"{procedure.namespace}:{procedure.id}:{hashlib.sha256(t.encode()).hexdigest()[:16]}" for t in texts
+            ],
+            documents=texts,
+            embeddings=[list(self._embedder.embed_one(t)) for t in texts],
+            metadatas=[
+                {
+                    "namespace": procedure.namespace,
+                    "procedure_id": procedure.id,
+                    "status": procedure.status,
+                    "params": params_key(procedure.params),
+                }
+                for _ in texts
+            ],
+        )
