@@ -2,7 +2,7 @@
 
     flock /tmp/seglam-cpu.lock .venv/bin/python bench/engine.py      (make bench-engine)
 
-Sections, all on the real synthesis prompt (orchestrator.synthesizer.SYSTEM_PROMPT and a
+Sections, all on the real synthesis prompt (orchestrator.prompts.synthesizer.SYSTEM_PROMPT and a
 request built as synthesis builds it, from the invoice demo's first document):
   prefix reuse   the first call (cold: nothing cached), a second request and a retry in the
                  same process, and a fresh engine that loads the saved system-turn state

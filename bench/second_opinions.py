@@ -1,12 +1,12 @@
-"""How often is the model's second opinion right? The rechecker (orchestrator/rechecker.py) on
+"""How often is the model's second opinion right? The rechecker (orchestrator/prompts/rechecker.py) on
 the first request of each model-run family of bench/cache, and on the request's data cut down
-or moved as the recheck node cuts it (orchestrator/derived_inputs.py), against the reference.
+or moved as the recheck node cuts it (orchestrator/admission/derived_inputs.py), against the reference.
 
     SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python bench/second_opinions.py
 
 Writes bench/results/second_opinions.md: each question, the model's answer as written, its
 value, whether it is right, the seconds it took, and whether its formula lifts into a procedure
-(orchestrator/lifting.py) that answers the family's hand-written tests right.
+(orchestrator/admission/lifting.py) that answers the family's hand-written tests right.
 """
 from __future__ import annotations
 

@@ -100,7 +100,7 @@ class Seglam:
         rechecker a disputed answer fails verification.
         chroma_url: share one cache through a Chroma server instead of the embedded store.
         synthesis_tools: let the model run its draft, search the namespace's documents and look
-        up its procedures before it answers (orchestrator/synthesis_tools.py).
+        up its procedures before it answers (orchestrator/prompts/synthesis_tools.py).
         """
         settings = settings or Settings()
         home = Path(home) if home else default_home()

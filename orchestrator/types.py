@@ -1,4 +1,4 @@
-"""The contracts of DESIGN.md: what a caller sends, what it gets back, what the cache holds."""
+"""The contracts (docs/design.md): what a caller sends, what it gets back, what the cache holds."""
 from __future__ import annotations
 
 import json
@@ -129,7 +129,7 @@ class Draft:
     # Other ways users ask for the same task, as the author proposes them (see Procedure).
     wordings: list[str] = field(default_factory=list)
     # Tests made from the request's own inputs with fewer rows or other figures, their answers
-    # worked out by a second opinion (nodes/recheck.py): evidence at admission only, never
+    # worked out by a second opinion (admission/second_opinions.py): evidence at admission only, never
     # stored, since they carry the user's data.
     worked_examples: list[ProcedureTest] = field(default_factory=list)
 

@@ -75,7 +75,7 @@ def nearest_key_analysis(vectors: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def with_intent_terms(texts: dict[str, list[str]], vectors: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The same pairs after lookup's intent-term guard (orchestrator/intent_terms.py): a key text
+    """The same pairs after lookup's intent-term guard (orchestrator/matching/intent_terms.py): a key text
     of one family meeting a request text of another is only a false-hit risk when the guard
     lets it through; a pair of one family that the guard separates is a hit lost to it."""
     signature = {f.name: f.params for f in FAMILIES}
@@ -253,7 +253,7 @@ def calibrate(embedder: Embedder) -> dict[str, Any]:
         key=lambda h: h["similarity"],
     )
     return {
-        "model": "all-MiniLM-L6-v2 (orchestrator.embed.Embedder)",
+        "model": "all-MiniLM-L6-v2 (orchestrator.storage.embed.Embedder)",
         "families": len(FAMILIES),
         "should_hit": {"paraphrase_vs_intent": distribution(to_intent),
                        "paraphrase_vs_paraphrase": distribution(to_paraphrase),
@@ -332,7 +332,7 @@ def markdown(data: dict[str, Any], command: str) -> str:
         "",
         f"Lookup rules a candidate out when the request names another operation, order, position, "
         f"counting unit, conversion direction, field, party or severity than the texts verified to map "
-        f"to it (orchestrator/intent_terms.py). Of the text pairs of {guarded['must_not_hit_pairs_checked']} "
+        f"to it (orchestrator/matching/intent_terms.py). Of the text pairs of {guarded['must_not_hit_pairs_checked']} "
         f"ordered same-signature family pairs, {guarded['must_not_hit_surviving']} get past it; "
         f"{guarded['should_hit_pairs_separated_by_the_guard']} pairs of one family are wrongly separated. "
         f"**Zero false hits from {guarded['zero_false_hit_threshold']} on** (seglam's sure hit: "
@@ -353,7 +353,7 @@ def markdown(data: dict[str, Any], command: str) -> str:
         "Below the sure hit (from `Settings.agree_similarity`), lookup runs a candidate when the request "
         "names exactly the terms of one of the procedure's verified texts on every axis, the same columns, "
         "and no word that the procedure's known texts (intent, verified texts, the model's wordings) do not "
-        "explain (orchestrator/known_words.py). "
+        "explain (orchestrator/matching/known_words.py). "
         f"Pairs: each family text as the one verified text, against the {agreed['should_hit_pairs']} other texts "
         f"of its family and every text of the same signature; and {agreed['outsider_requests']} requests for "
         "tasks no family does, worded with the workload's terms (bench/cache/outsiders.py).",

@@ -155,7 +155,7 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
         "synthesis_calls": sum(o.synthesis_calls for o in outcomes),
         "confirm_calls": sum(o.confirm_calls for o in outcomes),
         # model calls that are neither a synthesis attempt nor a confirmation: second opinions
-        # on drafts (the recheck node, orchestrator/rechecker.py)
+        # on drafts (the recheck node, orchestrator/prompts/rechecker.py)
         "second_opinion_calls": model_calls - sum(o.synthesis_calls + o.confirm_calls for o in outcomes),
         "synthesis_calls_per_family": ratio(sum(o.synthesis_calls for o in outcomes), families),
         "latency_ms": latency,

@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="model and reference_confirm runs: stop after this long, with what they did")
     parser.add_argument("--direct-requests", type=int, default=33, help="direct baseline: requests (first of each family)")
     parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a field of orchestrator.state.Settings for the seglam runs (JSON value)")
+                        help="override a field of orchestrator.settings.Settings for the seglam runs (JSON value)")
     parser.add_argument("--sweep", default="0.85,0.90,0.95",
                         help="sweep run: the reference run at these hit_similarity values (comma-separated)")
     parser.add_argument("--stop-at", default=None, metavar="HH:MM",

@@ -6,7 +6,7 @@ so its tests prove nothing or fail for want of a well-formed table. The request 
 shape every later request of its kind will have; what a test needs is other data in that shape.
 So: a table keeps its header and loses most rows, a text keeps its first sentences, a number
 and an ISO date move. The recheck node has the model work out the answer for each of these
-inputs (orchestrator/rechecker.py) and the draft's code must agree with it.
+inputs (orchestrator/prompts/rechecker.py) and the draft's code must agree with it.
 
 Like variants, these are evidence at admission only, never stored: they carry the user's data.
 """
