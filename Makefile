@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools clean-venv
+.PHONY: demo test test-fast models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools bench-documents clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
@@ -54,6 +54,11 @@ bench-engine: $(STAMP) models
 # Synthesis with and without tool calls on the same real requests (minutes; the 1.5B model).
 bench-synthesis-tools: $(STAMP) models
 	$(PY) bench/synthesis_tools.py
+
+# Seglam on 626 real receipts (SROIE: date, total, company), model on then off; how long the
+# whole set takes is not measured yet (bench/documents/README.md).
+bench-documents: $(STAMP) models
+	$(PY) -m bench.documents.run
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""The documents benchmark: seglam on real scanned receipts (SROIE), as a batch user runs it."""
