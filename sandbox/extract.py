@@ -13,11 +13,12 @@ behaviour is part of every stored procedure that imports it: change it as an API
 """
 from __future__ import annotations
 
+import datetime
 import re
 
 from price_parser import Price
 
-__all__ = ["amount", "field"]
+__all__ = ["amount", "date", "dates", "field", "total"]
 
 # What may stand between a label and its value: "Invoice # RE-1", "INVOICE NO. F-1", "Total - 5".
 _BETWEEN = " \t:#.-–"
@@ -74,11 +75,380 @@ def amount(text: str, *labels: str) -> float | None:
     "TOTAL DUE: $5,559.21" or "Amount due: 5.559,21 €"; not from "Subtotal: ..." (labels match
     as whole words, any case). Without labels, the amount in `text` itself, in any usual
     spelling: amount("USD 1,012.40") -> 1012.4, amount("1.234,50 €") -> 1234.5. A minus sign
-    is not read (price-parser reads amounts, not signs). None when no such line holds a number."""
+    is not read (price-parser reads amounts, not signs). A label that stands alone on its line
+    (nothing after it but ":", "#", "." or "-") takes the amount of the next line that is not
+    blank, when that line is only an amount ("TOTAL:\n9.00", "Amount due\nRM 9.00", the way
+    OCR and `pdftotext -layout` put a value under its label). None when no such line holds a
+    number."""
     if not labels:
         return _number(text)
-    for value in _labelled_values(text, labels):
+    if not isinstance(text, str):
+        return None
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        value = next(_labelled_values(line, labels), None)
+        if value is None:
+            continue
         found = _number(value)
         if found is not None:
             return found
+        if value.strip(_BETWEEN + " \t"):
+            continue
+        following = next((other.strip() for other in lines[index + 1:] if other.strip()), "")
+        if _BARE.fullmatch(following) and re.search(r"\d", following):
+            found = _number(following)
+            if found is not None:
+                return found
     return None
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+# Month names and their usual abbreviations, lower case, in English, French, German, Dutch,
+# Spanish, Italian, Portuguese, Polish (nominative and genitive) and Malay. No name stands for
+# two different months in these languages.
+_MONTH_NAMES = (
+    ("january jan janvier janv januar jänner jän januari enero ene gennaio gen janeiro styczeń "
+     "stycznia sty"),
+    ("february feb février fevrier févr fevr februar februari febrero febbraio fevereiro fev luty "
+     "lutego lut"),
+    "march mar mars märz maerz mär mrz maart mrt marzo março marzec marca mac",
+    "april apr avril avr abril abr aprile kwiecień kwietnia kwi",
+    "may mai mei mayo maggio mag maio maj maja",
+    "june jun juin juni junio giugno giu junho czerwiec czerwca cze",
+    "july jul juillet juil juli julio luglio lug julho lipiec lipca lip julai",
+    "august aug août aout augustus agosto ago sierpień sierpnia sie ogos",
+    ("september sep sept septembre septiembre setiembre settembre setembro set wrzesień września "
+     "wrz"),
+    "october oct octobre oktober okt octubre ottobre ott outubro out październik października paź",
+    "november nov novembre noviembre novembro listopad listopada lis",
+    ("december dec décembre decembre déc dezember dez diciembre dic dicembre dezembro grudzień "
+     "grudnia gru disember dis"),
+)
+_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, 1) for name in names.split()}
+_MONTH = r"(?<![^\W\d_])(" + "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True)) + r")\.?(?![^\W\d_])"
+_DAY = r"(?<!\d)(\d{1,2})(?:st|nd|rd|th|er|\.)?"
+_YEAR = r"'?(\d{4}|\d{2})(?!\d)"
+# 9 January 2018, 09 JAN 2018, 09-JAN-2018, 3. März 2024, 3 de agosto de 2014, 12 DEC 17
+_DAY_NAMED = re.compile(_DAY + r"\s*[-/ ]?\s*(?:de\s+)?" + _MONTH + r"\s*[-/ ,]?\s*(?:de\s+)?" + _YEAR, re.IGNORECASE)
+# January 9, 2018; August 3 , 2014; OCT 3 2016 (a two-digit year only after a comma)
+_NAMED_DAY = re.compile(_MONTH + r"\s*[-/ ]?\s*(\d{1,2})(?:st|nd|rd|th)?(?:\s*,\s*" + _YEAR + r"|\s+(\d{4})(?!\d))",
+                        re.IGNORECASE)
+# 25/12/2018, 25-12-18, 25.12.2018, 2018-01-09, 2018/02/22 (never inside a longer figure or a
+# code such as HD03-04-06)
+_NUMERIC = re.compile(r"(?<![\w.,/-])(\d{1,4})([./-])(\d{1,2})\2(\d{4}|\d{1,2})(?![\d]|[.,/-]\d)")
+# 20180428, only where a label says it is a date
+_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(\d\d)(?!\d)")
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    return year if len(text) == 4 else (2000 + year if year < 70 else 1900 + year)
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    if not 1900 <= year <= 2099:
+        return None
+    try:
+        return datetime.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _date_matches(text: str):
+    """(start, end, kind, parts) of every written date in `text`, in order, overlaps dropped:
+    kind "named" (day, month, year), "us" (month name first), "ymd" or "numeric" (first,
+    second, year)."""
+    found = []
+    for match in _DAY_NAMED.finditer(text):
+        found.append((match.start(), match.end(), "named",
+                      (int(match[1]), _MONTHS[match[2].lower()], _year(match[3]))))
+    for match in _NAMED_DAY.finditer(text):
+        found.append((match.start(), match.end(), "us",
+                      (int(match[2]), _MONTHS[match[1].lower()], _year(match[3] or match[4]))))
+    for match in _NUMERIC.finditer(text):
+        first, second, last = match[1], match[3], match[4]
+        if len(first) == 4 and len(last) <= 2:
+            found.append((match.start(), match.end(), "ymd", (int(last), int(second), int(first))))
+        elif len(first) <= 2 and len(last) in (2, 4):
+            found.append((match.start(), match.end(), "numeric", (int(first), int(second), _year(last))))
+    found.sort(key=lambda item: (item[0], -item[1]))
+    kept, end = [], -1
+    for item in found:
+        if item[0] >= end:
+            kept.append(item)
+            end = item[1]
+    return kept
+
+
+def _day_first(matches) -> bool:
+    """Whether ambiguous numeric dates (both parts 12 or less) are read day first: what other
+    numeric dates of the text prove (25/12 is day first, 12/25 month first), else the written
+    month names (January 9, 2018 is US style, month first), else day first."""
+    proofs = [parts for _, _, kind, parts in matches if kind == "numeric" and _read(kind, parts, True)]
+    day_first = any(first > 12 >= second for first, second, _ in proofs)
+    month_first = any(second > 12 >= first for first, second, _ in proofs)
+    if day_first != month_first:
+        return day_first
+    if not day_first:
+        us = any(kind == "us" for _, _, kind, _ in matches)
+        if us and not any(kind == "named" for _, _, kind, _ in matches):
+            return False
+    return True
+
+
+def _read(kind: str, parts: tuple[int, int, int], day_first: bool) -> str | None:
+    first, second, year = parts
+    if kind == "numeric":
+        if first > 12 or second > 12:  # unambiguous: the part over 12 is the day
+            return _iso(year, second, first) if first > 12 else _iso(year, first, second)
+        return _iso(year, second, first) if day_first else _iso(year, first, second)
+    return _iso(year, second, first)  # (day, month, year)
+
+
+def _dates_in(text: str, day_first: bool, compact: bool = False) -> list[str]:
+    found = [(start, _read(kind, parts, day_first)) for start, _, kind, parts in _date_matches(text)]
+    if compact:
+        found += [(match.start(), _iso(int(match[1]), int(match[2]), int(match[3])))
+                  for match in _COMPACT.finditer(text)]
+    return [iso for _, iso in sorted(found, key=lambda item: item[0]) if iso]
+
+
+def dates(text: str) -> list[str]:
+    """Every date written in `text`, top to bottom, as ISO "YYYY-MM-DD" strings, repeats kept:
+    dates(receipt) -> ["2018-12-25"] from "25/12/2018 8:13:39 PM". Forms read: day, month and
+    year as figures split by "/", "-" or "." (25/12/2018, 25-12-18, 25.12.2018), year first
+    (2018-01-09, 2018/02/22), month names or their abbreviations in English, French, German,
+    Dutch, Spanish, Italian, Portuguese, Polish and Malay, day first (09 JAN 2018, 9 January
+    2018, 3 août 2014, 3. März 2024, 12 DEC 17, 09-JAN-2018) or month first (January 9, 2018;
+    "August 3 , 2014"). Two-digit years are 2000-2069 or 1970-1999. When both figures of a
+    date are 12 or less, the order the text's other dates prove decides (a 25/12/2018
+    elsewhere means day first, a 12/25/2018 month first); without proof, day first, unless
+    the text writes month names first and never day first (US style). A figure that is no
+    possible date (31/02/2018, 45/13/2018) or whose year is outside 1900-2099 is left out;
+    eight figures in a row (20180428) are not read here (see date). [] when none."""
+    if not isinstance(text, str):
+        return []
+    return _dates_in(text, _day_first(_date_matches(text)))
+
+
+def date(text: str, *labels: str) -> str | None:
+    """The date written in `text`, as ISO "YYYY-MM-DD", in any form `dates` reads. Without
+    labels, the first date of the text: date("DATE: 25/12/2018 8:13:39 PM") -> "2018-12-25".
+    With labels (date(invoice, "invoice date", "date", "datum", "fecha")), the first date
+    after one of the labels on the first line labelled so that has one; when the rest of
+    such a line holds no figure ("DATE:" alone, or "DATE/TIME"), the first date on the next
+    three lines (OCR and `pdftotext -layout` put the value under its label). On a labelled
+    line eight figures in a row are read as year, month, day (": 20180428/191204" ->
+    "2018-04-28"). Labels match as whole words, any case ("date" is not "update"). The day
+    and month order of an ambiguous date is decided on the whole text, as in `dates`. None
+    when no date is found."""
+    if not isinstance(text, str):
+        return None
+    day_first = _day_first(_date_matches(text))
+    if not labels:
+        found = _dates_in(text, day_first)
+        return found[0] if found else None
+    patterns = [_label_pattern(label) for label in labels]
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        ends = [found.end() for found in (pattern.search(line) for pattern in patterns) if found]
+        if not ends:
+            continue
+        rest = line[min(ends):]
+        found = _dates_in(rest, day_first, compact=True)
+        if found:
+            return found[0]
+        if not re.search(r"\d", rest):
+            for following in lines[index + 1:index + 4]:
+                found = _dates_in(following, day_first, compact=True)
+                if found:
+                    return found[0]
+    return None
+
+
+# --- totals ----------------------------------------------------------------------------------
+
+# A line that is one amount with at most a currency mark or a short code around it:
+# "RM 9.00", "9.00 €", "$1,234.50", "PLN 12,34", "5.40 SR", "-0.01".
+_BARE = re.compile(r"[^\w]*(?:[^\W\d_]{1,3}\.?)?[^\w-]*-?\s?\d[\d.,'  \u202f]*[^\w]*(?:[^\W\d_]{1,3}\.?)?[^\w]*")
+
+# An amount with cents, in the usual spellings: 9.00, 1,234.50, 1.234,50, 1 234,50, 1'234.50.
+_CENTS = re.compile(r"(?<![\d.,])(-\s?)?((?:\d{1,3}(?:([,.'’  \u202f])\d{3})(?:\3\d{3})*)|\d*)([.,])(\d{1,2})(?![\d]|[.,]\d)")
+_PERCENT = re.compile(r"@?\s*\d+(?:[.,]\d+)?\s*%")
+
+_INCL = r"(?<!\w)(?:incl\.?|inclusive|including|inc\.?|inkl\.?|with)(?!\w)"
+# Grand totals: what is left to pay, in English, German, Dutch, French, Polish, Spanish (and
+# Malay receipts' English). "total" alone is a plain total; these are strong ones.
+_ROUNDED = re.compile(r"\bround\w*\s*\w?\s*total\b|\btotal\s+(?:after\s+)?round\w*", re.IGNORECASE)
+_PAYABLE = re.compile(
+    r"(?:\bgrand\s*total|total\s*(?:amount\s*|amt\.?\s*)?(?:due|payable|to\s+pay)|amount\s*(?:due|payable)"
+    r"|balance\s*due|amount\s*to\s*(?:be\s*)?pa(?:id|y)|^\W*due\b|nett?\s*total|endbetrag|zu\s*zahlen"
+    r"|te\s*betalen|net\s*[àa]\s*payer|total\s*[àa]\s*payer|do\s*zap[łl]aty|total\s*a\s*pagar)\b",
+    re.IGNORECASE)
+_GROSS = re.compile(
+    r"(?:total\b[\w\s.()]{0,20}?" + _INCL + r"\s*(?:of\s*)?(?:gst|tax|vat|sst)"
+    r"|\bgesamtbetrag|\btotal\s*ttc|\bmontant\s*ttc|\bimporte\s*total|\bbrutto)\b",
+    re.IGNORECASE)
+_PLAIN = re.compile(r"\b(?:total|summe|gesamt|totaal|razem|suma|montant\s*total|jumlah)\b", re.IGNORECASE)
+# What a total label does not mean: part sums, taxes, payment and change, discounts, counts,
+# amounts before tax. Tax words after "incl"/"with" are the grand total's, not a tax line's.
+_NOT_TOTAL = re.compile(
+    r"\bsub\b|sub\s*-?\s*tota|zwischensumme|sous\s*-?\s*total|\btax|\bgst\b|\bvat\b|\bsst\b|\bmwst|\bust\b|\btva\b"
+    r"|\biva\b|\bptu\b|\bbtw\b|\bcash|\bchange\b|\btender|\bbar\b|gegeben|r[üu]ckgeld|zur[üu]ck|esp[èe]ces"
+    r"|\brendu|monnaie|contant|wisselgeld|efectivo|cambio|vuelto|got[óo]wk|reszta|\bdisc|rabat|remise|korting"
+    r"|descuento|saving|\bqty\b|quantit|\bitems?\b|\bpcs\b|\bmenge|anzahl|\bexcl|\bexkl|\bht\b|netto|\bbefore\b"
+    r"|\bround\w*\s*(?:adj|\b)|\bpoints?\b|\bdeposit|\bpaid\b|\bservice\b|\bweight|\bkg\b|\bunits?\b",
+    re.IGNORECASE)
+_INCLUDED_TAX = re.compile(_INCL + r"\s*(?:of\s*)?(?:gst|tax|vat|sst|mwst|ust|tva|iva|btw)",
+                           re.IGNORECASE)
+_CASH = re.compile(r"\bcash\b|\btender\w*|\bbar\b|gegeben|esp[èe]ces|contant|efectivo|got[óo]wk\w*", re.IGNORECASE)
+_CHANGE = re.compile(r"\bchange\b|r[üu]ckgeld|\brendu|monnaie|wisselgeld|\bcambio\b|\bvuelto\b|\breszta\b", re.IGNORECASE)
+_ROUNDING = re.compile(r"\bround\w*\s*(?:adj|\b)(?!\w*\s*total)", re.IGNORECASE)
+_LABEL_LIKE = re.compile(_NOT_TOTAL.pattern + r"|" + _PAYABLE.pattern + r"|" + _GROSS.pattern + r"|" + _PLAIN.pattern + r"|:\s*$",
+                         re.IGNORECASE)
+
+
+def _cents(text: str) -> list[float]:
+    """The amounts with cents written in `text`, signed, left to right; percentages skipped."""
+    found = []
+    text = _PERCENT.sub(" ", text)
+    for match in _CENTS.finditer(text):
+        whole = re.sub(r"\D", "", match[2])
+        if not whole and match.start() > 0 and not text[match.start() - 1].isspace():
+            continue  # ".01" alone is an amount, "E.&.0.E." is not
+        if match[3] and match[3] == match[4]:
+            continue  # 1.234.56: a thousands mark is not also the decimal mark
+        value = float(f"{whole or 0}.{match[5]}")
+        found.append(-value if match[1] else value)
+    return found
+
+
+def _kind(line: str) -> str:
+    """'amount' (a line that is only an amount with cents), 'count' (only a whole figure),
+    'blank' (only marks, a currency code), 'label' (names a total, tax, cash... with no
+    figure), or 'text'."""
+    stripped = _PERCENT.sub(" ", line).strip()
+    if not re.search(r"\w", stripped) or re.fullmatch(r"[^\w]*(?:[^\W\d_]{1,3}|zł)[^\w]*", stripped):
+        return "blank"
+    if _BARE.fullmatch(stripped):
+        return "amount" if _cents(stripped) else "count"
+    if re.search(r"\d", stripped) is None and _LABEL_LIKE.search(stripped):
+        return "label"
+    return "text"
+
+
+def _label_values(lines: list[str], kinds: list[str], index: int) -> float | None:
+    """The amount that belongs to the label on line `index`, which holds no figure: the labels
+    written one under the other and their values in a run under them pair up in order
+    ("TOTAL\\nCASH\\n22.60\\n30.00": TOTAL is 22.60); None where the run is shorter than the
+    labels (a value is missing, so the pairing is unsure) or the label's value is no amount."""
+    def step(position, direction):
+        position += direction
+        while 0 <= position < len(lines) and kinds[position] == "blank":
+            position += direction
+        return position
+
+    first = index
+    while 0 <= step(first, -1) and kinds[step(first, -1)] == "label":
+        first = step(first, -1)
+    block, position = [first], first
+    while step(position, 1) < len(lines) and kinds[step(position, 1)] == "label":
+        position = step(position, 1)
+        block.append(position)
+    values = []
+    position = step(position, 1)
+    while position < len(lines) and kinds[position] in ("amount", "count") and len(values) <= len(block):
+        values.append(lines[position])
+        position = step(position, 1)
+    if len(values) != len(block):
+        return None  # a value is missing, or the label heads a row of a table
+    found = _cents(values[block.index(index)])
+    return found[-1] if len(found) == 1 else None
+
+
+def _line_amount(lines: list[str], kinds: list[str], index: int, label_end: int) -> float | None:
+    """The amount of a labelled line: the last amount with cents after the label, or when the
+    line holds no figure after it, the one its layout puts under it."""
+    rest = _PERCENT.sub(" ", lines[index][label_end:])
+    found = _cents(rest)
+    if found:
+        # "TOTAL : 234.00 14.04" is a row of a tax table (amount, tax), not a total
+        return found[-1] if len(set(found)) == 1 else None
+    if re.search(r"\d", rest) or kinds[index] != "label":
+        return None
+    return _label_values(lines, kinds, index)
+
+
+def total(text: str) -> float | None:
+    """The grand total of a receipt or an invoice: the amount to pay, as a positive float.
+
+    Labels read (any case, whole words, OCR spacing tolerated): English TOTAL, GRAND TOTAL,
+    TOTAL DUE, AMOUNT DUE, TOTAL PAYABLE, NETT TOTAL, ROUNDED TOTAL, TOTAL INCL. GST,
+    TOTAL SALES (INCLUSIVE OF GST); German Summe, Gesamt, Gesamtbetrag, Endbetrag, Zu zahlen;
+    Dutch Totaal, Te betalen; French Total TTC, Montant TTC, Net à payer, Total à payer;
+    Polish Razem, Suma, Do zapłaty; Spanish Total a pagar, Importe total. A line that also
+    names a part or something else is no total: subtotals, tax (GST, VAT, MwSt, TVA, IVA,
+    PTU, BTW) unless included ("incl. GST"), amounts before tax (excl., HT, netto), cash
+    tendered, change, discounts, savings, counts (TOTAL QTY, items), rounding adjustments.
+
+    The amount is the last amount with cents after the label on its line (9.00, 1,234.50,
+    1.234,50, 1 234,50; currency marks and codes around it ignored, percentages skipped), or,
+    when the label's line holds no figure, the value the layout puts under it (labels written
+    one under the other pair in order with the values under them; unsure pairings are not
+    read). Whole figures without cents are never read as a total.
+
+    Which labelled amount: a rounded total (ROUNDED TOTAL) when the receipt has one; else
+    the amount with the most weight, a strong label (grand total, due, payable, incl. tax,
+    the languages' to-pay labels) counting 2 and a plain "total" 1, and cash tendered minus
+    change equal to it adding 2; when a rounding adjustment follows that amount and the
+    rounded amount is written on the next lines, that one. None when there is no labelled
+    total or two different amounts weigh the same (unsure: no answer rather than a wrong one).
+    """
+    if not isinstance(text, str):
+        return None
+    lines = text.splitlines()
+    kinds = [_kind(line) for line in lines]
+    candidates, cash, change, rounding = [], None, None, None
+    for index, line in enumerate(lines):
+        head = _INCLUDED_TAX.sub(" ", line)
+        rounded = _ROUNDED.search(line)
+        if _ROUNDING.search(line) and not rounded:
+            value = _line_amount(lines, kinds, index, _ROUNDING.search(line).end())
+            if value is not None:
+                rounding = (index, value)
+            continue
+        if _CHANGE.search(line):
+            change = _line_amount(lines, kinds, index, _CHANGE.search(line).end())
+            continue
+        if _CASH.search(line):
+            if cash is None:
+                cash = _line_amount(lines, kinds, index, _CASH.search(line).end())
+            continue
+        if _NOT_TOTAL.search(head) and not rounded:
+            continue
+        tiers = ((4, rounded), (3, _PAYABLE.search(line)), (2, _GROSS.search(line)), (1, _PLAIN.search(line)))
+        tier, label = next(((tier, label) for tier, label in tiers if label), (0, None))
+        if not label:
+            continue
+        value = _line_amount(lines, kinds, index, label.end())
+        if value is not None and value > 0:
+            candidates.append((index, tier, round(value, 2)))
+    if not candidates:
+        return None
+    top = max(tier for _, tier, _ in candidates)
+    chosen = {value for _, tier, value in candidates if tier == top}
+    if len(chosen) > 1 and cash is not None and change is not None:
+        chosen &= {round(abs(cash) - abs(change), 2)}
+    if len(chosen) != 1:
+        return None  # the labels disagree: unsure
+    best = chosen.pop()
+    if top < 4 and rounding is not None and rounding[1] != 0:
+        last = max(index for index, _, value in candidates if value == best)
+        if last < rounding[0]:
+            after = [value for line in lines[rounding[0] + 1:rounding[0] + 4] for value in _cents(line)]
+            for adjusted in (round(best + rounding[1], 2), round(best - abs(rounding[1]), 2),
+                             round(best + abs(rounding[1]), 2)):
+                if adjusted in after:
+                    return adjusted
+    return best

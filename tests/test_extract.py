@@ -58,3 +58,113 @@ def test_procedures_import_it_in_the_sandbox():
             "    return [extract.amount(invoice, 'total', 'amount due'), extract.field(invoice, 'invoice #')]\n")
     with Sandbox(workers=1) as sandbox:
         assert sandbox.run(code, {"invoice": INVOICE}) == [2358.37, "RE-2022-5483"]
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+from sandbox.extract import date, dates, total  # noqa: E402
+
+
+@pytest.mark.parametrize("written, iso", [
+    ("25/12/2018", "2018-12-25"), ("25-12-2018", "2018-12-25"), ("25.12.2018", "2018-12-25"),
+    ("2018-01-09", "2018-01-09"), ("2018/02/22 13 : 34 : 14", "2018-02-22"),
+    ("09 JAN 2018", "2018-01-09"), ("09-JAN-2018", "2018-01-09"), ("9 January 2018", "2018-01-09"),
+    ("January 9, 2018", "2018-01-09"), ("August 3 , 2014", "2014-08-03"), ("OCT 3, 2016", "2016-10-03"),
+    ("3 août 2014", "2014-08-03"), ("3. März 2024", "2024-03-03"), ("3 de agosto de 2014", "2014-08-03"),
+    ("5 maja 2023", "2023-05-05"), ("12 DEC 17", "2017-12-12"), ("11.02.18", "2018-02-11"),
+    ("25/12/2018 8:13:39 PM", "2018-12-25"), ("12-01-19 21:13 SH01", "2019-01-12"),
+])
+def test_a_date_is_read_in_its_common_written_forms(written, iso):
+    assert date(f"RECEIPT\n{written}\nTOTAL 9.00") == iso
+
+
+def test_ambiguous_day_and_month_follow_what_the_text_proves():
+    assert date("Date: 04/03/2018") == "2018-03-04"  # day first without proof
+    assert date("Date: 04/03/2018\nDelivered: 25/03/2018") == "2018-03-04"
+    assert date("Date: 04/03/2018\nDelivered: 03/25/2018") == "2018-04-03"  # 03/25 proves month first
+    assert dates("Ordered January 9, 2018\nShipped 02/03/2018") == ["2018-01-09", "2018-02-03"]  # US style
+    assert dates("12/25/2018") == ["2018-12-25"]  # unambiguous either way
+
+
+def test_impossible_dates_and_codes_are_not_dates():
+    assert date("31/02/2018") is None
+    assert date("45/13/2018") is None
+    assert dates("HD03-04-06 - 5/40/160\nTEL 03-7710 0302\n9.000") == []
+    assert date("no date here") is None and date(None) is None and dates(None) == []
+
+
+def test_a_labelled_date_on_its_line_or_under_its_label():
+    text = "Order date: 01/01/2024\nINVOICE DATE\n15/02/2024\nDUE DATE: 15/03/2024"
+    assert date(text, "invoice date") == "2024-02-15"
+    assert date(text, "due date") == "2024-03-15"
+    assert date(text, "order date", "date") == "2024-01-01"
+    assert date("Datum: 3. März 2024", "datum") == "2024-03-03"
+    assert date("Fecha: 3 de agosto de 2014", "fecha") == "2014-08-03"
+    assert date("DATE/TIME\n: 20180428/191204", "date") == "2018-04-28"  # figures in a row only when labelled
+    assert date("no label 20180428") is None
+    assert date(text, "ship date") is None
+
+
+def test_dates_lists_every_date_in_order():
+    assert dates("From 2024-01-05 to 07.02.2024, issued 9 Jan 2024") == ["2024-01-05", "2024-02-07", "2024-01-09"]
+
+
+# --- totals --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("receipt, value", [
+    ("SUBTOTAL 10.00\nGST 6% 0.60\nTOTAL 10.60\nCASH 20.00\nCHANGE 9.40", 10.6),
+    ("Subtotal: $1,200.00\nTax: $96.00\nTotal due: $1,296.00", 1296.0),
+    ("Zwischensumme 10,00 €\nMwSt 19% 1,90 €\nSumme 11,90 €\nGegeben 20,00 €\nRückgeld 8,10 €", 11.9),
+    ("Gesamtbetrag EUR 1.234,56", 1234.56),
+    ("Subtotaal € 8,26\nBTW 21% € 1,74\nTotaal € 10,00\nContant € 20,00", 10.0),
+    ("Total HT 100,00 €\nTVA 20 % 20,00 €\nTotal TTC 120,00 €\nNet à payer 120,00 €", 120.0),
+    ("SPRZEDAŻ OPODATKOWANA A 10,00\nPTU A 23% 1,87\nSUMA PTU 1,87\nSUMA PLN 10,00\nGotówka 50,00\nReszta 40,00", 10.0),
+    ("Razem netto 1 000,00 zł\nVAT 230,00 zł\nDo zapłaty: 1 230,00 zł", 1230.0),
+    ("Subtotal 8,26\nIVA 21% 1,74\nTotal a pagar 10,00 €\nEfectivo 20,00\nCambio 10,00", 10.0),
+    ("TOTAL QTY: 3\nTOTAL (RM): 12.50", 12.5),
+])
+def test_the_grand_total_in_any_language(receipt, value):
+    assert total(receipt) == value
+
+
+def test_the_total_under_its_label_in_ocr_order():
+    assert total("TOTAL:\n9.00\nCASH\n10.00\nCHANGE\n1.00") == 9.0
+    # labels one under the other, their values in a run below them, in the same order
+    assert total("TOTAL\nCASH\n22.60\n30.00") == 22.6
+    assert total("SUB TOTAL\nROUNDING\nRM8.60\nRM0.00\nTOTAL SALES INCL GST @ 6%\nRM8.60\nCASH\nTENDERED") == 8.6
+
+
+def test_a_rounded_total_wins():
+    assert total("TOTAL:\nROUNDING ADJUSTMENT:\n0.00\nROUNDED TOTAL (RM):\n9.00\nCASH\n10.00") == 9.0
+    assert total("TOTAL 60.31\nROUNDING ADJ -0.01\nROUNDED TOTAL 60.30\nCASH 70.30\nCHANGE 10.00") == 60.3
+    assert total("SUB TOTAL 21.00\nGST 6% 1.26\nROUNDING ADJ -0.01\nNET TOTAL 22.25") == 22.25
+
+
+def test_no_subtotal_tax_cash_or_tax_table_row_is_a_total():
+    assert total("SUBTOTAL 10.00\nGST 0.60") is None
+    assert total("CASH 20.00\nCHANGE 9.40") is None
+    assert total("TOTAL ITEMS 3\nDISCOUNT 1.00") is None
+    # a GST summary row (amount, tax) after the total is not the total
+    assert total("TOTAL INCL. GST 10.60\nCASH 20.00\nGST SUMMARY\nTOTAL : 10.00 0.60") == 10.6
+    assert total("TOTAL\n10.00\n0.60") is None  # a row of a table: unsure
+
+
+def test_disagreeing_totals_give_none_unless_the_payment_decides():
+    assert total("TOTAL 10.00\nTOTAL 12.00") is None
+    assert total("TOTAL 10.00\nTOTAL 12.00\nCASH 20.00\nCHANGE 8.00") == 12.0
+    assert total("no total at all") is None and total(None) is None
+
+
+def test_amount_takes_the_value_under_a_label_standing_alone():
+    assert amount("TOTAL:\n9.00\nCASH\n10.00", "total") == 9.0
+    assert amount("Amount due\n\nRM 1,234.50", "amount due") == 1234.5
+    assert amount("TOTAL:\nCASH 10.00", "total") is None  # the next line has a label of its own
+    assert amount("Total: see below\nTotal payable: 12.00", "total") == 12.0
+
+
+def test_the_new_readers_run_in_the_sandbox():
+    code = ("import extract\n\n\ndef solve(text):\n"
+            "    return [extract.date(text, 'date'), extract.dates(text), extract.total(text)]\n")
+    receipt = "DATE:\n3. März 2024\nSumme 11,90 €\nGegeben 20,00 €"
+    with Sandbox(workers=1) as sandbox:
+        assert sandbox.run(code, {"text": receipt}) == ["2024-03-03", ["2024-03-03"], 11.9]
