@@ -277,7 +277,7 @@ _BARE = re.compile(r"[^\w]*(?:[^\W\d_]{1,3}\.?)?[^\w-]*-?\s?\d[\d.,'  \u202f]*[^
 _CENTS = re.compile(r"(?<![\d.,])(-\s?)?((?:\d{1,3}(?:([,.'’  \u202f])\d{3})(?:\3\d{3})*)|\d*)([.,])(\d{1,2})(?![\d]|[.,]\d)")
 _PERCENT = re.compile(r"@?\s*\d+(?:[.,]\d+)?\s*%")
 
-_INCL = r"(?<!\w)(?:incl\.?|inclusive|including|inc\.?|inkl\.?|with)(?!\w)"
+_INCL = r"(?<!\w)(?:incl\.?|inclusive|including|inc\.?|inkl\.?|with)(?!\w)[\s.]*"
 # Grand totals: what is left to pay, in English, German, Dutch, French, Polish, Spanish (and
 # Malay receipts' English). "total" alone is a plain total; these are strong ones.
 _ROUNDED = re.compile(r"\bround\w*\s*\w?\s*total\b|\btotal\s+(?:after\s+)?round\w*", re.IGNORECASE)
@@ -332,7 +332,9 @@ def _kind(line: str) -> str:
     if not re.search(r"\w", stripped) or re.fullmatch(r"[^\w]*(?:[^\W\d_]{1,3}|zł)[^\w]*", stripped):
         return "blank"
     if _BARE.fullmatch(stripped):
-        return "amount" if _cents(stripped) else "count"
+        if _cents(stripped):
+            return "amount"
+        return "count" if re.fullmatch(r"[^\w]*\d+[^\w]*", stripped) else "text"
     if re.search(r"\d", stripped) is None and _LABEL_LIKE.search(stripped):
         return "label"
     return "text"
@@ -398,12 +400,15 @@ def total(text: str) -> float | None:
     one under the other pair in order with the values under them; unsure pairings are not
     read). Whole figures without cents are never read as a total.
 
-    Which labelled amount: a rounded total (ROUNDED TOTAL) when the receipt has one; else
-    the amount with the most weight, a strong label (grand total, due, payable, incl. tax,
-    the languages' to-pay labels) counting 2 and a plain "total" 1, and cash tendered minus
-    change equal to it adding 2; when a rounding adjustment follows that amount and the
-    rounded amount is written on the next lines, that one. None when there is no labelled
-    total or two different amounts weigh the same (unsure: no answer rather than a wrong one).
+    Which labelled amount: a rounded total (ROUNDED TOTAL) when the receipt has one;
+    else the amount of the strongest label the receipt has: an amount to pay (GRAND TOTAL,
+    TOTAL DUE, TOTAL PAYABLE, NETT TOTAL, Zu zahlen, Te betalen, Net à payer, Do zapłaty,
+    Total a pagar), then a total with tax (TOTAL INCL. GST, Total TTC, Gesamtbetrag, Importe
+    total), then a plain total (TOTAL, Summe, Totaal, Suma, Razem). When the lines of that
+    label disagree, those after a rounding adjustment decide, else cash tendered minus change.
+    When a rounding adjustment follows the amount and the rounded amount is written on the
+    next lines, that one. None when there is no labelled total or its lines still disagree
+    (unsure: no answer rather than a wrong one).
     """
     if not isinstance(text, str):
         return None
@@ -411,6 +416,7 @@ def total(text: str) -> float | None:
     kinds = [_kind(line) for line in lines]
     candidates, cash, change, rounding = [], None, None, None
     for index, line in enumerate(lines):
+        line = _PERCENT.sub(" ", line)
         head = _INCLUDED_TAX.sub(" ", line)
         rounded = _ROUNDED.search(line)
         if _ROUNDING.search(line) and not rounded:
@@ -438,6 +444,8 @@ def total(text: str) -> float | None:
         return None
     top = max(tier for _, tier, _ in candidates)
     chosen = {value for _, tier, value in candidates if tier == top}
+    if len(chosen) > 1 and rounding is not None:  # what follows a rounding adjustment supersedes
+        chosen = {value for index, tier, value in candidates if tier == top and index > rounding[0]} or chosen
     if len(chosen) > 1 and cash is not None and change is not None:
         chosen &= {round(abs(cash) - abs(change), 2)}
     if len(chosen) != 1:
