@@ -36,7 +36,7 @@ from typing import Any
 from .base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolSpec
 from .device import SPECULATE_DEFAULT, device_kind, resolve_flash_attn
 from .kv.llama_shift import complete_with_context_shift
-from .models import MODELS, check_gguf, default_model_path, is_verified, models_dir, seglam_home, sha256_of
+from .models import MODELS, check_gguf, default_model_path, installed_model, is_verified, seglam_home, sha256_of
 from .prefix_cache import MIN_PREFIX_TOKENS, PrefixStore, prefix_key
 from .replies import grammar_for, parse_structured, prepare_messages, tools_schema
 from .speculative import (DraftLengthController, Drafter, SpeculationStats, load_controller, save_controller,
@@ -67,7 +67,9 @@ class LlamaEngine:
     """Engine on a local GGUF model (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M).
 
     model_path: any instruct GGUF with a chat template; None means the default main model
-        in the seglam home (`make models` installs it).
+        (`make models` installs it; engine.models.installed_model).
+    home: the seglam home the engine writes its state under (kv/: prefix KV states, measured
+        speculation costs) and looks for models in first; None: $SEGLAM_HOME or ~/.cache/seglam.
     n_ctx: context window in tokens, prompt and reply together.
     n_threads: decode threads; None means every core this process may use.
     n_batch: prompt tokens evaluated per step.
@@ -329,8 +331,8 @@ class LlamaEngine:
             return check_gguf(Path(self._draft_setting).expanduser())
         if not SPECULATE_DEFAULT[self.device]:
             return None
-        path = models_dir(self._home) / MODELS["draft"].filename
-        return path if path.exists() and path.name != self.model_path.name else None
+        path = installed_model("draft", self._home)
+        return path if path is not None and path.name != self.model_path.name else None
 
     def controller_path(self, draft: Path) -> Path:
         """Where the measured speculation costs for this model pair on this machine live."""

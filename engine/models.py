@@ -107,14 +107,24 @@ def _mark_verified(path: Path, spec: ModelSpec) -> None:
     _marker(path).write_text(json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": spec.sha256}))
 
 
+def installed_model(role: str, home: str | Path | None = None) -> Path | None:
+    """The assembled default model for `role`: in `home` when it holds one, else where `make
+    models` installed it ($SEGLAM_HOME or ~/.cache/seglam); None when neither has it. A seglam
+    home of its own (`seglam --home DIR`) thus shares the installed models."""
+    for folder in dict.fromkeys([models_dir(home), models_dir()]):
+        if (folder / MODELS[role].filename).exists():
+            return folder / MODELS[role].filename
+    return None
+
+
 def default_model_path(role: str = "main", home: str | Path | None = None) -> Path:
     """The assembled default model for `role`, or ModelMissing saying how to get it."""
     if role not in MODELS:
         raise ModelMissing(f"no default model for role {role!r}; roles: {', '.join(MODELS)}")
-    path = models_dir(home) / MODELS[role].filename
-    if not path.exists():
-        raise ModelMissing(f"the {role} model is not installed at {path}; run `make models` "
-                           "(or `python -m engine.models install`)")
+    path = installed_model(role, home)
+    if path is None:
+        raise ModelMissing(f"the {role} model is not installed at {models_dir(home) / MODELS[role].filename}; "
+                           "run `make models` (or `python -m engine.models install`)")
     return path
 
 

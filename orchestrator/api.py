@@ -18,6 +18,7 @@ from .graph.turns import SynthesisTurns
 from .storage.knowledge import KnowledgeBase, Passage
 from .prompts.rechecker import EngineRechecker, Rechecker
 from .settings import Settings
+from .admission.contracts import bound_by_task
 from .admission.findings import findings
 from .storage.store import ProcedureStore, now, open_client
 from .prompts.synthesis_tools import SynthesisTools
@@ -117,9 +118,9 @@ class Seglam:
             if engine is None:
                 from engine.llama import LlamaEngine
 
-                engine = LlamaEngine()
+                engine = LlamaEngine(home=home)
             tools = SynthesisTools(sandbox, knowledge, store, embedder, settings.limits) if synthesis_tools else None
-            synthesizer = EngineSynthesizer(engine, tools=tools)
+            synthesizer = EngineSynthesizer(engine, max_tokens=settings.synthesis_max_tokens, tools=tools)
         if confirmer is None and engine is not None:
             confirmer = EngineConfirmer(engine)
         if rechecker is None and engine is not None:
@@ -172,6 +173,7 @@ class Seglam:
     def add_procedure(self, draft: Draft, namespace: str = "default", source_task: str | None = None) -> Procedure:
         """Admit a procedure a person wrote, through the same verification as a synthesized one
         (sandbox policy, its own tests). Raises ProcedureRejected with every problem found."""
+        draft = bound_by_task(draft, draft.intent)
         self._admit(draft, namespace)
         provenance = Provenance(author="human", created_at=now(), source_task=source_task or draft.intent)
         return self.procedures.add(Procedure.first_version(draft, namespace, provenance))
@@ -185,7 +187,7 @@ class Seglam:
         if set(draft.params) != set(current.params):
             raise ProcedureRejected(draft.name, [f"solve takes {sorted(draft.params)}, but {procedure_id} is "
                                                  f"called with {sorted(current.params)}: add it as a new procedure"])
-        draft = replace(draft, tests=draft.tests or current.tests)
+        draft = bound_by_task(replace(draft, tests=draft.tests or current.tests), draft.intent or current.intent)
         self._admit(draft, namespace)
         replacement = replace(
             current,
@@ -226,7 +228,7 @@ class Seglam:
         return self.procedures.set_status(procedure_id, namespace, "verified", reason)
 
     def forget_failures(self, namespace: str = "default") -> int:
-        """Let the model try again on kinds of request it gave up on; how many were forgotten."""
+        """Let the model try again on the requests it gave up on; how many were forgotten."""
         return self.procedures.forget_synthesis_failures(namespace)
 
     def list_procedures(self, namespace: str | None = None, status: Status | None = None) -> list[Procedure]:

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from .errors import SeglamError
@@ -46,9 +47,14 @@ def collect_inputs(pairs: list[str], file_pairs: list[str]) -> dict[str, JSON]:
 
 def open_seglam(args, **options):
     from .api import Seglam
+    from .settings import Settings
 
     if args.engine_url:
         options["engine"] = server_engine(args)
+    if args.max_tokens is not None:
+        if args.max_tokens < 64:
+            raise UsageError(f"--max-tokens {args.max_tokens} leaves no room for a procedure and its tests; use 64 or more")
+        options["settings"] = Settings(synthesis_max_tokens=args.max_tokens)
     return Seglam.open(args.home, chroma_url=args.chroma_url, **options)
 
 
@@ -126,9 +132,16 @@ def cmd_batch(args) -> int:
             line = result_line(result, request_id, (time.perf_counter() - started) * 1000)
             routes[line["route"]] = routes.get(line["route"], 0) + 1
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return summarize(len(requests), routes, args.out)
+
+
+def summarize(requests: int, routes: dict[str, int], out) -> int:
+    """Print the closing summary line; exit status 1 when any request got no answer."""
+    failed = routes.get("error", 0) + routes.get("unanswered", 0)
     summary = ", ".join(f"{route}: {count}" for route, count in sorted(routes.items()))
-    print(f"{len(requests)} requests -> {args.out} ({summary})", file=sys.stderr)
-    return 0
+    verdict = f"{failed} of {requests} not answered" if failed else "all answered"
+    print(f"{requests} requests -> {out} ({summary}); {verdict}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def describe(procedure: Procedure) -> str:
@@ -184,7 +197,7 @@ def cmd_procedures(args) -> int:
                 print(f"v{version.version}{parent}  [{version.status}]  by {version.provenance.author} at "
                       f"{version.provenance.created_at}  {version.status_reason or ''}".rstrip())
         elif args.action == "forget-failures":
-            print(f"forgot {seglam.forget_failures(namespace)} kind(s) of request the model had given up on")
+            print(f"forgot {seglam.forget_failures(namespace)} request(s) the model had given up on")
         elif args.action == "retire":
             procedure = seglam.retire(args.id, namespace, args.reason)
             print(f"retired {procedure.id} v{procedure.version}")
@@ -211,10 +224,12 @@ def cmd_workflow(args) -> int:
     from .authoring.workflow import format_report, load_workflow, run_workflow
 
     workflow = load_workflow(Path(args.file))
-    with open_seglam(args) as seglam:
-        report = run_workflow(seglam, workflow, progress=not args.json)
+    with open_seglam(args) as seglam, open(args.out, "w", encoding="utf-8") if args.out else nullcontext() as out:
+        report = run_workflow(seglam, workflow, progress=not args.json, synthesize=not args.no_synthesis, results=out)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
-    return 0
+    verdict = f"{report.failed} of {report.requests} not answered" if report.failed else "all answered"
+    print(f"workflow {workflow.name!r}: {report.requests} requests; {verdict}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def cmd_kb(args) -> int:
@@ -244,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the model name that server serves (default $SEGLAM_ENGINE_MODEL)")
     parser.add_argument("--engine-api-key", default=os.environ.get("SEGLAM_ENGINE_API_KEY"),
                         help="the server's API key, if it wants one (default $SEGLAM_ENGINE_API_KEY)")
+    parser.add_argument("--max-tokens", type=int, help="the token budget of one synthesis reply "
+                        "(default: Settings.synthesis_max_tokens)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every graph step and its decision to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -280,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--intent", required=True, help="one sentence saying exactly what it computes")
     add.add_argument("--name", help="default: the file's name")
     add.add_argument("--namespace")
-    forget = actions.add_parser("forget-failures", help="let the model try again on kinds of request it gave up on")
+    forget = actions.add_parser("forget-failures", help="let the model try again on requests it gave up on")
     forget.add_argument("--namespace")
     for name, help_text in [("retire", "take a procedure out of use for good"),
                             ("restore", "offer a quarantined or retired procedure to lookups again")]:
@@ -306,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     workflow = commands.add_parser("workflow", help="run a declarative workflow (YAML)")
     workflow.add_argument("file")
     workflow.add_argument("--json", action="store_true")
+    workflow.add_argument("--out", help="JSONL of results, one line per document and step, written as they are made")
+    workflow.add_argument("--no-synthesis", action="store_true", help="answer from the cache only; no model runs")
     workflow.set_defaults(handler=cmd_workflow)
 
     kb = commands.add_parser("kb", help="the knowledge base the model consults when it writes procedures")

@@ -39,11 +39,14 @@ class Settings:
     # is exact. Within this relative tolerance they agree; a wrong procedure (a rate applied
     # the wrong way, the subtotal for the total) is off by far more. Hand-written tests are exact.
     model_numbers_rel_tol: float = 0.03
-    # After synthesis gave up this often on one kind of request (same namespace, task text
-    # and input names), later misses of that kind answer with an error instead of calling
-    # the model again: a batch of thousands must not pay three model calls per document for
-    # a task the model cannot do. `seglam procedures forget-failures` resets it.
-    synthesis_failures_per_kind: int = 2
+    # After synthesis gave up this often on one request (same namespace, task and inputs),
+    # running it again answers with its last problem instead of calling the model: a rerun of
+    # a batch does not pay again for the documents the model could not do. Other documents of
+    # the same kind still get their chance. `seglam procedures forget-failures` resets it.
+    synthesis_failures_per_request: int = 1
+    # The token budget of one synthesis reply (code, then the JSON with tests). A reply cut at it
+    # is no draft; the model is told to keep its tests short (no copies of the inputs).
+    synthesis_max_tokens: int = 1200
     limits: Limits = field(default_factory=Limits)
     example_procedures: int = 2
     knowledge_passages: int = 2

@@ -47,7 +47,8 @@ def test_batch_writes_one_result_line_per_request(home, tmp_path, capsys):
         + json.dumps({"id": "b", "task": "Count the words of this text", "inputs": {"text": "a b c"}}) + "\n"
         + json.dumps({"id": "c", "task": "", "inputs": {}}) + "\n")
     out = tmp_path / "out.jsonl"
-    assert main(["--home", str(home), "batch", str(requests), "--out", str(out), "--no-synthesis"]) == 0
+    assert main(["--home", str(home), "batch", str(requests), "--out", str(out), "--no-synthesis"]) == 1
+    assert "2 of 3 not answered" in capsys.readouterr().err
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["id"], r["route"], r["answer"]) for r in lines] == [("a", "hit", 6.0), ("b", "unanswered", None),
                                                                      ("c", "error", None)]

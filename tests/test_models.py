@@ -80,11 +80,24 @@ def test_scratch_left_by_a_killed_install_is_cleared(tmp_path):
     assert not stale.exists()
 
 
-def test_a_missing_default_model_says_how_to_get_it(tmp_path):
+def test_a_missing_default_model_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGLAM_HOME", str(tmp_path / "installed"))  # nothing installed anywhere
     with pytest.raises(ModelMissing, match="make models"):
         default_model_path("main", tmp_path)
     with pytest.raises(ModelMissing, match="roles: main, draft"):
         default_model_path("huge", tmp_path)
+
+
+def test_a_home_of_its_own_shares_the_installed_models(tmp_path, monkeypatch):
+    installed = tmp_path / "installed" / "models" / MODELS["main"].filename
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(b"GGUF")
+    monkeypatch.setenv("SEGLAM_HOME", str(tmp_path / "installed"))
+    assert default_model_path("main", tmp_path / "mine") == installed
+    own = tmp_path / "mine" / "models" / MODELS["main"].filename
+    own.parent.mkdir(parents=True)
+    own.write_bytes(b"GGUF")
+    assert default_model_path("main", tmp_path / "mine") == own
 
 
 def test_the_home_comes_from_seglam_home(tmp_path, monkeypatch, capsys):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import random
 import re
@@ -39,15 +40,6 @@ def flow(tmp_path: Path, header: str = "name: t\ndocuments: docs.jsonl\nexpected
     return load_workflow(write(tmp_path, header + STEPS, documents))
 
 
-class FakeKnowledge:
-    def __init__(self):
-        self.added = []
-
-    def add(self, source, text, namespace):
-        self.added.append((source, namespace))
-        return 1
-
-
 class FakeSeglam:
     """Misses the first time it sees a task, then hits; 'extract' reads the number, 'convert' multiplies.
 
@@ -58,10 +50,16 @@ class FakeSeglam:
         self.seen = set()
         self.script = script or {}
         self.calls = []
-        self.knowledge = FakeKnowledge()
+        self.added = []  # (source, namespace) of each document indexed
+        self.synthesize = []  # the synthesize flag of each run
 
-    def run(self, task, inputs, namespace="default"):
+    def add_document(self, source, text, namespace="default"):
+        self.added.append((source, namespace))
+        return 1
+
+    def run(self, task, inputs, namespace="default", *, synthesize=True):
         self.calls.append((task, inputs, namespace))
+        self.synthesize.append(synthesize)
         for marker, outcome in self.script.items():
             if marker in str(inputs):
                 if isinstance(outcome, Exception):
@@ -189,8 +187,8 @@ def test_format_report_and_to_dict_carry_the_figures(tmp_path):
     text = format_report(report)
     table = text.split("\n\n")[1].splitlines()  # header, then one row per step
     rows = {line.split()[0]: line.split() for line in table[1:]}
-    # step, requests, hits, misses, errors, skipped, model calls, correct
-    assert rows["total"][:8] == ["total", "2", "1", "1", "0", "0", "1", "2/2"]
+    # step, requests, hits, misses, unanswered, errors, skipped, model calls, correct
+    assert rows["total"][:9] == ["total", "2", "1", "1", "0", "0", "0", "1", "2/2"]
     assert "4 requests · 2 model calls" in text
     assert "model calls saved by the cache: 2\n  (requests answered by a cached procedure" in text
     data = report.to_dict()
@@ -210,8 +208,16 @@ def test_knowledge_documents_are_indexed_into_the_workflows_namespace(tmp_path):
     seglam = FakeSeglam()
     run_workflow(seglam, flow(tmp_path, "name: t\nnamespace: ns\ndocuments: docs.jsonl\nknowledge: [guide.md]\n"),
                  progress=False)
-    assert seglam.knowledge.added == [("guide.md", "ns")]
+    assert seglam.added == [("guide.md", "ns")]
     assert {namespace for _, _, namespace in seglam.calls} == {"ns"}
+
+
+def test_results_are_written_as_they_are_made_and_synthesis_can_be_off(tmp_path):
+    seglam, out = FakeSeglam(), io.StringIO()
+    report = run_workflow(seglam, flow(tmp_path), progress=False, synthesize=False, results=out)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(lines) == report.requests and set(seglam.synthesize) == {False}
+    assert {"document", "step", "route", "answer", "procedure_id", "error"} <= set(lines[0])
 
 
 # --- the demo data ------------------------------------------------------------------------

@@ -50,7 +50,8 @@ def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
     # Building a validator checks the schema itself: do it once per schema, not on every hit.
     schema = json.loads(schema_json)
     jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    # Formats are checked, not only noted: "2014-02-31" is no date.
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def check_returns(schema: dict, answer: JSON) -> None:

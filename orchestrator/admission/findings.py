@@ -16,6 +16,7 @@ from sandbox import Sandbox, SandboxError
 from ..prompts.rechecker import Dispute
 from ..settings import Settings
 from ..types import Draft, Request
+from .grounding import Ungrounded, check_grounded
 from .answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, same_reading, spells
 from .hints import hint, reading_call
 from .variants import request_variants
@@ -165,7 +166,8 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
     try:
         answer = sandbox.run(draft.code, request.inputs, limits=settings.limits, namespace=namespace)
         check_returns(draft.returns, answer)
-    except (SandboxError, ReturnsMismatch) as error:
+        check_grounded(answer, request, draft.returns)
+    except (SandboxError, ReturnsMismatch, Ungrounded) as error:
         found.problems.append(f"on the request's own inputs solve failed: {type(error).__name__}: {error}"
                               f"{hint(error, draft.code, request.inputs)}"
                               f"{where_answer_is(draft.expected_answer, request)}")

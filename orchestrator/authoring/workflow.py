@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import yaml
 
@@ -60,6 +61,7 @@ class StepReport:
     requests: int = 0
     hits: int = 0
     misses: int = 0
+    unanswered: int = 0
     errors: int = 0
     skipped: int = 0
     model_calls: int = 0
@@ -92,6 +94,11 @@ class WorkflowReport:
     @property
     def model_calls(self) -> int:
         return sum(s.model_calls for s in self.steps)
+
+    @property
+    def failed(self) -> int:
+        """Requests that got no answer (errors, unanswered, null answers) and skipped ones."""
+        return sum(len(s.problems) for s in self.steps)
 
     @property
     def model_calls_saved(self) -> int:
@@ -239,23 +246,26 @@ def same_value(expected: JSON, actual: JSON, tolerance: float = TOLERANCE) -> bo
     return expected == actual
 
 
-def _request(seglam, step: Step, inputs: dict[str, JSON], namespace: str) -> tuple[Result, float]:
+def _request(seglam, step: Step, inputs: dict[str, JSON], namespace: str, synthesize: bool) -> tuple[Result, float]:
     """Run one request; a request seglam refuses (BadRequest) becomes an error result."""
     started = time.perf_counter()
     try:
-        result = seglam.run(step.task, inputs, namespace)
+        result = seglam.run(step.task, inputs, namespace, synthesize=synthesize)
     except SeglamError as error:
         result = Result(answer=None, route="error", error=str(error))
     return result, (time.perf_counter() - started) * 1000
 
 
-def run_workflow(seglam, workflow: Workflow, progress: bool = True) -> WorkflowReport:
-    """Run every step on every document through `seglam.run`, counting routes, model calls and accuracy."""
+def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesize: bool = True,
+                 results: TextIO | None = None) -> WorkflowReport:
+    """Run every step on every document through `seglam.run`, counting routes, model calls and
+    accuracy. With `results`, one JSON line per document and step is written (and flushed) as
+    it is made, so an interrupted run keeps what it did."""
     report = WorkflowReport(workflow.name, len(workflow.documents), [StepReport(s.name) for s in workflow.steps])
     started = time.perf_counter()
     for document in workflow.knowledge:
         # Re-adding a source replaces it: a second run indexes the same chunks again, no more.
-        seglam.knowledge.add(document.name, document.read_text(encoding="utf-8"), workflow.namespace)
+        seglam.add_document(document.name, document.read_text(encoding="utf-8"), workflow.namespace)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -271,15 +281,20 @@ def run_workflow(seglam, workflow: Workflow, progress: bool = True) -> WorkflowR
             except KeyError as error:
                 stats.skipped += 1
                 stats.problems.append(f"{label}: skipped, {error.args[0]}")
+                _write(results, {"document": label, "step": step.name, "route": "skipped", "error": error.args[0]})
                 continue
-            result, ms = _request(seglam, step, inputs, workflow.namespace)
+            result, ms = _request(seglam, step, inputs, workflow.namespace, synthesize)
+            _write(results, {"document": label, "step": step.name, "route": result.route, "answer": result.answer,
+                             "procedure_id": result.procedure_id, "procedure_version": result.procedure_version,
+                             "model_calls": result.model_calls, "ms": round(ms, 3), "error": result.error})
             stats.requests += 1
             stats.model_calls += result.model_calls
             stats.hits += result.route == "hit"
             stats.misses += result.route == "miss"
+            stats.unanswered += result.route == "unanswered"
             stats.errors += result.route == "error"
             stats.ms_by_route.setdefault(result.route, []).append(ms)
-            if result.route == "error" or result.answer is None:
+            if result.answer is None:
                 stats.problems.append(f"{label}: {result.error or 'no answer'}")
                 continue
             answers[step.name] = result.answer
@@ -298,6 +313,12 @@ def run_workflow(seglam, workflow: Workflow, progress: bool = True) -> WorkflowR
     return report
 
 
+def _write(results: TextIO | None, line: dict[str, JSON]) -> None:
+    if results is not None:
+        results.write(json.dumps(line, ensure_ascii=False) + "\n")
+        results.flush()
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
@@ -309,11 +330,11 @@ def _accuracy(step: StepReport) -> str:
 def format_report(report: WorkflowReport) -> str:
     """The report as a table a user reads at a glance, then totals and the first problems."""
     width = max(4, *(len(s.name) for s in report.steps))
-    header = (f"{'step':{width}} {'requests':>8} {'hits':>5} {'misses':>6} {'errors':>6} {'skipped':>7}"
+    header = (f"{'step':{width}} {'requests':>8} {'hits':>5} {'misses':>6} {'unanswered':>10} {'errors':>6} {'skipped':>7}"
               f" {'model calls':>11} {'correct':>13} {'ms/hit':>7} {'ms/miss':>8}")
     lines = [f"workflow {report.workflow!r}: {report.documents} documents, {len(report.steps)} steps", "", header]
     for s in report.steps:
-        lines.append(f"{s.name:{width}} {s.requests:>8} {s.hits:>5} {s.misses:>6} {s.errors:>6} {s.skipped:>7}"
+        lines.append(f"{s.name:{width}} {s.requests:>8} {s.hits:>5} {s.misses:>6} {s.unanswered:>10} {s.errors:>6} {s.skipped:>7}"
                      f" {s.model_calls:>11} {_accuracy(s):>13} {_ms(s.mean_ms('hit')):>7}"
                      f" {_ms(s.mean_ms('miss')):>8}")
     lines += [
@@ -326,5 +347,5 @@ def format_report(report: WorkflowReport) -> str:
                          ("with a wrong answer", [f"{s.name} {w}" for s in report.steps for w in s.wrong])):
         if found:
             lines += ["", f"{len(found)} request(s) {title}, first ones:"]
-            lines += [f"  {item[:160]}" for item in found[:5]]
+            lines += [f"  {item}" for item in found[:5]]
     return "\n".join(lines)

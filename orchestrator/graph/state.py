@@ -42,6 +42,7 @@ class State(TypedDict, total=False):
     candidates: list[Candidate]  # lookup's ranked hits still to try
     unconfirmed: list[Candidate]  # gray-zone candidates the model has not been asked about
     failed: list[str]  # ids of procedures that failed or had no answer: not tried again
+    failures: list[str]  # why each cached procedure that failed on this request failed
     procedure: Procedure | None  # the procedure that answered (or is being committed)
     answer: JSON
     look_again: bool  # the synthesis turn came after another synthesis: the store may have changed

@@ -1,12 +1,14 @@
 """What rules a cached procedure out for a request, and what makes it agree: the guards lookup
 applies before any similarity counts, and commit applies before it makes a request an alias.
 
-All of it costs no model call: the intent terms of the procedure's verified texts
+All of it costs no model call: the form the task states for its answer against the one the
+procedure returns (admission/contracts.py), the intent terms of the procedure's verified texts
 (intent_terms), the column and field names of the request's data, the negatives remembered
 from the confirm node, and the words the procedure's texts explain (known_words).
 """
 from __future__ import annotations
 
+from ..admission.contracts import contract_of, stated_contract
 from .intent_terms import agreement, conflict, data_names, intent_terms, merge, names_in
 from .known_words import unexplained_words
 from ..storage.store import Candidate
@@ -32,6 +34,7 @@ class Reading:
         self.request = request
         self.names = data_names(request.inputs)
         self.asked = names_in(request.task, self.names)
+        self.form = stated_contract(request.task)
 
     def known(self, procedure: Procedure) -> frozenset[str]:
         """Which of this request's column and field names the procedure's texts mention."""
@@ -40,6 +43,9 @@ class Reading:
     def ruled_out(self, candidate: Candidate, negatives: dict[str, tuple[float, str]]) -> str | None:
         """Why a candidate whose params fit must not answer this request, or None."""
         procedure = candidate.procedure
+        if self.form is not None and contract_of(procedure.returns) != self.form:
+            # "the date as YYYY-MM-DD" is not answered by a procedure that returns any text.
+            return f"form: the task asks for {self.form.form}, the procedure returns {procedure.returns}"
         clash = conflict(self.request.task, procedure_terms(procedure))
         if clash:
             return clash

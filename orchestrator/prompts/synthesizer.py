@@ -14,17 +14,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from engine.base import Engine, EngineError
+from engine.base import Engine, EngineError, ReplyTruncated
 from sandbox import complete_imports, drop_module_tests
 
 from ..storage.knowledge import Passage
+from ..admission.contracts import stated_contract
+from ..settings import Settings
 from .common import ANY_JSON, preview, returns_schema
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
 from ..types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
 
-# The reply's token budget. Qwen's tokenizer spends a token on every digit, so three short test
-# tables of figures alone cost ~300 tokens; at 800, 2 of 3 replies for a mean were cut (measured).
-MAX_TOKENS = 1200
 RETURN_TYPES = ["string", "number", "integer", "boolean", "array", "object"]
 
 
@@ -158,6 +157,10 @@ SYSTEM_PROMPT += "".join(
 
 def describe_request(request: Request, retrieved: Retrieved) -> str:
     lines = [f"Task: {request.task}", "", "Inputs:"]
+    contract = stated_contract(request.task)
+    if contract is not None:
+        lines[1:1] = ["", f"The answer must be {contract.form} (null when the inputs do not hold it); "
+                      f"convert what the inputs write into that form."]
     for name, value in request.inputs.items():
         size = f", {len(value)} characters" if isinstance(value, str) else ""
         lines.append(f"- {name} ({json_type(value)}{size}):")
@@ -263,7 +266,7 @@ class EngineSynthesizer:
     with the reply that just failed (seen: a word count's attempts 2 and 3, byte for byte).
     """
 
-    def __init__(self, engine: Engine, max_tokens: int = MAX_TOKENS, tools: SynthesisTools | None = None,
+    def __init__(self, engine: Engine, max_tokens: int = Settings.synthesis_max_tokens, tools: SynthesisTools | None = None,
                  max_tool_calls: int = MAX_TOOL_CALLS, retry_temperature: float = 0.4):
         self.engine = engine
         self.max_tokens = max_tokens
@@ -298,6 +301,11 @@ class EngineSynthesizer:
         try:
             reply = loop.reply(messages, schema=reply_schema(params), max_tokens=self.max_tokens, code_block="python",
                                temperature=self.retry_temperature if feedback else 0.0)
+        except ReplyTruncated:
+            return outcome(None, getattr(self.engine, "model_id", None),
+                           f"the reply was cut at {self.max_tokens} tokens before its JSON closed: write shorter "
+                           "tests with short made-up inputs, never copies of the request's data "
+                           "(the budget is Settings.synthesis_max_tokens, `seglam --max-tokens`)")
         except EngineError as error:
             return outcome(None, getattr(self.engine, "model_id", None), f"the engine failed: {error}")
         if not isinstance(reply.data, dict):

@@ -1,14 +1,16 @@
 """The procedure cache, kept in Chroma.
 
-Two collections:
+Four collections:
 - `procedures`: one record per procedure version; the document is the procedure as JSON
   (code, tests, provenance, stats), the vector is its intent's.
 - `procedure_keys`: the texts a request is matched against: each procedure's intent, the
   task texts verified to map to it (aliases) and the other wordings its author proposed.
+  Lookup queries this collection only, so a record becomes reachable once its keys are
+  written: a crash between the two writes leaves an unreachable record, never a half-made
+  reachable procedure.
 - `procedure_negatives`: task texts verified NOT to map to a procedure (a "no" from the
-  confirm check, a user's report): lookup never offers the procedure for them again. Lookup queries this collection only, so a
-  record becomes reachable once its keys are written: a crash between the two writes leaves
-  an unreachable record, never a half-made reachable procedure.
+  confirm check, a user's report): lookup never offers the procedure for them again.
+- `failed_syntheses`: requests synthesis gave up on, with the last problem.
 
 Embedded Chroma loses vectors when two processes write one path (measured: about a fifth,
 silently), so an embedded store takes an exclusive lock for writing; several processes or
@@ -29,11 +31,11 @@ from typing import Any
 
 from .embed import Embedder
 from ..errors import ConfigError, ProcedureNotFound, StoreBusy
-from ..types import Procedure, Status
+from ..types import Procedure, Request, Status
 
 PROCEDURES = "procedures"
 KEYS = "procedure_keys"
-FAILED_KINDS = "failed_syntheses"
+FAILED_SYNTHESES = "failed_syntheses"
 NEGATIVES = "procedure_negatives"
 # Cosine distance, so that similarity = 1 - distance.
 COSINE = {"hnsw": {"space": "cosine"}}
@@ -114,7 +116,7 @@ class ProcedureStore:
         self._embedder = embedder
         self._procedures = client.get_or_create_collection(PROCEDURES, configuration=COSINE, embedding_function=None)
         self._keys = client.get_or_create_collection(KEYS, configuration=COSINE, embedding_function=None)
-        self._failed = client.get_or_create_collection(FAILED_KINDS, configuration=COSINE, embedding_function=None)
+        self._failed = client.get_or_create_collection(FAILED_SYNTHESES, configuration=COSINE, embedding_function=None)
         self._negatives = client.get_or_create_collection(NEGATIVES, configuration=COSINE, embedding_function=None)
         self._writer_lock = writer_lock
         self._lock = threading.RLock()
@@ -291,33 +293,33 @@ class ProcedureStore:
             self._write_record(procedure, current=True)
             return procedure
 
-    # -- kinds of request the model could not compile -----------------------------------
+    # -- requests the model could not compile ------------------------------------------
 
     @staticmethod
-    def _kind_id(namespace: str, task: str, signature: dict[str, str]) -> str:
-        key = json.dumps([namespace, task, params_key(signature)])
+    def _request_id(request: Request) -> str:
+        key = json.dumps([request.namespace, request.task, request.inputs], sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
-    def synthesis_failures(self, namespace: str, task: str, signature: dict[str, str]) -> tuple[int, str]:
-        """How often synthesis gave up on this exact kind of request, and its last reason."""
-        found = self._failed.get(ids=[self._kind_id(namespace, task, signature)], include=["metadatas"])
+    def synthesis_failures(self, request: Request) -> tuple[int, str]:
+        """How often synthesis gave up on this very request (task and inputs), and why it last did."""
+        found = self._failed.get(ids=[self._request_id(request)], include=["metadatas"])
         if not found["ids"]:
             return 0, ""
         meta = found["metadatas"][0]
         return meta["count"], meta["last_error"]
 
-    def record_synthesis_failure(self, namespace: str, task: str, signature: dict[str, str], error: str) -> None:
+    def record_synthesis_failure(self, request: Request, error: str) -> None:
         with self._lock:
-            count, _ = self.synthesis_failures(namespace, task, signature)
+            count, _ = self.synthesis_failures(request)
             self._failed.upsert(
-                ids=[self._kind_id(namespace, task, signature)],
-                documents=[task],
-                embeddings=[list(self._embedder.embed_one(task))],
-                metadatas=[{"namespace": namespace, "count": count + 1, "last_error": error[:2000], "at": now()}],
+                ids=[self._request_id(request)],
+                documents=[request.task],
+                embeddings=[list(self._embedder.embed_one(request.task))],
+                metadatas=[{"namespace": request.namespace, "count": count + 1, "last_error": error, "at": now()}],
             )
 
     def forget_synthesis_failures(self, namespace: str) -> int:
-        """Let the model try again on every kind of request it gave up on in the namespace."""
+        """Let the model try again on every request it gave up on in the namespace."""
         found = self._failed.get(where={"namespace": namespace})
         if found["ids"]:
             self._failed.delete(ids=found["ids"])

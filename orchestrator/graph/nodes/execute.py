@@ -8,11 +8,14 @@ from langgraph.runtime import Runtime
 from sandbox import SandboxError
 
 from ...admission.answers import ReturnsMismatch, check_returns
+from ...admission.grounding import Ungrounded, check_grounded
 from ..state import Context, State
 
 
 def execute(state: State, runtime: Runtime[Context]):
-    """Run the candidate on the request's inputs. A failure is recorded against the procedure
+    """Run the candidate on the request's inputs and check its answer: its return type (the
+    task's stated form, admission/contracts.py) and, for a field read off a document, that it
+    is printed there (admission/grounding.py). A failure is recorded against the procedure
     and the next candidate (or a synthesis) takes over: a failing procedure never fails the
     request by itself, and one that keeps failing is quarantined. A null answer also passes
     the request on, unrecorded."""
@@ -26,7 +29,8 @@ def execute(state: State, runtime: Runtime[Context]):
             procedure.code, request.inputs, limits=context.settings.limits, namespace=request.namespace
         )
         check_returns(procedure.returns, answer)
-    except (SandboxError, ReturnsMismatch) as failure:
+        check_grounded(answer, request, procedure.returns)
+    except (SandboxError, ReturnsMismatch, Ungrounded) as failure:
         reason = f"{type(failure).__name__}: {failure}"
         recorded = context.store.record_run(procedure.id, request.namespace, ok=False, ms=0.0)
         decision = f"{procedure.id} v{procedure.version} failed ({reason})"
@@ -34,7 +38,8 @@ def execute(state: State, runtime: Runtime[Context]):
             context.store.set_status(procedure.id, request.namespace, "quarantined",
                                      f"failed {recorded.stats.consecutive_failures} runs in a row; last: {reason[:300]}")
             decision += "; quarantined"
-        update = {"candidates": rest, "failed": [*state.get("failed", []), procedure.id]}
+        update = {"candidates": rest, "failed": [*state.get("failed", []), procedure.id],
+                  "failures": [*state.get("failures", []), f"{procedure.id} v{procedure.version}: {reason}"]}
         return update, decision
     if answer is None:
         # The procedure found nothing to answer with (a document layout it does not know):

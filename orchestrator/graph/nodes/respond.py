@@ -1,5 +1,5 @@
-"""respond: settle the route and the error message of the result, and remember a kind of
-request synthesis gave up on."""
+"""respond: settle the route and the error message of the result, and remember a request
+synthesis gave up on."""
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
@@ -11,6 +11,9 @@ def respond(state: State, runtime: Runtime[Context]):
     if state.get("route") in ("hit", "miss"):
         return {}, f"{state['route']}: answered by {state['procedure'].id}"
     if not state["synthesis_allowed"]:
+        if state.get("failures"):
+            error = "no cached procedure answered, and synthesis is off: " + "; ".join(state["failures"])
+            return {"route": "error", "answer": None, "error": error}, "error: the cached procedures failed"
         return {"route": "unanswered", "answer": None}, "unanswered: no cached procedure fits and synthesis is off"
     if state.get("refused"):
         return {"route": "error", "answer": None, "error": state["refused"]}, "error: synthesis refused"
@@ -18,5 +21,5 @@ def respond(state: State, runtime: Runtime[Context]):
     feedback = state.get("feedback", [])
     error = f"no verified procedure after {attempts} attempt(s); last problem: {feedback[-1] if feedback else 'no draft'}"
     request = state["request"]
-    runtime.context.store.record_synthesis_failure(request.namespace, request.task, request.signature(), error)
+    runtime.context.store.record_synthesis_failure(request, error)
     return {"route": "error", "answer": None, "error": error}, "error: synthesis gave up"

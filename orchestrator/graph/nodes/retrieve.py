@@ -1,10 +1,13 @@
 """retrieve: the first step of a synthesis. Wait for the namespace's synthesis turn
-(graph/turns.py), then gather what helps the model write a procedure: the nearest procedures of
-the same kind of task, and passages of the namespace's documents."""
+(graph/turns.py), then gather what helps the model write a procedure: procedures of the same
+kind of task (same inputs, nothing the guards rule out, close in meaning), and passages of the
+namespace's documents. An unrelated procedure is never shown: a small model copies the example
+it is given, and date-reading code is no pattern for a total."""
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
+from ...matching.candidates import fitting_candidates
 from ...prompts.synthesizer import Retrieved
 from ..state import Context, State
 
@@ -17,11 +20,8 @@ def retrieve(state: State, runtime: Runtime[Context]):
     context = runtime.context
     request = state["request"]
     settings = context.settings
-    examples = [
-        c.procedure
-        for c in context.store.nearest(state["task_vector"], request.namespace, settings.example_procedures)
-        if c.similarity >= EXAMPLE_MIN_SIMILARITY
-    ]
+    same_kind = fitting_candidates(context.store, request, state["task_vector"], settings.candidates).candidates
+    examples = [c.procedure for c in same_kind if c.similarity >= EXAMPLE_MIN_SIMILARITY][: settings.example_procedures]
     passages = context.knowledge.search(request.task, request.namespace, settings.knowledge_passages)
     decision = f"{len(examples)} example procedure(s), {len(passages)} passage(s)"
     return {"look_again": False, "retrieved": Retrieved(examples, passages)}, decision

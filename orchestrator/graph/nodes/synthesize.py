@@ -1,9 +1,12 @@
-"""synthesize: ask the synthesizer (the model, by default) for a draft procedure, unless
-synthesis has already given up on this kind of request as often as the settings allow."""
+"""synthesize: ask the synthesizer (the model, by default) for a draft procedure, bound to the
+form the task states for its answer (admission/contracts.py), unless synthesis has already
+given up on this very request (task and inputs) as often as the settings allow. Another
+document of the same kind always gets its own chance."""
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
+from ...admission.contracts import bound_by_task
 from ..state import Context, State
 
 
@@ -13,18 +16,18 @@ def synthesize(state: State, runtime: Runtime[Context]):
     feedback = state.get("feedback", [])
     attempt = state.get("attempts", 0) + 1
     if attempt == 1:
-        failures, last_error = context.store.synthesis_failures(request.namespace, request.task, request.signature())
-        if failures >= context.settings.synthesis_failures_per_kind:
-            refusal = (f"synthesis already gave up {failures} times on this kind of request (last: {last_error}); "
-                       "not calling the model again. Reword the task, add a procedure by hand, or run "
+        failures, last_error = context.store.synthesis_failures(request)
+        if failures >= context.settings.synthesis_failures_per_request:
+            refusal = (f"synthesis gave up on this request before ({failures} time(s)); not calling the model again. "
+                       f"Its last problem: {last_error}. Reword the task, add a procedure by hand, or run "
                        "`seglam procedures forget-failures`")
-            return {"refused": refusal, "draft": None}, "not calling the model: it gave up on this kind before"
+            return {"refused": refusal, "draft": None}, "not calling the model: it gave up on this request before"
     synthesis = context.synthesizer.synthesize(request, state["retrieved"], feedback)
     update = {
         "attempts": attempt,
         "rechecked": False,
         "against_code": [],
-        "draft": synthesis.draft,
+        "draft": synthesis.draft and bound_by_task(synthesis.draft, request.task),
         "draft_meta": {"model": synthesis.model, "prompt_sha256": synthesis.prompt_sha256},
         "model_calls": synthesis.model_calls,
     }

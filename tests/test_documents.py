@@ -1,0 +1,119 @@
+"""Real-document answers: a task's stated form is a contract on every run, and a field read off a
+document must be printed in it. Each wrong answer a date procedure once stored (issue 27) is here."""
+from __future__ import annotations
+
+import pytest
+
+from orchestrator import Draft, ProcedureTest, Seglam, Settings
+from orchestrator.admission.contracts import ISO_DATE, NUMBER, TEXT, stated_contract
+from scripted import ScriptedSynthesizer, draft
+
+DATE_TASK = "Find the invoice date of the invoice as YYYY-MM-DD"
+# What follows "Invoice Date:", whatever it is: the procedure a model once stored for DATE_TASK.
+FIELD_AFTER_LABEL = """import re
+
+def solve(invoice):
+    found = re.search(r'Invoice Date:\\s*(.+)', invoice)
+    return found.group(1).strip() if found else None
+"""
+FIELD_TESTS = [({"invoice": "Invoice Date: 2024-01-05\nTotal: 3.00"}, "2024-01-05"),
+               ({"invoice": "ACME\nInvoice Date: 2023-11-30"}, "2023-11-30"),
+               ({"invoice": "no date here"}, None)]
+# The three answers it gave on real invoices, and the layouts they came from.
+WRONG_ANSWERS = {
+    "August 3 , 2014": "ACME Corp\nInvoice Date: August 3 , 2014\nTotal: 120.00",
+    "Due Date:        Reference:": "ACME Corp\nInvoice Date: Due Date:        Reference:\n03/08/2014   INV-7",
+    "20-10-2015    12 Baker Street": "ACME Corp\nInvoice Date: 20-10-2015    12 Baker Street\nTotal: 99.00",
+}
+
+
+@pytest.fixture
+def open_seglam(tmp_path, embedder):
+    opened = []
+
+    def open_(drafts=(), **settings):
+        synthesizer = ScriptedSynthesizer(list(drafts))
+        seglam = Seglam.open(tmp_path / "home", synthesizer=synthesizer, embedder=embedder,
+                             settings=Settings(**settings))
+        opened.append(seglam)
+        return seglam, synthesizer
+
+    yield open_
+    for seglam in opened:
+        seglam.close()
+
+
+def test_the_form_a_task_states_is_read_as_a_contract():
+    assert stated_contract(DATE_TASK) is ISO_DATE
+    assert stated_contract("Extract the grand total amount from the invoice as a number") is NUMBER
+    assert stated_contract("Extract the invoice number from the invoice as text") is TEXT
+    assert stated_contract("Sum the amount column") is None
+
+
+@pytest.mark.parametrize("wrong, invoice", WRONG_ANSWERS.items())
+def test_a_synthesized_procedure_that_breaks_the_stated_form_is_not_stored(open_seglam, wrong, invoice):
+    date_reader = draft(FIELD_AFTER_LABEL, FIELD_TESTS, name="invoice_date", returns="string")
+    date_reader.expected_answer = wrong  # its author's own reading agrees with its code
+    seglam, synthesizer = open_seglam([date_reader], max_attempts=1)
+    result = seglam.run(DATE_TASK, {"invoice": invoice})
+    assert (result.route, result.answer) == ("error", None)
+    assert "does not fit the declared return type" in result.error
+    assert seglam.list_procedures("default") == []
+
+
+@pytest.mark.parametrize("wrong, invoice", WRONG_ANSWERS.items())
+def test_a_cached_procedure_that_breaks_the_stated_form_on_a_hit_is_a_failure_not_an_answer(open_seglam, wrong,
+                                                                                             invoice):
+    seglam, _ = open_seglam()
+    procedure = seglam.add_procedure(Draft(
+        name="invoice_date", intent=DATE_TASK, params={"invoice": "string"}, returns={"type": ["string", "null"]},
+        code=FIELD_AFTER_LABEL, tests=[ProcedureTest(inputs, expected) for inputs, expected in FIELD_TESTS]))
+    assert procedure.returns == ISO_DATE.returns()  # the intent's stated form binds the procedure
+    good = seglam.run(DATE_TASK, {"invoice": "ACME\nInvoice Date: 2024-02-29\nTotal: 1.00"}, synthesize=False)
+    assert (good.route, good.answer) == ("hit", "2024-02-29")
+    result = seglam.run(DATE_TASK, {"invoice": invoice}, synthesize=False)
+    assert (result.route, result.answer) == ("error", None)
+    assert procedure.id in result.error and "does not fit the declared return type" in result.error
+
+
+def test_a_number_read_off_a_document_must_be_printed_there(open_seglam):
+    adds_up = "import extract\n\ndef solve(invoice):\n    return extract.amount(invoice, 'subtotal') + extract.amount(invoice, 'vat')\n"
+    tests = [({"invoice": "Subtotal: 10.00\nVAT: 2.00\nTotal: 12.00"}, 12.0),
+             ({"invoice": "Subtotal: 1.00\nVAT: 0.20\nTotal: 1.20"}, 1.2)]
+    seglam, _ = open_seglam()
+    seglam.add_procedure(Draft(name="total", intent="Extract the grand total from the invoice as a number",
+                               params={"invoice": "string"}, returns={"type": ["number", "null"]}, code=adds_up,
+                               tests=[ProcedureTest(i, e) for i, e in tests]))
+    task = "Extract the grand total from the invoice as a number"
+    printed = seglam.run(task, {"invoice": "ACME\nSubtotal: 1.000,00\nVAT: 200,00\nTotal: 1.200,00 EUR"},
+                         synthesize=False)
+    assert (printed.route, printed.answer) == ("hit", 1200.0)  # printed as 1.200,00
+    unprinted = seglam.run(task, {"invoice": "ACME\nSubtotal: 100.00\nVAT: 10.00\nTotal due: see page 2"},
+                           synthesize=False)
+    assert (unprinted.route, unprinted.answer) == ("error", None)
+    assert "is not printed in the input 'invoice'" in unprinted.error
+
+
+def test_a_task_that_states_another_form_is_not_answered_by_the_procedure(open_seglam):
+    seglam, _ = open_seglam()
+    seglam.add_procedure(Draft(
+        name="invoice_date", intent="Find the invoice date of the invoice as text", params={"invoice": "string"},
+        returns={"type": ["string", "null"]}, code=FIELD_AFTER_LABEL,
+        tests=[ProcedureTest(inputs, expected) for inputs, expected in FIELD_TESTS]))
+    result = seglam.run(DATE_TASK, {"invoice": "ACME\nInvoice Date: August 3 , 2014"}, synthesize=False)
+    assert (result.route, result.answer) == ("unanswered", None)
+    assert "form: the task asks for a date as YYYY-MM-DD" in result.trace[0].decision
+
+
+def test_the_model_is_shown_procedures_of_the_same_kind_only(open_seglam):
+    total = draft("import extract\n\ndef solve(invoice):\n    return extract.amount(invoice, 'total')\n",
+                  [({"invoice": "Total: 12.00"}, 12.0), ({"invoice": "TOTAL 3.50 EUR"}, 3.5)], name="invoice_total")
+    total.expected_answer = 9.0
+    seglam, synthesizer = open_seglam([total])
+    seglam.add_procedure(Draft(
+        name="invoice_date", intent=DATE_TASK, params={"invoice": "string"}, returns={"type": ["string", "null"]},
+        code=FIELD_AFTER_LABEL, tests=[ProcedureTest(inputs, expected) for inputs, expected in FIELD_TESTS]))
+    result = seglam.run("Extract the grand total amount from the invoice as a number",
+                        {"invoice": "ACME\nInvoice Date: 2024-01-05\nTotal: 9.00"})
+    assert (result.route, result.answer) == ("miss", 9.0)
+    assert synthesizer.shown == [[]]  # the date procedure is no pattern for a total
