@@ -73,8 +73,14 @@ copy text or values that only this example has into the code; match the general 
 case-insensitively, and handle spacing, thousands separators such as 1,234.50 and currency \
 symbols or codes. Compute everything from the parameters.
 - You may import only: re, json, math, datetime, decimal, fractions, statistics, collections, \
-itertools, functools, csv, io, string, textwrap, unicodedata. No files, no network, no eval, \
-exec, open, globals or getattr. Never use a name that starts with an underscore.
+itertools, functools, csv, io, string, textwrap, unicodedata, and extract. No files, no network, \
+no eval, exec, open, globals or getattr. Never use a name that starts with an underscore.
+- For a field of a document (receipt, invoice, email, letter) use extract, which reads any \
+layout, language and spelling, rather than a pattern of your own: extract.total(text) is the \
+grand total (amount payable) as a number; extract.date(text, *labels) a date as "YYYY-MM-DD" \
+(with labels such as "invoice date", "due date": the date on that labelled line; without: the \
+first date); extract.amount(text, *labels) the amount on the first line with one of the labels; \
+extract.field(text, *labels) the text after the label. Each returns None when there is none.
 - Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings; weekdays \
 and months as English names ("Monday"); one value, not a tuple, unless the task asks for several.
 
