@@ -7,6 +7,9 @@
 set -euo pipefail
 version="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
 python="${1:-python3}"
+# AMX off: on VMs whose CPU flags list AMX without the kernel granting the tile state, llama.cpp's
+# AMX matmul segfaults on the first prompt of more than one token (gdb: ggml_backend_amx_mul_mat).
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF}"
 home="${SEGLAM_HOME:-$HOME/.cache/seglam}"
 cpu_key=$( (grep -m1 'model name' /proc/cpuinfo; grep -m1 '^flags' /proc/cpuinfo; echo "${CMAKE_ARGS:-}") 2>/dev/null | sha256sum | cut -c1-12)
 wheelhouse="$home/wheels/llama-$version-$cpu_key"
