@@ -6,7 +6,9 @@ import tempfile
 
 import pytest
 
+from orchestrator import Seglam, Settings
 from orchestrator.storage.embed import Embedder
+from scripted import ScriptedSynthesizer
 
 # Engines keep KV states and speculation measurements under the seglam home; a test session
 # keeps its own, so no run depends on what an earlier one left there.
@@ -22,3 +24,20 @@ def pytest_sessionfinish(session, exitstatus):
 def embedder() -> Embedder:
     """One MiniLM for the whole session: loading it is the slow part of opening a store."""
     return Embedder()
+
+
+@pytest.fixture
+def open_seglam(tmp_path, embedder):
+    """open_(drafts, rechecker=None, **settings) -> (Seglam, ScriptedSynthesizer), closed after the test."""
+    opened = []
+
+    def open_(drafts, rechecker=None, **settings):
+        synthesizer = ScriptedSynthesizer(list(drafts))
+        seglam = Seglam.open(tmp_path / "home", synthesizer=synthesizer, rechecker=rechecker, embedder=embedder,
+                             settings=Settings(**settings))
+        opened.append(seglam)
+        return seglam, synthesizer
+
+    yield open_
+    for seglam in opened:
+        seglam.close()

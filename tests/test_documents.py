@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import Draft, ProcedureTest, Seglam, Settings
+from orchestrator import Draft, ProcedureTest
 from orchestrator.admission.contracts import ISO_DATE, NUMBER, TEXT, stated_contract
-from scripted import ScriptedSynthesizer, draft
+from scripted import draft
 
 DATE_TASK = "Find the invoice date of the invoice as YYYY-MM-DD"
 # What follows "Invoice Date:", whatever it is: the procedure a model once stored for DATE_TASK.
@@ -25,22 +25,6 @@ WRONG_ANSWERS = {
     "Due Date:        Reference:": "ACME Corp\nInvoice Date: Due Date:        Reference:\n03/08/2014   INV-7",
     "20-10-2015    12 Baker Street": "ACME Corp\nInvoice Date: 20-10-2015    12 Baker Street\nTotal: 99.00",
 }
-
-
-@pytest.fixture
-def open_seglam(tmp_path, embedder):
-    opened = []
-
-    def open_(drafts=(), **settings):
-        synthesizer = ScriptedSynthesizer(list(drafts))
-        seglam = Seglam.open(tmp_path / "home", synthesizer=synthesizer, embedder=embedder,
-                             settings=Settings(**settings))
-        opened.append(seglam)
-        return seglam, synthesizer
-
-    yield open_
-    for seglam in opened:
-        seglam.close()
 
 
 def test_the_form_a_task_states_is_read_as_a_contract():
@@ -64,7 +48,7 @@ def test_a_synthesized_procedure_that_breaks_the_stated_form_is_not_stored(open_
 @pytest.mark.parametrize("wrong, invoice", WRONG_ANSWERS.items())
 def test_a_cached_procedure_that_breaks_the_stated_form_on_a_hit_is_a_failure_not_an_answer(open_seglam, wrong,
                                                                                              invoice):
-    seglam, _ = open_seglam()
+    seglam, _ = open_seglam([])
     procedure = seglam.add_procedure(Draft(
         name="invoice_date", intent=DATE_TASK, params={"invoice": "string"}, returns={"type": ["string", "null"]},
         code=FIELD_AFTER_LABEL, tests=[ProcedureTest(inputs, expected) for inputs, expected in FIELD_TESTS]))
@@ -80,7 +64,7 @@ def test_a_number_read_off_a_document_must_be_printed_there(open_seglam):
     adds_up = "import extract\n\ndef solve(invoice):\n    return extract.amount(invoice, 'subtotal') + extract.amount(invoice, 'vat')\n"
     tests = [({"invoice": "Subtotal: 10.00\nVAT: 2.00\nTotal: 12.00"}, 12.0),
              ({"invoice": "Subtotal: 1.00\nVAT: 0.20\nTotal: 1.20"}, 1.2)]
-    seglam, _ = open_seglam()
+    seglam, _ = open_seglam([])
     seglam.add_procedure(Draft(name="total", intent="Extract the grand total from the invoice as a number",
                                params={"invoice": "string"}, returns={"type": ["number", "null"]}, code=adds_up,
                                tests=[ProcedureTest(i, e) for i, e in tests]))
@@ -95,7 +79,7 @@ def test_a_number_read_off_a_document_must_be_printed_there(open_seglam):
 
 
 def test_a_task_that_states_another_form_is_not_answered_by_the_procedure(open_seglam):
-    seglam, _ = open_seglam()
+    seglam, _ = open_seglam([])
     seglam.add_procedure(Draft(
         name="invoice_date", intent="Find the invoice date of the invoice as text", params={"invoice": "string"},
         returns={"type": ["string", "null"]}, code=FIELD_AFTER_LABEL,

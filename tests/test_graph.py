@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from orchestrator import BadRequest, Seglam, Settings
+from orchestrator import BadRequest
 from orchestrator.types import ProcedureTest
-from scripted import ScriptedRechecker, ScriptedSynthesizer, draft
+from scripted import ScriptedRechecker, draft
 
 TOTAL_CODE = """import re
 
@@ -28,22 +28,6 @@ def total_draft(parameter="invoice"):
     code = TOTAL_CODE.replace("invoice", parameter)
     tests = [({parameter: inputs["invoice"]}, expected) for inputs, expected in TOTAL_TESTS]
     return draft(code, tests, name="invoice_total", intent="Extract the grand total amount from an invoice text as a number")
-
-
-@pytest.fixture
-def open_seglam(tmp_path, embedder):
-    opened = []
-
-    def open_(drafts, rechecker=None, **settings):
-        synthesizer = ScriptedSynthesizer(list(drafts))
-        seglam = Seglam.open(tmp_path / "home", synthesizer=synthesizer, rechecker=rechecker, embedder=embedder,
-                             settings=Settings(**settings))
-        opened.append(seglam)
-        return seglam, synthesizer
-
-    yield open_
-    for seglam in opened:
-        seglam.close()
 
 
 def nodes(result):
