@@ -26,7 +26,9 @@ $(STAMP): pyproject.toml constraints.txt scripts/llama-wheel.sh
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU build of torch first: anything unpinned would pull a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q "$$(scripts/llama-wheel.sh $(PY))"
+	# The wheel keeps its version when its build options change: reinstall it, whatever is there.
+	wheel="$$(scripts/llama-wheel.sh $(PY))" && $(PY) -m pip install -q "$$wheel" && \
+	  $(PY) -m pip install -q --force-reinstall --no-deps "$$wheel"
 	$(PY) -m pip install -q -c constraints.txt -e ".[test,bench]"
 	touch $@
 
