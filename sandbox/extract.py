@@ -282,12 +282,12 @@ _INCL = r"(?<!\w)(?:incl\.?|inclusive|including|inc\.?|inkl\.?|with)(?!\w)[\s.]*
 # Malay receipts' English). "total" alone is a plain total; these are strong ones.
 _ROUNDED = re.compile(r"\bround\w*\s*\w?\s*total\b|\btotal\s+(?:after\s+)?round\w*", re.IGNORECASE)
 _PAYABLE = re.compile(
-    r"(?:\bgrand\s*total|total\s*(?:amount\s*|amt\.?\s*)?(?:due|payable|to\s+pay)|amount\s*(?:due|payable)"
+    r"(?:\bgrand\s*total|total\s*(?:amount\s*|amt\.?\s*)?(?:due|payable|to\s+pay)|am(?:oun)?t\.?\s*(?:due|payable)"
     r"|balance\s*due|amount\s*to\s*(?:be\s*)?pa(?:id|y)|^\W*due\b|nett?\s*total|endbetrag|zu\s*zahlen"
     r"|te\s*betalen|net\s*[àa]\s*payer|total\s*[àa]\s*payer|do\s*zap[łl]aty|total\s*a\s*pagar)\b",
     re.IGNORECASE)
 _GROSS = re.compile(
-    r"(?:total\b[\w\s.()]{0,20}?" + _INCL + r"\s*(?:of\s*)?(?:gst|tax|vat|sst)"
+    r"(?:(?:total|amount)\b[\w\s.()]{0,20}?" + _INCL + r"\s*(?:of\s*)?(?:gst|tax|vat|sst)"
     r"|\bgesamtbetrag|\btotal\s*ttc|\bmontant\s*ttc|\bimporte\s*total|\bbrutto)\b",
     re.IGNORECASE)
 _PLAIN = re.compile(r"\b(?:total|summe|gesamt|totaal|razem|suma|montant\s*total|jumlah)\b", re.IGNORECASE)
@@ -296,15 +296,17 @@ _PLAIN = re.compile(r"\b(?:total|summe|gesamt|totaal|razem|suma|montant\s*total|
 _NOT_TOTAL = re.compile(
     r"\bsub\b|sub\s*-?\s*tota|zwischensumme|sous\s*-?\s*total|\btax|\bgst\b|\bvat\b|\bsst\b|\bmwst|\bust\b|\btva\b"
     r"|\biva\b|\bptu\b|\bbtw\b|\bcash|\bchange\b|\btender|\bbar\b|gegeben|r[üu]ckgeld|zur[üu]ck|esp[èe]ces"
-    r"|\brendu|monnaie|contant|wisselgeld|efectivo|cambio|vuelto|got[óo]wk|reszta|\bdisc|rabat|remise|korting"
+    r"|\baccepted\b|\brendu|monnaie|contant|wisselgeld|efectivo|cambio|vuelto|got[óo]wk|reszta|\bdisc|rabat|remise|korting"
     r"|descuento|saving|\bqty\b|quantit|\bitems?\b|\bpcs\b|\bmenge|anzahl|\bexcl|\bexkl|\bht\b|netto|\bbefore\b"
     r"|\bround\w*\s*(?:adj|\b)|\bpoints?\b|\bdeposit|\bpaid\b|\bservice\b|\bweight|\bkg\b|\bunits?\b",
     re.IGNORECASE)
-_INCLUDED_TAX = re.compile(_INCL + r"\s*(?:of\s*)?(?:gst|tax|vat|sst|mwst|ust|tva|iva|btw)",
+_INCLUDED_TAX = re.compile(_INCL + r"\s*(?:of\s*)?(?:gst|tax|vat|sst|mwst|ust|tva|iva|btw)"
+                           r"|\btotal\W{0,3}(?:gst|tax|vat|sst|mwst|ust|tva|iva|btw)\s*incl(?:\.|uded|usive|\b)",
                            re.IGNORECASE)
 _CASH = re.compile(r"\bcash\b|\btender\w*|\bbar\b|gegeben|esp[èe]ces|contant|efectivo|got[óo]wk\w*", re.IGNORECASE)
 _CHANGE = re.compile(r"\bchange\b|r[üu]ckgeld|\brendu|monnaie|wisselgeld|\bcambio\b|\bvuelto\b|\breszta\b", re.IGNORECASE)
 _ROUNDING = re.compile(r"\bround\w*\s*(?:adj|\b)(?!\w*\s*total)", re.IGNORECASE)
+_LARGEST_ADJUSTMENT = 0.10  # a rounding adjustment is cents; a larger amount on such a line is the rounded total
 _LABEL_LIKE = re.compile(_NOT_TOTAL.pattern + r"|" + _PAYABLE.pattern + r"|" + _GROSS.pattern + r"|" + _PLAIN.pattern + r"|:\s*$",
                          re.IGNORECASE)
 
@@ -329,7 +331,8 @@ def _kind(line: str) -> str:
     'blank' (only marks, a currency code), 'label' (names a total, tax, cash... with no
     figure), or 'text'."""
     stripped = _PERCENT.sub(" ", line).strip()
-    if not re.search(r"\w", stripped) or re.fullmatch(r"[^\w]*(?:[^\W\d_]{1,3}|zł)[^\w]*", stripped):
+    if not re.search(r"\w", stripped) or (re.fullmatch(r"[^\w]*(?:[^\W\d_]{1,3}|zł)[^\w]*", stripped)
+                                          and not _LABEL_LIKE.search(stripped)):  # "RM", not "GST"
         return "blank"
     if _BARE.fullmatch(stripped):
         if _cents(stripped):
@@ -363,9 +366,15 @@ def _label_values(lines: list[str], kinds: list[str], index: int) -> float | Non
     while position < len(lines) and kinds[position] in ("amount", "count") and len(values) <= len(block):
         values.append(lines[position])
         position = step(position, 1)
-    if len(values) != len(block):
+    place = block.index(index)
+    if len(values) < len(block) and len(values) >= 2:
+        # the first labels' values were not printed (or printed elsewhere): the last pair up
+        place -= len(block) - len(values)
+    elif len(values) != len(block):
         return None  # a value is missing, or the label heads a row of a table
-    found = _cents(values[block.index(index)])
+    if place < 0:
+        return None
+    found = _cents(values[place])
     return found[-1] if len(found) == 1 else None
 
 
@@ -380,6 +389,39 @@ def _line_amount(lines: list[str], kinds: list[str], index: int, label_end: int)
     if re.search(r"\d", rest) or kinds[index] != "label":
         return None
     return _label_values(lines, kinds, index)
+
+
+def _adjustment_below(lines: list[str], kinds: list[str], index: int) -> float | None:
+    """A rounding adjustment written on the line under its label ("ROUNDING ADJ\n-0.01"):
+    the next line that is not blank, when it is one amount under five cents."""
+    for below in range(index + 1, min(index + 3, len(lines))):
+        if kinds[below] == "blank":
+            continue
+        found = _cents(lines[below]) if kinds[below] == "amount" else []
+        return found[0] if len(found) == 1 and abs(found[0]) < 0.05 else None
+    return None
+
+
+def _printed(text: str, value: float) -> bool:
+    """Whether `value`, above zero, is one of the amounts with cents written in `text`."""
+    return value > 0 and any(abs(abs(found) - value) < 0.005 for line in text.splitlines() for found in _cents(line))
+
+
+def _paid_less_change(text: str) -> float | None:
+    """The total a receipt's payment settles, for receipts whose labels and amounts the scan
+    wrote in separate columns: three amounts in a row that read total, paid, change (paid =
+    total + change, "26.60 100.00 73.40", or paid exactly: "73.00 73.00 0.00"), when the
+    receipt names change and exactly one total is settled so."""
+    if not _CHANGE.search(text):
+        return None
+    values = [round(abs(value), 2) for line in text.splitlines() for value in _cents(line)]
+    settled = [(change > 0, due) for due, paid, change in zip(values, values[1:], values[2:])
+               if due > 0 and abs(due + change - paid) < 0.005]
+    with_change = {due for gave_change, due in settled if gave_change}
+    if with_change:
+        return with_change.pop() if len(with_change) == 1 else None
+    # paid exactly, more than once: the last such row is the payment, those above are sums
+    return settled[-1][1] if settled else None
 
 
 def total(text: str) -> float | None:
@@ -414,15 +456,19 @@ def total(text: str) -> float | None:
         return None
     lines = text.splitlines()
     kinds = [_kind(line) for line in lines]
-    candidates, cash, change, rounding = [], None, None, None
+    candidates, cash, change, rounding, unread = [], None, None, None, []
     for index, line in enumerate(lines):
         line = _PERCENT.sub(" ", line)
         head = _INCLUDED_TAX.sub(" ", line)
         rounded = _ROUNDED.search(line)
         if _ROUNDING.search(line) and not rounded:
             value = _line_amount(lines, kinds, index, _ROUNDING.search(line).end())
-            if value is not None:
+            if value is None:
+                value = _adjustment_below(lines, kinds, index)
+            if value is not None and abs(value) < _LARGEST_ADJUSTMENT:
                 rounding = (index, value)
+            elif value is not None and value > 0:  # "ROUNDING RM 45.35": the rounded total
+                candidates.append((index, 4, round(value, 2)))
             continue
         if _CHANGE.search(line):
             change = _line_amount(lines, kinds, index, _CHANGE.search(line).end())
@@ -440,8 +486,15 @@ def total(text: str) -> float | None:
         value = _line_amount(lines, kinds, index, label.end())
         if value is not None and value > 0:
             candidates.append((index, tier, round(value, 2)))
+        else:
+            unread.append((index, tier))
+    # a weaker label above a stronger one whose amount is written apart is a header's ("TOTAL: 3.45")
+    candidates = [(index, tier, value) for index, tier, value in candidates
+                  if not any(later > index and stronger > tier for later, stronger in unread)]
     if not candidates:
-        return None
+        if cash is not None and change is not None and _printed(text, round(abs(cash) - abs(change), 2)):
+            return round(abs(cash) - abs(change), 2)
+        return _paid_less_change(text)
     top = max(tier for _, tier, _ in candidates)
     chosen = {value for _, tier, value in candidates if tier == top}
     if len(chosen) > 1 and rounding is not None:  # what follows a rounding adjustment supersedes
@@ -449,12 +502,13 @@ def total(text: str) -> float | None:
     if len(chosen) > 1 and cash is not None and change is not None:
         chosen &= {round(abs(cash) - abs(change), 2)}
     if len(chosen) != 1:
-        return None  # the labels disagree: unsure
+        return _paid_less_change(text)  # the labels disagree: the payment may settle it
     best = chosen.pop()
     if top < 4 and rounding is not None and rounding[1] != 0:
         last = max(index for index, _, value in candidates if value == best)
         if last < rounding[0]:
             after = [value for line in lines[rounding[0] + 1:rounding[0] + 4] for value in _cents(line)]
+            after += [value for index, _, value in candidates if index > rounding[0]]
             for adjusted in (round(best + rounding[1], 2), round(best - abs(rounding[1]), 2),
                              round(best + abs(rounding[1]), 2)):
                 if adjusted in after:

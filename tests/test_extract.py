@@ -155,6 +155,39 @@ def test_disagreeing_totals_give_none_unless_the_payment_decides():
     assert total("no total at all") is None and total(None) is None
 
 
+def test_scanned_columns_the_payment_settles():
+    # labels in one column, amounts in another: total + change = paid names the total
+    assert total("TAKEOUT TOTAL (INCL GST)\nTOTAL ROUNDED\nCASH TENDERED\nCHANGE\n"
+                 "11.00\n5.60\n26.60\n26.60\n100.00\n73.40\n1.51") == 26.6
+    assert total("SUBTOTAL:\n28.60\nTL:RM\n28.60\nCASH\n100.00\nCASH CHANGE\n71.40") == 28.6
+    # paid exactly: the last such row is the payment, the rows above are sums
+    assert total("TOTAL :\nCHANGE :\n78.00\n78.00\n0.00\n82.68\n82.68\n0.00") == 82.68
+    assert total("SUBTOTAL\n5.00\n7.00\nCHANGE\n12.00\n19.00\n7.00\n20.00\n27.00\n7.00") is None
+
+
+def test_a_rounding_adjustment_under_its_label_and_the_rounded_total_it_makes():
+    assert total("TOTAL AMT.......... RM\n60.31\nROUNDING ADJ.......\n-0.01\nRM\n60.30\n"
+                 "CASH.......... RM\n70.30") == 60.3
+    assert total("TOTAL SALES (INCLUSIVE GST) RM\n45.34\nROUNDING ADJUSTMENT RM\n.01\n"
+                 "ROUNDING RM\n45.35\nCHANGE RM\n.00") == 45.35
+    assert total("TOTAL WITH GST @ 6%\n6.83\nROUNDING\n0.02\nTOTAL SAVING: 0.00\nTOTAL\n6.85") == 6.85
+
+
+def test_a_header_total_above_the_real_one_is_not_read():
+    receipt = ("TOTAL:\n3.45\nITEM\nHOES SET\nTOTAL SALES (EXCLUDING GST) :\nDISCOUNT :\n"
+               "TOTAL SALES (INCLUSIVE OF GST) :\nCASH :\nCHANGE :\n57.50\nTAX CODE\n"
+               "60.95\n57.50\n0.00\n0.00\n60.95\n60.95\n0.00")
+    assert total(receipt) == 60.95
+
+
+def test_included_tax_lines_and_accepted_cash_are_no_totals():
+    # "TOTAL INCLUDES 6% GST 3.98" states the tax inside the total
+    assert total("TAKEOUT TOTAL (INCL GST)\nCHANGE\n70.30\n70.30\n0.00\nTOTAL INCLUDES 6% GST\n3.98") == 70.3
+    assert total("AMOUNT INCL. GST\n5.00 RM\nACCEPTED TOTAL\n10.00 RM\nCHANGE\n5.00 RM") == 5.0
+    assert total("TOTAL (GST INCL)\nCASH\n12.00\n12.00") == 12.0
+    assert total("SUB TOTAL\n129.30\nAMT DUE\n129.30\nGST @6%\n7.30") == 129.3
+
+
 def test_amount_takes_the_value_under_a_label_standing_alone():
     assert amount("TOTAL:\n9.00\nCASH\n10.00", "total") == 9.0
     assert amount("Amount due\n\nRM 1,234.50", "amount due") == 1234.5
