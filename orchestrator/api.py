@@ -21,6 +21,7 @@ from .settings import Settings
 from .admission.contracts import bound_by_task
 from .admission.findings import findings
 from .storage.store import ProcedureStore, now, open_client
+from .storage.run_stats import RunLedger, ledger_path
 from .prompts.synthesis_tools import SynthesisTools
 from .prompts.synthesizer import EngineSynthesizer, Synthesizer
 from .types import JSON, Draft, Procedure, Provenance, Request, Result, Stats, Status
@@ -108,7 +109,7 @@ class Seglam:
         embedder = embedder or Embedder()
         closers: list = []
         client, lock = open_client(home, chroma_url)
-        store = ProcedureStore(client, embedder, lock)
+        store = ProcedureStore(client, embedder, lock, RunLedger(ledger_path(home, chroma_url)))
         closers.append(store.close)
         if sandbox is None:
             sandbox = Sandbox(limits=settings.limits)

@@ -101,3 +101,42 @@ def test_the_model_is_shown_procedures_of_the_same_kind_only(open_seglam):
                         {"invoice": "ACME\nInvoice Date: 2024-01-05\nTotal: 9.00"})
     assert (result.route, result.answer) == ("miss", 9.0)
     assert synthesizer.shown == [[]]  # the date procedure is no pattern for a total
+
+
+# A receipt as the scanner wrote it, and what the 1.5B model wrote for its total: the right
+# reading (9.00), a pattern for one layout (the amount is on the line under "TOTAL:" here, so
+# it finds nothing), and tests that copy the receipt's first characters.
+RECEIPT = ("BOOK TA .K(TAMAN DAYA) SDN BND\nDOCUMENT NO : TD01167104\nDATE:\n25/12/2018 8:13:39 PM\n"
+           "KF MODELLING CLAY KIDDY FISH\n1 PC\n9.00\nTOTAL:\nROUNDING ADJUSTMENT:\n0.00\n"
+           "ROUNDED TOTAL (RM):\n9.00\nCASH\n10.00\nCHANGE\n1.00\n")
+ONE_LAYOUT_TOTAL = """import re
+
+def solve(receipt):
+    found = re.search(r'TOTAL:\\s*(\\d+\\.\\d+)', receipt)
+    return float(found.group(1)) if found else None
+"""
+TOTAL_TASK = "Extract the total amount of the receipt as a number"
+
+
+def test_where_seglams_reader_reads_what_the_model_read_the_reader_is_the_procedure(open_seglam):
+    model_draft = draft(ONE_LAYOUT_TOTAL, [({"receipt": RECEIPT[:160]}, 9.0), ({"receipt": "TOTAL: 4.50"}, 4.5)],
+                        name="receipt_total", intent="Extract the total amount of a receipt as a number")
+    model_draft.expected_answer = 9.0
+    seglam, _ = open_seglam([model_draft], max_attempts=1)
+    first = seglam.run(TOTAL_TASK, {"receipt": RECEIPT})
+    assert (first.route, first.answer) == ("miss", 9.0)
+    (stored,) = seglam.list_procedures("default")
+    assert "extract.total(receipt)" in stored.code and "re.search" not in stored.code
+    assert [test.expected for test in stored.tests] == [4.5]  # the test that copied the receipt's start is gone
+    other_layout = "FUYI MINI MARKET\nTOTAL INCLUDES GST 6%\nCASH\nCHANGE\n9.00\n50.00\n41.00\n"
+    later = seglam.run(TOTAL_TASK, {"receipt": other_layout}, synthesize=False)
+    assert (later.route, later.answer) == ("hit", 9.0)
+
+
+def test_the_reader_stands_in_only_where_both_readings_agree(open_seglam):
+    model_draft = draft(ONE_LAYOUT_TOTAL, [({"receipt": "TOTAL: 4.50"}, 4.5), ({"receipt": "TOTAL: 1.00"}, 1.0)],
+                        name="receipt_total", intent="Extract the total amount of a receipt as a number")
+    model_draft.expected_answer = 10.0  # the model read the cash tendered: no agreement, no reader
+    seglam, _ = open_seglam([model_draft], max_attempts=1)
+    result = seglam.run(TOTAL_TASK, {"receipt": RECEIPT})
+    assert result.route == "error" and seglam.list_procedures("default") == []

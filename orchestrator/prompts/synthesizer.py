@@ -136,13 +136,30 @@ EXAMPLES = [
                          "Versandkosten auslesen", "frais de port de la commande"],
             "returns": "number",
             "answer": 1012.4,
-            "code": "import re\n\n\ndef solve(email):\n"
-            "    m = re.search(r'shipping[^\\n\\d]*?([\\d,]+(?:\\.\\d+)?)', email, re.IGNORECASE)\n"
-            "    return float(m.group(1).replace(',', '')) if m else None\n",
+            "code": "import extract\n\n\ndef solve(email):\n    return extract.amount(email, 'shipping', 'delivery')\n",
             "tests": [
                 {"inputs": {"email": "Shipping: $12.50\nTotal: $40.00"}, "expected": 12.5},
-                {"inputs": {"email": "SHIPPING COST EUR 3,000"}, "expected": 3000.0},
+                {"inputs": {"email": "DELIVERY EUR 3.000,00"}, "expected": 3000.0},
                 {"inputs": {"email": "free delivery"}, "expected": None},
+            ],
+        },
+    ),
+    (
+        "Find the date of the invoice as YYYY-MM-DD",
+        {"invoice": "ACME Tools GmbH\nRechnung Nr. 2291\nDatum: 3. März 2024\nSumme 1.234,50 EUR"},
+        {
+            "name": "invoice_date",
+            "intent": "Find the date an invoice was issued and return it as a YYYY-MM-DD string, or null when "
+            "it shows none.",
+            "wordings": ["invoice:date", "When was the invoice issued?", "get the invoice date",
+                         "Rechnungsdatum auslesen", "date de la facture"],
+            "returns": "string",
+            "answer": "2024-03-03",
+            "code": "import extract\n\n\ndef solve(invoice):\n    return extract.date(invoice)\n",
+            "tests": [
+                {"inputs": {"invoice": "INVOICE\nDate: Jan 5, 2022\nTotal $9.00"}, "expected": "2022-01-05"},
+                {"inputs": {"invoice": "Receipt 28/01/2023 14:02\nCASH 10.00"}, "expected": "2023-01-28"},
+                {"inputs": {"invoice": "no date on this page"}, "expected": None},
             ],
         },
     ),

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .embed import Embedder
+from .run_stats import RunLedger
 from ..errors import ConfigError, ProcedureNotFound, StoreBusy
 from ..types import Procedure, Request, Status
 
@@ -112,8 +113,10 @@ def open_client(home: Path, chroma_url: str | None = None):
 class ProcedureStore:
     """Procedures by namespace, with their versions, keys and run statistics."""
 
-    def __init__(self, client, embedder: Embedder, writer_lock: WriterLock | None = None):
+    def __init__(self, client, embedder: Embedder, writer_lock: WriterLock | None = None,
+                 ledger: RunLedger | None = None):
         self._embedder = embedder
+        self._ledger = ledger or RunLedger()
         self._procedures = client.get_or_create_collection(PROCEDURES, configuration=COSINE, embedding_function=None)
         self._keys = client.get_or_create_collection(KEYS, configuration=COSINE, embedding_function=None)
         self._failed = client.get_or_create_collection(FAILED_SYNTHESES, configuration=COSINE, embedding_function=None)
@@ -124,14 +127,8 @@ class ProcedureStore:
     # -- reading -----------------------------------------------------------------------
 
     def get(self, procedure_id: str, namespace: str, version: int | None = None) -> Procedure:
-        where: dict[str, Any] = {"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]}
-        if version is not None:
-            where["$and"].append({"version": version})
-        found = self._procedures.get(where=where, include=["documents"])
-        if not found["ids"]:
-            raise ProcedureNotFound(procedure_id, namespace)
-        versions = [Procedure.from_json(doc) for doc in found["documents"]]
-        return max(versions, key=lambda p: p.version)
+        """The procedure's current version (or `version`), with its run statistics."""
+        return self._ledger.with_stats(self._record(procedure_id, namespace, version))
 
     def versions(self, procedure_id: str, namespace: str) -> list[Procedure]:
         found = self._procedures.get(
@@ -139,7 +136,8 @@ class ProcedureStore:
         )
         if not found["ids"]:
             raise ProcedureNotFound(procedure_id, namespace)
-        return sorted((Procedure.from_json(doc) for doc in found["documents"]), key=lambda p: p.version)
+        return sorted((self._ledger.with_stats(Procedure.from_json(doc)) for doc in found["documents"]),
+                      key=lambda p: p.version)
 
     def list(self, namespace: str | None = None, status: Status | None = None) -> list[Procedure]:
         """The current version of every procedure, optionally of one namespace or status."""
@@ -150,7 +148,7 @@ class ProcedureStore:
             clauses.append({"status": status})
         where = clauses[0] if len(clauses) == 1 else {"$and": clauses}
         found = self._procedures.get(where=where, include=["documents"])
-        procedures = [Procedure.from_json(doc) for doc in found["documents"]]
+        procedures = [self._ledger.with_stats(Procedure.from_json(doc)) for doc in found["documents"]]
         return sorted(procedures, key=lambda p: (p.namespace, p.name, p.id))
 
     def candidates(
@@ -168,12 +166,9 @@ class ProcedureStore:
                 {"params": params_key(signature)},
             ]
         }
-        count = self._keys.count()
-        if count == 0:
-            return []
         found = self._keys.query(
             query_embeddings=[task_vector],
-            n_results=min(count, limit * 4),
+            n_results=limit * 4,
             where=where,
             include=["documents", "metadatas", "distances"],
         )
@@ -184,8 +179,8 @@ class ProcedureStore:
             if pid not in best or similarity > best[pid][0]:
                 best[pid] = (similarity, text)
         candidates = []
-        for pid, (similarity, text) in best.items():
-            procedure = self.get(pid, namespace)
+        for procedure in self._current(namespace, list(best)):
+            similarity, text = best[procedure.id]
             if procedure.status == "verified" and procedure.accepts(signature):
                 candidates.append(Candidate(procedure, similarity, text))
         # Equally close procedures (one per document layout, say) are tried most-used first.
@@ -195,16 +190,14 @@ class ProcedureStore:
     def nearest(self, task_vector: list[float], namespace: str, limit: int = 3) -> list[Candidate]:
         """Verified procedures of the namespace nearest by meaning, whatever their params."""
         where = {"$and": [{"namespace": namespace}, {"status": "verified"}, {"current": True}]}
-        if self._procedures.count() == 0:
-            return []
         found = self._procedures.query(
             query_embeddings=[task_vector],
-            n_results=min(self._procedures.count(), limit),
+            n_results=limit,
             where=where,
             include=["documents", "distances"],
         )
         return [
-            Candidate(Procedure.from_json(doc), 1.0 - distance, "")
+            Candidate(self._ledger.with_stats(Procedure.from_json(doc)), 1.0 - distance, "")
             for doc, distance in zip(found["documents"][0], found["distances"][0])
         ]
 
@@ -218,7 +211,7 @@ class ProcedureStore:
         with self._lock:
             if procedure.version > 1:
                 self._mark_superseded(procedure.id, procedure.namespace)
-            self._write_record(procedure, current=True)
+            self._write_record(procedure, current=True, new=True)
             self._write_keys(procedure, [procedure.intent, *(keys or []), *procedure.aliases, *procedure.wordings])
             if procedure.version > 1:  # every key of the old version leads to the new one, status and all
                 self._set_key_status(procedure.id, procedure.namespace, procedure.status)
@@ -227,7 +220,7 @@ class ProcedureStore:
     def add_alias(self, procedure_id: str, namespace: str, text: str) -> None:
         """Remember a task text verified to map to this procedure, so it matches directly next time."""
         with self._lock:
-            procedure = self.get(procedure_id, namespace)
+            procedure = self._record(procedure_id, namespace)
             if text in procedure.aliases or text == procedure.intent:
                 return
             procedure.aliases.append(text)
@@ -253,11 +246,8 @@ class ProcedureStore:
 
     def nearest_negatives(self, task_vector: list[float], namespace: str, limit: int = 16) -> dict[str, tuple[float, str]]:
         """procedure id -> (similarity, text) of its nearest negative among the `limit` nearest."""
-        count = self._negatives.count()
-        if count == 0:
-            return {}
         found = self._negatives.query(
-            query_embeddings=[task_vector], n_results=min(count, limit), where={"namespace": namespace},
+            query_embeddings=[task_vector], n_results=limit, where={"namespace": namespace},
             include=["documents", "metadatas", "distances"],
         )
         nearest: dict[str, tuple[float, str]] = {}
@@ -267,31 +257,22 @@ class ProcedureStore:
 
     def set_status(self, procedure_id: str, namespace: str, status: Status, reason: str | None = None) -> Procedure:
         with self._lock:
-            procedure = self.get(procedure_id, namespace)
+            procedure = self._record(procedure_id, namespace)
             procedure.status = status
             procedure.status_reason = reason
             if status == "verified":  # restored by a person: its failure streak starts over
-                procedure.stats.consecutive_failures = 0
+                self._ledger.restart_streak(procedure)
             self._write_record(procedure, current=True)
             self._set_key_status(procedure_id, namespace, status)
             return procedure
 
     def record_run(self, procedure_id: str, namespace: str, ok: bool, ms: float) -> Procedure:
-        """Count a hit (with its latency) or a failure against the procedure's current version;
-        returns the procedure with its updated stats."""
+        """Count a hit (with its latency) or a failure against the procedure's current version,
+        in the run ledger (no vector store write); returns the procedure with its updated stats."""
         with self._lock:
-            procedure = self.get(procedure_id, namespace)
-            stats = procedure.stats
-            if ok:
-                stats.mean_ms = (stats.mean_ms * stats.hits + ms) / (stats.hits + 1)
-                stats.hits += 1
-                stats.consecutive_failures = 0
-            else:
-                stats.failures += 1
-                stats.consecutive_failures += 1
-            stats.last_used = now()
-            self._write_record(procedure, current=True)
-            return procedure
+            procedure = self._record(procedure_id, namespace)
+            self._ledger.record(procedure, ok, ms, now())
+            return self._ledger.with_stats(procedure)
 
     # -- requests the model could not compile ------------------------------------------
 
@@ -326,20 +307,42 @@ class ProcedureStore:
         return len(found["ids"])
 
     def close(self) -> None:
+        self._ledger.close()
         if self._writer_lock is not None:
             self._writer_lock.release()
 
     # -- internals ---------------------------------------------------------------------
 
+    def _record(self, procedure_id: str, namespace: str, version: int | None = None) -> Procedure:
+        """The stored record as it is, its stats the baseline the ledger adds to (see run_stats)."""
+        where: dict[str, Any] = {"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]}
+        if version is not None:
+            where["$and"].append({"version": version})
+        found = self._procedures.get(where=where, include=["documents"])
+        if not found["ids"]:
+            raise ProcedureNotFound(procedure_id, namespace)
+        versions = [Procedure.from_json(doc) for doc in found["documents"]]
+        return max(versions, key=lambda p: p.version)
+
     @staticmethod
     def _record_id(procedure: Procedure) -> str:
         return f"{procedure.namespace}:{procedure.id}:v{procedure.version}"
 
-    def _write_record(self, procedure: Procedure, current: bool) -> None:
-        self._procedures.upsert(
+    def _current(self, namespace: str, procedure_ids: list[str]) -> list[Procedure]:
+        """The current versions of these procedures, with their stats, in one read."""
+        if not procedure_ids:
+            return []
+        found = self._procedures.get(
+            where={"$and": [{"namespace": namespace}, {"procedure_id": {"$in": procedure_ids}}, {"current": True}]},
+            include=["documents"],
+        )
+        return [self._ledger.with_stats(Procedure.from_json(doc)) for doc in found["documents"]]
+
+    def _write_record(self, procedure: Procedure, current: bool, new: bool = False) -> None:
+        """Write a record; the vector (the intent's) only for a new one, since an edit keeps the intent."""
+        record = dict(
             ids=[self._record_id(procedure)],
             documents=[procedure.to_json()],
-            embeddings=[list(self._embedder.embed_one(procedure.intent))],
             metadatas=[
                 {
                     "namespace": procedure.namespace,
@@ -350,6 +353,9 @@ class ProcedureStore:
                 }
             ],
         )
+        stored = None if new else self._procedures.get(ids=record["ids"], include=["embeddings"])["embeddings"]
+        vector = list(stored[0]) if stored is not None and len(stored) else list(self._embedder.embed_one(procedure.intent))
+        self._procedures.upsert(**record, embeddings=[vector])
 
     def _mark_superseded(self, procedure_id: str, namespace: str) -> None:
         found = self._procedures.get(

@@ -3,7 +3,8 @@ policy, its own tests, the request with the answer its author read off the data,
 constant). Expected answers the model wrote as arithmetic ("=2.5 + 3") are computed first
 (admission/worked_answers.py). A draft whose only faults are disputed expected answers or too
 little evidence goes to the recheck node once (nodes/recheck.py), whose worked examples then
-count as evidence too."""
+count as evidence too. Where seglam's own document reader (admission/readers.py) reads the
+answer the model read, the reader is verified in place of the model's code."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -11,6 +12,7 @@ from dataclasses import replace
 from langgraph.runtime import Runtime
 
 from ...admission.findings import Findings, findings, independent_tests
+from ...admission.readers import reader_draft
 from ...admission.worked_answers import work_out
 from ...prompts.rechecker import Questions
 from ..state import Context, State
@@ -26,6 +28,12 @@ def verify(state: State, runtime: Runtime[Context]):
     draft = worked.draft
     found = Findings(worked.problems) if worked.problems else findings(
         draft, request, context.sandbox, context.settings, request.namespace, context.settings.model_numbers_rel_tol)
+    reader = None if worked.problems else reader_draft(draft, request, context.sandbox, context.settings.limits)
+    if reader is not None:
+        read = findings(reader, request, context.sandbox, context.settings, request.namespace,
+                        context.settings.model_numbers_rel_tol)
+        if not read.problems:  # seglam's reader reads what the model read: it serves other layouts too
+            draft, found = reader, read
     if found.settleable and context.rechecker is not None and not state.get("rechecked"):
         questions = Questions(found.disputes, worked_examples=found.wants_other_data > 0)
         return {"draft": draft, "questions": questions}, f"{found.problems[0]}; asking for a second opinion"

@@ -1,0 +1,70 @@
+"""Seglam's own document readers as a draft: when the task asks for a document's date or total
+and `extract` reads from the request's document the very answer the model read off it, the
+reader is the procedure.
+
+The 1.5B model reads a receipt's date or total right and still codes a pattern that fits one
+layout: `re.search(r'TOTAL:\\s*(\\d+\\.\\d+)', receipt)` on a receipt whose amount stands on the
+line under "TOTAL:", `DATE:\\s*(\\d{2}/\\d{2}/\\d{4})` returning "25/12/2018" for a task that
+asks for YYYY-MM-DD; told about the failure, it writes the same pattern again, however the
+prompt advertises extract (bench/documents, the model runs). extract.date and extract.total
+read every layout and language the SROIE receipts and the invoices show
+(bench/documents/extract_accuracy.py). Two independent readings must agree before the reader
+stands in for the model's code: the model's own answer, and the reader's, on this document.
+Verification then checks the reader draft like any other.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from sandbox import Limits, Sandbox, SandboxError
+
+from ..types import Draft, Request
+from .answers import same_answer
+from .contracts import ISO_DATE, NUMBER, stated_contract
+
+# A task for the grand total, not a line or a part of it ("the tax amount", "the subtotal").
+TOTAL_TASK = re.compile(r"\b(?:grand\s+)?total\b|\bamount\s+(?:due|payable|to\s+pay)\b", re.IGNORECASE)
+PART_OF_TOTAL = re.compile(r"\bsub\s*-?\s*total|\btax|\bvat\b|\bgst\b|\bdiscount|\bshipping|\bquantit|\bitems?\b",
+                           re.IGNORECASE)
+DATE_TASK = re.compile(r"\bdate\b", re.IGNORECASE)
+OTHER_DATE = re.compile(r"\b(?:due|delivery|expir\w*|birth|start|end|payment|shipping|order)\b", re.IGNORECASE)
+
+
+def reader_call(request: Request) -> str | None:
+    """The extract function that answers this task, or None: `date` for a document's date
+    asked as YYYY-MM-DD, `total` for its grand total asked as a number; a task over one text."""
+    texts = [name for name, value in request.inputs.items() if isinstance(value, str)]
+    if len(request.inputs) != 1 or len(texts) != 1:
+        return None
+    contract = stated_contract(request.task)
+    if contract == ISO_DATE and DATE_TASK.search(request.task) and not OTHER_DATE.search(request.task):
+        return "date"
+    if contract == NUMBER and TOTAL_TASK.search(request.task) and not PART_OF_TOTAL.search(request.task):
+        return "total"
+    return None
+
+
+def reader_draft(draft: Draft, request: Request, sandbox: Sandbox, limits: Limits) -> Draft | None:
+    """The draft with a reader's code in place of the model's, when the reader reads the answer
+    the model expects from this request's document; its tests are those of the model's tests
+    the reader passes (a test the reader fails is more likely a mistaken test than a wrong
+    reader, and verification still checks the request itself). None when no reader fits or
+    the readings differ."""
+    function = reader_call(request)
+    if function is None or draft.expected_answer is None:
+        return None
+    (name,) = request.inputs
+    code = f"import extract\n\n\ndef solve({name}):\n    return extract.{function}({name})\n"
+    if code == draft.code:
+        return None
+
+    def reads(inputs, expected) -> bool:
+        try:
+            return same_answer(sandbox.run(code, inputs, limits=limits, namespace=request.namespace), expected)
+        except SandboxError:
+            return False
+
+    if not reads(request.inputs, draft.expected_answer):
+        return None
+    return replace(draft, code=code, tests=[test for test in draft.tests if reads(test.inputs, test.expected)])
