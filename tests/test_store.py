@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.errors import ProcedureNotFound, StoreBusy
+from orchestrator.storage.run_stats import RunLedger, ledger_path
 from orchestrator.storage.store import ProcedureStore, open_client
 from orchestrator.types import Procedure, ProcedureTest, Provenance, new_procedure_id
 
@@ -23,10 +24,14 @@ def make(namespace="default", intent="Sum the amount column of a CSV table", par
     )
 
 
+def open_store(home, embedder):
+    client, lock = open_client(home)
+    return ProcedureStore(client, embedder, lock, RunLedger(ledger_path(home)))
+
+
 @pytest.fixture
 def store(tmp_path, embedder):
-    client, lock = open_client(tmp_path)
-    store = ProcedureStore(client, embedder, lock)
+    store = open_store(tmp_path, embedder)
     yield store
     store.close()
 
@@ -98,6 +103,65 @@ def test_record_run_keeps_hits_failures_and_mean_latency(store):
     stats = store.get(procedure.id, "default").stats
     assert (stats.hits, stats.failures, stats.mean_ms) == (2, 1, 3.0)
     assert stats.last_used
+
+
+def test_a_hit_is_counted_in_the_ledger_not_written_into_the_vector_store(store):
+    procedure = store.add(make())
+    store.record_run(procedure.id, "default", ok=True, ms=1.0)
+    assert store._record(procedure.id, "default").stats.hits == 0  # the Chroma record is untouched
+    assert store.get(procedure.id, "default").stats.hits == 1
+
+
+def test_counts_stay_exact_across_a_reopen_and_a_restore_starts_the_failure_streak_over(tmp_path, embedder):
+    store = open_store(tmp_path, embedder)
+    procedure = store.add(make())
+    for ok in (True, False, False):
+        store.record_run(procedure.id, "default", ok=ok, ms=1.0)
+    store.close()
+    store = open_store(tmp_path, embedder)
+    stats = store.get(procedure.id, "default").stats
+    assert (stats.hits, stats.failures, stats.consecutive_failures) == (1, 2, 2)
+    store.set_status(procedure.id, "default", "quarantined", "failed twice")
+    restored = store.set_status(procedure.id, "default", "verified")
+    assert store.get(procedure.id, "default").stats.consecutive_failures == 0
+    assert (restored.status, store.get(procedure.id, "default").stats.failures) == ("verified", 2)
+    store.close()
+
+
+def test_a_process_killed_mid_batch_keeps_every_count_it_made(tmp_path, embedder):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    store = open_store(tmp_path, embedder)
+    procedure = store.add(make())
+    store.close()
+    counting = textwrap.dedent(f"""
+        import sys, time
+        sys.path[:0] = {sys.path!r}
+        from orchestrator.storage.embed import Embedder
+        from orchestrator.storage.run_stats import RunLedger, ledger_path
+        from orchestrator.storage.store import ProcedureStore, open_client
+        from pathlib import Path
+        home = Path({str(tmp_path)!r})
+        client, lock = open_client(home)
+        store = ProcedureStore(client, Embedder(), lock, RunLedger(ledger_path(home)))
+        for _ in range(40):
+            store.record_run({procedure.id!r}, "default", ok=True, ms=1.0)
+        print("counted", flush=True)
+        time.sleep(600)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", counting], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "counted"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    store = open_store(tmp_path, embedder)
+    assert store.get(procedure.id, "default").stats.hits == 40
+    store.close()
 
 
 def test_a_new_version_supersedes_the_old_and_keeps_it(store):

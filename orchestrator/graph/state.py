@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
 from sandbox import Sandbox
 
+from ..matching.memo import LookupMemo
 from ..storage.embed import Embedder
 from ..storage.knowledge import KnowledgeBase
 from ..storage.store import Candidate, ProcedureStore
@@ -28,6 +29,7 @@ class Context:
     sandbox: Sandbox
     synthesizer: Synthesizer
     settings: Settings
+    memo: LookupMemo = field(default_factory=LookupMemo)  # lookup's decisions per kind of request
     confirmer: Confirmer | None = None  # None: the gray zone is a miss
     rechecker: Rechecker | None = None  # None: a disputed expected answer fails verification
 

@@ -38,6 +38,7 @@ PROCEDURES = "procedures"
 KEYS = "procedure_keys"
 FAILED_SYNTHESES = "failed_syntheses"
 NEGATIVES = "procedure_negatives"
+GENERATION = "store_generation"  # a shared store's change counter (see generation())
 # Cosine distance, so that similarity = 1 - distance.
 COSINE = {"hnsw": {"space": "cosine"}}
 
@@ -123,6 +124,11 @@ class ProcedureStore:
         self._negatives = client.get_or_create_collection(NEGATIVES, configuration=COSINE, embedding_function=None)
         self._writer_lock = writer_lock
         self._lock = threading.RLock()
+        # Embedded, this process is the only writer and counts its own changes; a server store
+        # is written by others too, so its generation lives in the store.
+        self._changes = 0
+        self._generation = None if writer_lock else client.get_or_create_collection(
+            GENERATION, embedding_function=None)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -150,6 +156,14 @@ class ProcedureStore:
         found = self._procedures.get(where=where, include=["documents"])
         procedures = [self._ledger.with_stats(Procedure.from_json(doc)) for doc in found["documents"]]
         return sorted(procedures, key=lambda p: (p.namespace, p.name, p.id))
+
+    def generation(self) -> str:
+        """Changes whenever what lookup decides may change: a procedure, version, key, alias,
+        negative or status written. Run counts do not change it."""
+        if self._generation is None:
+            return str(self._changes)
+        found = self._generation.get(ids=[GENERATION], include=["metadatas"])
+        return found["metadatas"][0]["value"] if found["ids"] else ""
 
     def candidates(
         self, task_vector: list[float], namespace: str, signature: dict[str, str], limit: int = 5
@@ -215,6 +229,7 @@ class ProcedureStore:
             self._write_keys(procedure, [procedure.intent, *(keys or []), *procedure.aliases, *procedure.wordings])
             if procedure.version > 1:  # every key of the old version leads to the new one, status and all
                 self._set_key_status(procedure.id, procedure.namespace, procedure.status)
+            self._changed()
         return procedure
 
     def add_alias(self, procedure_id: str, namespace: str, text: str) -> None:
@@ -226,6 +241,7 @@ class ProcedureStore:
             procedure.aliases.append(text)
             self._write_record(procedure, current=True)
             self._write_keys(procedure, [text])
+            self._changed()
 
     def add_negative(self, procedure_id: str, namespace: str, text: str) -> None:
         """Remember a task text verified not to map to this procedure."""
@@ -237,12 +253,14 @@ class ProcedureStore:
                 embeddings=[list(self._embedder.embed_one(text))],
                 metadatas=[{"namespace": namespace, "procedure_id": procedure_id, "at": now()}],
             )
+            self._changed()
 
     def forget_negatives(self, procedure_id: str, namespace: str) -> None:
         with self._lock:
             found = self._negatives.get(where={"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]})
             if found["ids"]:
                 self._negatives.delete(ids=found["ids"])
+                self._changed()
 
     def nearest_negatives(self, task_vector: list[float], namespace: str, limit: int = 16) -> dict[str, tuple[float, str]]:
         """procedure id -> (similarity, text) of its nearest negative among the `limit` nearest."""
@@ -264,6 +282,7 @@ class ProcedureStore:
                 self._ledger.restart_streak(procedure)
             self._write_record(procedure, current=True)
             self._set_key_status(procedure_id, namespace, status)
+            self._changed()
             return procedure
 
     def record_run(self, procedure_id: str, namespace: str, ok: bool, ms: float) -> Procedure:
@@ -327,6 +346,12 @@ class ProcedureStore:
     @staticmethod
     def _record_id(procedure: Procedure) -> str:
         return f"{procedure.namespace}:{procedure.id}:v{procedure.version}"
+
+    def _changed(self) -> None:
+        self._changes += 1
+        if self._generation is not None:
+            self._generation.upsert(ids=[GENERATION], embeddings=[[0.0]],
+                                    metadatas=[{"value": f"{os.getpid()}-{id(self)}-{self._changes}-{now()}"}])
 
     def _current(self, namespace: str, procedure_ids: list[str]) -> list[Procedure]:
         """The current versions of these procedures, with their stats, in one read."""

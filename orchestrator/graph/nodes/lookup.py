@@ -1,6 +1,7 @@
 """lookup: find cached procedures that can answer the request, without any model.
 
-The task is embedded once; candidates whose params fit and that the guards do not rule out
+The task is embedded once (and a decision remembered per kind of request while the store
+does not change: matching/memo.py); candidates whose params fit and that the guards do not rule out
 (matching/candidates.py) are ranked into zones (matching/zones.py): a false hit is the worst
 failure, a miss only costs time."""
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from ...matching.candidates import fitting_candidates
+from ...matching.memo import Decision
 from ...matching.zones import zones
 from ..state import Context, State
 
@@ -16,12 +18,20 @@ def lookup(state: State, runtime: Runtime[Context]):
     context = runtime.context
     settings = context.settings
     request = state["request"]
-    vector = list(context.embedder.embed_one(request.task))
-    fitting = fitting_candidates(context.store, request, vector, settings.candidates, set(state.get("failed", [])))
+    failed = set(state.get("failed", []))
+    generation = context.store.generation()
+    remembered = None if failed else context.memo.get(request, generation)
+    if remembered is not None:
+        vector, fitting = remembered.vector, remembered.fitting
+    else:
+        vector = list(context.embedder.embed_one(request.task))
+        fitting = fitting_candidates(context.store, request, vector, settings.candidates, failed)
+        if not failed:
+            context.memo.put(request, Decision(generation, vector, fitting))
     ranked = zones(fitting, settings)
     update = {"task_vector": vector, "candidates": ranked.sure + ranked.agreed,
               "unconfirmed": ranked.gray[: settings.confirms_per_request]}
-    return update, ranked.describe(fitting, settings)
+    return update, ranked.describe(fitting, settings) + (" (decision remembered)" if remembered else "")
 
 
 def after_lookup(state: State, runtime: Runtime[Context]) -> str:
