@@ -140,3 +140,16 @@ def test_the_reader_stands_in_only_where_both_readings_agree(open_seglam):
     seglam, _ = open_seglam([model_draft], max_attempts=1)
     result = seglam.run(TOTAL_TASK, {"receipt": RECEIPT})
     assert result.route == "error" and seglam.list_procedures("default") == []
+
+
+def test_a_document_the_cached_procedure_cannot_read_gets_one_draft_and_a_new_kind_gets_all(open_seglam):
+    broken = lambda: draft("def solve(receipt):\n    return 1 / 0\n", [({"receipt": "TOTAL: 4.50"}, 4.5)],  # noqa: E731
+                           name="receipt_total")
+    seglam, synthesizer = open_seglam([broken() for _ in range(4)], max_attempts=3, max_attempts_after_cached=1)
+    seglam.add_procedure(Draft(name="receipt_total", intent=TOTAL_TASK, params={"receipt": "string"},
+                               returns={"type": ["number", "null"]}, code=ONE_LAYOUT_TOTAL,
+                               tests=[ProcedureTest({"receipt": "TOTAL: 4.50"}, 4.5)]))
+    unread = seglam.run(TOTAL_TASK, {"receipt": "FUYI MINI MARKET\nAMOUNT PAYABLE\n9.00\n"})
+    assert unread.route == "error" and len(synthesizer.calls) == 1  # this document's bounded chance: one draft
+    seglam.run("Extract the tax rate of a receipt as a number", {"receipt": "GST 6%"})
+    assert len(synthesizer.calls) == 4  # a new kind: all three

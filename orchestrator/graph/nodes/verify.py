@@ -55,4 +55,8 @@ def after_verify(state: State, runtime: Runtime[Context]) -> str:
         return "recheck"
     if state["draft"] is not None:
         return "pass"
-    return "retry" if state.get("attempts", 0) < runtime.context.settings.max_attempts else "give up"
+    settings = runtime.context.settings
+    # A request that reached synthesis after cached procedures of its kind failed it is one
+    # document's bounded chance, not a new kind: fewer drafts.
+    allowed = settings.max_attempts_after_cached if state.get("failed") else settings.max_attempts
+    return "retry" if state.get("attempts", 0) < allowed else "give up"
