@@ -95,19 +95,20 @@ def test_alias_becomes_a_key(store, embedder):
     assert store.get(procedure.id, "default").aliases == ["what do the amounts add up to"]
 
 
-def test_record_run_keeps_hits_failures_and_mean_latency(store):
+def test_hits_failures_and_mean_latency_are_counted(store):
     procedure = store.add(make())
-    store.record_run(procedure.id, "default", ok=True, ms=2.0)
-    store.record_run(procedure.id, "default", ok=True, ms=4.0)
-    store.record_run(procedure.id, "default", ok=False, ms=0.0)
+    store.record_hits(procedure, total_ms=2.0)
+    store.record_hits(procedure, count=2, total_ms=7.0)
+    assert store.record_failure(procedure) == 1
+    assert store.record_failure(procedure) == 2  # the streak that decides quarantine
     stats = store.get(procedure.id, "default").stats
-    assert (stats.hits, stats.failures, stats.mean_ms) == (2, 1, 3.0)
+    assert (stats.hits, stats.failures, stats.mean_ms) == (3, 2, 3.0)
     assert stats.last_used
 
 
 def test_a_hit_is_counted_in_the_ledger_not_written_into_the_vector_store(store):
     procedure = store.add(make())
-    store.record_run(procedure.id, "default", ok=True, ms=1.0)
+    store.record_hits(procedure, total_ms=1.0)
     assert store._record(procedure.id, "default").stats.hits == 0  # the Chroma record is untouched
     assert store.get(procedure.id, "default").stats.hits == 1
 
@@ -115,8 +116,9 @@ def test_a_hit_is_counted_in_the_ledger_not_written_into_the_vector_store(store)
 def test_counts_stay_exact_across_a_reopen_and_a_restore_starts_the_failure_streak_over(tmp_path, embedder):
     store = open_store(tmp_path, embedder)
     procedure = store.add(make())
-    for ok in (True, False, False):
-        store.record_run(procedure.id, "default", ok=ok, ms=1.0)
+    store.record_hits(procedure, total_ms=1.0)
+    store.record_failure(procedure)
+    store.record_failure(procedure)
     store.close()
     store = open_store(tmp_path, embedder)
     stats = store.get(procedure.id, "default").stats
@@ -148,8 +150,9 @@ def test_a_process_killed_mid_batch_keeps_every_count_it_made(tmp_path, embedder
         home = Path({str(tmp_path)!r})
         client, lock = open_client(home)
         store = ProcedureStore(client, Embedder(), lock, RunLedger(ledger_path(home)))
+        procedure = store.get({procedure.id!r}, "default")
         for _ in range(40):
-            store.record_run({procedure.id!r}, "default", ok=True, ms=1.0)
+            store.record_hits(procedure, total_ms=1.0)
         print("counted", flush=True)
         time.sleep(600)
     """)
@@ -196,6 +199,6 @@ def test_the_store_survives_a_reopen(tmp_path, embedder):
 
 def test_equally_close_procedures_are_ranked_most_used_first(store, embedder):
     first, second = store.add(make()), store.add(make())
-    store.record_run(second.id, "default", ok=True, ms=1.0)
+    store.record_hits(second, total_ms=1.0)
     found = store.candidates(vector(embedder, first.intent), "default", {"table": "string"})
     assert [c.procedure.id for c in found] == [second.id, first.id]

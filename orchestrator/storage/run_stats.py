@@ -59,8 +59,9 @@ class RunLedger:
         self._db.execute(SCHEMA)
         self._lock = threading.Lock()
 
-    def record(self, procedure: Procedure, ok: bool, ms: float, at: str) -> None:
-        hits, failures = (1, 0) if ok else (0, 1)
+    def record(self, procedure: Procedure, ok: bool, ms: float, at: str, runs: int = 1) -> None:
+        """Count `runs` answers (`ms` their summed latency) or failed runs of this version."""
+        hits, failures = (runs, 0) if ok else (0, runs)
         with self._lock:
             self._db.execute(
                 """INSERT INTO runs (namespace, procedure_id, version, hits, failures, streak,
@@ -69,7 +70,7 @@ class RunLedger:
                    ON CONFLICT (namespace, procedure_id, version) DO UPDATE SET
                      hits = hits + excluded.hits,
                      failures = failures + excluded.failures,
-                     streak = CASE WHEN excluded.hits > 0 THEN 0 ELSE streak + 1 END,
+                     streak = CASE WHEN excluded.hits > 0 THEN 0 ELSE streak + excluded.failures END,
                      streak_restarted = MAX(streak_restarted, excluded.streak_restarted),
                      total_ms = total_ms + excluded.total_ms,
                      last_used = excluded.last_used""",

@@ -285,13 +285,18 @@ class ProcedureStore:
             self._changed()
             return procedure
 
-    def record_run(self, procedure_id: str, namespace: str, ok: bool, ms: float) -> Procedure:
-        """Count a hit (with its latency) or a failure against the procedure's current version,
-        in the run ledger (no vector store write); returns the procedure with its updated stats."""
+    def record_hits(self, procedure: Procedure, count: int = 1, total_ms: float = 0.0) -> None:
+        """Count `count` answers of this version (and their summed latency): one ledger write,
+        no store read (the caller holds the procedure it ran)."""
+        self._ledger.record(procedure, ok=True, ms=total_ms, at=now(), runs=count)
+
+    def record_failure(self, procedure: Procedure) -> int:
+        """Count a failed run of this version; returns its failure streak now, which decides
+        quarantine (read back from the record: the streak may predate this process)."""
         with self._lock:
-            procedure = self._record(procedure_id, namespace)
-            self._ledger.record(procedure, ok, ms, now())
-            return self._ledger.with_stats(procedure)
+            self._ledger.record(procedure, ok=False, ms=0.0, at=now())
+            record = self._record(procedure.id, procedure.namespace, procedure.version)
+            return self._ledger.with_stats(record).stats.consecutive_failures
 
     # -- requests the model could not compile ------------------------------------------
 
