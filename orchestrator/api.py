@@ -7,11 +7,13 @@ import os
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterable
 
 from sandbox import Sandbox
 
 from .prompts.confirmer import Confirmer, EngineConfirmer
 from .storage.embed import Embedder
+from .batching import Tried, run_requests
 from .errors import BadRequest, ProcedureRejected
 from .graph import Context, build_graph
 from .graph.turns import SynthesisTurns
@@ -146,11 +148,43 @@ class Seglam:
         a model that cannot write a passing one) comes back as a Result with route "error".
         With synthesize=False no model runs: a request nothing cached fits is "unanswered".
         """
-        request = validate(task, inputs, namespace)
-        turn = self._turns.for_request(namespace)
+        result, _ = self._invoke(validate(task, inputs, namespace), synthesize)
+        return result
+
+    def run_many(self, task: str, inputs: Iterable[dict[str, JSON] | None], namespace: str = "default",
+                 *, synthesize: bool = True) -> list[Result]:
+        """`run` for each inputs, in order, as a batch: the requests of one kind (the same input
+        names and types) are looked up once and, where a cached procedure answers, run on it
+        together, every sandbox worker busy (orchestrator/batching.py). A document it cannot
+        answer falls through, alone, to the next candidate or to synthesis, as in `run`.
+
+        A malformed inputs comes back as an error Result naming its problem; the others run.
+        """
+        requests: list[Request | None] = []
+        results: list[Result | None] = []
+        for each in inputs:
+            try:
+                requests.append(validate(task, each, namespace))
+                results.append(None)
+            except BadRequest as error:
+                requests.append(None)
+                results.append(Result(answer=None, route="error", error=str(error)))
+        valid = [index for index, request in enumerate(requests) if request is not None]
+        answered = run_requests(self._invoke, self.context, [requests[i] for i in valid], synthesize)
+        for index, result in zip(valid, answered):
+            results[index] = result
+        return results  # type: ignore[return-value]
+
+    def _invoke(self, request: Request, synthesize: bool, tried: Tried | None = None) -> tuple[Result, Procedure | None]:
+        """One graph pass; `tried`: a procedure already run for this request (by a batch)."""
+        start: dict = {"request": request, "synthesis_allowed": synthesize}
+        if tried is not None:
+            start["failed"] = [tried.procedure_id]
+            if tried.failure is not None:
+                start["failures"] = [f"{tried.procedure_id}: {tried.failure}"]
+        turn = self._turns.for_request(request.namespace)
         try:
-            state = self._graph.invoke({"request": request, "synthesis_allowed": synthesize, "turn": turn},
-                                       context=self.context)
+            state = self._graph.invoke({**start, "turn": turn}, context=self.context)
         finally:
             turn.give_back()
         procedure = state.get("procedure")
@@ -162,7 +196,7 @@ class Seglam:
             trace=state["trace"],
             error=state.get("error"),
             model_calls=state.get("model_calls", 0),
-        )
+        ), procedure
 
     def _admit(self, draft: Draft, namespace: str) -> None:
         """Verify a hand-written draft (sandbox policy, its own tests) or raise ProcedureRejected."""

@@ -5,7 +5,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -72,7 +71,7 @@ def server_engine(args):
         raise UsageError(str(error)) from None
 
 
-def result_line(result: Result, request_id=None, latency_ms: float | None = None) -> dict[str, JSON]:
+def result_line(result: Result, request_id=None) -> dict[str, JSON]:
     return {
         "id": request_id,
         "answer": result.answer,
@@ -80,7 +79,7 @@ def result_line(result: Result, request_id=None, latency_ms: float | None = None
         "procedure_id": result.procedure_id,
         "procedure_version": result.procedure_version,
         "model_calls": result.model_calls,
-        "latency_ms": round(latency_ms if latency_ms is not None else result.ms, 3),
+        "latency_ms": round(result.ms, 3),
         "error": result.error,
     }
 
@@ -122,17 +121,41 @@ def cmd_batch(args) -> int:
 
     requests = list(read_requests(Path(args.requests), args.namespace))
     routes: dict[str, int] = {}
-    with open_seglam(args) as seglam, open(args.out, "w", encoding="utf-8") as out:
-        for _, request_id, task, inputs, namespace in tqdm(requests, desc="requests", unit="req", file=sys.stderr):
-            started = time.perf_counter()
-            try:
-                result = seglam.run(task, inputs, namespace, synthesize=not args.no_synthesis)
-            except SeglamError as error:
-                result = Result(answer=None, route="error", error=str(error))
-            line = result_line(result, request_id, (time.perf_counter() - started) * 1000)
-            routes[line["route"]] = routes.get(line["route"], 0) + 1
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    with open_seglam(args) as seglam, open(args.out, "w", encoding="utf-8") as out, \
+            tqdm(total=len(requests), desc="requests", unit="req", file=sys.stderr) as bar:
+        for first in range(0, len(requests), BATCH_ROUND):
+            round_ = requests[first:first + BATCH_ROUND]
+            results = batch_results(seglam, round_, synthesize=not args.no_synthesis)
+            for (_, request_id, *_), result in zip(round_, results):
+                line = result_line(result, request_id)
+                routes[line["route"]] = routes.get(line["route"], 0) + 1
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            out.flush()
+            bar.update(len(round_))
     return summarize(len(requests), routes, args.out)
+
+
+# Lines answered per round: the requests of one task and namespace in a round run as one batch
+# (Seglam.run_many), and the round's results are written before the next round starts.
+BATCH_ROUND = 512
+
+
+def batch_results(seglam, requests: list[tuple], synthesize: bool) -> list[Result]:
+    """A Result per (line, id, task, inputs, namespace), in order: the lines of one task and
+    namespace go to `run_many` together."""
+    results: list[Result | None] = [None] * len(requests)
+    groups: dict[str, list[int]] = {}
+    for index, (_, _, task, _, namespace) in enumerate(requests):
+        groups.setdefault(json.dumps([task, namespace]), []).append(index)
+    for indexes in groups.values():
+        _, _, task, _, namespace = requests[indexes[0]]
+        try:
+            answered = seglam.run_many(task, [requests[i][3] for i in indexes], namespace, synthesize=synthesize)
+        except SeglamError as error:  # the task or namespace itself is malformed
+            answered = [Result(answer=None, route="error", error=str(error)) for _ in indexes]
+        for index, result in zip(indexes, answered):
+            results[index] = result
+    return results  # type: ignore[return-value]
 
 
 def summarize(requests: int, routes: dict[str, int], out) -> int:

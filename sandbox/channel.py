@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +40,8 @@ class WorkerProcess:
         self.folder = tempfile.mkdtemp(prefix="seglam-worker-")
         self._started = time.perf_counter()
         self._buffer = b""
+        self._unanswered = 0  # runs sent and not yet received (a batch pipelines them)
+        self._count_lock = threading.Lock()
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", BOOT, str(memory_cap_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -63,22 +66,37 @@ class WorkerProcess:
     def request(self, code: str, inputs: dict, entry: str, limits: Limits) -> dict:
         """One run: the worker's reply as a dict (its `id` checked), or Timeout, OutputLimit,
         WorkerCrashed. After any of those the worker must be killed."""
-        self.ready()
         nonce = secrets.token_hex(8)
+        self.send(nonce, code, inputs, entry, limits)
+        return self.receive(nonce, limits)
+
+    def send(self, nonce: str, code: str, inputs: dict, entry: str, limits: Limits) -> None:
+        """Queue a run; the worker answers runs in the order they were sent (`receive`)."""
+        self.ready()
         message = {"id": nonce, "code": code, "inputs": inputs, "entry": entry,
                    "limits": {"cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
                               "output_bytes": limits.output_bytes}}
+        with self._count_lock:  # counted before it is written, so its reply is never unexpected
+            self._unanswered += 1
         try:
             self.process.stdin.write(json.dumps(message).encode() + b"\n")
             self.process.stdin.flush()
-        except OSError:
+        except (OSError, ValueError):  # ValueError: the pipe was closed by kill()
             raise WorkerCrashed("the sandbox worker died before the run; it has been replaced") from None
+
+    def receive(self, nonce: str, limits: Limits) -> dict:
+        """The reply to the oldest run not yet answered, which must be the run `nonce`; the
+        wall-clock limit counts from now, when the worker is done with the runs before it."""
         line = self._read_line(limits.wall_s, limits.output_bytes + REPLY_OVERHEAD)
         if line is None:
             raise Timeout(f"the procedure ran past its wall-clock limit of {limits.wall_s} s; "
                           "its worker was killed")
         reply = self._decode(line)
-        if reply.get("id") != nonce or self._buffer:
+        with self._count_lock:
+            self._unanswered -= 1
+            # Bytes beyond the reply can only be replies to runs still queued.
+            out_of_turn = reply.get("id") != nonce or (self._buffer and not self._unanswered)
+        if out_of_turn:
             raise WorkerCrashed("the sandbox worker answered out of turn; it has been replaced")
         return reply
 

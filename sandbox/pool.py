@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import warnings
 import weakref
@@ -157,25 +158,83 @@ class Sandbox:
         """Run `entry(**inputs)` of the procedure `code` in a worker of `namespace`; its JSON
         answer, or Violation, Timeout, MemoryLimit, OutputLimit, ProcedureError, WorkerCrashed."""
         limits = limits or self.limits
-        if not isinstance(entry, str) or not entry.isidentifier() or entry.startswith("_"):
-            raise Violation([f"the entry point {entry!r} is not a plain function name"])
-        if not isinstance(inputs, dict):
-            raise Violation([f"the inputs must be a dict of named values, not {type(inputs).__name__}"])
-        try:
-            json.dumps(inputs, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise Violation([f"the inputs are not JSON ({error})"]) from None
+        _check_call(entry, inputs)
         worker = self._acquire(namespace, limits)
         try:
             reply = worker.request(code, inputs, entry, limits)
         except BaseException:
             self._give_back(worker, healthy=False)
             raise
-        # A worker stays only after an answer or an ordinary failure, never after a refusal
-        # or a spent budget (the worker says so: `tainted`), nor after a reply it cannot explain.
-        kept = "ok" in reply or reply.get("error") in ("Violation", "ProcedureError")
-        self._give_back(worker, healthy=kept and not reply.get("tainted"))
+        self._give_back(worker, healthy=_keeps_worker(reply))
         return decode(reply, code)
+
+    def run_many(self, code: str, inputs: list[dict], entry: str = "solve", limits: Limits | None = None,
+                 namespace: str = "default") -> list:
+        """`run` over many inputs: one answer or SandboxError (returned, not raised) per inputs,
+        in order. Every worker takes a share, and a worker's runs are sent without waiting for
+        each answer (one pipe round trip saved per run); each run keeps its own limits, wall
+        clock included. A run that would end its worker in `run` ends it here too: the runs
+        after it go to a fresh worker."""
+        limits = limits or self.limits
+        results: list = [None] * len(inputs)
+        runnable = []
+        for index, each in enumerate(inputs):
+            try:
+                _check_call(entry, each)
+                runnable.append(index)
+            except Violation as refused:
+                results[index] = refused
+        shares = [runnable[start::self.size] for start in range(self.size)]
+
+        def serve(share: list[int]) -> None:
+            while share:
+                share = self._pipeline(code, entry, limits, namespace, share, inputs, results)
+
+        helpers = [threading.Thread(target=serve, args=(share,), daemon=True) for share in shares[1:] if share]
+        for helper in helpers:
+            helper.start()
+        try:
+            serve(shares[0])
+        finally:
+            for helper in helpers:
+                helper.join()
+        return results
+
+    def _pipeline(self, code: str, entry: str, limits: Limits, namespace: str, indexes: list[int],
+                  inputs: list[dict], results: list) -> list[int]:
+        """Run `indexes` on one worker, sent ahead by a feeder thread; the indexes left to run
+        when the worker had to go."""
+        worker = self._acquire(namespace, limits)
+        nonces = [secrets.token_hex(8) for _ in indexes]
+
+        def feed() -> None:
+            try:
+                for nonce, index in zip(nonces, indexes):
+                    worker.send(nonce, code, inputs[index], entry, limits)
+            except WorkerCrashed:
+                pass  # the worker went (killed below, or died): its reader reports why
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        try:
+            for position, (nonce, index) in enumerate(zip(nonces, indexes)):
+                try:
+                    reply = worker.receive(nonce, limits)
+                except SandboxError as failure:
+                    results[index] = failure
+                    self._give_back(worker, healthy=False)
+                    return indexes[position + 1:]
+                results[index] = _outcome(reply, code)
+                if not _keeps_worker(reply):
+                    self._give_back(worker, healthy=False)
+                    return indexes[position + 1:]
+        except BaseException:
+            self._give_back(worker, healthy=False)
+            raise
+        finally:
+            feeder.join()
+        self._give_back(worker)
+        return []
 
     def check(self, code: str, entry: str = "solve") -> list[str]:
         """The policy violations of `code` (empty when it may run), without running it."""
@@ -208,6 +267,32 @@ def _with_source(traceback: list[str], code: str) -> list[str]:
             text = ""
         shown.append(f"{entry}: {text}" if text else entry)
     return shown
+
+
+def _check_call(entry: str, inputs: dict) -> None:
+    """Violation unless `entry` is a plain function name and `inputs` a dict of JSON values."""
+    if not isinstance(entry, str) or not entry.isidentifier() or entry.startswith("_"):
+        raise Violation([f"the entry point {entry!r} is not a plain function name"])
+    if not isinstance(inputs, dict):
+        raise Violation([f"the inputs must be a dict of named values, not {type(inputs).__name__}"])
+    try:
+        json.dumps(inputs, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise Violation([f"the inputs are not JSON ({error})"]) from None
+
+
+def _keeps_worker(reply: dict) -> bool:
+    """A worker stays only after an answer or an ordinary failure, never after a refusal or a
+    spent budget (the worker says so: `tainted`), nor after a reply it cannot explain."""
+    return ("ok" in reply or reply.get("error") in ("Violation", "ProcedureError")) and not reply.get("tainted")
+
+
+def _outcome(reply: dict, code: str):
+    """`decode`, with the error returned rather than raised."""
+    try:
+        return decode(reply, code)
+    except SandboxError as failure:
+        return failure
 
 
 def decode(reply: dict, code: str):

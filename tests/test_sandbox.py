@@ -187,6 +187,23 @@ def test_runs_from_several_threads_each_get_their_own_answer(sandbox):
     assert answers == [[x, sum(range(x))] for x in range(60)]
 
 
+def test_run_many_answers_each_inputs_in_order_with_its_own_error_and_limits(sandbox):
+    code = ("import math\n\ndef solve(x):\n"
+            "    if x == 7:\n        while True:\n            pass\n"
+            "    if x == 11:\n        return 1 / 0\n"
+            "    if x == 13:\n        math.pi = 3\n"  # refused at run time
+            "    return x * 2\n")
+    inputs = [{"x": x} for x in range(300)] + [{"x": float("nan")}]
+    results = sandbox.run_many(code, inputs)
+    assert len(results) == 301
+    assert isinstance(results[7], Timeout) and isinstance(results[11], ProcedureError)
+    assert isinstance(results[13], Violation) and isinstance(results[300], Violation)
+    # The runs after the one that ended its worker went to a fresh worker and still answered.
+    assert [r for x, r in enumerate(results[:300]) if x not in (7, 11, 13)] == [
+        x * 2 for x in range(300) if x not in (7, 11, 13)]
+    assert sandbox.run(code, {"x": 4}) == 8  # the pool is whole afterwards
+
+
 def test_a_worker_killed_from_outside_is_reported_and_replaced():
     before = worker_pids()
     with Sandbox(workers=1, limits=TIGHT) as sandbox:

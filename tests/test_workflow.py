@@ -70,6 +70,16 @@ class FakeSeglam:
         answer = float(inputs["invoice"].split(":")[1]) if "extract" in task else inputs["amount"] * inputs["rate"]
         return Result(answer=answer, route=route, model_calls=int(route == "miss"))
 
+    def run_many(self, task, inputs, namespace="default", *, synthesize=True):
+        """As Seglam.run_many: a request it refuses (BadRequest) is an error Result; the rest run."""
+        results = []
+        for each in inputs:
+            try:
+                results.append(self.run(task, each, namespace, synthesize=synthesize))
+            except BadRequest as error:
+                results.append(Result(answer=None, route="error", error=str(error)))
+        return results
+
 
 # --- loading and validation ---------------------------------------------------------------
 
@@ -140,7 +150,9 @@ def test_counts_hits_misses_model_calls_and_accuracy(tmp_path):
     assert (total.requests, total.hits, total.misses, total.model_calls) == (2, 1, 1, 1)
     assert (eur.correct, eur.checked, eur.incorrect) == (2, 2, 0)
     assert report.model_calls == 2 and report.model_calls_saved == 2
-    assert seglam.calls[1] == ("convert at the rate", {"amount": 10.0, "rate": 0.5}, "default")
+    # A step runs over the round's documents as one batch, the next step after it.
+    assert [task for task, _, _ in seglam.calls] == ["extract the total"] * 2 + ["convert at the rate"] * 2
+    assert seglam.calls[2] == ("convert at the rate", {"amount": 10.0, "rate": 0.5}, "default")
     assert set(total.ms_by_route) == {"hit", "miss"}
 
 

@@ -246,21 +246,26 @@ def same_value(expected: JSON, actual: JSON, tolerance: float = TOLERANCE) -> bo
     return expected == actual
 
 
-def _request(seglam, step: Step, inputs: dict[str, JSON], namespace: str, synthesize: bool) -> tuple[Result, float]:
-    """Run one request; a request seglam refuses (BadRequest) becomes an error result."""
-    started = time.perf_counter()
+# Documents taken per round: each step runs over a round's documents as one batch
+# (Seglam.run_many), and the round's results are written before the next round starts.
+ROUND = 256
+
+
+def _step_results(seglam, step: Step, inputs: list[dict[str, JSON]], namespace: str,
+                  synthesize: bool) -> list[Result]:
+    """The step's results for these inputs; an error seglam raises for the whole step (the
+    model cannot be loaded, say) becomes every request's error, so the run goes on."""
     try:
-        result = seglam.run(step.task, inputs, namespace, synthesize=synthesize)
+        return seglam.run_many(step.task, inputs, namespace, synthesize=synthesize)
     except SeglamError as error:
-        result = Result(answer=None, route="error", error=str(error))
-    return result, (time.perf_counter() - started) * 1000
+        return [Result(answer=None, route="error", error=str(error)) for _ in inputs]
 
 
 def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesize: bool = True,
                  results: TextIO | None = None) -> WorkflowReport:
-    """Run every step on every document through `seglam.run`, counting routes, model calls and
-    accuracy. With `results`, one JSON line per document and step is written (and flushed) as
-    it is made, so an interrupted run keeps what it did."""
+    """Run every step on every document through `seglam.run_many`, a round of documents at a
+    time, counting routes, model calls and accuracy. With `results`, one JSON line per document
+    and step is written (and flushed) after each round, so an interrupted run keeps what it did."""
     report = WorkflowReport(workflow.name, len(workflow.documents), [StepReport(s.name) for s in workflow.steps])
     started = time.perf_counter()
     for document in workflow.knowledge:
@@ -271,46 +276,64 @@ def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesiz
         from tqdm import tqdm
 
         bar = tqdm(total=len(workflow.documents), desc=workflow.name, unit="doc", file=sys.stderr)
-    for number, document in enumerate(workflow.documents, 1):
-        label = str(document.get("id", f"document {number}"))
-        expected = (document.get(workflow.expected_field) if workflow.expected_field else None) or {}
-        answers: dict[str, JSON] = {}
+    for first in range(0, len(workflow.documents), ROUND):
+        documents = workflow.documents[first:first + ROUND]
+        labels = [str(d.get("id", f"document {first + n}")) for n, d in enumerate(documents, 1)]
+        answers: list[dict[str, JSON]] = [{} for _ in documents]
+        lines: list[list[dict[str, JSON]]] = [[] for _ in documents]
         for step, stats in zip(workflow.steps, report.steps):
-            try:
-                inputs = resolve_inputs(step, document, answers)
-            except KeyError as error:
-                stats.skipped += 1
-                stats.problems.append(f"{label}: skipped, {error.args[0]}")
-                _write(results, {"document": label, "step": step.name, "route": "skipped", "error": error.args[0]})
-                continue
-            result, ms = _request(seglam, step, inputs, workflow.namespace, synthesize)
-            _write(results, {"document": label, "step": step.name, "route": result.route, "answer": result.answer,
-                             "procedure_id": result.procedure_id, "procedure_version": result.procedure_version,
-                             "model_calls": result.model_calls, "ms": round(ms, 3), "error": result.error})
-            stats.requests += 1
-            stats.model_calls += result.model_calls
-            stats.hits += result.route == "hit"
-            stats.misses += result.route == "miss"
-            stats.unanswered += result.route == "unanswered"
-            stats.errors += result.route == "error"
-            stats.ms_by_route.setdefault(result.route, []).append(ms)
-            if result.answer is None:
-                stats.problems.append(f"{label}: {result.error or 'no answer'}")
-                continue
-            answers[step.name] = result.answer
-            if step.name in expected:
-                stats.checked += 1
-                if same_value(expected[step.name], result.answer):
-                    stats.correct += 1
-                else:
-                    stats.wrong.append(f"{label}: expected {expected[step.name]!r}, got {result.answer!r}")
+            ready: list[tuple[int, dict[str, JSON]]] = []
+            for position, document in enumerate(documents):
+                try:
+                    ready.append((position, resolve_inputs(step, document, answers[position])))
+                except KeyError as error:
+                    stats.skipped += 1
+                    stats.problems.append(f"{labels[position]}: skipped, {error.args[0]}")
+                    lines[position].append({"document": labels[position], "step": step.name, "route": "skipped",
+                                            "error": error.args[0]})
+            step_results = _step_results(seglam, step, [inputs for _, inputs in ready], workflow.namespace,
+                                         synthesize)
+            for (position, _), result in zip(ready, step_results):
+                expected = (documents[position].get(workflow.expected_field) if workflow.expected_field else None) or {}
+                lines[position].append({"document": labels[position], "step": step.name, "route": result.route,
+                                        "answer": result.answer, "procedure_id": result.procedure_id,
+                                        "procedure_version": result.procedure_version,
+                                        "model_calls": result.model_calls, "ms": round(result.ms, 3),
+                                        "error": result.error})
+                _count(stats, labels[position], result, expected.get(step.name, _UNCHECKED))
+                if result.answer is not None:
+                    answers[position][step.name] = result.answer
+        for document_lines in lines:
+            for line in document_lines:
+                _write(results, line)
         if bar is not None:
-            bar.update()
+            bar.update(len(documents))
             bar.set_postfix(hits=report.model_calls_saved, model_calls=report.model_calls, refresh=False)
     if bar is not None:
         bar.close()
     report.wall_s = time.perf_counter() - started
     return report
+
+
+_UNCHECKED = object()  # no expected answer for this step
+
+
+def _count(stats: StepReport, label: str, result: Result, expected) -> None:
+    stats.requests += 1
+    stats.model_calls += result.model_calls
+    stats.hits += result.route == "hit"
+    stats.misses += result.route == "miss"
+    stats.unanswered += result.route == "unanswered"
+    stats.errors += result.route == "error"
+    stats.ms_by_route.setdefault(result.route, []).append(result.ms)
+    if result.answer is None:
+        stats.problems.append(f"{label}: {result.error or 'no answer'}")
+    elif expected is not _UNCHECKED:
+        stats.checked += 1
+        if same_value(expected, result.answer):
+            stats.correct += 1
+        else:
+            stats.wrong.append(f"{label}: expected {expected!r}, got {result.answer!r}")
 
 
 def _write(results: TextIO | None, line: dict[str, JSON]) -> None:

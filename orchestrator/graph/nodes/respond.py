@@ -20,6 +20,8 @@ def respond(state: State, runtime: Runtime[Context]):
     attempts = state.get("attempts", 0)
     feedback = state.get("feedback", [])
     error = f"no verified procedure after {attempts} attempt(s); last problem: {feedback[-1] if feedback else 'no draft'}"
+    if state.get("failures"):
+        error += "; before that, the cached procedures failed: " + "; ".join(state["failures"])
     request = state["request"]
     runtime.context.store.record_synthesis_failure(request, error)
     return {"route": "error", "answer": None, "error": error}, "error: synthesis gave up"
