@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools bench-documents clean-venv
+.PHONY: demo test test-fast models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools bench-documents bench-hits clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
@@ -63,6 +63,11 @@ bench-synthesis-tools: $(STAMP) models
 # whole set takes is not measured yet (bench/documents/README.md).
 bench-documents: $(STAMP) models
 	$(PY) -m bench.documents.run
+
+# What a cached kind of request costs: single hits, new wordings, a 10,000-document step and
+# workflow, a command-line hit; no model runs (bench/hits.py).
+bench-hits: $(STAMP) models
+	$(PY) -m bench.hits
 
 clean-venv:
 	rm -rf $(VENV)
