@@ -70,16 +70,20 @@ class Sandbox:
         self._warned: set[str] = set()
         # Runs at close(), at garbage collection and at interpreter exit, whichever is first.
         self._finalizer = weakref.finalize(self, _kill_all, self._all)
+        # They boot side by side while the caller goes on (opening a store, loading the
+        # embedder); a run waits for its worker's hello (_acquire), and a worker that cannot
+        # start is reported there.
         self._idle = [self._start(limits.memory_mb) for _ in range(workers)]
-        for worker in self._idle:  # they boot side by side; wait for each hello
-            self._ready(worker)
 
     @property
     def protections(self) -> dict[str, str | None]:
         """Each process protection -> None when on, else why it is off on this machine."""
         with self._condition:
             worker = next((w for w in self._all if w.protections is not None), None)
-        return dict(worker.protections) if worker else {}
+        if worker is None:  # no hello read yet: wait for a fresh worker's, and leave it fresh
+            worker = self._acquire(None, self.limits)
+            self._give_back(worker)
+        return dict(worker.protections)
 
     def _start(self, memory_cap_mb: int) -> WorkerProcess:
         worker = WorkerProcess(memory_cap_mb)

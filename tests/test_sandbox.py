@@ -207,6 +207,7 @@ def test_run_many_answers_each_inputs_in_order_with_its_own_error_and_limits(san
 def test_a_worker_killed_from_outside_is_reported_and_replaced():
     before = worker_pids()
     with Sandbox(workers=1, limits=TIGHT) as sandbox:
+        assert sandbox.protections  # its worker has started
         for pid in worker_pids() - before:
             os.kill(pid, signal.SIGKILL)
         with pytest.raises(WorkerCrashed, match="killed by signal 9|died before the run"):
