@@ -175,9 +175,26 @@ def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(tokens_of(phrase)) for phrase in words)
 
 
+@lru_cache(maxsize=None)
+def _by_initial(phrases: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The phrases by the first letter of their first word. A token names a word only if it
+    starts with the word's first letter (the same word, a compound, or one typo after the
+    first letter: word_matches), so each position of a text tries only those phrases."""
+    grouped: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        if phrase:
+            grouped.setdefault(phrase[0][:1], []).append(phrase)
+    return {initial: tuple(group) for initial, group in grouped.items()}
+
+
+def _phrases_from(tokens: tuple[str, ...], index: int, phrases: tuple[tuple[str, ...], ...]):
+    """The phrases that may start at tokens[index]."""
+    return _by_initial(phrases).get(tokens[index][:1], ())
+
+
 def _names(tokens: tuple[str, ...], words: tuple[str, ...]) -> bool:
     phrases = _phrases(words)
-    return any(_phrase_at(tokens, i, phrase) for i in range(len(tokens)) for phrase in phrases)
+    return any(_phrase_at(tokens, i, phrase) for i in range(len(tokens)) for phrase in _phrases_from(tokens, i, phrases))
 
 
 def _marked(tokens: tuple[str, ...], index: int, markers: tuple[str, ...]) -> bool:
@@ -187,7 +204,7 @@ def _marked(tokens: tuple[str, ...], index: int, markers: tuple[str, ...]) -> bo
 
 def _conversion(tokens: tuple[str, ...]) -> Terms:
     mentions = [(unit, i) for i in range(len(tokens)) for unit, words in UNITS.items()
-                if any(_phrase_at(tokens, i, phrase) for phrase in _phrases(words))]
+                if any(_phrase_at(tokens, i, phrase) for phrase in _phrases_from(tokens, i, _phrases(words)))]
     units = list(dict.fromkeys(unit for unit, _ in mentions))
     strong = [unit for unit, i in mentions if _marked(tokens, i, STRONG_TARGET)]
     weak = [unit for unit, i in mentions if _marked(tokens, i, WEAK_TARGET)]
@@ -220,14 +237,15 @@ def compared_words(text: str) -> dict[int, str]:
     nor the rest of a compound it reads by its head ("Steuer|satz" names the tax, not the rate)."""
     tokens = tokens_of(text)
     compared: dict[int, str] = {}
-    units = [phrase for words in UNITS.values() for phrase in _phrases(words)]
+    units = tuple(phrase for words in UNITS.values() for phrase in _phrases(words))
     markers = _phrases((*STRONG_TARGET, *WEAK_TARGET, *SOURCE))
+    axes = {axis: tuple(phrase for words in values.values() for phrase in _phrases(words)) for axis, values in AXES.items()}
     for i in range(len(tokens)):
-        for axis, values in AXES.items():
-            for phrase in (phrase for words in values.values() for phrase in _phrases(words)):
+        for axis, phrases in axes.items():
+            for phrase in _phrases_from(tokens, i, phrases):
                 if _phrase_at(tokens, i, phrase, compounds=False):
                     compared.update(dict.fromkeys(range(i, i + len(phrase)), axis))
-        if any(_phrase_at(tokens, i, phrase, compounds=False) for phrase in units):
+        if any(_phrase_at(tokens, i, phrase, compounds=False) for phrase in _phrases_from(tokens, i, units)):
             compared[i] = CONVERSION
             for marker in markers:
                 if tokens[max(0, i - len(marker)):i] == marker:

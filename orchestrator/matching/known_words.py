@@ -101,9 +101,10 @@ def _explained(token: str, known: set[str], ignored: frozenset[str]) -> bool:
         return True
     # A compound is explained by its parts: "Absenderadresse" by "Absender" and "Adresse", but
     # "Steuersatz" (tax rate) not by "Steuer" alone.
-    for word in known | ignored:
-        rest = token[len(word):].removeprefix("s")  # the German linking s: "Rechnungs|nummer"
-        if len(word) >= COMPOUND_PART_CHARS and token.startswith(word) and len(rest) >= COMPOUND_PART_CHARS:
+    for cut in range(COMPOUND_PART_CHARS, len(token) - COMPOUND_PART_CHARS + 1):
+        head = token[:cut]
+        rest = token[cut:].removeprefix("s")  # the German linking s: "Rechnungs|nummer"
+        if (head in known or head in ignored) and len(rest) >= COMPOUND_PART_CHARS:
             if _explained(rest, known, ignored):
                 return True
     return False
