@@ -108,8 +108,10 @@ class Seglam:
         """
         settings = settings or Settings()
         home = Path(home) if home else default_home()
-        embedder = embedder or Embedder(home)
         closers: list = []
+        if embedder is None:
+            embedder = Embedder(home, cache_path=home / "embeddings.sqlite3")
+            closers.append(embedder.close)
         client, lock = open_client(home, chroma_url)
         store = ProcedureStore(client, embedder, lock, RunLedger(ledger_path(home, chroma_url)))
         closers.append(store.close)

@@ -54,3 +54,16 @@ def test_a_missing_export_is_made_on_first_use_in_place_of_a_broken_one(tmp_path
     vector = Embedder().embed_one("Extract the grand total of this invoice")
     assert embed_export.exported_embedder() == broken and len(vector) == Embedder.dimensions
     assert [p.name for p in (tmp_path / "models").iterdir() if not p.name.startswith(".")] == [broken.name]
+
+
+def test_a_text_embedded_before_is_read_back_without_loading_the_model(tmp_path, embedder):
+    first = Embedder(cache_path=tmp_path / "embeddings.sqlite3")
+    vector = first.embed_one("Extract the grand total of this invoice")
+    first.close()
+    later = Embedder(cache_path=tmp_path / "embeddings.sqlite3")  # another process, say
+    assert later.embed_one("Extract the grand total of this invoice") == vector
+    assert later._loaded is None  # no model was needed
+    assert vector == embedder.embed_one("Extract the grand total of this invoice")  # exactly the model's
+    later.embed_one("Sum the amount column")
+    assert later._loaded is not None
+    later.close()

@@ -12,7 +12,8 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from .embed_export import ensure_exported
+from .embed_cache import EmbeddingCache
+from .embed_export import EXPORT_NAME, SOURCE_PACKAGE, ensure_exported
 
 
 class Embedder:
@@ -20,10 +21,15 @@ class Embedder:
 
     dimensions = 384
 
-    def __init__(self, home: str | Path | None = None):
+    def __init__(self, home: str | Path | None = None, cache_path: Path | None = None):
+        """home: where to look for the exported model first (then $SEGLAM_HOME). cache_path: an
+        SQLite file keeping the vector of every text embedded one at a time, so a later process
+        needs no model for a text seen before (storage/embed_cache.py); None keeps them in memory."""
         self._home = home
         self._loaded = None  # (session, tokenizer), on first use: listing the cache needs no model
         self._lock = threading.Lock()
+        model = f"{EXPORT_NAME}:{':'.join(SOURCE_PACKAGE)}"
+        self._cache = EmbeddingCache(cache_path, model) if cache_path is not None else None
         self.embed_one = lru_cache(maxsize=4096)(self._embed_one)
 
     def _load(self):
@@ -57,4 +63,14 @@ class Embedder:
         return vectors.tolist()
 
     def _embed_one(self, text: str) -> tuple[float, ...]:
-        return tuple(self.embed([text])[0])
+        if self._cache is None:
+            return tuple(self.embed([text])[0])
+        vector = self._cache.get(text)
+        if vector is None:
+            vector = tuple(self.embed([text])[0])
+            self._cache.put(text, vector)
+        return vector
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
