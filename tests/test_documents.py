@@ -153,3 +153,27 @@ def test_a_document_the_cached_procedure_cannot_read_gets_one_draft_and_a_new_ki
     assert unread.route == "error" and len(synthesizer.calls) == 1  # this document's bounded chance: one draft
     seglam.run("Extract the tax rate of a receipt as a number", {"receipt": "GST 6%"})
     assert len(synthesizer.calls) == 4  # a new kind: all three
+
+
+TABLE = "date,id,vendor,qty,amount\n2024-11-26,1000,Nordwind AG,19,2159.42\n2024-08-30,1002,Blue Fern Ltd,4,747.21\n"
+
+
+@pytest.mark.parametrize("task, answer", [
+    ("what is the total of the amount column", 2906.63),  # a sum is derived, not printed
+    ("what is the mean amount per row", 1453.32),
+    ("Find the amount of the Blue Fern Ltd row as a number", 747.21),  # printed as a field after "4,"
+])
+def test_derived_answers_and_csv_fields_are_grounded(task, answer):
+    from orchestrator.admission.grounding import check_grounded
+    from orchestrator.types import Request
+
+    check_grounded(answer, Request(task=task, inputs={"table": TABLE}), {"type": "number"})
+
+
+def test_a_figure_not_printed_in_a_table_is_still_ungrounded():
+    from orchestrator.admission.grounding import Ungrounded, check_grounded
+    from orchestrator.types import Request
+
+    with pytest.raises(Ungrounded):
+        check_grounded(47.21, Request(task="Find the amount of the Blue Fern Ltd row as a number",
+                                      inputs={"table": TABLE}), {"type": "number"})

@@ -9,7 +9,8 @@ written form), a name is text printed there. This is checked when a procedure is
 on every hit; an answer that is not printed is a failure, never an answer.
 
 It applies to extraction tasks (extract, find, read, get ... a field of a document) with a
-stated form (admission/contracts.py); a sum, a count or a conversion derives its answer and
+stated form (admission/contracts.py); a task that names an operation or a conversion (a sum,
+a mean, a count, the minimum, into euros: matching/intent_terms.py) derives its answer and
 is checked by its tests instead.
 """
 from __future__ import annotations
@@ -22,12 +23,18 @@ from price_parser import Price
 
 from sandbox.extract import dates as printed_dates
 
+from ..matching.intent_terms import intent_terms
 from ..types import JSON, Request
 from .contracts import INTEGER, ISO_DATE, NUMBER, TEXT, Contract, contract_of, stated_contract
 
 EXTRACTION = re.compile(r"\b(?:extract|find|read|get|pull|take|look up|identify|locate|what is)\b", re.I)
 DOCUMENT_MIN_CHARS = 40  # a text input at least this long, or of several lines, is a document
 FIGURE = re.compile(r"\d(?:[\d.,']*\d)?")
+# A task naming a value on these axes computes its answer from the document.
+DERIVING_AXES = {"operation", "conversion source", "conversion target"}
+# A comma next to a letter, a space or a line end separates fields ("Blue Fern Ltd,4,747.21"),
+# so such a line's figures are also read field by field: "4,747.21" there is 4 and 747.21.
+FIELD_COMMA = re.compile(r",(?!\d)|(?<!\d),")
 
 
 class Ungrounded(Exception):
@@ -45,6 +52,8 @@ def check_grounded(answer: JSON, request: Request, returns: dict[str, Any]) -> N
     contract = stated_contract(request.task) or contract_of(returns)
     if answer is None or contract not in (NUMBER, INTEGER, ISO_DATE, TEXT) or not EXTRACTION.search(request.task):
         return
+    if DERIVING_AXES & set(intent_terms(request.task)):
+        return
     texts = documents(request)
     if not texts or any(printed(answer, contract, text) for text in texts.values()):
         return
@@ -59,8 +68,17 @@ def printed(answer: JSON, contract: Contract, text: str) -> bool:
         return isinstance(answer, str) and folded(answer) in folded(text)
     if isinstance(answer, bool) or not isinstance(answer, (int, float)):
         return False
-    return any(math.isclose(value, abs(answer), abs_tol=0.005) for figure in FIGURE.findall(text)
+    return any(math.isclose(value, abs(answer), abs_tol=0.005) for figure in figures(text)
                for value in readings(figure))
+
+
+def figures(text: str) -> list[str]:
+    """The figures printed in the text, and in a line of comma-separated fields, each field's."""
+    found = FIGURE.findall(text)
+    for line in text.splitlines():
+        if FIELD_COMMA.search(line):
+            found += [figure for field in line.split(",") for figure in FIGURE.findall(field)]
+    return found
 
 
 def readings(figure: str) -> set[float]:
