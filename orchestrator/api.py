@@ -7,13 +7,13 @@ import os
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sandbox import Sandbox
 
 from .prompts.confirmer import Confirmer, EngineConfirmer
 from .storage.embed import Embedder
-from .batching import Tried, run_requests
+from .batching import Results, Tried, run_requests
 from .errors import BadRequest, ProcedureRejected
 from .graph import Context, build_graph
 from .graph.turns import SynthesisTurns
@@ -154,28 +154,31 @@ class Seglam:
         return result
 
     def run_many(self, task: str, inputs: Iterable[dict[str, JSON] | None], namespace: str = "default",
-                 *, synthesize: bool = True) -> list[Result]:
+                 *, synthesize: bool = True, on_result: Callable[[int, Result], None] | None = None) -> list[Result]:
         """`run` for each inputs, in order, as a batch: the requests of one kind (the same input
         names and types) are looked up once and, where a cached procedure answers, run on it
         together, every sandbox worker busy (orchestrator/batching.py). A document it cannot
         answer falls through, alone, to the next candidate or to synthesis, as in `run`.
 
         A malformed inputs comes back as an error Result naming its problem; the others run.
+        on_result(index, result) is called as each result is made, in no particular order.
         """
-        requests: list[Request | None] = []
-        results: list[Result | None] = []
-        for each in inputs:
+        requests: list[Request] = []
+        valid: list[int] = []
+        results = Results(0, on_result)
+        for index, each in enumerate(inputs):
+            results.items.append(None)
             try:
                 requests.append(validate(task, each, namespace))
-                results.append(None)
+                valid.append(index)
             except BadRequest as error:
-                requests.append(None)
-                results.append(Result(answer=None, route="error", error=str(error)))
-        valid = [index for index, request in enumerate(requests) if request is not None]
-        answered = run_requests(self._invoke, self.context, [requests[i] for i in valid], synthesize)
-        for index, result in zip(valid, answered):
-            results[index] = result
-        return results  # type: ignore[return-value]
+                results[index] = Result(answer=None, route="error", error=str(error))
+
+        def made(position: int, result: Result) -> None:
+            results[valid[position]] = result
+
+        run_requests(self._invoke, self.context, requests, synthesize, made)
+        return results.items  # type: ignore[return-value]
 
     def _invoke(self, request: Request, synthesize: bool, tried: Tried | None = None) -> tuple[Result, Procedure | None]:
         """One graph pass; `tried`: a procedure already run for this request (by a batch)."""

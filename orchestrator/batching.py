@@ -38,19 +38,34 @@ class Tried:
 Invoke = Callable[[Request, bool, "Tried | None"], "tuple[Result, Procedure | None]"]
 
 
-def run_requests(invoke: Invoke, context: Context, requests: list[Request], synthesize: bool) -> list[Result]:
+class Results:
+    """A batch's results by request index, each handed to `on_result` the moment it is made
+    (a durable run writes it down then: authoring/runs.py)."""
+
+    def __init__(self, size: int, on_result: Callable[[int, Result], None] | None = None):
+        self.items: list[Result | None] = [None] * size
+        self._on_result = on_result
+
+    def __setitem__(self, index: int, result: Result) -> None:
+        self.items[index] = result
+        if self._on_result is not None:
+            self._on_result(index, result)
+
+
+def run_requests(invoke: Invoke, context: Context, requests: list[Request], synthesize: bool,
+                 on_result: Callable[[int, Result], None] | None = None) -> list[Result]:
     """A Result per request, in order; requests of one kind share one lookup and run together."""
-    results: list[Result | None] = [None] * len(requests)
+    results = Results(len(requests), on_result)
     kinds: dict[tuple, list[int]] = {}
     for index, request in enumerate(requests):
         kinds.setdefault(LookupMemo.key(request), []).append(index)
     for indexes in kinds.values():
         _run_kind(invoke, context, requests, indexes, synthesize, results)
-    return results  # type: ignore[return-value]
+    return results.items  # type: ignore[return-value]
 
 
 def _run_kind(invoke: Invoke, context: Context, requests: list[Request], indexes: list[int], synthesize: bool,
-              results: list) -> None:
+              results: Results) -> None:
     waiting = list(indexes)
     while waiting:
         first, *waiting = waiting
@@ -72,7 +87,7 @@ def _answered_at_once(result: Result) -> bool:
 
 
 def _run_round(invoke: Invoke, context: Context, requests: list[Request], batch: list[int], procedure: Procedure,
-               synthesize: bool, results: list) -> list[int]:
+               synthesize: bool, results: Results) -> list[int]:
     """Run `procedure` on the batch and settle each answer; the requests left unsettled
     because the procedure was quarantined on the way."""
     started = time.perf_counter()

@@ -99,10 +99,12 @@ def cmd_run(args) -> int:
     return 1 if result.route == "error" else 0
 
 
-def read_requests(path: Path, default_namespace: str):
-    """(line number, id, task, inputs, namespace) for each JSONL line, or a UsageError."""
+def read_requests(path: Path, default_namespace: str) -> list[tuple]:
+    """(line number, id, task, inputs, namespace) for each JSONL line, or a UsageError; every
+    line needs an id of its own, since a resumed run knows its rows by id."""
     if not path.exists():
         raise UsageError(f"no requests file at {path}")
+    requests, seen = [], {}
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -113,48 +115,71 @@ def read_requests(path: Path, default_namespace: str):
                 raise UsageError(f"{path}:{number}: not JSON ({error.msg})") from None
             if not isinstance(item, dict) or "task" not in item:
                 raise UsageError(f'{path}:{number}: each line must be an object with "task" (and "inputs")')
-            yield number, item.get("id", number), item["task"], item.get("inputs", {}), item.get("namespace", default_namespace)
+            if item.get("id") is None:
+                raise UsageError(f'{path}:{number}: no "id"; every request needs one, unique in the file')
+            key = json.dumps(item["id"])
+            if key in seen:
+                raise UsageError(f"{path}:{number}: id {item['id']!r} is used before, on line {seen[key]}")
+            seen[key] = number
+            requests.append((number, item["id"], item["task"], item.get("inputs", {}),
+                             item.get("namespace", default_namespace)))
+    return requests
 
 
 def cmd_batch(args) -> int:
     from tqdm import tqdm
 
-    requests = list(read_requests(Path(args.requests), args.namespace))
-    routes: dict[str, int] = {}
-    with open_seglam(args) as seglam, open(args.out, "w", encoding="utf-8") as out, \
-            tqdm(total=len(requests), desc="requests", unit="req", file=sys.stderr) as bar:
-        for first in range(0, len(requests), BATCH_ROUND):
-            round_ = requests[first:first + BATCH_ROUND]
-            results = batch_results(seglam, round_, synthesize=not args.no_synthesis)
-            for (_, request_id, *_), result in zip(round_, results):
-                line = result_line(result, request_id)
-                routes[line["route"]] = routes.get(line["route"], 0) + 1
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
-            out.flush()
-            bar.update(len(round_))
+    from .authoring.runs import RunLog, fingerprint
+
+    requests = read_requests(Path(args.requests), args.namespace)
+    rows = {json.dumps(request_id): fingerprint(namespace, task, inputs)
+            for _, request_id, task, inputs, namespace in requests}
+    with RunLog(Path(args.out), rows, resume=args.resume, retry_errors=args.retry_errors) as log:
+        todo = [request for request in requests if log.recorded(json.dumps(request[1])) is None]
+        with open_seglam(args) as seglam, tqdm(total=len(requests), initial=len(requests) - len(todo), desc="requests",
+                                                unit="req", file=sys.stderr) as bar:
+            for first in range(0, len(todo), BATCH_ROUND):
+                round_ = todo[first:first + BATCH_ROUND]
+
+                def made(index: int, result: Result, round_=round_) -> None:
+                    request_id = round_[index][1]
+                    log.record(json.dumps(request_id), result_line(result, request_id))
+                    bar.update()
+
+                batch_results(seglam, round_, synthesize=not args.no_synthesis, on_result=made)
+        routes: dict[str, int] = {}
+        for _, request_id, *_ in requests:
+            route = log.recorded(json.dumps(request_id))["route"]
+            routes[route] = routes.get(route, 0) + 1
     return summarize(len(requests), routes, args.out)
 
 
 # Lines answered per round: the requests of one task and namespace in a round run as one batch
-# (Seglam.run_many), and the round's results are written before the next round starts.
+# (Seglam.run_many); each result is written as it is made.
 BATCH_ROUND = 512
 
 
-def batch_results(seglam, requests: list[tuple], synthesize: bool) -> list[Result]:
+def batch_results(seglam, requests: list[tuple], synthesize: bool, on_result=None) -> list[Result]:
     """A Result per (line, id, task, inputs, namespace), in order: the lines of one task and
-    namespace go to `run_many` together."""
+    namespace go to `run_many` together. on_result(index, result) as each is made."""
     results: list[Result | None] = [None] * len(requests)
     groups: dict[str, list[int]] = {}
     for index, (_, _, task, _, namespace) in enumerate(requests):
         groups.setdefault(json.dumps([task, namespace]), []).append(index)
     for indexes in groups.values():
         _, _, task, _, namespace = requests[indexes[0]]
+
+        def made(position: int, result: Result, indexes=indexes) -> None:
+            results[indexes[position]] = result
+            if on_result is not None:
+                on_result(indexes[position], result)
+
         try:
-            answered = seglam.run_many(task, [requests[i][3] for i in indexes], namespace, synthesize=synthesize)
-        except SeglamError as error:  # the task or namespace itself is malformed
-            answered = [Result(answer=None, route="error", error=str(error)) for _ in indexes]
-        for index, result in zip(indexes, answered):
-            results[index] = result
+            seglam.run_many(task, [requests[i][3] for i in indexes], namespace, synthesize=synthesize, on_result=made)
+        except SeglamError as error:  # raised for the whole group: each request not yet answered gets it
+            for position, index in enumerate(indexes):
+                if results[index] is None:
+                    made(position, Result(answer=None, route="error", error=str(error)))
     return results  # type: ignore[return-value]
 
 
@@ -244,11 +269,17 @@ def cmd_procedures(args) -> int:
 
 
 def cmd_workflow(args) -> int:
-    from .authoring.workflow import format_report, load_workflow, run_workflow
+    from .authoring.runs import RunLog
+    from .authoring.workflow import format_report, load_workflow, run_workflow, workflow_rows
 
     workflow = load_workflow(Path(args.file))
-    with open_seglam(args) as seglam, open(args.out, "w", encoding="utf-8") if args.out else nullcontext() as out:
-        report = run_workflow(seglam, workflow, progress=not args.json, synthesize=not args.no_synthesis, results=out)
+    if (args.resume or args.retry_errors) and not args.out:
+        raise UsageError("--resume and --retry-errors continue the run whose results are in --out; give --out")
+    log = RunLog(Path(args.out), workflow_rows(workflow), resume=args.resume,
+                 retry_errors=args.retry_errors) if args.out else nullcontext()
+    with log, open_seglam(args) as seglam:
+        report = run_workflow(seglam, workflow, progress=not args.json, synthesize=not args.no_synthesis,
+                              log=log if args.out else None)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
     verdict = f"{report.failed} of {report.requests} not answered" if report.failed else "all answered"
     print(f"workflow {workflow.name!r}: {report.requests} requests; {verdict}", file=sys.stderr)
@@ -303,6 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", required=True, help="JSONL of results: id, answer, route, procedure_id, latency_ms")
     batch.add_argument("--namespace", default="default", help="for lines that name none")
     batch.add_argument("--no-synthesis", action="store_true")
+    batch.add_argument("--resume", action="store_true",
+                       help="finish an interrupted run: only the requests --out has no result for")
+    batch.add_argument("--retry-errors", action="store_true",
+                       help="like --resume, and also redo the requests that ended in an error")
     batch.set_defaults(handler=cmd_batch)
 
     procedures = commands.add_parser("procedures", help="review the cache")
@@ -348,6 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
     workflow.add_argument("--json", action="store_true")
     workflow.add_argument("--out", help="JSONL of results, one line per document and step, written as they are made")
     workflow.add_argument("--no-synthesis", action="store_true", help="answer from the cache only; no model runs")
+    workflow.add_argument("--resume", action="store_true",
+                          help="finish an interrupted run: only the documents and steps --out has no result for")
+    workflow.add_argument("--retry-errors", action="store_true",
+                          help="like --resume, and also redo the steps that ended in an error")
     workflow.set_defaults(handler=cmd_workflow)
 
     kb = commands.add_parser("kb", help="the knowledge base the model consults when it writes procedures")

@@ -12,8 +12,9 @@ import pytest
 
 from orchestrator.errors import BadRequest
 from orchestrator.types import Result
-from orchestrator.authoring.workflow import (Step, WorkflowError, format_report, load_workflow, resolve_inputs, run_workflow,
-                                   same_value)
+from orchestrator.authoring.runs import RunLog
+from orchestrator.authoring.workflow import (Step, Workflow, WorkflowError, document_labels, format_report,
+                                             load_workflow, resolve_inputs, run_workflow, same_value, workflow_rows)
 
 DEMO = Path(__file__).resolve().parent.parent / "workflows"
 DOCS = [{"id": "a", "text": "Total: 10.00", "rate": 0.5, "expected": {"total": 10.0, "eur": 5.0}},
@@ -70,7 +71,7 @@ class FakeSeglam:
         answer = float(inputs["invoice"].split(":")[1]) if "extract" in task else inputs["amount"] * inputs["rate"]
         return Result(answer=answer, route=route, model_calls=int(route == "miss"))
 
-    def run_many(self, task, inputs, namespace="default", *, synthesize=True):
+    def run_many(self, task, inputs, namespace="default", *, synthesize=True, on_result=None):
         """As Seglam.run_many: a request it refuses (BadRequest) is an error Result; the rest run."""
         results = []
         for each in inputs:
@@ -78,6 +79,8 @@ class FakeSeglam:
                 results.append(self.run(task, each, namespace, synthesize=synthesize))
             except BadRequest as error:
                 results.append(Result(answer=None, route="error", error=str(error)))
+            if on_result is not None:
+                on_result(len(results) - 1, results[-1])
         return results
 
 
@@ -225,11 +228,40 @@ def test_knowledge_documents_are_indexed_into_the_workflows_namespace(tmp_path):
 
 
 def test_results_are_written_as_they_are_made_and_synthesis_can_be_off(tmp_path):
-    seglam, out = FakeSeglam(), io.StringIO()
-    report = run_workflow(seglam, flow(tmp_path), progress=False, synthesize=False, results=out)
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    seglam = FakeSeglam()
+    workflow = flow(tmp_path)
+    with RunLog(tmp_path / "out.jsonl", workflow_rows(workflow)) as log:
+        report = run_workflow(seglam, workflow, progress=False, synthesize=False, log=log)
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert len(lines) == report.requests and set(seglam.synthesize) == {False}
     assert {"document", "step", "route", "answer", "procedure_id", "error"} <= set(lines[0])
+
+
+def test_a_resumed_workflow_runs_only_what_is_missing_and_reports_the_whole_run(tmp_path):
+    workflow = flow(tmp_path)
+    rows = workflow_rows(workflow)
+    whole = run_workflow(FakeSeglam(), workflow, progress=False)
+    with RunLog(tmp_path / "out.jsonl", rows) as log:  # the first run got through the first document only
+        first = workflow.documents[:1]
+        run_workflow(FakeSeglam(), Workflow(workflow.name, workflow.namespace, first, workflow.steps,
+                                            workflow.expected_field), progress=False, log=log)
+    seglam = FakeSeglam()
+    with RunLog(tmp_path / "out.jsonl", rows, resume=True) as log:
+        resumed = run_workflow(seglam, workflow, progress=False, log=log)
+    assert len(seglam.calls) == len(workflow.steps) * (len(workflow.documents) - 1)  # only the rest ran
+    assert [(s.requests, s.correct, s.checked) for s in resumed.steps] == [(s.requests, s.correct, s.checked)
+                                                                           for s in whole.steps]
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert sorted((line["document"], line["step"]) for line in lines) == sorted(
+        (label, step.name) for label in document_labels(workflow.documents) for step in workflow.steps)
+
+
+def test_documents_sharing_an_id_are_refused(tmp_path):
+    (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "Total: 1"}\n{"id": "a", "text": "Total: 2"}\n')
+    (tmp_path / "flow.yaml").write_text("name: t\ndocuments: docs.jsonl\nsteps:\n  - name: total\n"
+                                        "    task: extract the total\n    inputs:\n      invoice: $doc.text\n")
+    with pytest.raises(WorkflowError, match=r"document id\(s\) \['a'\] are used by more than one document"):
+        load_workflow(tmp_path / "flow.yaml")
 
 
 # --- the demo data ------------------------------------------------------------------------

@@ -19,12 +19,12 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 import yaml
 
 from ..errors import SeglamError
-from ..types import JSON, Result
+from ..types import JSON, Result, TraceStep
+from .runs import RunLog, fingerprint
 
 WORKFLOW_KEYS = ("name", "namespace", "documents", "expected", "knowledge", "steps")
 STEP_KEYS = ("name", "task", "inputs")
@@ -201,6 +201,11 @@ def load_workflow(path: str | Path) -> Workflow:
     if not isinstance(raw["steps"], list) or not raw["steps"]:
         raise WorkflowError(f"{path}: 'steps' must be a non-empty list")
     documents = _read_documents(path, (path.parent / raw["documents"]).resolve())
+    labels = document_labels(documents)
+    repeated = sorted({label for label in labels if labels.count(label) > 1}) if len(set(labels)) < len(labels) else []
+    if repeated:
+        raise WorkflowError(f"{path}: document id(s) {repeated[:5]} are used by more than one document; "
+                            "a run knows its documents by id")
     fields = {name for document in documents for name in document}
     expected = raw.get("expected")
     if expected is not None and expected not in fields:
@@ -247,25 +252,44 @@ def same_value(expected: JSON, actual: JSON, tolerance: float = TOLERANCE) -> bo
 
 
 # Documents taken per round: each step runs over a round's documents as one batch
-# (Seglam.run_many), and the round's results are written before the next round starts.
+# (Seglam.run_many); with a run log each result is kept the moment it is made.
 ROUND = 256
 
 
-def _step_results(seglam, step: Step, inputs: list[dict[str, JSON]], namespace: str,
-                  synthesize: bool) -> list[Result]:
-    """The step's results for these inputs; an error seglam raises for the whole step (the
-    model cannot be loaded, say) becomes every request's error, so the run goes on."""
-    try:
-        return seglam.run_many(step.task, inputs, namespace, synthesize=synthesize)
-    except SeglamError as error:
-        return [Result(answer=None, route="error", error=str(error)) for _ in inputs]
+def document_labels(documents: list[dict[str, JSON]]) -> list[str]:
+    """Each document's id (its "id" field, else "document N"), by which a run knows its rows."""
+    return [str(d.get("id", f"document {n}")) for n, d in enumerate(documents, 1)]
+
+
+def row_id(label: str, step: Step) -> str:
+    return json.dumps([label, step.name], ensure_ascii=False)
+
+
+def workflow_rows(workflow: Workflow) -> dict[str, str]:
+    """Row id -> fingerprint for every document and step: a changed document or step is run again."""
+    return {row_id(label, step): fingerprint(workflow.namespace, [step.task, step.inputs], document)
+            for label, document in zip(document_labels(workflow.documents), workflow.documents) for step in workflow.steps}
+
+
+def _line(label: str, step: Step, result: Result) -> dict[str, JSON]:
+    return {"document": label, "step": step.name, "route": result.route, "answer": result.answer,
+            "procedure_id": result.procedure_id, "procedure_version": result.procedure_version,
+            "model_calls": result.model_calls, "ms": round(result.ms, 3), "error": result.error}
+
+
+def _from_line(line: dict[str, JSON]) -> Result:
+    """A result an earlier, interrupted run of this workflow made (see authoring/runs.py)."""
+    return Result(answer=line.get("answer"), route=line["route"], procedure_id=line.get("procedure_id"),
+                  procedure_version=line.get("procedure_version"), error=line.get("error"),
+                  model_calls=line.get("model_calls") or 0,
+                  trace=[TraceStep("resumed", line.get("ms") or 0.0, "made by the interrupted run")])
 
 
 def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesize: bool = True,
-                 results: TextIO | None = None) -> WorkflowReport:
+                 log: RunLog | None = None) -> WorkflowReport:
     """Run every step on every document through `seglam.run_many`, a round of documents at a
-    time, counting routes, model calls and accuracy. With `results`, one JSON line per document
-    and step is written (and flushed) after each round, so an interrupted run keeps what it did."""
+    time, counting routes, model calls and accuracy. With a run log each result is kept as it is
+    made, and what the log already holds (a resumed run) is counted, not run again."""
     report = WorkflowReport(workflow.name, len(workflow.documents), [StepReport(s.name) for s in workflow.steps])
     started = time.perf_counter()
     for document in workflow.knowledge:
@@ -276,36 +300,34 @@ def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesiz
         from tqdm import tqdm
 
         bar = tqdm(total=len(workflow.documents), desc=workflow.name, unit="doc", file=sys.stderr)
+    all_labels = document_labels(workflow.documents)
     for first in range(0, len(workflow.documents), ROUND):
         documents = workflow.documents[first:first + ROUND]
-        labels = [str(d.get("id", f"document {first + n}")) for n, d in enumerate(documents, 1)]
+        labels = all_labels[first:first + ROUND]
         answers: list[dict[str, JSON]] = [{} for _ in documents]
-        lines: list[list[dict[str, JSON]]] = [[] for _ in documents]
         for step, stats in zip(workflow.steps, report.steps):
             ready: list[tuple[int, dict[str, JSON]]] = []
             for position, document in enumerate(documents):
+                earlier = log.recorded(row_id(labels[position], step)) if log is not None else None
+                if earlier is not None:
+                    _settle(stats, workflow, document, labels[position], step, _from_line(earlier), answers[position])
+                    continue
                 try:
                     ready.append((position, resolve_inputs(step, document, answers[position])))
                 except KeyError as error:
                     stats.skipped += 1
                     stats.problems.append(f"{labels[position]}: skipped, {error.args[0]}")
-                    lines[position].append({"document": labels[position], "step": step.name, "route": "skipped",
-                                            "error": error.args[0]})
-            step_results = _step_results(seglam, step, [inputs for _, inputs in ready], workflow.namespace,
-                                         synthesize)
-            for (position, _), result in zip(ready, step_results):
-                expected = (documents[position].get(workflow.expected_field) if workflow.expected_field else None) or {}
-                lines[position].append({"document": labels[position], "step": step.name, "route": result.route,
-                                        "answer": result.answer, "procedure_id": result.procedure_id,
-                                        "procedure_version": result.procedure_version,
-                                        "model_calls": result.model_calls, "ms": round(result.ms, 3),
-                                        "error": result.error})
-                _count(stats, labels[position], result, expected.get(step.name, _UNCHECKED))
-                if result.answer is not None:
-                    answers[position][step.name] = result.answer
-        for document_lines in lines:
-            for line in document_lines:
-                _write(results, line)
+                    if log is not None:
+                        log.record(row_id(labels[position], step), {"document": labels[position], "step": step.name,
+                                                                    "route": "skipped", "error": error.args[0]})
+
+            def made(index: int, result: Result, ready=ready, step=step, stats=stats) -> None:
+                position = ready[index][0]
+                if log is not None:
+                    log.record(row_id(labels[position], step), _line(labels[position], step, result))
+                _settle(stats, workflow, documents[position], labels[position], step, result, answers[position])
+
+            _run_step(seglam, step, [inputs for _, inputs in ready], workflow.namespace, synthesize, made)
         if bar is not None:
             bar.update(len(documents))
             bar.set_postfix(hits=report.model_calls_saved, model_calls=report.model_calls, refresh=False)
@@ -313,6 +335,37 @@ def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesiz
         bar.close()
     report.wall_s = time.perf_counter() - started
     return report
+
+
+def _run_step(seglam, step: Step, inputs: list[dict[str, JSON]], namespace: str, synthesize: bool, made) -> None:
+    """The step over these inputs, each result handed to `made(index, result)` as it is made. An
+    error seglam raises for the whole step (the model cannot be loaded, say) becomes the error
+    of every request not yet answered, so the run goes on."""
+    answered: set[int] = set()
+
+    def once(index: int, result: Result) -> None:
+        answered.add(index)
+        made(index, result)
+
+    try:
+        seglam.run_many(step.task, inputs, namespace, synthesize=synthesize, on_result=once)
+    except SeglamError as error:
+        for index in range(len(inputs)):
+            if index not in answered:
+                once(index, Result(answer=None, route="error", error=str(error)))
+
+
+def _settle(stats: StepReport, workflow: Workflow, document: dict[str, JSON], label: str, step: Step, result: Result,
+            answers: dict[str, JSON]) -> None:
+    """Count the result and keep its answer for the document's later steps."""
+    if result.route == "skipped":
+        stats.skipped += 1
+        stats.problems.append(f"{label}: skipped, {result.error}")
+        return
+    expected = (document.get(workflow.expected_field) if workflow.expected_field else None) or {}
+    _count(stats, label, result, expected.get(step.name, _UNCHECKED))
+    if result.answer is not None:
+        answers[step.name] = result.answer
 
 
 _UNCHECKED = object()  # no expected answer for this step
@@ -334,12 +387,6 @@ def _count(stats: StepReport, label: str, result: Result, expected) -> None:
             stats.correct += 1
         else:
             stats.wrong.append(f"{label}: expected {expected!r}, got {result.answer!r}")
-
-
-def _write(results: TextIO | None, line: dict[str, JSON]) -> None:
-    if results is not None:
-        results.write(json.dumps(line, ensure_ascii=False) + "\n")
-        results.flush()
 
 
 def _ms(value: float | None) -> str:
