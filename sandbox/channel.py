@@ -27,6 +27,15 @@ START_TIMEOUT_S = 30.0
 BOOT = f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); from sandbox.worker import main; main()"
 HELLO_BYTES = 64 * 1024
 REPLY_OVERHEAD = 64 * 1024  # the id, the error message, the JSON around the answer
+FOLDER_PREFIX = "seglam-worker-"
+
+
+def remove_orphaned_folders() -> None:
+    """Remove the working folders of workers whose host process no longer exists."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        host = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if host.isdigit() and not Path(f"/proc/{host}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class WorkerProcess:
@@ -37,11 +46,14 @@ class WorkerProcess:
         self.namespace: str | None = None
         self.protections: dict[str, str | None] | None = None
         self.start_ms: float | None = None
-        self.folder = tempfile.mkdtemp(prefix="seglam-worker-")
+        # The host's pid in the name: folders of a host that died without killing its workers
+        # (SIGKILL) are removed by the next host (remove_orphaned_folders).
+        self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
         self._started = time.perf_counter()
         self._buffer = b""
         self._unanswered = 0  # runs sent and not yet received (a batch pipelines them)
         self._count_lock = threading.Lock()
+        self._hello_lock = threading.Lock()
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", BOOT, str(memory_cap_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -49,16 +61,18 @@ class WorkerProcess:
         )
 
     def ready(self) -> None:
-        """Wait for the worker's hello (once); WorkerCrashed if it does not come."""
-        if self.protections is not None:
-            return
-        line = self._read_line(START_TIMEOUT_S, HELLO_BYTES)
-        if line is None:
-            raise WorkerCrashed(f"a sandbox worker did not start within {START_TIMEOUT_S:.0f} s; "
-                                "check that the sandbox package imports in a plain `python -I`")
-        hello = self._decode(line)
-        self.protections = dict(hello.get("protections") or {})
-        self.start_ms = (time.perf_counter() - self._started) * 1000
+        """Wait for the worker's hello (once); WorkerCrashed if it does not come. Safe to call
+        from several threads: one reads the hello, the others wait for it."""
+        with self._hello_lock:
+            if self.protections is not None:
+                return
+            line = self._read_line(START_TIMEOUT_S, HELLO_BYTES)
+            if line is None:
+                raise WorkerCrashed(f"a sandbox worker did not start within {START_TIMEOUT_S:.0f} s; "
+                                    "check that the sandbox package imports in a plain `python -I`")
+            hello = self._decode(line)
+            self.protections = dict(hello.get("protections") or {})
+            self.start_ms = (time.perf_counter() - self._started) * 1000
 
     def fits(self, limits: Limits) -> bool:
         return limits.memory_mb <= self.memory_cap_mb

@@ -16,7 +16,7 @@ import warnings
 import weakref
 
 from . import policy
-from .channel import WorkerProcess
+from .channel import WorkerProcess, remove_orphaned_folders
 from .errors import (
     Limits,
     MemoryLimit,
@@ -70,10 +70,19 @@ class Sandbox:
         self._warned: set[str] = set()
         # Runs at close(), at garbage collection and at interpreter exit, whichever is first.
         self._finalizer = weakref.finalize(self, _kill_all, self._all)
+        remove_orphaned_folders()
         # They boot side by side while the caller goes on (opening a store, loading the
         # embedder); a run waits for its worker's hello (_acquire), and a worker that cannot
         # start is reported there.
         self._idle = [self._start(limits.memory_mb) for _ in range(workers)]
+
+    def wait_started(self) -> None:
+        """Wait until every worker has started (they boot in the background from the moment
+        the Sandbox is made); WorkerCrashed if one cannot."""
+        with self._condition:
+            starting = list(self._all)
+        for worker in starting:
+            self._ready(worker)
 
     @property
     def protections(self) -> dict[str, str | None]:

@@ -207,7 +207,7 @@ def test_run_many_answers_each_inputs_in_order_with_its_own_error_and_limits(san
 def test_a_worker_killed_from_outside_is_reported_and_replaced():
     before = worker_pids()
     with Sandbox(workers=1, limits=TIGHT) as sandbox:
-        assert sandbox.protections  # its worker has started
+        sandbox.wait_started()
         for pid in worker_pids() - before:
             os.kill(pid, signal.SIGKILL)
         with pytest.raises(WorkerCrashed, match="killed by signal 9|died before the run"):
@@ -215,9 +215,23 @@ def test_a_worker_killed_from_outside_is_reported_and_replaced():
         assert sandbox.run("def solve():\n    return 2\n", {}) == 2
 
 
+def test_working_folders_left_by_a_killed_host_are_removed_by_the_next():
+    import tempfile
+
+    dead_host = 4_194_999  # above the kernel's largest pid: no such process
+    orphaned = Path(tempfile.mkdtemp(prefix=f"seglam-worker-{dead_host}-"))
+    mine = Path(tempfile.mkdtemp(prefix=f"seglam-worker-{os.getpid()}-"))
+    try:
+        with Sandbox(workers=1, limits=TIGHT):
+            assert not orphaned.exists() and mine.exists()
+    finally:
+        mine.rmdir()
+
+
 def test_close_reaps_every_worker_and_refuses_later_runs():
     before = worker_pids()
     sandbox = Sandbox(workers=2, limits=TIGHT)
+    sandbox.wait_started()
     mine = worker_pids() - before
     assert len(mine) == 2
     sandbox.close()
@@ -229,6 +243,7 @@ def test_close_reaps_every_worker_and_refuses_later_runs():
 def test_a_sandbox_dropped_without_close_kills_its_workers():
     before = worker_pids()
     sandbox = Sandbox(workers=1, limits=TIGHT)
+    sandbox.wait_started()
     mine = worker_pids() - before
     del sandbox
     gc.collect()
