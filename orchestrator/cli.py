@@ -244,6 +244,15 @@ def cmd_procedures(args) -> int:
                 parent = f" (replaces v{version.parent})" if version.parent else ""
                 print(f"v{version.version}{parent}  [{version.status}]  by {version.provenance.author} at "
                       f"{version.provenance.created_at}  {version.status_reason or ''}".rstrip())
+        elif args.action == "diff":
+            from .authoring.diff import procedure_diff
+
+            versions = {p.version: p for p in seglam.history(args.id, namespace)}
+            new = args.new if args.new is not None else max(versions)
+            old = args.old if args.old is not None else (versions[new].parent or new) if new in versions else None
+            if new not in versions or old not in versions:
+                raise UsageError(f"{args.id} has versions {', '.join(f'v{v}' for v in sorted(versions))}")
+            print(procedure_diff(versions[old], versions[new]) or f"v{old} and v{new} do not differ")
         elif args.action == "forget-failures":
             print(f"forgot {seglam.forget_failures(namespace)} request(s) the model had given up on")
         elif args.action == "retire":
@@ -373,6 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("file", help="a .py file defining solve(...) with the same parameters, optionally TESTS = [...]")
     fix.add_argument("--intent", help="default: the current version's")
     fix.add_argument("--namespace")
+    diff = actions.add_parser("diff", help="code, tests and keys between two versions, as a unified diff")
+    diff.add_argument("id")
+    diff.add_argument("old", nargs="?", type=int, help="default: the parent of the newer version")
+    diff.add_argument("new", nargs="?", type=int, help="default: the current version")
+    diff.add_argument("--namespace")
     history = actions.add_parser("history", help="every version of a procedure, with its parent")
     history.add_argument("id")
     history.add_argument("--namespace")

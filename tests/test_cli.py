@@ -88,6 +88,13 @@ def test_report_quarantines_fix_admits_version_two_and_history_shows_both(home, 
     history = capsys.readouterr().out.splitlines()
     assert history[0].startswith("v1") and "reported wrong: rounds to cents" in history[0]
     assert history[1].startswith("v2 (replaces v1)  [verified]")
+    assert main(base + ["diff", procedure_id]) == 0  # v1 -> v2, the parent and the current version
+    diff = capsys.readouterr().out.splitlines()
+    assert f"--- {procedure_id} v1" in diff and f"+++ {procedure_id} v2" in diff
+    assert "-        return round(amount * rate, 2)" in diff and "+        return round(amount * rate, 4)" in diff
+    assert any(line.startswith("+    ") and "0.1235" in line for line in diff)  # the test it gained
+    assert main(base + ["diff", procedure_id, "2", "2"]) == 0 and "do not differ" in capsys.readouterr().out
+    assert main(base + ["diff", procedure_id, "1", "7"]) == 2 and "has versions v1, v2" in capsys.readouterr().err
     assert main(["--home", str(home), "run", "Convert an amount into euros at an exchange rate",
                  "--input", "amount=1", "--input", "rate=0.12345", "--no-synthesis"]) == 0
     assert capsys.readouterr().out.strip() == "0.1235"
