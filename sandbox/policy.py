@@ -27,16 +27,30 @@ from . import modules as allowed_modules
 
 FILENAME = "<procedure>"
 
+# Built-in exceptions withheld, and why: those that stop a run (the worker's CPU budget and
+# memory cap, a generator's close, the interpreter's exit; caught, they would keep a stopped run
+# going, raised, they would stop the worker) and the exception groups, which only serve
+# `except*` (not available). Every other built-in exception is a plain class a procedure may
+# raise, catch and check by name.
+WITHHELD_EXCEPTIONS = {
+    "BaseException": "catching it would catch the end of the CPU budget",
+    "BaseExceptionGroup": "exception groups serve except*, which procedures do not have",
+    "ExceptionGroup": "exception groups serve except*, which procedures do not have",
+    "GeneratorExit": "it is how the interpreter closes generators",
+    "KeyboardInterrupt": "it is how the interpreter is interrupted",
+    "MemoryError": "a run out of memory must end, not be caught",
+    "SystemExit": "it would stop the worker",
+}
+EXCEPTIONS = tuple(sorted(name for name, value in vars(builtins).items()
+                          if isinstance(value, type) and issubclass(value, BaseException)
+                          and not name.startswith("_") and name not in WITHHELD_EXCEPTIONS))
 BUILTINS = (
     "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "complex", "dict",
     "divmod", "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "int",
     "isinstance", "issubclass", "iter", "len", "list", "map", "max", "min", "next", "oct",
     "ord", "pow", "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum",
     "tuple", "zip",
-    "ArithmeticError", "AssertionError", "AttributeError", "Exception", "IndexError",
-    "KeyError", "LookupError", "NotImplementedError", "OverflowError", "RuntimeError",
-    "StopIteration", "TypeError", "UnicodeDecodeError", "UnicodeEncodeError", "UnicodeError",
-    "ValueError", "ZeroDivisionError",
+    *EXCEPTIONS,
 )
 # Real builtins a procedure does not get; `print` is rewritten by RestrictedPython.
 _WITHHELD = frozenset(n for n in dir(builtins) if not n.startswith("_")) - set(BUILTINS) - {
@@ -120,7 +134,8 @@ def _policy_violations(tree: ast.Module) -> list[str]:
             found += _import_violations(node)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             if node.id in _WITHHELD and node.id not in bound:
-                found.append(f"Line {node.lineno}: {node.id!r} is not available to procedures")
+                why = f": {WITHHELD_EXCEPTIONS[node.id]}" if node.id in WITHHELD_EXCEPTIONS else ""
+                found.append(f"Line {node.lineno}: {node.id!r} is not available to procedures{why}")
     return found
 
 

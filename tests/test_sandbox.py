@@ -299,3 +299,23 @@ def test_a_host_with_over_a_thousand_open_files_still_reads_its_workers():
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_every_builtin_exception_but_those_that_stop_a_run_is_available_by_name(sandbox):
+    code = ("def solve():\n"
+            "    caught = []\n"
+            "    for kind in (NameError, OSError, FileNotFoundError, RecursionError, TimeoutError,\n"
+            "                 UnboundLocalError, EOFError, UnicodeTranslateError, Warning):\n"
+            "        try:\n"
+            "            raise kind('x') if kind is not UnicodeTranslateError else kind('x', 0, 1, 'r')\n"
+            "        except kind as error:\n"
+            "            caught.append(isinstance(error, kind))\n"
+            "    try:\n"
+            "        undefined_name\n"
+            "    except NameError:\n"
+            "        caught.append('NameError caught')\n"
+            "    return len(caught)\n")
+    assert sandbox.run(code, {}) == 10
+    for stopping in ("MemoryError", "SystemExit", "GeneratorExit", "KeyboardInterrupt", "ExceptionGroup"):
+        with pytest.raises(Violation, match=f"'{stopping}' is not available to procedures: "):
+            sandbox.run(f"def solve():\n    try:\n        return 1\n    except {stopping}:\n        return 2\n", {})
