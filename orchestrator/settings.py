@@ -33,8 +33,9 @@ class Settings:
     quarantine_after_failures: int = 3
     max_attempts: int = 3
     # A document that the cached procedures of its kind failed or had no answer for gets this
-    # many drafts: its own bounded chance. On SROIE such chances almost never produced a
-    # procedure (bench/results/documents.md) and cost 3-11 model calls each at max_attempts.
+    # many drafts, without a second opinion: its own bounded chance. On SROIE such chances
+    # almost never produced a procedure (bench/results/documents.md) and cost 3-11 model calls
+    # each at max_attempts.
     max_attempts_after_cached: int = 1
     # Tests of a synthesized draft with inputs of their own (besides the request check, which
     # always runs); a test that restates the request does not count.

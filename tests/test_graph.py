@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from orchestrator import BadRequest
-from orchestrator.types import ProcedureTest
+from orchestrator.types import Draft, ProcedureTest
 from scripted import ScriptedRechecker, draft
 
 TOTAL_CODE = """import re
@@ -443,3 +443,15 @@ def test_a_test_whose_two_worked_answers_disagree_is_dropped(open_seglam):
     assert "test 1 dropped: its two worked answers disagree (5.5, 4)" in result.trace[-4].decision
     stored = seglam.procedures.get(result.procedure_id, "default")
     assert [test.expected for test in stored.tests] == [1.0, 7.0]
+
+
+def test_a_documents_bounded_chance_asks_no_second_opinion(open_seglam):
+    rechecker = ScriptedRechecker({key({"invoice": "TOTAL $1,234.50"}): 1234.5})
+    seglam, synthesizer = open_seglam([misjudged_total_draft()], rechecker=rechecker)
+    seglam.add_procedure(Draft(name="dollar_total", intent="Extract the grand total of this invoice",
+                               params={"invoice": "string"}, returns={"type": ["number", "null"]},
+                               code="def solve(invoice):\n    return 9.0 if '$' in invoice else None\n",
+                               tests=[ProcedureTest({"invoice": "$"}, 9.0)]))
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert result.route == "error" and result.model_calls == 1  # the draft's disputed test stays disputed
+    assert rechecker.asked == [] and len(synthesizer.calls) == 1

@@ -34,7 +34,10 @@ def verify(state: State, runtime: Runtime[Context]):
                         context.settings.model_numbers_rel_tol)
         if not read.problems:  # seglam's reader reads what the model read: it serves other layouts too
             draft, found = reader, read
-    if found.settleable and context.rechecker is not None and not state.get("rechecked"):
+    # A document's bounded chance (cached procedures of its kind failed it) is one model call:
+    # no second opinion on its draft.
+    chance = bool(state.get("failed"))
+    if found.settleable and context.rechecker is not None and not state.get("rechecked") and not chance:
         questions = Questions(found.disputes, worked_examples=found.wants_other_data > 0)
         return {"draft": draft, "questions": questions}, f"{found.problems[0]}; asking for a second opinion"
     if found.problems:
