@@ -41,7 +41,7 @@ _ONLY: dict[str, tuple[str, ...]] = {
 ALLOWED = (
     "re", "json", "math", "cmath", "datetime", "time", "statistics", "collections",
     "itertools", "functools", "decimal", "fractions", "csv", "string", "textwrap",
-    "unicodedata", "heapq", "bisect", "io", "extract",
+    "unicodedata", "heapq", "bisect", "io", "html", "base64", "urllib.parse", "extract",
 )
 
 # Allowed modules of seglam's own, by the name a procedure imports them under.
@@ -102,6 +102,12 @@ def importer(modules: dict[str, types.ModuleType], refuse: Callable[[str], None]
             refuse(f"module {name!r} is not available to procedures; they may import {', '.join(ALLOWED)}")
         if name not in views:
             views[name] = view(name, modules[name], refuse)
+        if "." in name and not fromlist:
+            # `import urllib.parse` binds `urllib`: a package holding the allowed submodule only
+            package, _, submodule = name.partition(".")
+            holder = types.ModuleType(package, f"Only {name} of {package} is available to procedures.")
+            setattr(holder, submodule, views[name])
+            return holder
         return views[name]
 
     return guarded_import

@@ -319,3 +319,16 @@ def test_every_builtin_exception_but_those_that_stop_a_run_is_available_by_name(
     for stopping in ("MemoryError", "SystemExit", "GeneratorExit", "KeyboardInterrupt", "ExceptionGroup"):
         with pytest.raises(Violation, match=f"'{stopping}' is not available to procedures: "):
             sandbox.run(f"def solve():\n    try:\n        return 1\n    except {stopping}:\n        return 2\n", {})
+
+
+def test_html_base64_and_urllib_parse_serve_document_procedures_and_nothing_else_of_urllib(sandbox):
+    code = ("import html\nimport base64\nimport urllib.parse\nfrom urllib.parse import parse_qs\n\n"
+            "def solve(t):\n"
+            "    return [html.unescape(t), base64.b64decode(base64.b64encode(t.encode())).decode(),\n"
+            "            urllib.parse.unquote(urllib.parse.quote(t)), parse_qs('a=1&b=2')]\n")
+    assert sandbox.run(code, {"t": "a &amp; b"}) == ["a & b", "a &amp; b", "a &amp; b", {"a": ["1"], "b": ["2"]}]
+    for refused in ("import urllib.request", "import urllib", "from urllib import request", "import html.parser"):
+        with pytest.raises(Violation, match="is not available to procedures"):
+            sandbox.run(f"{refused}\n\ndef solve():\n    return 1\n", {})
+    with pytest.raises(ProcedureError, match="module 'urllib' has no attribute 'request'"):  # a holder of parse only
+        sandbox.run("import urllib.parse\n\ndef solve():\n    return urllib.request\n", {})
