@@ -8,12 +8,16 @@
 from .api import Seglam
 from .errors import BadRequest, ConfigError, ProcedureNotFound, ProcedureRejected, SeglamError, StoreBusy
 from .settings import Settings
-from .types import Draft, Procedure, ProcedureTest, Provenance, Request, Result, TraceStep
+from .storage.bundles import BundleRefused
+from .storage.signing import SigningKeyError
+from .types import Draft, ImportReport, Procedure, ProcedureTest, Provenance, Request, Result, TraceStep
 
 __all__ = [
     "BadRequest",
+    "BundleRefused",
     "ConfigError",
     "Draft",
+    "ImportReport",
     "Procedure",
     "ProcedureNotFound",
     "ProcedureRejected",
@@ -23,6 +27,7 @@ __all__ = [
     "Result",
     "Seglam",
     "SeglamError",
+    "SigningKeyError",
     "Settings",
     "StoreBusy",
     "TraceStep",

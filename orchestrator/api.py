@@ -22,11 +22,12 @@ from .prompts.rechecker import EngineRechecker, Rechecker
 from .settings import Settings
 from .admission.contracts import bound_by_task
 from .admission.findings import findings
+from .storage.bundles import Bundle, BundleRefused, read_bundle, write_bundle
 from .storage.store import ProcedureStore, now, open_client
 from .storage.run_stats import RunLedger, ledger_path
 from .prompts.synthesis_tools import SynthesisTools
 from .prompts.synthesizer import EngineSynthesizer, Synthesizer
-from .types import JSON, Draft, Procedure, Provenance, Request, Result, Stats, Status
+from .types import JSON, Draft, ImportReport, Procedure, Provenance, Request, Result, Stats, Status
 
 NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -247,6 +248,52 @@ class Seglam:
         self.procedures.add(replacement)
         self.procedures.forget_negatives(procedure_id, namespace)
         return replacement
+
+    def export_bundle(self, path: str | Path, namespace: str, key_name: str) -> int:
+        """Write the namespace's verified procedures (every version), their keys, tests and
+        negatives to a bundle signed with the key `key_name` (storage/bundles.py). Returns how
+        many procedures it holds."""
+        procedures = {p.id: self.procedures.versions(p.id, namespace)
+                      for p in self.procedures.list(namespace, status="verified")}
+        negatives = [(pid, text) for pid, text in self.procedures.negatives(namespace) if pid in procedures]
+        write_bundle(Path(path), Bundle(namespace, key_name, procedures, negatives), key_name)
+        return len(procedures)
+
+    def import_bundle(self, path: str | Path, trusted_key: str | Path, namespace: str | None = None) -> ImportReport:
+        """Import a bundle signed by the key whose public half is `trusted_key`, into `namespace`
+        (default: the bundle's). Every version's tests run in this machine's sandbox under its
+        policy first; a procedure already here with the same code is skipped. If anything is
+        refused (signature, hashes, entries, a failing procedure), nothing is imported:
+        BundleRefused lists why."""
+        bundle = read_bundle(Path(path), Path(trusted_key))
+        namespace = namespace or bundle.namespace
+        validate("-", {}, namespace)
+        here = {p.id: p for p in self.procedures.list(namespace)}
+        here_code = {p.code for p in here.values()}
+        report, problems = ImportReport(), []
+        for procedure_id, versions in sorted(bundle.procedures.items()):
+            current = versions[-1]
+            if current.code in here_code:
+                report.skipped.append(procedure_id)
+                continue
+            if procedure_id in here:
+                problems.append(f"{procedure_id}: a different procedure with this id is in namespace {namespace!r}")
+                continue
+            for version in versions:
+                found = findings(version.as_draft(), None, self.context.sandbox, self.context.settings, namespace)
+                problems += [f"{procedure_id} v{version.version}: {problem}" for problem in found.problems]
+            report.admitted.append(procedure_id)
+        if problems:
+            raise BundleRefused(path, problems)
+        origin = f"{Path(path).name}, signed by {bundle.signer}"
+        for procedure_id in report.admitted:
+            for version in bundle.procedures[procedure_id]:
+                self.procedures.add(replace(version, namespace=namespace,
+                                            provenance=replace(version.provenance, imported_from=origin)))
+        for procedure_id, text in bundle.negatives:
+            if procedure_id in report.admitted:
+                self.procedures.add_negative(procedure_id, namespace, text)
+        return report
 
     def report(self, procedure_id: str, reason: str, namespace: str = "default", task: str | None = None) -> Procedure:
         """Mark an answer of the procedure wrong: it is quarantined (never offered again until

@@ -311,6 +311,28 @@ def cmd_kb(args) -> int:
     return 0
 
 
+def cmd_signing_key(args) -> int:
+    from .storage.signing import create_key
+
+    print(create_key(args.name))
+    return 0
+
+
+def cmd_export(args) -> int:
+    with open_seglam(args) as seglam:
+        count = seglam.export_bundle(args.file, args.namespace, args.key)
+    print(f"wrote {count} procedure(s) of namespace {args.namespace!r} to {args.file}, signed with {args.key!r}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    with open_seglam(args) as seglam:
+        report = seglam.import_bundle(args.file, args.trust, args.namespace)
+    print(f"admitted {len(report.admitted)}: {', '.join(report.admitted) or '-'}")
+    print(f"skipped {len(report.skipped)} (the same code is here): {', '.join(report.skipped) or '-'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seglam", description="Reasoning cached as code.")
     parser.add_argument("--home", help="the seglam home folder (default $SEGLAM_HOME or ~/.cache/seglam)")
@@ -391,6 +413,22 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("id")
     history.add_argument("--namespace")
     procedures.set_defaults(handler=cmd_procedures)
+
+    signing = commands.add_parser("signing-key", help="keys that sign exported bundles")
+    signing_actions = signing.add_subparsers(dest="action", required=True)
+    create = signing_actions.add_parser("create", help="make a key pair under $SEGLAM_HOME/keys; prints the public key's path")
+    create.add_argument("name")
+    signing.set_defaults(handler=cmd_signing_key)
+    export = commands.add_parser("export", help="write a namespace's procedures to a signed bundle")
+    export.add_argument("file")
+    export.add_argument("--namespace", default="default")
+    export.add_argument("--key", required=True, help="the signing key's name (seglam signing-key create NAME)")
+    export.set_defaults(handler=cmd_export)
+    importing = commands.add_parser("import", help="admit a signed bundle's procedures, each verified here first")
+    importing.add_argument("file")
+    importing.add_argument("--trust", required=True, help="the public key file of the bundle's signer")
+    importing.add_argument("--namespace", help="default: the namespace the bundle was exported from")
+    importing.set_defaults(handler=cmd_import)
 
     workflow = commands.add_parser("workflow", help="run a declarative workflow (YAML)")
     workflow.add_argument("file")

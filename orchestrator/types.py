@@ -102,6 +102,7 @@ class Provenance:
     source_inputs_preview: dict[str, str] = field(default_factory=dict)
     rag_sources: list[str] = field(default_factory=list)
     attempts: int = 1
+    imported_from: str | None = None  # "<bundle file>, signed by <key name>" for an imported procedure
 
 
 @dataclass
@@ -176,8 +177,21 @@ class Procedure:
         raw["stats"] = Stats(**raw["stats"])
         return cls(**raw)
 
+    def as_draft(self) -> Draft:
+        """This version as a draft, to verify it again (an imported procedure, say)."""
+        return Draft(name=self.name, intent=self.intent, params=self.params, returns=self.returns, code=self.code,
+                     tests=self.tests, wordings=self.wordings)
+
     def accepts(self, signature: dict[str, str]) -> bool:
         """Whether inputs of this signature (names -> JSON types) fit the params exactly."""
         return set(signature) == set(self.params) and all(
             fits(signature[name], self.params[name]) for name in signature
         )
+
+
+@dataclass
+class ImportReport:
+    """What importing a bundle did: procedure ids admitted, and skipped (the same code is here)."""
+
+    admitted: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)

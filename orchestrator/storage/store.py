@@ -262,6 +262,11 @@ class ProcedureStore:
                 self._negatives.delete(ids=found["ids"])
                 self._changed()
 
+    def negatives(self, namespace: str) -> list[tuple[str, str]]:
+        """(procedure id, task text) of every negative of the namespace."""
+        found = self._negatives.get(where={"namespace": namespace}, include=["documents", "metadatas"])
+        return [(meta["procedure_id"], text) for meta, text in zip(found["metadatas"], found["documents"])]
+
     def nearest_negatives(self, task_vector: list[float], namespace: str, limit: int = 16) -> dict[str, tuple[float, str]]:
         """procedure id -> (similarity, text) of its nearest negative among the `limit` nearest."""
         found = self._negatives.query(
