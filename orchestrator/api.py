@@ -14,6 +14,7 @@ from sandbox import Sandbox
 from .prompts.confirmer import Confirmer, EngineConfirmer
 from .storage.embed import Embedder
 from .batching import Results, Tried, run_requests
+from .consolidation import ConsolidationReport, consolidate
 from .errors import BadRequest, ProcedureRejected
 from .graph import Context, build_graph
 from .graph.turns import SynthesisTurns
@@ -294,6 +295,11 @@ class Seglam:
             if procedure_id in report.admitted:
                 self.procedures.add_negative(procedure_id, namespace, text)
         return report
+
+    def consolidate(self, namespace: str = "default", unused_days: float | None = 180) -> ConsolidationReport:
+        """Re-verify, merge twins and retire unused procedures of the namespace
+        (orchestrator/consolidation.py); nothing is deleted. The report says what changed."""
+        return consolidate(self.context, namespace, unused_days)
 
     def report(self, procedure_id: str, reason: str, namespace: str = "default", task: str | None = None) -> Procedure:
         """Mark an answer of the procedure wrong: it is quarantined (never offered again until

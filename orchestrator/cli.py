@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -333,6 +334,24 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_consolidate(args) -> int:
+    with open_seglam(args) as seglam:
+        report = seglam.consolidate(args.namespace, None if args.unused_days <= 0 else args.unused_days)
+        folder = seglam_home_of(args) / "consolidation"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{args.namespace}.json"
+    written.write_text(report.to_json())
+    print(report.summary())
+    print(f"report: {written}")
+    return 0
+
+
+def seglam_home_of(args) -> Path:
+    from .api import default_home
+
+    return Path(args.home) if args.home else default_home()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seglam", description="Reasoning cached as code.")
     parser.add_argument("--home", help="the seglam home folder (default $SEGLAM_HOME or ~/.cache/seglam)")
@@ -414,6 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--namespace")
     procedures.set_defaults(handler=cmd_procedures)
 
+    consolidation = commands.add_parser(
+        "consolidate", help="re-verify, merge twins, retire unused procedures (nothing is deleted)")
+    consolidation.add_argument("--namespace", default="default")
+    consolidation.add_argument("--unused-days", type=float, default=180,
+                               help="retire procedures unused this long (0: never); default 180")
+    consolidation.set_defaults(handler=cmd_consolidate)
     signing = commands.add_parser("signing-key", help="keys that sign exported bundles")
     signing_actions = signing.add_subparsers(dest="action", required=True)
     create = signing_actions.add_parser("create", help="make a key pair under $SEGLAM_HOME/keys; prints the public key's path")
