@@ -291,8 +291,10 @@ def cmd_workflow(args) -> int:
         report = run_workflow(seglam, workflow, progress=not args.json, synthesize=not args.no_synthesis,
                               log=log if args.out else None)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
-    verdict = f"{report.failed} of {report.requests} not answered" if report.failed else "all answered"
-    print(f"workflow {workflow.name!r}: {report.requests} requests; {verdict}", file=sys.stderr)
+    skipped = sum(step.skipped for step in report.steps)
+    asked = report.requests + skipped  # a skipped step is a request that got no answer too
+    verdict = f"{report.failed} of {asked} not answered ({skipped} skipped)" if report.failed else "all answered"
+    print(f"workflow {workflow.name!r}: {asked} requests; {verdict}", file=sys.stderr)
     return 1 if report.failed else 0
 
 
