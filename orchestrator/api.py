@@ -14,7 +14,7 @@ from sandbox import Sandbox
 from .prompts.confirmer import Confirmer, EngineConfirmer
 from .storage.embed import Embedder
 from .batching import Results, Tried, run_requests
-from .consolidation import ConsolidationReport, consolidate
+from .consolidation import ConsolidationReport, are_twins, consolidate
 from .errors import BadRequest, ProcedureRejected
 from .graph import Context, build_graph
 from .graph.turns import SynthesisTurns
@@ -263,7 +263,8 @@ class Seglam:
     def import_bundle(self, path: str | Path, trusted_key: str | Path, namespace: str | None = None) -> ImportReport:
         """Import a bundle signed by the key whose public half is `trusted_key`, into `namespace`
         (default: the bundle's). Every version's tests run in this machine's sandbox under its
-        policy first; a procedure already here with the same code is skipped. If anything is
+        policy first; a procedure already here with the same code is skipped, and one that does
+        what a procedure here does (a twin, as commit sees it) joins it as aliases. If anything is
         refused (signature, hashes, entries, a failing procedure), nothing is imported:
         BundleRefused lists why."""
         bundle = read_bundle(Path(path), Path(trusted_key))
@@ -283,7 +284,12 @@ class Seglam:
             for version in versions:
                 found = findings(version.as_draft(), None, self.context.sandbox, self.context.settings, namespace)
                 problems += [f"{procedure_id} v{version.version}: {problem}" for problem in found.problems]
-            report.admitted.append(procedure_id)
+            twin = next((p for p in here.values() if p.status == "verified"
+                         and are_twins(self.context, replace(current, namespace=namespace), p)), None)
+            if twin is not None:  # one procedure per task, as commit keeps it: the texts join the one here
+                report.merged[procedure_id] = twin.id
+            else:
+                report.admitted.append(procedure_id)
         if problems:
             raise BundleRefused(path, problems)
         origin = f"{Path(path).name}, signed by {bundle.signer}"
@@ -291,6 +297,10 @@ class Seglam:
             for version in bundle.procedures[procedure_id]:
                 self.procedures.add(replace(version, namespace=namespace,
                                             provenance=replace(version.provenance, imported_from=origin)))
+        for procedure_id, twin_id in report.merged.items():
+            incoming = bundle.procedures[procedure_id][-1]
+            for text in [incoming.intent, *incoming.aliases]:
+                self.procedures.add_alias(twin_id, namespace, text)
         for procedure_id, text in bundle.negatives:
             if procedure_id in report.admitted:
                 self.procedures.add_negative(procedure_id, namespace, text)

@@ -333,6 +333,8 @@ def cmd_import(args) -> int:
         report = seglam.import_bundle(args.file, args.trust, args.namespace)
     print(f"admitted {len(report.admitted)}: {', '.join(report.admitted) or '-'}")
     print(f"skipped {len(report.skipped)} (the same code is here): {', '.join(report.skipped) or '-'}")
+    print(f"merged {len(report.merged)} into the twin here: "
+          + (", ".join(f"{incoming} -> {here}" for incoming, here in report.merged.items()) or "-"))
     return 0
 
 

@@ -62,7 +62,7 @@ def consolidate(context: Context, namespace: str, unused_days: float | None = 18
     merged: set[str] = set()
     for index, first in enumerate(kept):
         for second in kept[index + 1:]:
-            if first.id in merged or second.id in merged or not _twins(context, first, second):
+            if first.id in merged or second.id in merged or not are_twins(context, first, second):
                 continue
             keep, drop = (first, second) if first.stats.hits >= second.stats.hits else (second, first)
             for text in [drop.intent, *drop.aliases]:
@@ -81,7 +81,9 @@ def consolidate(context: Context, namespace: str, unused_days: float | None = 18
     return report
 
 
-def _twins(context: Context, first: Procedure, second: Procedure) -> bool:
+def are_twins(context: Context, first: Procedure, second: Procedure) -> bool:
+    """Same signature, one answer on each other's tests (at least two different ones), and texts
+    the term guard does not set apart."""
     if first.params != second.params or first.returns != second.returns:
         return False
     if conflict(first.intent, merge(second.intent, *second.aliases)) or conflict(

@@ -191,7 +191,9 @@ class Procedure:
 
 @dataclass
 class ImportReport:
-    """What importing a bundle did: procedure ids admitted, and skipped (the same code is here)."""
+    """What importing a bundle did: procedure ids admitted, skipped (the same code is here) and
+    merged (id -> the twin here whose aliases its texts became)."""
 
     admitted: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    merged: dict[str, str] = field(default_factory=dict)

@@ -130,3 +130,17 @@ def test_the_command_line_signs_exports_and_imports(tmp_path, monkeypatch, capsy
     assert main(["--home", str(tmp_path / "b"), "import", str(tmp_path / "x.bundle"), "--trust", public]) == 0
     assert "admitted 1" in capsys.readouterr().out
     assert main(["signing-key", "create", "ops"]) == 2 and "exists already" in capsys.readouterr().err
+
+
+def test_an_imported_twin_of_a_procedure_here_joins_it_as_aliases(bundle, tmp_path, embedder):
+    path, public, _ = bundle
+    with Seglam.open(tmp_path / "target", embedder=embedder) as target:
+        here = target.add_procedure(Draft(
+            name="eur", intent="Convert an amount to EUR using the rate", params={"amount": "number", "rate": "number"},
+            returns={"type": "number"}, code="def solve(amount, rate):\n    return round(rate * amount, 2)\n",
+            tests=[ProcedureTest({"amount": 4, "rate": 0.25}, 1.0)]), "demo")
+        report = target.import_bundle(path, public)
+        (incoming,) = report.merged
+        assert report.merged[incoming] == here.id and len(report.admitted) == 1
+        assert "Convert the amount into euros at the rate" in target.procedure(here.id, "demo").aliases
+        assert len(target.list_procedures("demo")) == 2  # the total, and one converter
