@@ -144,3 +144,44 @@ def test_an_imported_twin_of_a_procedure_here_joins_it_as_aliases(bundle, tmp_pa
         assert report.merged[incoming] == here.id and len(report.admitted) == 1
         assert "Convert the amount into euros at the rate" in target.procedure(here.id, "demo").aliases
         assert len(target.list_procedures("demo")) == 2  # the total, and one converter
+
+
+DEMO_PROCEDURES = {  # the invoice demo's three steps, as hand-written procedures
+    "total": ("import extract\n\ndef solve(invoice):\n    return extract.total(invoice)\n",
+              {"invoice": "string"}, {"type": ["number", "null"]}),
+    "due_date": ("import extract\n\ndef solve(invoice):\n    return extract.date(invoice, 'due date', 'payment due', 'due')\n",
+                 {"invoice": "string"}, {"type": ["string", "null"]}),
+    "total_eur": ("def solve(amount, rate):\n    return round(amount * rate, 2)\n",
+                  {"amount": "number", "rate": "number"}, {"type": "number"}),
+}
+
+
+def test_the_demos_three_procedures_answer_the_same_after_export_and_import(tmp_path, embedder, monkeypatch):
+    from pathlib import Path
+
+    from orchestrator.authoring.workflow import load_workflow, run_workflow
+
+    monkeypatch.setenv("SEGLAM_HOME", str(tmp_path / "installed"))
+    public = create_key("demo-team")
+    workflow = load_workflow(Path(__file__).resolve().parent.parent / "workflows" / "invoices.yaml")
+
+    def inputs(step, document):
+        return ({"amount": document["expected"]["total"], "rate": document["rate"]} if step == "total_eur"
+                else {"invoice": document["text"]})
+
+    def answers(seglam):
+        report = run_workflow(seglam, workflow, progress=False, synthesize=False)
+        assert sum(s.hits for s in report.steps) == report.requests == 3 * len(workflow.documents)
+        return [(s.name, s.correct, s.checked) for s in report.steps]
+
+    with Seglam.open(tmp_path / "source", embedder=embedder) as source:
+        for step in workflow.steps:
+            code, params, returns = DEMO_PROCEDURES[step.name]
+            source.add_procedure(Draft(name=step.name, intent=step.task, params=params, returns=returns, code=code,
+                                       tests=[ProcedureTest(inputs(step.name, d), d["expected"][step.name])
+                                              for d in workflow.documents[:2]]), workflow.namespace)
+        before = answers(source)
+        assert source.export_bundle(tmp_path / "demo.bundle", workflow.namespace, "demo-team") == 3
+    with Seglam.open(tmp_path / "fresh", embedder=embedder) as fresh:
+        assert len(fresh.import_bundle(tmp_path / "demo.bundle", public).admitted) == 3
+        assert answers(fresh) == before
