@@ -215,7 +215,7 @@ def test_format_report_and_to_dict_carry_the_figures(tmp_path):
 def test_progress_goes_to_stderr(tmp_path, capsys):
     run_workflow(FakeSeglam(), flow(tmp_path), progress=True)
     captured = capsys.readouterr()
-    assert captured.out == "" and "2/2" in captured.err
+    assert captured.out == "" and "4/4" in captured.err  # two documents, two steps: four requests
 
 
 def test_knowledge_documents_are_indexed_into_the_workflows_namespace(tmp_path):

@@ -299,7 +299,16 @@ def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesiz
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(workflow.documents), desc=workflow.name, unit="doc", file=sys.stderr)
+        # Counted per request (document and step), as each is settled: a round of documents runs
+        # step by step, so a document is only whole at the round's end.
+        bar = tqdm(total=len(workflow.documents) * len(workflow.steps), desc=workflow.name, unit="req",
+                   file=sys.stderr)
+
+    def tick() -> None:
+        if bar is not None:
+            bar.update()
+            bar.set_postfix(hits=report.model_calls_saved, model_calls=report.model_calls, refresh=False)
+
     all_labels = document_labels(workflow.documents)
     for first in range(0, len(workflow.documents), ROUND):
         documents = workflow.documents[first:first + ROUND]
@@ -311,6 +320,7 @@ def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesiz
                 earlier = log.recorded(row_id(labels[position], step)) if log is not None else None
                 if earlier is not None:
                     _settle(stats, workflow, document, labels[position], step, _from_line(earlier), answers[position])
+                    tick()
                     continue
                 try:
                     ready.append((position, resolve_inputs(step, document, answers[position])))
@@ -320,17 +330,16 @@ def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesiz
                     if log is not None:
                         log.record(row_id(labels[position], step), {"document": labels[position], "step": step.name,
                                                                     "route": "skipped", "error": error.args[0]})
+                    tick()
 
             def made(index: int, result: Result, ready=ready, step=step, stats=stats) -> None:
                 position = ready[index][0]
                 if log is not None:
                     log.record(row_id(labels[position], step), _line(labels[position], step, result))
                 _settle(stats, workflow, documents[position], labels[position], step, result, answers[position])
+                tick()
 
             _run_step(seglam, step, [inputs for _, inputs in ready], workflow.namespace, synthesize, made)
-        if bar is not None:
-            bar.update(len(documents))
-            bar.set_postfix(hits=report.model_calls_saved, model_calls=report.model_calls, refresh=False)
     if bar is not None:
         bar.close()
     report.wall_s = time.perf_counter() - started
