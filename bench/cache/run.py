@@ -9,6 +9,9 @@ Runs (each a section of bench/results/cache.json; bench/results/cache.md sums th
   model             seglam with the default local model end to end, on MODEL_FAMILIES (at
                     most --per-family requests each, in stream order), stopped after
                     --budget-minutes with what it did
+  handwritten       every family's reference procedure added by hand (intent only, no other
+                    wordings) before the stream, which then runs with no model: what a person's
+                    procedures reach by lookup alone
   direct            the model answering requests itself, no code (one request per family)
   semantic_cache_*  a GPTCache-style response cache at two thresholds, misses answered by
                     the reference
@@ -35,7 +38,7 @@ from .baselines import run_direct, run_semantic_cache
 from .families import FAMILIES
 from .metrics import Attribution, Outcome, summarize
 from .outsiders import OUTSIDERS
-from .reference import OracleConfirmer, ReferenceSynthesizer
+from .reference import OracleConfirmer, ReferenceSynthesizer, reference_draft
 from .report import write_report
 from .results import RESULTS, load as load_results, product, update_section
 from .wordings import load as load_wordings
@@ -48,7 +51,7 @@ MODEL_FAMILIES = ["sum_amount", "mean_amount", "celsius_to_fahrenheit", "fahrenh
 SEMANTIC_THRESHOLDS = [0.80, 0.95]  # GPTCache's default similarity threshold, and a strict one
 
 
-RUNS = ["reference", "reference_oracle", "reference_confirm", "sweep", "semantic", "model", "direct"]
+RUNS = ["reference", "reference_oracle", "reference_confirm", "handwritten", "sweep", "semantic", "model", "direct"]
 SWEPT = ["false_hits", "hit_rate_seen", "accuracy_hits", "accuracy", "model_calls", "model_calls_per_family"]
 
 
@@ -125,7 +128,8 @@ def outsider_hits(seglam: Seglam, stream: list[Item], synthesizer: ReferenceSynt
 
 def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=None, settings: Settings | None = None,
                budget_s: float | None = None, log_path: Path | None = None, confirmer=None,
-               outsiders: dict | None = None, engine=None) -> tuple[list[Outcome], bool]:
+               outsiders: dict | None = None, engine=None, seed=None,
+               synthesize: bool = True) -> tuple[list[Outcome], bool]:
     """Send the stream through one fresh Seglam; every outcome is appended to a JSONL (default
     the run's file under bench/results) as it comes, so a long run that is stopped keeps what
     it did. Returns (outcomes, complete). Given a dict as `outsiders` (and a reference
@@ -141,13 +145,15 @@ def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=Non
             Seglam.open(home, synthesizer=synthesizer, embedder=embedder, settings=settings or Settings(),
                         **extra) as seglam, \
             (log_path or outcomes_path(run)).open("w", encoding="utf-8") as log:
+        if seed is not None:
+            seed(seglam)
         for item in stream:
             if budget_s is not None and time.monotonic() - started > budget_s:
                 return outcomes, False
             if isinstance(synthesizer, ReferenceSynthesizer):
                 synthesizer.expect(item.family)
             sent = time.perf_counter()
-            result = seglam.run(item.task, item.inputs, namespace=NAMESPACE)
+            result = seglam.run(item.task, item.inputs, namespace=NAMESPACE, synthesize=synthesize)
             ms = (time.perf_counter() - sent) * 1000
             outcome = attribution.outcome(item, result.route, result.answer, ms, result.model_calls,
                                           result.procedure_id, *calls_by_node(result))
@@ -263,6 +269,16 @@ def main(argv: list[str] | None = None) -> int:
         save("reference_oracle" + suffix, outcomes, command, settings=asdict(settings),
              synthesizer=f"ReferenceSynthesizer ({drafts}); gray zone confirmed by an oracle (yes iff the procedure's family is "
              "the request's): the best any confirmer can do")
+    if "handwritten" in runs:
+        def add_references(seglam: Seglam) -> None:  # as a person adds them: the intent, no other wordings
+            for family in FAMILIES:
+                seglam.add_procedure(reference_draft(family), NAMESPACE)
+
+        outcomes, _ = run_seglam("handwritten" + suffix, stream, embedder, settings=settings, seed=add_references,
+                                 synthesize=False)
+        save("handwritten" + suffix, outcomes, command, settings=asdict(settings),
+             synthesizer="none: every family's reference procedure added by hand (intent only) before the stream, "
+             "no model")
     if "sweep" in runs:
         sweep = []
         for similarity in [float(v) for v in args.sweep.split(",") if v.strip()]:
