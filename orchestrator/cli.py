@@ -356,6 +356,47 @@ def seglam_home_of(args) -> Path:
     return Path(args.home) if args.home else default_home()
 
 
+def cmd_serve(args) -> int:
+    try:
+        import uvicorn
+
+        from .service.app import create_app
+    except ImportError as missing:
+        raise UsageError(f"the service needs the server extra ({missing.name} is missing): pip install 'seglam[server]'")
+    from .service.keys import KeyStore, keys_path
+
+    keys = KeyStore(keys_path(seglam_home_of(args)))
+    if not keys.list():
+        print("no API keys yet: make one with `seglam keys create --namespace NS` (or --admin)", file=sys.stderr)
+    with open_seglam(args) as seglam:
+        uvicorn.run(create_app(seglam, keys), host=args.host, port=args.port, log_level="info")
+    keys.close()
+    return 0
+
+
+def cmd_keys(args) -> int:
+    from .service.keys import ADMIN, KeyStore, keys_path
+
+    keys = KeyStore(keys_path(seglam_home_of(args)))
+    try:
+        if args.action == "create":
+            if bool(args.admin) == bool(args.namespace):
+                raise UsageError("give --namespace NS, or --admin for a key to every namespace")
+            key, secret = keys.create(ADMIN if args.admin else args.namespace)
+            print(secret)
+            print(f"key {key.key_id} for {'every namespace' if args.admin else repr(key.namespace)}; "
+                  "the key is shown this once", file=sys.stderr)
+        elif args.action == "list":
+            for key in keys.list():
+                print(f"{key.key_id}  {key.namespace:20} {key.created_at}  {'revoked' if key.revoked else 'live'}")
+        else:
+            key = keys.revoke(args.key_id)
+            print(f"revoked {key.key_id} ({key.namespace})")
+    finally:
+        keys.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seglam", description="Reasoning cached as code.")
     parser.add_argument("--home", help="the seglam home folder (default $SEGLAM_HOME or ~/.cache/seglam)")
@@ -437,6 +478,19 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--namespace")
     procedures.set_defaults(handler=cmd_procedures)
 
+    serve = commands.add_parser("serve", help="the HTTP API (FastAPI): run, procedures, metrics; API keys per namespace")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8400)
+    serve.set_defaults(handler=cmd_serve)
+    keys = commands.add_parser("keys", help="API keys of the service, each bound to one namespace")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    key_create = key_actions.add_parser("create", help="make a key; prints it (shown once)")
+    key_create.add_argument("--namespace")
+    key_create.add_argument("--admin", action="store_true", help="a key to every namespace, and /metrics")
+    key_actions.add_parser("list")
+    key_revoke = key_actions.add_parser("revoke")
+    key_revoke.add_argument("key_id")
+    keys.set_defaults(handler=cmd_keys)
     consolidation = commands.add_parser(
         "consolidate", help="re-verify, merge twins, retire unused procedures (nothing is deleted)")
     consolidation.add_argument("--namespace", default="default")

@@ -1,0 +1,120 @@
+"""seglam serve on loopback, called as another process would: keys bound to namespaces on every
+endpoint, errors as JSON with the right status, metrics, a request id on every response."""
+from __future__ import annotations
+
+import socket
+import threading
+
+import httpx
+import pytest
+import uvicorn
+
+from orchestrator import Draft, ProcedureTest, Seglam
+from orchestrator.service.app import create_app
+from orchestrator.service.keys import ADMIN, KeyStore
+
+TASK = "Convert the amount into euros at the rate"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    home = tmp_path_factory.mktemp("service")
+    keys = KeyStore(home / "keys.sqlite3")
+    with Seglam.open(home / "home") as seglam:
+        for namespace in ("alpha", "beta"):
+            seglam.add_procedure(Draft(
+                name="to_eur", intent=TASK, params={"amount": "number", "rate": "number"}, returns={"type": "number"},
+                code="def solve(amount, rate):\n    return round(amount * rate, 2)\n",
+                tests=[ProcedureTest({"amount": 10, "rate": 0.5}, 5.0)]), namespace)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(create_app(seglam, keys, max_body_bytes=10_000), host="127.0.0.1",
+                                               port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            thread.join(0.05)
+        keys_by_name = {"alpha": keys.create("alpha")[1], "beta": keys.create("beta")[1], "admin": keys.create(ADMIN)[1]}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client, keys_by_name, keys, seglam
+        server.should_exit = True
+        thread.join(10)
+    keys.close()
+
+
+def auth(secret):
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_a_key_runs_requests_of_its_namespace(service):
+    client, keys, _, _ = service
+    reply = client.post("/v1/run", json={"task": TASK, "inputs": {"amount": 100, "rate": 0.92}, "namespace": "alpha"},
+                        headers=auth(keys["alpha"]))
+    assert reply.status_code == 200 and reply.json()["answer"] == 92.0 and reply.json()["route"] == "hit"
+    assert len(reply.headers["X-Request-Id"]) == 16
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("post", "/v1/run", {"task": TASK, "inputs": {"amount": 1, "rate": 1}, "namespace": "beta"}),
+    ("get", "/v1/procedures?namespace=beta", None),
+    ("get", "/v1/procedures/{id}?namespace=beta", None),
+    ("post", "/v1/procedures/{id}/report", {"reason": "wrong", "namespace": "beta"}),
+    ("post", "/v1/procedures/{id}/retire?namespace=beta", None),
+    ("post", "/v1/procedures/{id}/restore?namespace=beta", None),
+    ("get", "/metrics", None),
+])
+def test_every_endpoint_refuses_a_missing_key_and_another_namespaces_key(service, method, path, body):
+    client, keys, _, seglam = service
+    path = path.replace("{id}", seglam.list_procedures("beta")[0].id)
+    call = getattr(client, method)
+    kwargs = {"json": body} if body is not None else {}
+    assert call(path, **kwargs).status_code == 401
+    assert call(path, headers=auth("sgl_forged"), **kwargs).status_code == 401
+    refused = call(path, headers=auth(keys["alpha"]), **kwargs)
+    assert refused.status_code == 403
+    assert ("not '*'" if path == "/metrics" else "not 'beta'") in refused.json()["detail"]
+    assert seglam.procedure(seglam.list_procedures("beta")[0].id, "beta").status == "verified"  # nothing changed
+
+
+def test_errors_are_json_with_the_status_a_client_acts_on(service):
+    client, keys, store, _ = service
+    malformed = client.post("/v1/run", json={"inputs": {}}, headers=auth(keys["alpha"]))
+    assert malformed.status_code == 422 and "task" in malformed.text
+    bad_name = client.post("/v1/run", json={"task": TASK, "inputs": {"bad name": 1}, "namespace": "alpha"},
+                           headers=auth(keys["alpha"]))
+    assert bad_name.status_code == 422 and "input name 'bad name' is not valid" in bad_name.json()["error"]
+    too_big = client.post("/v1/run", json={"task": TASK, "inputs": {"text": "x" * 20_000}, "namespace": "alpha"},
+                          headers=auth(keys["alpha"]))
+    assert too_big.status_code == 413 and "over the limit" in too_big.json()["error"]
+    missing = client.get("/v1/procedures/nope?namespace=alpha", headers=auth(keys["alpha"]))
+    assert missing.status_code == 404
+    key, secret = store.create("alpha")
+    store.revoke(key.key_id)
+    assert client.get("/v1/procedures?namespace=alpha", headers=auth(secret)).status_code == 401
+
+
+def test_an_admin_key_reads_every_namespace_and_the_metrics(service):
+    client, keys, _, _ = service
+    client.post("/v1/run", json={"task": TASK, "inputs": {"amount": 2, "rate": 2}, "namespace": "beta"},
+                headers=auth(keys["beta"]))
+    assert len(client.get("/v1/procedures?namespace=beta", headers=auth(keys["admin"])).json()) == 1
+    metrics = client.get("/metrics", headers=auth(keys["admin"])).text
+    assert 'seglam_requests_total{route="hit"}' in metrics and "seglam_request_seconds_bucket" in metrics
+    assert 'seglam_procedures{status="verified"}' in metrics
+
+
+def test_keys_are_made_listed_and_revoked_from_the_command_line(tmp_path, capsys):
+    from orchestrator.cli import main
+
+    home = ["--home", str(tmp_path)]
+    assert main(home + ["keys", "create", "--namespace", "alpha"]) == 0
+    secret = capsys.readouterr().out.strip()
+    assert secret.startswith("sgl_")
+    assert main(home + ["keys", "create"]) == 2 and "--namespace NS, or --admin" in capsys.readouterr().err
+    assert main(home + ["keys", "list"]) == 0
+    key_id = capsys.readouterr().out.split()[0]
+    assert secret not in (tmp_path / "service-keys.sqlite3").read_bytes().decode(errors="ignore")  # kept hashed
+    assert main(home + ["keys", "revoke", key_id]) == 0 and "revoked" in capsys.readouterr().out
+    assert KeyStore(tmp_path / "service-keys.sqlite3").find(secret) is None
