@@ -85,10 +85,26 @@ def result_line(result: Result, request_id=None) -> dict[str, JSON]:
     }
 
 
+def service_client(args):
+    """The client of `--server URL`, or None to work on the local store."""
+    if not args.server:
+        return None
+    from .service.client import ServiceClient
+
+    return ServiceClient(args.server, args.api_key)
+
+
 def cmd_run(args) -> int:
     inputs = collect_inputs(args.input, args.input_file)
-    with open_seglam(args) as seglam:
-        result = seglam.run(args.task, inputs, args.namespace, synthesize=not args.no_synthesis)
+    client = service_client(args)
+    if client is not None:
+        try:
+            result = client.run(args.task, inputs, args.namespace, synthesize=not args.no_synthesis)
+        finally:
+            client.close()
+    else:
+        with open_seglam(args) as seglam:
+            result = seglam.run(args.task, inputs, args.namespace, synthesize=not args.no_synthesis)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif result.route == "error":
@@ -227,6 +243,9 @@ def cmd_procedures(args) -> int:
     from .authoring.handwritten import parse_procedure_file
 
     namespace = args.namespace or "default"
+    client = service_client(args)
+    if client is not None:
+        return procedures_through_service(client, args, namespace)
     with open_seglam(args) as seglam:
         if args.action == "list":
             procedures = seglam.list_procedures(args.namespace, args.status)
@@ -311,6 +330,22 @@ def cmd_kb(args) -> int:
                 raise UsageError(f"cannot read {path} as UTF-8 text ({error})") from None
             chunks = seglam.add_document(Path(path).name, text, args.namespace)
             print(f"indexed {path}: {chunks} chunk(s) in namespace {args.namespace!r}")
+    return 0
+
+
+def procedures_through_service(client, args, namespace: str) -> int:
+    """`procedures list` and `show` through a running service (the reviewing a cache needs while it works)."""
+    try:
+        if args.action == "list":
+            for p in client.list_procedures(namespace):
+                print(f"{p.namespace:12} {p.id:40} v{p.version:<3} {p.status:11} {p.stats.hits:6} hits  {p.intent}")
+        elif args.action == "show":
+            procedure = client.procedure(args.id, namespace)
+            print(procedure.to_json() if args.json else describe(procedure))
+        else:
+            raise UsageError(f"procedures {args.action} works on the local store; drop --server")
+    finally:
+        client.close()
     return 0
 
 
@@ -408,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the model name that server serves (default $SEGLAM_ENGINE_MODEL)")
     parser.add_argument("--engine-api-key", default=os.environ.get("SEGLAM_ENGINE_API_KEY"),
                         help="the server's API key, if it wants one (default $SEGLAM_ENGINE_API_KEY)")
+    parser.add_argument("--server", default=os.environ.get("SEGLAM_SERVER"),
+                        help="send `run` and `procedures list/show` to a running `seglam serve`, e.g. "
+                        "http://127.0.0.1:8400 (default $SEGLAM_SERVER)")
+    parser.add_argument("--api-key", default=os.environ.get("SEGLAM_API_KEY"),
+                        help="the service key for --server (default $SEGLAM_API_KEY)")
     parser.add_argument("--max-tokens", type=int, help="the token budget of one synthesis reply "
                         "(default: Settings.synthesis_max_tokens)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every graph step and its decision to stderr")

@@ -118,3 +118,22 @@ def test_keys_are_made_listed_and_revoked_from_the_command_line(tmp_path, capsys
     assert secret not in (tmp_path / "service-keys.sqlite3").read_bytes().decode(errors="ignore")  # kept hashed
     assert main(home + ["keys", "revoke", key_id]) == 0 and "revoked" in capsys.readouterr().out
     assert KeyStore(tmp_path / "service-keys.sqlite3").find(secret) is None
+
+
+def test_the_command_line_runs_and_reviews_through_the_service(service, capsys):
+    from orchestrator.cli import main
+
+    client, keys, _, seglam = service
+    remote = ["--server", str(client.base_url), "--api-key", keys["alpha"]]
+    assert main(remote + ["run", TASK, "--input", "amount=10", "--input", "rate=0.25", "--namespace", "alpha"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "2.5" and "[hit]" in captured.err
+    assert main(remote + ["procedures", "list", "--namespace", "alpha"]) == 0
+    procedure_id = seglam.list_procedures("alpha")[0].id
+    assert procedure_id in capsys.readouterr().out
+    assert main(remote + ["procedures", "show", procedure_id, "--namespace", "alpha"]) == 0
+    assert "round(amount * rate, 2)" in capsys.readouterr().out
+    assert main(remote + ["procedures", "list", "--namespace", "beta"]) == 2
+    assert "the service answered 403: this key is for namespace 'alpha'" in capsys.readouterr().err
+    assert main(["--server", "http://127.0.0.1:9", "run", TASK]) == 2
+    assert "cannot reach the seglam service" in capsys.readouterr().err
