@@ -146,7 +146,7 @@ EXAMPLES = [
     ),
     (
         "Find the date of the invoice as YYYY-MM-DD",
-        {"invoice": "ACME Tools GmbH\nRechnung Nr. 2291\nDatum: 3. März 2024\nSumme 1.234,50 EUR"},
+        {"invoice": "ACME Tools GmbH\nRechnung Nr. 2291\nDatum: 3. März 2024\nFällig: 2. April 2024\nSumme 1.234,50 EUR"},
         {
             "name": "invoice_date",
             "intent": "Find the date an invoice was issued and return it as a YYYY-MM-DD string, or null when "
@@ -155,10 +155,12 @@ EXAMPLES = [
                          "Rechnungsdatum auslesen", "date de la facture"],
             "returns": "string",
             "answer": "2024-03-03",
-            "code": "import extract\n\n\ndef solve(invoice):\n    return extract.date(invoice)\n",
+            # the labels of the date asked for: an invoice also shows a due date, a receipt a time
+            "code": "import extract\n\n\ndef solve(invoice):\n"
+                    "    return extract.date(invoice, 'invoice date', 'date', 'datum', 'issued')\n",
             "tests": [
-                {"inputs": {"invoice": "INVOICE\nDate: Jan 5, 2022\nTotal $9.00"}, "expected": "2022-01-05"},
-                {"inputs": {"invoice": "Receipt 28/01/2023 14:02\nCASH 10.00"}, "expected": "2023-01-28"},
+                {"inputs": {"invoice": "INVOICE 7\nDate: Jan 5, 2022\nDue date: Feb 4, 2022"}, "expected": "2022-01-05"},
+                {"inputs": {"invoice": "Invoice date 28/01/2023\nPayment due 27/02/2023"}, "expected": "2023-01-28"},
                 {"inputs": {"invoice": "no date on this page"}, "expected": None},
             ],
         },
