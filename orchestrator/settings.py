@@ -49,6 +49,11 @@ class Settings:
     # a batch does not pay again for the documents the model could not do. Other documents of
     # the same kind still get their chance. `seglam procedures forget-failures` resets it.
     synthesis_failures_per_request: int = 1
+    # After synthesis gave up on this many requests of one kind that nothing cached answers
+    # (namespace, task text, input names and types), later requests of the kind answer with the
+    # last problem instead of calling the model (the demo's 48 documents once cost 3 attempts
+    # each). A document whose kind has procedures still gets its own chance.
+    synthesis_failures_per_kind: int = 2
     # The token budget of one synthesis reply (code, then the JSON with tests). A reply cut at it
     # is no draft; the model is told to keep its tests short (no copies of the inputs).
     synthesis_max_tokens: int = 1200

@@ -455,3 +455,19 @@ def test_a_documents_bounded_chance_asks_no_second_opinion(open_seglam):
     result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
     assert result.route == "error" and result.model_calls == 1  # the draft's disputed test stays disputed
     assert rechecker.asked == [] and len(synthesizer.calls) == 1
+
+
+def test_a_kind_the_model_cannot_compile_is_given_up_after_two_documents(open_seglam):
+    broken = lambda: draft("def solve(invoice):\n    return 1 / 0\n", TOTAL_TESTS, name="broken")  # noqa: E731
+    seglam, synthesizer = open_seglam([broken() for _ in range(6)] + [total_draft()], max_attempts=3)
+    task = "Extract the grand total of this invoice"
+    for total in ("1.00", "2.00"):
+        assert seglam.run(task, {"invoice": f"Total: {total}"}).route == "error"
+    assert len(synthesizer.calls) == 6
+    third = seglam.run(task, {"invoice": "Total: 3.00"})
+    assert third.route == "error" and third.model_calls == 0
+    assert "gave up on 2 requests of this kind" in third.error and "ZeroDivisionError" in third.error
+    other_kind = seglam.run(task, {"invoice": "Total: 4.00", "currency": "EUR"})  # other inputs: another kind
+    assert other_kind.model_calls > 0 and "of this kind" not in other_kind.error
+    seglam.forget_failures("default")
+    assert seglam.run(task, {"invoice": "Total: 5.00"}).model_calls > 0

@@ -318,6 +318,21 @@ class ProcedureStore:
         meta = found["metadatas"][0]
         return meta["count"], meta["last_error"]
 
+    @staticmethod
+    def _kind_id(request: Request) -> str:
+        key = json.dumps([request.namespace, request.task, request.signature()], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def kind_synthesis_failures(self, request: Request) -> tuple[int, str]:
+        """How many requests of this kind (namespace, task, input names and types) synthesis gave
+        up on, and the last problem."""
+        found = self._failed.get(where={"$and": [{"namespace": request.namespace}, {"kind": self._kind_id(request)}]},
+                                 include=["metadatas"])
+        if not found["ids"]:
+            return 0, ""
+        latest = max(found["metadatas"], key=lambda meta: meta["at"])
+        return len(found["ids"]), latest["last_error"]
+
     def record_synthesis_failure(self, request: Request, error: str) -> None:
         with self._lock:
             count, _ = self.synthesis_failures(request)
@@ -325,7 +340,8 @@ class ProcedureStore:
                 ids=[self._request_id(request)],
                 documents=[request.task],
                 embeddings=[list(self._embedder.embed_one(request.task))],
-                metadatas=[{"namespace": request.namespace, "count": count + 1, "last_error": error, "at": now()}],
+                metadatas=[{"namespace": request.namespace, "kind": self._kind_id(request), "count": count + 1,
+                            "last_error": error, "at": now()}],
             )
 
     def forget_synthesis_failures(self, namespace: str) -> int:

@@ -1,7 +1,9 @@
 """synthesize: ask the synthesizer (the model, by default) for a draft procedure, bound to the
 form the task states for its answer (admission/contracts.py), unless synthesis has already
-given up on this very request (task and inputs) as often as the settings allow. Another
-document of the same kind always gets its own chance."""
+given up on this very request (task and inputs) as often as the settings allow, or, for a kind
+no cached procedure answers, on as many requests of the kind as the settings allow: a kind the
+model cannot compile is recognised after a few minute-long tries, not one per document. A
+document that defeats the cached procedures of its kind always gets its own chance."""
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
@@ -22,6 +24,13 @@ def synthesize(state: State, runtime: Runtime[Context]):
                        f"Its last problem: {last_error}. Reword the task, add a procedure by hand, or run "
                        "`seglam procedures forget-failures`")
             return {"refused": refusal, "draft": None}, "not calling the model: it gave up on this request before"
+        if not state.get("failed"):  # a kind nothing cached answers (a document's chance is not refused)
+            failures, last_error = context.store.kind_synthesis_failures(request)
+            if failures >= context.settings.synthesis_failures_per_kind:
+                refusal = (f"synthesis gave up on {failures} requests of this kind (this task, these input names "
+                           f"and types); not calling the model again. The last problem: {last_error}. Reword the "
+                           "task, add a procedure by hand, or run `seglam procedures forget-failures`")
+                return {"refused": refusal, "draft": None}, "not calling the model: this kind could not be compiled"
     synthesis = context.synthesizer.synthesize(request, state["retrieved"], feedback)
     update = {
         "attempts": attempt,
