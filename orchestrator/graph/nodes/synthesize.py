@@ -18,19 +18,9 @@ def synthesize(state: State, runtime: Runtime[Context]):
     feedback = state.get("feedback", [])
     attempt = state.get("attempts", 0) + 1
     if attempt == 1:
-        failures, last_error = context.store.synthesis_failures(request)
-        if failures >= context.settings.synthesis_failures_per_request:
-            refusal = (f"synthesis gave up on this request before ({failures} time(s)); not calling the model again. "
-                       f"Its last problem: {last_error}. Reword the task, add a procedure by hand, or run "
-                       "`seglam procedures forget-failures`")
-            return {"refused": refusal, "draft": None}, "not calling the model: it gave up on this request before"
-        if not state.get("failed"):  # a kind nothing cached answers (a document's chance is not refused)
-            failures, last_error = context.store.kind_synthesis_failures(request)
-            if failures >= context.settings.synthesis_failures_per_kind:
-                refusal = (f"synthesis gave up on {failures} requests of this kind (this task, these input names "
-                           f"and types); not calling the model again. The last problem: {last_error}. Reword the "
-                           "task, add a procedure by hand, or run `seglam procedures forget-failures`")
-                return {"refused": refusal, "draft": None}, "not calling the model: this kind could not be compiled"
+        refusal = _given_up(state, context)
+        if refusal is not None:
+            return {"refused": refusal[0], "draft": None}, refusal[1]
     synthesis = context.synthesizer.synthesize(request, state["retrieved"], feedback)
     update = {
         "attempts": attempt,
@@ -45,6 +35,26 @@ def synthesize(state: State, runtime: Runtime[Context]):
         update["feedback"] = [*feedback, synthesis.problem or "no procedure was produced"]
         return update, f"attempt {attempt}: no draft ({synthesis.problem}){tools}"
     return update, f"attempt {attempt}: draft {synthesis.draft.name!r}{tools}"
+
+
+def _given_up(state: State, context: Context) -> tuple[str, str] | None:
+    """(the error, the decision) when synthesis gave up on this request before, or on enough
+    requests of its kind when nothing cached answers it; None when the model may be asked."""
+    request, settings = state["request"], context.settings
+    failures, last_error = context.store.synthesis_failures(request)
+    if failures >= settings.synthesis_failures_per_request:
+        what, decision = f"this request before ({failures} time(s))", "it gave up on this request before"
+    elif not state.get("failed"):  # a kind nothing cached answers (a document's chance is not refused)
+        failures, last_error = context.store.kind_synthesis_failures(request)
+        if failures < settings.synthesis_failures_per_kind:
+            return None
+        what, decision = (f"{failures} requests of this kind (this task, these input names and types)",
+                          "this kind could not be compiled")
+    else:
+        return None
+    return (f"synthesis gave up on {what}; not calling the model again. The last problem: {last_error}. "
+            "Reword the task, add a procedure by hand, or run `seglam procedures forget-failures`",
+            f"not calling the model: {decision}")
 
 
 def after_synthesize(state: State) -> str:
