@@ -18,13 +18,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sandbox import SandboxError
-
 from .admission.answers import same_answer
 from .admission.findings import findings
 from .graph.state import Context
 from .matching.intent_terms import conflict, merge
-from .matching.twins import MIN_DISTINCT_ANSWERS
+from .matching.twins import FAILED, MIN_DISTINCT_ANSWERS, run_or_failed
 from .types import Procedure
 
 
@@ -89,20 +87,11 @@ def are_twins(context: Context, first: Procedure, second: Procedure) -> bool:
     if conflict(first.intent, merge(second.intent, *second.aliases)) or conflict(
             second.intent, merge(first.intent, *first.aliases)):
         return False  # the term guard sets their texts apart ("sum" against "mean")
-    answers = set()
+    answers, limits = set(), context.settings.limits
     for test in [*first.tests, *second.tests]:
-        ours, theirs = _run(context, first, test.inputs), _run(context, second, test.inputs)
-        if ours is _FAILED or theirs is _FAILED or not same_answer(ours, theirs):
+        ours = run_or_failed(context.sandbox, first.code, test.inputs, limits, first.namespace)
+        theirs = run_or_failed(context.sandbox, second.code, test.inputs, limits, second.namespace)
+        if ours is FAILED or theirs is FAILED or not same_answer(ours, theirs):
             return False
         answers.add(json.dumps(ours, sort_keys=True))
     return len(answers) >= MIN_DISTINCT_ANSWERS
-
-
-_FAILED = object()
-
-
-def _run(context: Context, procedure: Procedure, inputs: dict):
-    try:
-        return context.sandbox.run(procedure.code, inputs, limits=context.settings.limits, namespace=procedure.namespace)
-    except SandboxError:
-        return _FAILED

@@ -39,23 +39,23 @@ def behaves_alike(draft: Draft, answer: JSON, request: Request, procedure: Proce
                   limits: Limits) -> bool:
     """Whether the procedure answers the request as the draft did, and the two give one answer
     on each test input of either; a run that fails on either side means they differ."""
-    if not same_answer(answer, _run(sandbox, procedure.code, request.inputs, limits, request.namespace)):
+    if not same_answer(answer, run_or_failed(sandbox, procedure.code, request.inputs, limits, request.namespace)):
         return False
     answers = {json.dumps(answer, sort_keys=True)}
     for test in [*draft.tests, *procedure.tests]:
-        ours = _run(sandbox, draft.code, test.inputs, limits, request.namespace)
-        theirs = _run(sandbox, procedure.code, test.inputs, limits, request.namespace)
-        if ours is _FAILED or not same_answer(ours, theirs):
+        ours = run_or_failed(sandbox, draft.code, test.inputs, limits, request.namespace)
+        theirs = run_or_failed(sandbox, procedure.code, test.inputs, limits, request.namespace)
+        if ours is FAILED or not same_answer(ours, theirs):
             return False
         answers.add(json.dumps(ours, sort_keys=True))
     return len(answers) >= MIN_DISTINCT_ANSWERS
 
 
-_FAILED = object()  # a run that raised: equal to no answer, not even another failure
+FAILED = object()  # a run that raised: equal to no answer, not even another failure
 
 
-def _run(sandbox: Sandbox, code: str, inputs: dict, limits: Limits, namespace: str):
+def run_or_failed(sandbox: Sandbox, code: str, inputs: dict, limits: Limits, namespace: str):
     try:
         return sandbox.run(code, inputs, limits=limits, namespace=namespace)
     except SandboxError:
-        return _FAILED
+        return FAILED
