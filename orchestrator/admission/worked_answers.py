@@ -18,7 +18,7 @@ import ast
 import re
 from dataclasses import dataclass, replace
 
-from sandbox import Limits, Sandbox, SandboxError
+from sandbox import Limits, Sandbox, SandboxError, complete_imports
 
 from ..types import JSON, Draft, ProcedureTest
 
@@ -107,7 +107,7 @@ def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str) -
     body = expression_body(expression)
     if not body or "\n" in body:
         raise NotAnExpression("write one expression on one line after the '='")
-    code = PROGRAM.format(expression=body)
+    code = complete_imports(PROGRAM.format(expression=body))  # "=round(decimal.Decimal(...), 2)"
     violations = sandbox.check(code)
     if violations:
         raise NotAnExpression("; ".join(violations))
