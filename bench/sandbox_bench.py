@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from sandbox import Limits, Sandbox, channel  # noqa: E402
 from sandbox.guards import Guards  # noqa: E402
+from sandbox.policy import compile_procedure  # noqa: E402
 from sandbox.worker import Runner  # noqa: E402
 
 CODE = "def solve(x):\n    return x + 1\n"
@@ -40,7 +41,8 @@ RESULTS = ROOT / "bench" / "results"
 # A worker that skips its confinement: for measuring what the confinement costs, nothing else.
 UNCONFINED_BOOT = channel.BOOT.replace(
     "from sandbox.worker import main",
-    "import sandbox.confine; sandbox.confine.confine = lambda cap: {}; from sandbox.worker import main")
+    "import sandbox.confine; sandbox.confine.confine = lambda cap: {}; "
+    "sandbox.confine.confine_run = lambda rules, worker_pid: None; from sandbox.worker import main")
 
 
 def percentiles(samples_s: list[float]) -> dict[str, float]:
@@ -73,10 +75,11 @@ def plain_exec() -> dict[str, float]:
 
 def language_layer() -> dict[str, float]:
     runner = Runner(cap_mb=512)
+    code, _ = compile_procedure(CODE)
 
     def call(i):
         request = {"code": CODE, "inputs": {"x": i}, "entry": "solve"}
-        assert "ok" in runner._outcome(request, Guards())
+        assert "ok" in runner._outcome(request, code, Guards())
 
     return percentiles(timed(call, LATENCY_RUNS))
 

@@ -5,18 +5,24 @@ host turns every such report into a loud SandboxWarning. The order matters: the 
 namespace needs root, so it comes before dropping to `nobody`; Landlock and seccomp come
 last, and seccomp last of all because it forbids the system calls the others need.
 
-- rlimits: no core files, no file writes (RLIMIT_FSIZE 0), no new processes (RLIMIT_NPROC 0,
-  enforced once the worker is not root), and a hard address-space cap a procedure cannot lift.
+The worker never runs a procedure itself: each run happens in a process forked from it
+(worker.py), which shuts itself in further before it reads its run (`confine_run`): no new
+processes, and a seccomp filter without the few calls the worker keeps to fork and reap it.
+
+- rlimits: no core files, no file writes (RLIMIT_FSIZE 0), and a hard address-space cap a
+  procedure cannot lift; a run's process also gets no new processes (RLIMIT_NPROC 0,
+  enforced once the worker is not root).
 - network namespace: an empty one (no interface but a down loopback), so even a socket,
   were one to be made, reaches nothing.
 - privileges: a worker started by root becomes `nobody` with no groups and no capabilities,
   so it cannot read root's files, trace or signal the host, or lift its limits.
 - Landlock: no file-system access of any kind, no TCP bind or connect, no signals or
   abstract unix sockets beyond the worker itself.
-- seccomp: an allowlist of the ~25 system calls a running Python needs to compute (memory,
+- seccomp: an allowlist of the ~35 system calls a running Python needs to compute (memory,
   signals, timers, reading and writing its already-open pipes). Everything else fails with
-  EPERM, so the worker survives to report it: open, socket, execve, fork and clone, ptrace,
-  pidfd_getfd, io_uring, bpf, ... Memory can never be made executable.
+  EPERM, so the run survives to report it: open, socket, execve, fork and clone, ptrace,
+  pidfd_getfd, io_uring, bpf, ... Memory can never be made executable. The worker's own
+  filter adds only what forking a run's process takes (`FORK_SYSCALLS`).
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ import errno
 import mmap
 import os
 import resource
+import signal
 
 NOBODY = 65534
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -41,6 +48,12 @@ SYSCALLS = (
     "gettimeofday", "getpid", "gettid", "getrandom", "sched_yield",
     "exit", "exit_group",
 )
+# What the worker adds to SYSCALLS, and its runs' processes do not have: fork a copy of itself
+# (no thread, no shared memory, no new namespace), reap it, and let it confine itself further.
+FORK_SYSCALLS = ("wait4", "pipe2", "getppid", "kill", "seccomp")
+_CLONE_REFUSED = (0x100 | 0x10000 | 0x20000 | 0x2000000 | 0x4000000 | 0x8000000 | 0x10000000
+                  | 0x20000000 | 0x40000000)  # CLONE_VM, _THREAD, and every CLONE_NEW* namespace
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
 
 def _error(what: str) -> str:
@@ -49,12 +62,16 @@ def _error(what: str) -> str:
 
 
 def limit_resources(address_space_bytes: int) -> str | None:
-    """Core files, file writes, processes, and the hard address-space cap."""
+    """Core files, file writes, and the hard address-space cap."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     resource.setrlimit(resource.RLIMIT_AS, (address_space_bytes, address_space_bytes))
     return None
+
+
+def forbid_processes() -> None:
+    """No new processes, once the process is not root (RLIMIT_NPROC 0)."""
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 
 
 def leave_network() -> str | None:
@@ -110,9 +127,10 @@ def landlock() -> str | None:
     return None
 
 
-def seccomp_filter():
-    """(the system-call allowlist, built but not loaded, None) or (None, why not). Built
-    first, while pyseccomp and libseccomp can still be read from disk."""
+def seccomp_filter(fork: bool = False):
+    """(the system-call allowlist, built but not loaded, None) or (None, why not): a run's, or
+    with `fork` the worker's. Built first, while pyseccomp and libseccomp can still be read
+    from disk."""
     try:
         import pyseccomp
     except ImportError as error:
@@ -126,6 +144,12 @@ def seccomp_filter():
         rules.add_rule(pyseccomp.ALLOW, "mprotect", no_exec)
         # Its own limits only (pid 0): the worker lowers and restores its soft limits per run.
         rules.add_rule(pyseccomp.ALLOW, "prlimit64", pyseccomp.Arg(0, pyseccomp.EQ, 0))
+        if fork:
+            for name in FORK_SYSCALLS:
+                rules.add_rule(pyseccomp.ALLOW, name)
+            rules.add_rule(pyseccomp.ALLOW, "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, _CLONE_REFUSED, 0))
+            for option in (PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS):
+                rules.add_rule(pyseccomp.ALLOW, "prctl", pyseccomp.Arg(0, pyseccomp.EQ, option))
     except Exception as error:  # libseccomp missing or too old: report, don't hide
         return None, f"the seccomp filter could not be built ({type(error).__name__}: {error})"
     return rules, None
@@ -140,8 +164,8 @@ def load_seccomp(rules) -> str | None:
 
 
 def confine(address_space_bytes: int) -> dict[str, str | None]:
-    """Apply every mechanism; mechanism -> None when on, else why it is off."""
-    rules, problem = seccomp_filter()
+    """Apply every mechanism to the worker; mechanism -> None when on, else why it is off."""
+    rules, problem = seccomp_filter(fork=True)
     report = {
         "rlimits": limit_resources(address_space_bytes),
         "network namespace": leave_network(),
@@ -150,3 +174,15 @@ def confine(address_space_bytes: int) -> dict[str, str | None]:
     }
     report["seccomp"] = problem or load_seccomp(rules)
     return report
+
+
+def confine_run(rules, worker_pid: int) -> str | None:
+    """In a run's process, forked from the confined worker: die with the worker, no new
+    processes, and the run's seccomp filter (`rules`, from `seccomp_filter()`; None when the
+    worker has none) on top of the worker's. None when done, else why not."""
+    if _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return _error("prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != worker_pid:
+        return "the worker ended before its run's process was confined"
+    forbid_processes()
+    return None if rules is None else load_seccomp(rules)

@@ -23,14 +23,16 @@ from RestrictedPython.Guards import (
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
+from .policy import PROTOCOL_METHODS, ProcedureClass
+
 
 class Refused(BaseException):
     """A guard refused an operation; the message says which and why."""
 
 
-# What a procedure may write into: the containers it makes for itself, and decimal contexts
-# (`getcontext().prec = 50`), which the worker replaces before every run. Exact types: a
-# subclass could come from a module and be shared with the next run.
+# What a procedure may write into: the containers it makes for itself, decimal contexts
+# (`getcontext().prec = 50`), and its own classes and their instances (`ProcedureClass`).
+# Exact types: a subclass of these could come from a module.
 WRITABLE = frozenset({
     dict, list, set, bytearray, collections.Counter, collections.defaultdict,
     collections.OrderedDict, collections.deque, decimal.Context, type(decimal.Context().traps),
@@ -103,11 +105,19 @@ class Guards:
             isinstance(obj, str) or (isinstance(obj, type) and issubclass(obj, str))
         ):
             return self._safe_format(obj, name)
-        if name.startswith("_") or name in INSPECT_ATTRIBUTES:
+        if name.startswith("_") and not (isinstance(obj, super) and name in PROTOCOL_METHODS):
             self.refuse(f"attribute {name!r} is not available to procedures")
+        if name in INSPECT_ATTRIBUTES:
+            self.refuse(f"attribute {name!r} is not available to procedures")
+        if name == "mro" and isinstance(obj, type):
+            # The classes a class is built from include factories (enum.Enum's functional API
+            # makes classes whose methods are any functions given) and `object`.
+            self.refuse("mro() is not available to procedures: it hands out the classes a class is built from")
         if name == "obj" and isinstance(obj, BaseException):
             # AttributeError.obj hands out the object an internal lookup failed on.
             self.refuse("the obj attribute of exceptions is not available to procedures")
+        if name.startswith("_"):  # a protocol method of super(), allowed above
+            return getattr(obj, name)
         try:
             return safer_getattr_raise(obj, name)
         except NotImplementedError as error:  # RestrictedPython's own refusals
@@ -128,11 +138,19 @@ class Guards:
         return container[key]
 
     def write(self, obj: Any) -> Any:
-        return obj if type(obj) in WRITABLE else _ReadOnly(self, obj)
+        kind = type(obj)
+        if kind in WRITABLE or kind is ProcedureClass or type(kind) is ProcedureClass:
+            return obj
+        return _ReadOnly(self, obj)
 
     def inplace_item(self, op: str, container: Any, key: Any, value: Any) -> None:
         """`container[key] op= value`, which plain RestrictedPython refuses to compile."""
         self.write(container)[key] = INPLACE[op](container[key], value)
+
+    def inplace_attribute(self, op: str, obj: Any, name: str, value: Any) -> None:
+        """`obj.name op= value` (the name checked at compile time), which plain
+        RestrictedPython refuses to compile."""
+        setattr(self.write(obj), name, INPLACE[op](self.getattr(obj, name), value))
 
     def globals(self, builtins: dict[str, Any]) -> dict[str, Any]:
         """Fresh globals for one run: nothing in them survives into the next."""
@@ -147,6 +165,7 @@ class Guards:
             "_write_": self.write,
             "_inplacevar_": lambda op, target, value: INPLACE[op](target, value),
             "_inplace_item_": self.inplace_item,
+            "_inplace_attr_": self.inplace_attribute,
             "_print_": PrintCollector,
             "_apply_": lambda function, *args, **kwargs: function(*args, **kwargs),
         }

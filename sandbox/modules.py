@@ -70,7 +70,34 @@ def load() -> dict[str, types.ModuleType]:
     modules["time"].strftime("%Y")
     modules["re"].compile(r"\d+(?:\.\d+)?").findall("1.5")
     modules["unicodedata"].normalize("NFKC", "x")
+    load_text_codecs()
     return modules
+
+
+def load_text_codecs() -> None:
+    """Every standard text encoding, imported now; then the codec registry answers from these
+    alone. `'x'.encode(name)`, `bytes.decode(name)` and `str(b, name)` look a codec up by a name
+    the procedure chooses, and the standard search function imports `encodings.<name>`: an
+    import by name, past the module allowlist. Here a name outside the standard text encodings
+    is an ordinary LookupError, and nothing is imported after confinement."""
+    import codecs
+    import encodings
+    import pkgutil
+
+    platform_only = {"aliases", "mbcs", "oem", "cp65001"}
+    loaded = {}
+    for found in pkgutil.iter_modules(encodings.__path__):
+        if found.name not in platform_only:
+            info = codecs.lookup(found.name)
+            if info._is_text_encoding:
+                loaded[found.name] = info
+
+    def lookup(name: str):
+        normalized = encodings.normalize_encoding(name).lower()
+        return loaded.get(encodings.aliases.aliases.get(normalized, normalized))
+
+    codecs.unregister(encodings.search_function)
+    codecs.register(lookup)
 
 
 def view(name: str, module: types.ModuleType, refuse: Callable[[str], None]) -> types.ModuleType:

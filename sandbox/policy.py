@@ -5,10 +5,13 @@ traceback, generator or code-object attributes, no eval/exec, no `except*`) and 
 attribute read, item access, write, iteration, unpacking and print through the guards of
 `guards.py`. On top of it this policy refuses at compile time what RestrictedPython leaves to
 a NameError or an ImportError at run time, so the synthesizer can tell the model at once:
-imports outside the allowlist, builtins a procedure is not given (open, getattr, type, ...),
-and class definitions (a class could carry `__del__` or `__eq__` code that runs later,
-outside the procedure's own call). It also accepts `counts[key] += 1`, which plain
-RestrictedPython refuses, by routing it through the item guards.
+imports outside the allowlist and builtins a procedure is not given (open, getattr, type,
+...). It accepts classes with the protocol methods of `PROTOCOL_METHODS` (their code is the
+procedure's, compiled and guarded like the rest, and runs only inside the run's own process),
+`super().__init__(...)` and the like, and `counts[key] += 1`, which plain RestrictedPython
+refuses, by routing it through the item guards. It drops annotations: a procedure never needs
+them to run, and library code evaluates string annotations (functools.singledispatch) with
+plain `eval`, past every guard.
 
 RestrictedPython is not a security boundary on its own: the worker process (layer 2) is.
 """
@@ -21,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from RestrictedPython import RestrictingNodeTransformer, compile_restricted_exec
-from RestrictedPython.transformer import IOPERATOR_TO_STR, copy_locations
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES, IOPERATOR_TO_STR, copy_locations
 
 from . import modules as allowed_modules
 
@@ -45,13 +48,57 @@ EXCEPTIONS = tuple(sorted(name for name, value in vars(builtins).items()
                           if isinstance(value, type) and issubclass(value, BaseException)
                           and not name.startswith("_") and name not in WITHHELD_EXCEPTIONS))
 BUILTINS = (
-    "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "complex", "dict",
-    "divmod", "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "int",
-    "isinstance", "issubclass", "iter", "len", "list", "map", "max", "min", "next", "oct",
-    "ord", "pow", "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum",
-    "tuple", "zip",
+    "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "classmethod",
+    "complex", "dict", "divmod", "enumerate", "filter", "float", "format", "frozenset", "hash",
+    "hex", "int", "isinstance", "issubclass", "iter", "len", "list", "map", "max", "min", "next",
+    "oct", "ord", "pow", "property", "range", "repr", "reversed", "round", "set", "slice",
+    "sorted", "staticmethod", "str", "sum", "super", "tuple", "zip",
     *EXCEPTIONS,
 )
+# The special methods a procedure's class may define: each is called by the interpreter only
+# where the procedure's own code uses the object (an operator, a comparison, a conversion, a
+# loop, a call), so it runs inside the run, as guarded code like any other function.
+PROTOCOL_METHODS = frozenset({
+    "__init__", "__repr__", "__str__", "__format__", "__bytes__", "__hash__", "__bool__",
+    "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
+    "__len__", "__iter__", "__next__", "__reversed__", "__contains__", "__getitem__",
+    "__setitem__", "__delitem__", "__missing__", "__call__",
+    "__int__", "__float__", "__complex__", "__index__", "__round__", "__trunc__", "__floor__",
+    "__ceil__", "__neg__", "__pos__", "__abs__", "__invert__",
+    *(f"__{kind}{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod",
+                                   "divmod", "pow", "lshift", "rshift", "and", "xor", "or")
+      for kind in ("", "r", "i")),
+})
+# Special methods refused, and why: each runs where the procedure did not call it, or hands it
+# what the guards keep out.
+REFUSED_METHODS = {
+    "__del__": "it runs whenever the object is freed, not where the procedure calls it",
+    "__enter__": "context managers get the traceback of the exception that ended the block",
+    "__exit__": "it is handed the traceback of the exception that ended the block",
+    "__getattr__": "attribute hooks run inside the guards' own lookups",
+    "__getattribute__": "attribute hooks run inside the guards' own lookups",
+    "__setattr__": "attribute hooks run inside the guards' own writes",
+    "__delattr__": "attribute hooks run inside the guards' own writes",
+    "__get__": "descriptors run inside the guards' own lookups",
+    "__set__": "descriptors run inside the guards' own writes",
+    "__delete__": "descriptors run inside the guards' own writes",
+    "__set_name__": "it runs while a class is being made, not where the procedure calls it",
+    "__init_subclass__": "it runs while a class is being made, not where the procedure calls it",
+    "__class_getitem__": "it serves type annotations, which procedures do not have",
+    "__new__": "objects are made by __init__",
+    "__reduce__": "objects of a procedure never leave its run (answers are JSON)",
+    "__reduce_ex__": "objects of a procedure never leave its run (answers are JSON)",
+    "__getstate__": "objects of a procedure never leave its run (answers are JSON)",
+    "__setstate__": "objects of a procedure never leave its run (answers are JSON)",
+    "__copy__": "copying hooks serve modules procedures do not have",
+    "__deepcopy__": "copying hooks serve modules procedures do not have",
+}
+
+
+class ProcedureClass(type):
+    """The metaclass of every class a procedure defines (RestrictedPython adds
+    `metaclass=__metaclass__` to each `class` statement): the write guard lets a procedure
+    change its own classes and their instances, and nothing else it did not make."""
 # Real builtins a procedure does not get; `print` is rewritten by RestrictedPython.
 _WITHHELD = frozenset(n for n in dir(builtins) if not n.startswith("_")) - set(BUILTINS) - {
     "print", "None", "True", "False", "Ellipsis", "NotImplemented",
@@ -59,27 +106,126 @@ _WITHHELD = frozenset(n for n in dir(builtins) if not n.startswith("_")) - set(B
 
 
 class ProcedureTransformer(RestrictingNodeTransformer):
-    """RestrictedPython's transformer, stricter on classes and `_` functions, and accepting
-    augmented assignment of items through the `_inplace_item_` guard."""
+    """RestrictedPython's transformer with classes held to `PROTOCOL_METHODS`, `super().x`
+    for those methods, and augmented assignment of items through the `_inplace_item_` guard."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.methods: set[int] = set()  # the FunctionDef nodes directly in a class body
 
     def visit_ClassDef(self, node: ast.ClassDef):
-        self.error(node, "class definitions are not available to procedures; use functions, "
-                         "dicts, lists and tuples")
-        return node
+        for keyword in node.keywords:
+            self.error(node, f"class {node.name}: class keywords ({keyword.arg}=...) are not available "
+                             "to procedures; they configure how a class is made")
+        self.methods |= {id(item) for item in node.body if isinstance(item, ast.FunctionDef)}
+        return super().visit_ClassDef(node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef):
-        if node.name.startswith("_"):  # RestrictedPython lets nested __magic__ names through
-            self.error(node, f'"{node.name}" is an invalid function name because it starts with "_"')
+        name = node.name
+        if name.startswith("_") and id(node) in self.methods and name.endswith("__"):
+            if name in REFUSED_METHODS:
+                self.error(node, f"method {name} is not available to procedures: {REFUSED_METHODS[name]}")
+            elif name not in PROTOCOL_METHODS:
+                self.error(node, f"method {name} is not available to procedures; a class may define "
+                                 "__init__, __repr__, __str__, comparisons, arithmetic, __len__, __iter__, "
+                                 "__next__, __getitem__, __contains__, __call__ and conversions")
+        elif name.startswith("_"):  # RestrictedPython lets nested __magic__ names through
+            self.error(node, f'"{name}" is an invalid function name because it starts with "_"')
         return super().visit_FunctionDef(node)
 
+    def check_name(self, node, name, allow_magic_methods=False):
+        if allow_magic_methods and id(node) in self.methods and name.startswith("__") and name.endswith("__"):
+            return  # a special method of a procedure's class: visit_FunctionDef judged it
+        super().check_name(node, name, allow_magic_methods)
+
+    def visit_Attribute(self, node: ast.Attribute):
+        """`super().__init__(...)` and the other protocol methods, read through the guard."""
+        value = node.value
+        if node.attr in PROTOCOL_METHODS and isinstance(node.ctx, ast.Load):
+            if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "super"
+                    and not value.args and not value.keywords):
+                call = ast.Call(func=ast.Name("_getattr_", ast.Load()),
+                                args=[self.visit(value), ast.Constant(node.attr)], keywords=[])
+                copy_locations(call, node)
+                return call
+            self.error(node, f"{node.attr} is available to procedures only as super().{node.attr}(...)")
+            return node
+        return super().visit_Attribute(node)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal):
+        """Rebinding a name of the enclosing function: no object is reached that the function
+        could not reach already."""
+        for name in node.names:
+            self.check_name(node, name)
+        return node
+
+    # `match`: the subject, values and bindings are ordinary expressions and names, checked as
+    # such. A class pattern reads attributes by name without the attribute guard, so its
+    # keywords are held to what the guard would allow (`case Row(total=t)`, not
+    # `case Row(__class__=c)`).
+    def visit_Match(self, node: ast.Match):
+        return self.node_contents_visit(node)
+
+    def visit_match_case(self, node: ast.match_case):
+        return self.node_contents_visit(node)
+
+    def visit_MatchValue(self, node: ast.MatchValue):
+        """`case 3`, `case "a"`, `case decimal.ROUND_UP`: a dotted name stays one (a pattern
+        cannot call the guard), its attributes held to what the guard would allow."""
+        value = node.value
+        while isinstance(value, ast.Attribute):
+            self._check_pattern_attribute(node, value.attr)
+            value = value.value
+        if isinstance(value, ast.Name):
+            self.check_name(node, value.id)
+            return node
+        return self.node_contents_visit(node)
+
+    def _check_pattern_attribute(self, node: ast.AST, attribute: str) -> None:
+        if attribute.startswith("_") or attribute in INSPECT_ATTRIBUTES or attribute == "mro":
+            self.error(node, f"a pattern may not read the attribute {attribute!r}")
+
+    def visit_MatchSingleton(self, node: ast.MatchSingleton):
+        return self.node_contents_visit(node)
+
+    def visit_MatchSequence(self, node: ast.MatchSequence):
+        return self.node_contents_visit(node)
+
+    def visit_MatchOr(self, node: ast.MatchOr):
+        return self.node_contents_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar):
+        self.check_name(node, node.name)
+        return self.node_contents_visit(node)
+
+    def visit_MatchAs(self, node: ast.MatchAs):
+        self.check_name(node, node.name)
+        return self.node_contents_visit(node)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping):
+        self.check_name(node, node.rest)
+        return self.node_contents_visit(node)
+
+    def visit_MatchClass(self, node: ast.MatchClass):
+        for attribute in node.kwd_attrs:
+            self._check_pattern_attribute(node, attribute)
+        return self.node_contents_visit(node)
+
     def visit_AugAssign(self, node: ast.AugAssign):
+        """`items[key] += x` through `_inplace_item_`, `self.total += x` through `_inplace_attr_`."""
         target = node.target
-        if not isinstance(target, ast.Subscript) or isinstance(target.slice, ast.Slice):
+        operator = ast.Constant(IOPERATOR_TO_STR[type(node.op)])
+        if isinstance(target, ast.Subscript) and not isinstance(target.slice, ast.Slice):
+            guard, args = "_inplace_item_", [self.visit(target.value), self.visit(target.slice)]
+        elif isinstance(target, ast.Attribute):
+            if target.attr.startswith("_"):
+                self.error(node, f'"{target.attr}" is an invalid attribute name because it starts with "_".')
+            guard, args = "_inplace_attr_", [self.visit(target.value), ast.Constant(target.attr)]
+        else:
             return super().visit_AugAssign(node)
         call = ast.Call(
-            func=ast.Name("_inplace_item_", ast.Load()),
-            args=[ast.Constant(IOPERATOR_TO_STR[type(node.op)]), self.visit(target.value),
-                  self.visit(target.slice), self.visit(node.value)],
+            func=ast.Name(guard, ast.Load()),
+            args=[operator, *args, self.visit(node.value)],
             keywords=[],
         )
         statement = ast.Expr(call)
@@ -139,6 +285,27 @@ def _policy_violations(tree: ast.Module) -> list[str]:
     return found
 
 
+class _DropAnnotations(ast.NodeTransformer):
+    """Annotations removed: `x: int = 1` becomes `x = 1`, `x: int` nothing, `def f(a: str) ->
+    int` `def f(a)`. Code never needs them to run, and a string annotation is code that
+    library helpers (typing.get_type_hints, functools.singledispatch) run with plain eval."""
+
+    def visit_arg(self, node: ast.arg):
+        node.annotation = None
+        return node
+
+    def visit_FunctionDef(self, node):
+        node.returns = None
+        return self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_AnnAssign(self, node: ast.AnnAssign):
+        if node.value is None:
+            return ast.copy_location(ast.Pass(), node)
+        return ast.copy_location(ast.Assign(targets=[node.target], value=node.value), node)
+
+
 @lru_cache(maxsize=256)
 def compile_procedure(source: str) -> tuple[types.CodeType | None, tuple[str, ...]]:
     """(code object, ()) or (None, violations). Violations name the line and the rule broken.
@@ -146,7 +313,7 @@ def compile_procedure(source: str) -> tuple[types.CodeType | None, tuple[str, ..
     if not isinstance(source, str) or not source.strip():
         return None, ("the procedure's source is empty",)
     try:
-        tree = ast.parse(source, filename=FILENAME)
+        tree = ast.fix_missing_locations(_DropAnnotations().visit(ast.parse(source, filename=FILENAME)))
     except SyntaxError as error:
         return None, (f"Line {error.lineno}: SyntaxError: {error.msg}",)
     own = _policy_violations(tree)
@@ -227,5 +394,6 @@ def _is_module_test(node: ast.stmt) -> bool:
 def builtins_for(importer: Any) -> dict[str, Any]:
     """The builtins of one run: the allowlist, and the run's guarded `__import__`."""
     given = {name: getattr(builtins, name) for name in BUILTINS}
-    given.update({"None": None, "True": True, "False": False, "__import__": importer})
+    given.update({"None": None, "True": True, "False": False, "__import__": importer,
+                  "__build_class__": builtins.__build_class__, "__metaclass__": ProcedureClass})
     return given

@@ -295,9 +295,10 @@ def _check_call(entry: str, inputs: dict) -> None:
 
 
 def _keeps_worker(reply: dict) -> bool:
-    """A worker stays only after an answer or an ordinary failure, never after a refusal or a
-    spent budget (the worker says so: `tainted`), nor after a reply it cannot explain."""
-    return ("ok" in reply or reply.get("error") in ("Violation", "ProcedureError")) and not reply.get("tainted")
+    """A worker stays after any outcome of a run (the run had a process of its own, gone now),
+    never after a reply it cannot explain."""
+    return "ok" in reply or reply.get("error") in ("Violation", "ProcedureError", "Timeout", "MemoryLimit",
+                                                   "OutputLimit")
 
 
 def _outcome(reply: dict, code: str):

@@ -1,29 +1,36 @@
-"""The worker process: confines itself (confine.py), then runs one procedure per request.
+"""The worker process: confines itself (confine.py), then serves runs, each in a process of its own.
 
 Started by the host (channel.py) as `python -I -c BOOT CAP_MB`: isolated mode, an empty
 environment, a private empty working folder. Protocol: one JSON object per line each way on
 stdin/stdout; every reply echoes the request's id. Answers cross as JSON text, never pickles.
 
-Each run gets fresh globals, fresh module views, a fresh decimal context, a CPU budget
+The worker never runs procedure code. It reads a request, compiles it (RestrictedPython; a
+refusal is answered at once) and hands it to a process forked from itself ahead of time
+(`RunProcess`): a copy-on-write copy of the warm worker, confined further, that runs the one
+procedure and exits. Whatever a run does to modules, classes, registries and caches dies with
+its process, so no run can leave anything behind for the next: by design, not by a list of
+known containers. Each run also gets fresh globals, fresh module views, a CPU budget
 (ITIMER_PROF, raising inside the procedure) and an address-space limit (the soft RLIMIT_AS,
-under the hard cap set at start). The answer is serialised and the garbage collector run
-while the budget still holds, so code a procedure left in a generator's `finally` runs now,
-charged to this run, never to the next one.
+under the hard cap set at start).
 """
 from __future__ import annotations
 
-import decimal
 import gc
 import json
+import marshal
 import os
 import resource
 import signal
+import struct
 import sys
-from types import FunctionType, TracebackType
+from types import CodeType, FunctionType, TracebackType
 
 from . import confine, modules
 from .guards import Guards, Refused
 from .policy import FILENAME, builtins_for, compile_procedure
+
+FRAME = struct.Struct("<II")  # a run's process reads: code bytes, request bytes
+REPLY_OVERHEAD = 64 * 1024  # the id, the error message, the JSON around the answer
 
 
 class CpuTimeExceeded(BaseException):
@@ -63,8 +70,12 @@ def serialise(answer) -> bytes:
         raise NotJson(f"the answer is not a JSON value ({error})") from None
 
 
+def failure(request_id, kind: str, message: str) -> bytes:
+    return json.dumps({"error": kind, "message": message, "id": request_id}).encode()
+
+
 class Runner:
-    """Runs requests, one at a time, within their limits."""
+    """Runs one compiled request within its limits (in a run's process, once per process)."""
 
     def __init__(self, cap_mb: int):
         self.modules = modules.load()
@@ -79,12 +90,10 @@ class Runner:
             self.cpu_spent = True  # recorded: a bare `except:` in the procedure may catch the raise
             raise CpuTimeExceeded()
 
-    def run(self, request: dict) -> bytes:
+    def run(self, request: dict, code: CodeType) -> bytes:
         """One request -> one reply line (JSON, no newline)."""
         limits = request["limits"]
         guards = Guards()
-        decimal.setcontext(decimal.Context())  # a procedure's precision must not leak on
-        self.cpu_spent = False
         resource.setrlimit(resource.RLIMIT_AS, (self.baseline + limits["memory_mb"] * 2**20, self.hard_cap))
         out_of_memory = {"error": "MemoryLimit",
                          "message": f"the procedure needed more than its {limits['memory_mb']} MB of memory"}
@@ -93,15 +102,11 @@ class Runner:
         signal.setitimer(signal.ITIMER_PROF, limits["cpu_s"])
         try:
             try:
-                outcome = self._outcome(request, guards)
+                outcome = self._outcome(request, code, guards)
             except (CpuTimeExceeded, Refused):
                 pass  # recorded on self and on the guards: reported below
             except MemoryError:
                 outcome = out_of_memory
-            # The run's leftovers, and any code they still hold (a generator's `finally`), die
-            # now, inside this run's budget. Its exceptions have been dropped above, so their
-            # tracebacks no longer keep the run's frames alive.
-            gc.collect()
         except (CpuTimeExceeded, Refused):
             pass  # raised between the statements above: recorded all the same
         except MemoryError:
@@ -118,18 +123,13 @@ class Runner:
         elif "ok" in outcome and len(outcome["ok"]) > limits["output_bytes"]:
             outcome = {"error": "OutputLimit", "message": f"the answer is {len(outcome['ok'])} bytes, "
                                                          f"over the limit of {limits['output_bytes']} bytes"}
-        # A worker whose procedure was refused, ran out of CPU or memory, is not trusted again.
-        outcome["tainted"] = bool(guards.refusals) or self.cpu_spent or outcome.get("error") == "MemoryLimit"
         answer = outcome.pop("ok", None)
         outcome["id"] = request["id"]
         reply = json.dumps(outcome).encode()
         # The answer is JSON already: splice it in rather than escape it a second time.
         return reply if answer is None else reply[:-1] + b', "ok": ' + answer + b"}"
 
-    def _outcome(self, request: dict, guards: Guards) -> dict:
-        code, errors = compile_procedure(request["code"])
-        if errors:
-            return {"error": "Violation", "reasons": list(errors)}
+    def _outcome(self, request: dict, code: CodeType, guards: Guards) -> dict:
         namespace = guards.globals(builtins_for(modules.importer(self.modules, guards.refuse)))
         entry = request["entry"]
         try:
@@ -148,6 +148,109 @@ class Runner:
                     "traceback": procedure_traceback(error.__traceback__)}
 
 
+def _read_exactly(fd: int, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError("the worker closed the run's input early")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class RunProcess:
+    """A process forked from the worker, ahead of need, for exactly one run: it confines itself
+    further (confine.confine_run), waits for its run, writes the reply and exits without
+    running any clean-up (os._exit), so nothing a procedure left behind runs after its reply."""
+
+    def __init__(self, runner: Runner, rules, inherited: tuple[int, ...]):
+        request_in, self._request_out = os.pipe()
+        self._reply_in, reply_out = os.pipe()
+        worker_pid = os.getpid()
+        self.pid = os.fork()
+        if self.pid == 0:  # the run's process
+            status = 1
+            try:
+                for fd in (self._request_out, self._reply_in, *inherited):
+                    os.close(fd)
+                status = _serve_one(runner, rules, worker_pid, request_in, reply_out)
+            finally:
+                os._exit(status)
+        os.close(request_in)
+        os.close(reply_out)
+
+    def run(self, request: dict, line: bytes, code: CodeType) -> bytes:
+        """Hand the run over, wait for its reply and for the process to end."""
+        compiled = marshal.dumps(code)
+        try:
+            _write_all(self._request_out, FRAME.pack(len(compiled), len(line)) + compiled + line)
+        except OSError:
+            pass  # the process died before reading its run: its status says why, below
+        finally:
+            os.close(self._request_out)
+        cap = request["limits"]["output_bytes"] + REPLY_OVERHEAD
+        chunks, size = [], 0
+        while chunk := os.read(self._reply_in, 1 << 16):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > cap:
+                os.kill(self.pid, signal.SIGKILL)
+                break
+        os.close(self._reply_in)
+        _, status = os.waitpid(self.pid, 0)
+        if size > cap:
+            return failure(request["id"], "OutputLimit", f"the procedure's reply passed {cap} bytes")
+        if status != 0 or not chunks:
+            how = (f"was killed by signal {-os.waitstatus_to_exitcode(status)}" if os.WIFSIGNALED(status)
+                   else f"exited with status {os.waitstatus_to_exitcode(status)}")
+            return failure(request["id"], "WorkerCrashed", f"the run's process {how}")
+        return b"".join(chunks)
+
+
+def _serve_one(runner: Runner, rules, worker_pid: int, request_in: int, reply_out: int) -> int:
+    """The body of a run's process: confine, read the run, run it, reply. Its exit status."""
+    problem = confine.confine_run(rules, worker_pid)
+    header = _read_exactly(request_in, FRAME.size)
+    code_size, line_size = FRAME.unpack(header)
+    code = marshal.loads(_read_exactly(request_in, code_size))
+    request = json.loads(_read_exactly(request_in, line_size))
+    if problem:
+        reply = failure(request["id"], "WorkerCrashed", f"the run's process could not confine itself ({problem})")
+    else:
+        reply = runner.run(request, code)
+    _write_all(reply_out, reply)
+    return 0
+
+
+def serve(runner: Runner, rules, replies, inherited: tuple[int, ...]) -> None:
+    """Answer every request on stdin, a run's process per compiled procedure, forked ahead."""
+    ready: RunProcess | None = RunProcess(runner, rules, inherited)
+    for line in sys.stdin.buffer:
+        request = None
+        try:
+            request = json.loads(line)
+            code, errors = compile_procedure(request["code"])
+            if errors:
+                reply = json.dumps({"error": "Violation", "reasons": list(errors), "id": request["id"]}).encode()
+            else:
+                ready = ready or RunProcess(runner, rules, inherited)
+                reply, ready = ready.run(request, line, code), None
+        except Exception as error:  # a bug of ours: say so rather than die silently
+            request_id = request.get("id") if isinstance(request, dict) else None
+            reply = failure(request_id, "WorkerCrashed", f"{type(error).__name__}: {error}")
+        replies.write(reply + b"\n")
+        replies.flush()
+        if ready is None:  # the next run's process starts while the host reads this reply
+            ready = RunProcess(runner, rules, inherited)
+
+
 def main() -> None:
     replies = os.fdopen(os.dup(1), "wb")
     # Anything else written to stdout/stderr (C code, the interpreter) goes nowhere.
@@ -157,14 +260,9 @@ def main() -> None:
     os.close(devnull)
     sys.setrecursionlimit(400)
     runner = Runner(cap_mb=int(sys.argv[1]))
+    run_rules, _ = confine.seccomp_filter()  # built now, while libseccomp can be read; loaded per run
     report = confine.confine(runner.hard_cap)
-    gc.freeze()  # start-up objects are never collected: gc.collect() per run scans only the run's
+    gc.freeze()  # start-up objects are shared copy-on-write with the runs' processes, never collected
     replies.write(json.dumps({"ready": True, "protections": report}).encode() + b"\n")
     replies.flush()
-    for line in sys.stdin.buffer:
-        try:
-            reply = runner.run(json.loads(line))
-        except Exception as error:  # a bug of ours: say so rather than die silently
-            reply = json.dumps({"error": "WorkerCrashed", "message": f"{type(error).__name__}: {error}"}).encode()
-        replies.write(reply + b"\n")
-        replies.flush()
+    serve(runner, run_rules, replies, inherited=(0, replies.fileno()))

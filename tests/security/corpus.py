@@ -144,18 +144,61 @@ HOSTILE = [
             "decimal.setcontext is not available", then=DECIMAL_STILL_EXACT),
     # --- host-side time bombs ----------------------------------------------------------------------
     Hostile("class with __del__", "class Bomb:\n    def __del__(self):\n        while True:\n            pass\n"
-            "def solve():\n    return Bomb()\n", Violation, "class definitions are not available"),
-    Hostile("class with __eq__", "class Liar:\n    def __eq__(self, other):\n        return True\n"
-            "def solve():\n    return Liar()\n", Violation, "class definitions are not available"),
+            "def solve():\n    return Bomb()\n", Violation, "method __del__ is not available"),
+    Hostile("instance returned to the host", "class Liar:\n    def __eq__(self, other):\n        return True\n"
+            "def solve():\n    return Liar()\n", ProcedureError, "not a JSON value"),
+    # --- class factories and protocol hooks (issue 28) ---------------------------------------
+    Hostile("__exit__ handed a traceback", "class Catch:\n    def __enter__(self):\n        return self\n"
+            "    def __exit__(self, kind, error, tb):\n        return tb\n"
+            "def solve():\n    return 1\n", Violation, "method __exit__ is not available"),
+    Hostile("__init_subclass__ hook", "class Base:\n    def __init_subclass__(cls):\n        pass\n"
+            "def solve():\n    return 1\n", Violation, "method __init_subclass__ is not available"),
+    Hostile("__set_name__ hook", "class Field:\n    def __set_name__(self, owner, name):\n        pass\n"
+            "def solve():\n    return 1\n", Violation, "method __set_name__ is not available"),
+    Hostile("descriptor __get__", "class Sneaky:\n    def __get__(self, obj, owner):\n        return obj\n"
+            "def solve():\n    return 1\n", Violation, "method __get__ is not available"),
+    Hostile("__getattribute__ inside the guard", "class Spy:\n    def __getattribute__(self, name):\n        return name\n"
+            "def solve():\n    return 1\n", Violation, "method __getattribute__ is not available"),
+    Hostile("__reduce__ for pickling", "class P:\n    def __reduce__(self):\n        return (print, ('x',))\n"
+            "def solve():\n    return 1\n", Violation, "method __reduce__ is not available"),
+    Hostile("metaclass keyword", "class M:\n    pass\nclass A(metaclass=M):\n    pass\ndef solve():\n    return 1\n",
+            Violation, "class keywords"),
+    Hostile("class keyword to __init_subclass__", "class A(str, flavour=1):\n    pass\ndef solve():\n    return 1\n",
+            Violation, "class keywords"),
+    Hostile("dunder assigned in a class body", "class A:\n    __eq__ = len\ndef solve():\n    return 1\n",
+            Violation, '"__eq__" is an invalid variable name'),
+    Hostile("unbound protocol method", "class E(ValueError):\n    def __init__(self, m):\n        ValueError.__init__(self, m)\n"
+            "def solve():\n    return 1\n", Violation, "only as super"),
+    Hostile("super with arguments", fn("import collections\nd = collections.OrderedDict()\n"
+                                       "return super(collections.OrderedDict, d).__init__({'a': 1})"),
+            Violation, "only as super"),
+    Hostile("enum functional API via mro()", fn("import re\nFlag = re.RegexFlag.mro()[2]\n"
+                                                "return str(Flag('X', {'A': 1}))"), Violation, "mro\\(\\) is not available"),
+    Hostile("enum functional API on a flag with members", fn("import re\nreturn str(re.RegexFlag('X', {'A': 1}))"),
+            ProcedureError, "TypeError"),
+    Hostile("string annotation to singledispatch", "import functools\n@functools.singledispatch\ndef f(x):\n    return 0\n"
+            "def g(x: \"().__class__.__base__.__subclasses__()\"):\n    return 1\n"
+            "def solve():\n    f.register(g)\n    return 1\n", ProcedureError, "TypeError"),
+    Hostile("class pattern reads a dunder", fn("match 1:\n    case int(__class__=c):\n        return c"),
+            Violation, "may not read the attribute '__class__'"),
+    Hostile("class pattern reads a frame", fn("g = (i for i in [1])\nmatch g:\n    case str(gi_frame=f):\n        return 1"),
+            Violation, "may not read the attribute 'gi_frame'"),
+    Hostile("value pattern reads a dunder", fn("import re\nmatch 1:\n    case re.__loader__:\n        return 1"),
+            Violation, "may not read the attribute '__loader__'"),
+    Hostile("namedtuple field names as code", fn("import collections\n"
+                                                  "return collections.namedtuple('P', ['a', 'b): import os; (c'])(1, 2)"),
+            ProcedureError, "ValueError"),
+    Hostile("csv dialect by unknown name", fn("import csv, io\nreturn list(csv.reader(io.StringIO('a'), dialect='evil'))"),
+            ProcedureError, "unknown dialect"),
+    Hostile("codec looked up by name", fn("return 'x'.encode('rot13')"), ProcedureError, "unknown encoding"),
+    Hostile("codec by name in str()", fn("return str(b'x', 'mbcs')"), ProcedureError, "unknown encoding"),
+    Hostile("codec by name in bytes.decode", fn("return b'78'.decode('hex_codec')"), ProcedureError, "unknown encoding"),
     Hostile("generator returned to the host", fn("return (x for x in [1])"), ProcedureError, "not a JSON value"),
     Hostile("set returned to the host", fn("return {1, 2}"), ProcedureError, "not a JSON value"),
     Hostile("function returned to the host", fn("return solve"), ProcedureError, "not a JSON value"),
     Hostile("generator finally left in a local", fn("it = bomb()\nnext(it)\nreturn 1",
             head="def bomb():\n    try:\n        yield 1\n    finally:\n        while True:\n            pass"),
             Timeout, "CPU seconds"),
-    Hostile("generator finally left in a global", "def bomb():\n    try:\n        yield 1\n    finally:\n        while True:\n"
-            "            pass\nit = bomb()\nnext(it)\ndef solve():\n    return 1\n", Timeout, "CPU seconds",
-            then=("def solve():\n    return 'clean'\n", "clean")),
     # --- Unicode identifier tricks -----------------------------------------------------------------
     Hostile("fullwidth dunder", fn("return ().__\uff43\uff4c\uff41\uff53\uff53__"), Violation, '"__class__"'),
     Hostile("fullwidth eval", fn("return \uff45\uff56\uff41\uff4c('1')"), Violation, "Eval calls are not allowed"),
@@ -259,4 +302,7 @@ LEGITIMATE: list[tuple[str, str, dict, Any]] = [
     ("print is harmless", "def solve():\n    print('hello')\n    return 1\n", {}, 1),
     ("tuples become lists", "def solve():\n    return (1, (2, 'a'))\n", {}, [1, [2, "a"]]),
     ("unicode answer", "def solve(s):\n    return s[::-1]\n", {"s": "h\u00e9\U0001f600"}, "\U0001f600\u00e9h"),
+    # Its endless `finally` never runs: the run's process ends with its reply, without clean-up.
+    ("generator finally left in a global", "def bomb():\n    try:\n        yield 1\n    finally:\n        while True:\n"
+     "            pass\nit = bomb()\nnext(it)\ndef solve():\n    return 1\n", {}, 1),
 ]

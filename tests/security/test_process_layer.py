@@ -35,8 +35,11 @@ ATTACKS = textwrap.dedent('''
     for step in filter(None, sys.argv[4].split(",")):
         if step == "seccomp":
             assert confine.load_seccomp(rules) is None
+        elif step == "worker seccomp":
+            assert confine.load_seccomp(confine.seccomp_filter(fork=True)[0]) is None
         elif step == "rlimits":
             confine.limit_resources(1 << 34)
+            confine.forbid_processes()
         else:
             problem = {"network": confine.leave_network, "nobody": confine.drop_privileges,
                        "landlock": confine.landlock}[step]()
@@ -109,6 +112,12 @@ def test_unconfined_python_can_do_all_of_it(tmp_path):
     through = attacks_that_get_through("", tmp_path)
     assert {"read /etc/passwd", "read the seglam home", "connect to the host", "fork",
             "spawn a process", "signal the host", "steal the host's files"} <= set(through)
+
+
+def test_the_workers_own_filter_adds_only_forking_and_signals(tmp_path):
+    """The worker forks each run's process and may kill it; Landlock keeps its signals inside
+    the sandbox, and the run's process loads the run's filter, which has neither."""
+    assert attacks_that_get_through("worker seccomp", tmp_path) == ["fork", "signal the host", "lift the memory cap"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the full set needs a worker started by root")
