@@ -42,7 +42,7 @@ RESULTS = ROOT / "bench" / "results"
 UNCONFINED_BOOT = channel.BOOT.replace(
     "from sandbox.worker import main",
     "import sandbox.confine; sandbox.confine.confine = lambda cap: {}; "
-    "sandbox.confine.confine_run = lambda rules, worker_pid: None; from sandbox.worker import main")
+    "sandbox.confine.confine_run = lambda rules: None; from sandbox.worker import main")
 
 
 def percentiles(samples_s: list[float]) -> dict[str, float]:

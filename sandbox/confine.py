@@ -176,13 +176,19 @@ def confine(address_space_bytes: int) -> dict[str, str | None]:
     return report
 
 
-def confine_run(rules, worker_pid: int) -> str | None:
-    """In a run's process, forked from the confined worker: die with the worker, no new
-    processes, and the run's seccomp filter (`rules`, from `seccomp_filter()`; None when the
-    worker has none) on top of the worker's. None when done, else why not."""
+def die_with(worker_pid: int) -> str | None:
+    """A run's process is killed when its worker ends (the host kills the worker at the wall
+    clock: the run must not outlive it). None when done, else why not."""
     if _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         return _error("prctl(PR_SET_PDEATHSIG)")
     if os.getppid() != worker_pid:
-        return "the worker ended before its run's process was confined"
+        return "the worker ended before its run's process was set to die with it"
+    return None
+
+
+def confine_run(rules) -> str | None:
+    """In a run's process, forked from the confined worker: no new processes, and the run's
+    seccomp filter (`rules`, from `seccomp_filter()`; None when the worker has none) on top of
+    the worker's. None when done, else why not."""
     forbid_processes()
     return None if rules is None else load_seccomp(rules)

@@ -45,7 +45,7 @@ ALLOWED = (
 )
 
 # Allowed modules of seglam's own, by the name a procedure imports them under.
-_OWN = {"extract": "sandbox.extract"}
+OWN = {"extract": "sandbox.extract"}
 
 # Imported by C code in the allowed modules (datetime.strptime), never by a procedure: a
 # procedure cannot even spell a name that starts with "_".
@@ -65,7 +65,7 @@ def allowed_names(module: types.ModuleType) -> list[str]:
 def load() -> dict[str, types.ModuleType]:
     """Import the allowed modules and warm what they load lazily, while files can still be
     opened (the worker's confinement forbids opening files afterwards)."""
-    modules = {name: importlib.import_module(_OWN.get(name, name)) for name in ALLOWED + _INTERNAL}
+    modules = {name: importlib.import_module(OWN.get(name, name)) for name in ALLOWED + _INTERNAL}
     modules["datetime"].datetime.strptime("2000-01-02", "%Y-%m-%d")
     modules["time"].strftime("%Y")
     modules["re"].compile(r"\d+(?:\.\d+)?").findall("1.5")

@@ -255,7 +255,7 @@ def _bound_names(tree: ast.AST) -> set[str]:
 def _module_names(name: str) -> frozenset[str]:
     import importlib
 
-    return frozenset(allowed_modules.allowed_names(importlib.import_module(name)))
+    return frozenset(allowed_modules.allowed_names(importlib.import_module(allowed_modules.OWN.get(name, name))))
 
 
 def _import_violations(node: ast.Import | ast.ImportFrom) -> list[str]:
@@ -317,7 +317,10 @@ def compile_procedure(source: str) -> tuple[types.CodeType | None, tuple[str, ..
     except SyntaxError as error:
         return None, (f"Line {error.lineno}: SyntaxError: {error.msg}",)
     own = _policy_violations(tree)
-    result = compile_restricted_exec(tree, filename=FILENAME, policy=ProcedureTransformer)
+    try:
+        result = compile_restricted_exec(tree, filename=FILENAME, policy=ProcedureTransformer)
+    except SyntaxError as error:  # found by the compiler after parsing: 'return' outside function, ...
+        return None, (*own, f"Line {error.lineno}: SyntaxError: {error.msg}")
     errors = own + [e for e in result.errors if e not in own]
     if result.code is None and not errors:
         errors = ["the procedure does not compile"]

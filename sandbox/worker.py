@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import json
 import marshal
+import math
 import os
 import resource
 import signal
@@ -30,7 +31,9 @@ from .guards import Guards, Refused
 from .policy import FILENAME, builtins_for, compile_procedure
 
 FRAME = struct.Struct("<II")  # a run's process reads: code bytes, request bytes
+REPLY_FRAME = struct.Struct("<I")  # and writes: reply bytes
 REPLY_OVERHEAD = 64 * 1024  # the id, the error message, the JSON around the answer
+CPU_LIMIT_KILL = f"was killed by signal {signal.SIGXCPU}"  # RLIMIT_CPU, the budget's backstop
 
 
 class CpuTimeExceeded(BaseException):
@@ -70,6 +73,14 @@ def serialise(answer) -> bytes:
         raise NotJson(f"the answer is not a JSON value ({error})") from None
 
 
+def _message(error: Exception) -> str:
+    """The error's message; a procedure's exception class may define a `__str__` that fails."""
+    try:
+        return str(error)[:2000]
+    except Exception as unreadable:
+        return f"(its message could not be read: {type(unreadable).__name__}: {unreadable})"[:2000]
+
+
 def failure(request_id, kind: str, message: str) -> bytes:
     return json.dumps({"error": kind, "message": message, "id": request_id}).encode()
 
@@ -95,11 +106,16 @@ class Runner:
         limits = request["limits"]
         guards = Guards()
         resource.setrlimit(resource.RLIMIT_AS, (self.baseline + limits["memory_mb"] * 2**20, self.hard_cap))
+        # A backstop under the budget's timer, which a bare `except:` in a loop can outlast:
+        # the kernel ends the run's process a second past its CPU seconds (SIGXCPU, then SIGKILL).
+        seconds = math.ceil(limits["cpu_s"]) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
         out_of_memory = {"error": "MemoryLimit",
                          "message": f"the procedure needed more than its {limits['memory_mb']} MB of memory"}
         outcome: dict = {}
         self.in_run = True
-        signal.setitimer(signal.ITIMER_PROF, limits["cpu_s"])
+        # Again every 50 ms once spent, so a loop that swallows the first raise gets the next.
+        signal.setitimer(signal.ITIMER_PROF, limits["cpu_s"], 0.05)
         try:
             try:
                 outcome = self._outcome(request, code, guards)
@@ -144,7 +160,7 @@ class Runner:
         except NotJson as error:
             return {"error": "ProcedureError", "type": "TypeError", "message": str(error), "traceback": []}
         except Exception as error:
-            return {"error": "ProcedureError", "type": type(error).__name__, "message": str(error)[:2000],
+            return {"error": "ProcedureError", "type": type(error).__name__, "message": _message(error),
                     "traceback": procedure_traceback(error.__traceback__)}
 
 
@@ -171,6 +187,7 @@ class RunProcess:
     running any clean-up (os._exit), so nothing a procedure left behind runs after its reply."""
 
     def __init__(self, runner: Runner, rules, inherited: tuple[int, ...]):
+        self._ended: str | None = None
         request_in, self._request_out = os.pipe()
         self._reply_in, reply_out = os.pipe()
         worker_pid = os.getpid()
@@ -187,7 +204,8 @@ class RunProcess:
         os.close(reply_out)
 
     def run(self, request: dict, line: bytes, code: CodeType) -> bytes:
-        """Hand the run over, wait for its reply and for the process to end."""
+        """Hand the run over and wait for its reply. The process is reaped later (`reap`): its
+        exit, the unmapping of its copy of the worker, need not delay the reply."""
         compiled = marshal.dumps(code)
         try:
             _write_all(self._request_out, FRAME.pack(len(compiled), len(line)) + compiled + line)
@@ -196,27 +214,33 @@ class RunProcess:
         finally:
             os.close(self._request_out)
         cap = request["limits"]["output_bytes"] + REPLY_OVERHEAD
-        chunks, size = [], 0
-        while chunk := os.read(self._reply_in, 1 << 16):
-            chunks.append(chunk)
-            size += len(chunk)
+        try:
+            (size,) = REPLY_FRAME.unpack(_read_exactly(self._reply_in, REPLY_FRAME.size))
             if size > cap:
                 os.kill(self.pid, signal.SIGKILL)
-                break
-        os.close(self._reply_in)
-        _, status = os.waitpid(self.pid, 0)
-        if size > cap:
-            return failure(request["id"], "OutputLimit", f"the procedure's reply passed {cap} bytes")
-        if status != 0 or not chunks:
-            how = (f"was killed by signal {-os.waitstatus_to_exitcode(status)}" if os.WIFSIGNALED(status)
-                   else f"exited with status {os.waitstatus_to_exitcode(status)}")
-            return failure(request["id"], "WorkerCrashed", f"the run's process {how}")
-        return b"".join(chunks)
+                return failure(request["id"], "OutputLimit", f"the procedure's reply passed {cap} bytes")
+            return _read_exactly(self._reply_in, size)
+        except EOFError:  # it died without a whole reply
+            ended = self.reap()
+            if ended == CPU_LIMIT_KILL:
+                return failure(request["id"], "Timeout",
+                               f"the procedure used more than its {request['limits']['cpu_s']} CPU seconds")
+            return failure(request["id"], "WorkerCrashed", f"the run's process {ended}")
+        finally:
+            os.close(self._reply_in)
+
+    def reap(self) -> str:
+        """Wait for the process to end (once); how it ended."""
+        if self._ended is None:
+            _, status = os.waitpid(self.pid, 0)
+            self._ended = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                           else f"exited with status {os.waitstatus_to_exitcode(status)}")
+        return self._ended
 
 
 def _serve_one(runner: Runner, rules, worker_pid: int, request_in: int, reply_out: int) -> int:
     """The body of a run's process: confine, read the run, run it, reply. Its exit status."""
-    problem = confine.confine_run(rules, worker_pid)
+    problem = confine.die_with(worker_pid) or confine.confine_run(rules)
     header = _read_exactly(request_in, FRAME.size)
     code_size, line_size = FRAME.unpack(header)
     code = marshal.loads(_read_exactly(request_in, code_size))
@@ -225,7 +249,7 @@ def _serve_one(runner: Runner, rules, worker_pid: int, request_in: int, reply_ou
         reply = failure(request["id"], "WorkerCrashed", f"the run's process could not confine itself ({problem})")
     else:
         reply = runner.run(request, code)
-    _write_all(reply_out, reply)
+    _write_all(reply_out, REPLY_FRAME.pack(len(reply)) + reply)
     return 0
 
 
@@ -233,22 +257,25 @@ def serve(runner: Runner, rules, replies, inherited: tuple[int, ...]) -> None:
     """Answer every request on stdin, a run's process per compiled procedure, forked ahead."""
     ready: RunProcess | None = RunProcess(runner, rules, inherited)
     for line in sys.stdin.buffer:
-        request = None
+        request, done = None, None
         try:
             request = json.loads(line)
             code, errors = compile_procedure(request["code"])
             if errors:
                 reply = json.dumps({"error": "Violation", "reasons": list(errors), "id": request["id"]}).encode()
             else:
-                ready = ready or RunProcess(runner, rules, inherited)
-                reply, ready = ready.run(request, line, code), None
+                done, ready = ready or RunProcess(runner, rules, inherited), None
+                reply = done.run(request, line, code)
         except Exception as error:  # a bug of ours: say so rather than die silently
             request_id = request.get("id") if isinstance(request, dict) else None
             reply = failure(request_id, "WorkerCrashed", f"{type(error).__name__}: {error}")
         replies.write(reply + b"\n")
         replies.flush()
-        if ready is None:  # the next run's process starts while the host reads this reply
+        # While the host reads the reply: the next run's process starts, the last one is reaped.
+        if ready is None:
             ready = RunProcess(runner, rules, inherited)
+        if done is not None:
+            done.reap()
 
 
 def main() -> None:

@@ -72,6 +72,9 @@ def test_legitimate_procedures_run_unchanged(sandbox, name):
         ("def solve():\n    return 1 / 0\n", ProcedureError, "ZeroDivisionError"),
         ("def solve():\n    return {1, 2}\n", ProcedureError, "not a JSON value"),
         ("def solve():\n    return float('nan')\n", ProcedureError, "not a JSON value"),
+        ("return 1\ndef solve():\n    return 1\n", Violation, "'return' outside function"),
+        ("def solve(a, a):\n    return 1\n", Violation, "duplicate argument"),
+        ("from extract import nothing\ndef solve():\n    return 1\n", Violation, "extract.nothing is not available"),
         ("class Row:\n    def __del__(self):\n        pass\ndef solve():\n    return 1\n", Violation, "method __del__ is not available"),
         ("def solve():\n    while True:\n        pass\n", Timeout, "CPU seconds|wall-clock"),  # a loaded machine may hit the wall first
         ("def solve():\n    return 'a' * 10**10\n", MemoryLimit, "MB"),

@@ -190,6 +190,24 @@ HOSTILE = [
             ProcedureError, "ValueError"),
     Hostile("csv dialect by unknown name", fn("import csv, io\nreturn list(csv.reader(io.StringIO('a'), dialect='evil'))"),
             ProcedureError, "unknown dialect"),
+    # --- techniques of the public jail-escape collections not covered above -------------------
+    *(Hostile(f"import {module}", fn(f"import {module}\nreturn 1"), Violation, f"module '{module}' is not available")
+      for module in ("warnings", "types", "operator", "code", "codecs", "signal", "runpy", "pdb", "timeit",
+                     "platform", "enum", "typing", "abc", "copyreg", "weakref", "dataclasses", "contextlib")),
+    Hostile("import _posixsubprocess", fn("import _posixsubprocess\nreturn 1"), Violation, "starts with \"_\""),
+    *(Hostile(f"{name}()", fn(f"return {name}()"), Violation, f"'{name}' is not available")
+      for name in ("breakpoint", "input", "locals", "memoryview", "dir", "copyright", "credits", "quit")),
+    Hostile("write to a module's class", fn("import textwrap\ntextwrap.TextWrapper.width = 3\nreturn 1"),
+            Violation, "not attribute 'width' of a type"),
+    Hostile("submodule walk json.decoder", fn("import json\nreturn str(json.decoder)"), Violation,
+            "json.decoder is not available"),
+    Hostile("io.BytesIO", fn("import io\nreturn io.BytesIO(b'x').read()"), Violation, "io.BytesIO is not available"),
+    Hostile("exception whose message raises", "class Bad(Exception):\n    def __str__(self):\n        raise ValueError('no')\n"
+            "def solve():\n    raise Bad()\n", ProcedureError, "its message could not be read"),
+    Hostile("exception whose message never ends", "class Slow(Exception):\n    def __str__(self):\n        while True:\n"
+            "            pass\ndef solve():\n    raise Slow()\n", Timeout, "CPU seconds"),
+    Hostile("recursion through __repr__", "class Loop:\n    def __repr__(self):\n        return repr(self)\n"
+            "def solve():\n    return repr(Loop())\n", ProcedureError, "RecursionError"),
     Hostile("codec looked up by name", fn("return 'x'.encode('rot13')"), ProcedureError, "unknown encoding"),
     Hostile("codec by name in str()", fn("return str(b'x', 'mbcs')"), ProcedureError, "unknown encoding"),
     Hostile("codec by name in bytes.decode", fn("return b'78'.decode('hex_codec')"), ProcedureError, "unknown encoding"),
@@ -302,6 +320,8 @@ LEGITIMATE: list[tuple[str, str, dict, Any]] = [
     ("print is harmless", "def solve():\n    print('hello')\n    return 1\n", {}, 1),
     ("tuples become lists", "def solve():\n    return (1, (2, 'a'))\n", {}, [1, [2, "a"]]),
     ("unicode answer", "def solve(s):\n    return s[::-1]\n", {"s": "h\u00e9\U0001f600"}, "\U0001f600\u00e9h"),
+    ("from-import of extract", "from extract import total\n\ndef solve(text):\n    return total(text)\n",
+     {"text": "Subtotal 9.00\nTotal 10.50"}, 10.5),
     # Its endless `finally` never runs: the run's process ends with its reply, without clean-up.
     ("generator finally left in a global", "def bomb():\n    try:\n        yield 1\n    finally:\n        while True:\n"
      "            pass\nit = bomb()\nnext(it)\ndef solve():\n    return 1\n", {}, 1),
