@@ -7,13 +7,19 @@ Rows, for one trivial procedure (`def solve(x): return x + 1`):
   language layer    the same in process, through RestrictedPython's guards, fresh globals
                     and module views (what a worker does per run, without the process)
   worker, open      a warm pool whose workers skip confinement: adds the pipe round trip
-  worker, confined  the real sandbox: rlimits, network namespace, nobody, Landlock, seccomp
-Then throughput with 2 workers and 2 calling threads, and the cold start of a worker, open
-and confined, with the start-up cost of each confinement mechanism.
+  worker, confined  the real sandbox: rlimits, network namespace, nobody, Landlock, seccomp;
+                    a procedure's consecutive runs share the process forked for it
+  ..., two procedures alternating   every run in a freshly forked process (isolation
+                    between procedures: the worst case of the default)
+  ..., a process per run            Sandbox(process_per_run=True), runs one after another
+Then throughput with 2 workers and 2 calling threads (and through run_many, a batch), and the
+cold start of a worker, open and confined, with the start-up cost of each confinement
+mechanism.
 Writes bench/results/sandbox.json and bench/results/sandbox.md.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import platform
@@ -33,6 +39,7 @@ from sandbox.policy import compile_procedure  # noqa: E402
 from sandbox.worker import Runner  # noqa: E402
 
 CODE = "def solve(x):\n    return x + 1\n"
+OTHER_CODE = "def solve(x):\n    return x + 2\n"
 LATENCY_RUNS = 3000
 THROUGHPUT_RUNS = 6000
 COLD_STARTS = 8
@@ -88,6 +95,19 @@ def pool_latency(sandbox: Sandbox) -> dict[str, float]:
     return percentiles(timed(lambda i: sandbox.run(CODE, {"x": i}), LATENCY_RUNS))
 
 
+def alternating_latency(sandbox: Sandbox, gap_s: float = 0.0) -> dict[str, float]:
+    """Two procedures taking turns on one worker: every run comes after another procedure's,
+    so each gets a fresh process (the cost of isolation between procedures). With a gap, the
+    caller does other work between runs (as a graph does: lookup, respond), not timed."""
+    samples = []
+    for i in range(LATENCY_RUNS // 3):
+        time.sleep(gap_s)
+        started = time.perf_counter()
+        sandbox.run(OTHER_CODE if i % 2 else CODE, {"x": i})
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples[10:])
+
+
 def throughput(sandbox: Sandbox, threads: int = 2) -> float:
     per_thread = THROUGHPUT_RUNS // threads
 
@@ -102,6 +122,17 @@ def throughput(sandbox: Sandbox, threads: int = 2) -> float:
     for thread in pool:
         thread.join()
     return per_thread * threads / (time.perf_counter() - started)
+
+
+def batch_throughput(sandbox: Sandbox) -> float:
+    """Runs a second through `run_many`: one procedure over many inputs, the way a batch step
+    or a workflow runs, each worker's runs pipelined."""
+    inputs = [{"x": i} for i in range(THROUGHPUT_RUNS)]
+    started = time.perf_counter()
+    answers = sandbox.run_many(CODE, inputs)
+    elapsed = time.perf_counter() - started
+    assert answers == [i + 1 for i in range(THROUGHPUT_RUNS)]
+    return THROUGHPUT_RUNS / elapsed
 
 
 def cold_start_ms() -> float:
@@ -146,6 +177,9 @@ def mechanism_start_ms() -> dict[str, float]:
 def main() -> None:
     limits = Limits()
     results: dict = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                 cwd=ROOT).stdout.strip(),
         "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
                     "processor": platform.processor() or platform.machine()},
         "procedure": CODE,
@@ -165,7 +199,16 @@ def main() -> None:
         assert all(problem is None for problem in sandbox.protections.values()), sandbox.protections
         results["latency"]["worker, confined"] = pool_latency(sandbox)
         confined_throughput = throughput(sandbox)
-    results["throughput_runs_per_s"] = {"worker, open": round(open_throughput), "worker, confined": round(confined_throughput)}
+        confined_batch = batch_throughput(sandbox)
+    with Sandbox(workers=1, limits=limits) as single:
+        results["latency"]["worker, confined, two procedures alternating"] = alternating_latency(single)
+        results["latency"]["worker, confined, two procedures alternating, 5 ms apart"] = alternating_latency(single, 0.005)
+    with Sandbox(workers=2, limits=limits, process_per_run=True) as strict:
+        results["latency"]["worker, confined, a process per run"] = pool_latency(strict)
+        strict_throughput = throughput(strict)
+    results["throughput_runs_per_s"] = {"worker, open": round(open_throughput), "worker, confined": round(confined_throughput),
+                                        "worker, confined, run_many": round(confined_batch),
+                                        "worker, confined, a process per run": round(strict_throughput)}
     results["cold_start_ms"] = {"worker, open": round(open_start, 1), "worker, confined": round(cold_start_ms(), 1)}
     results["confinement_start_ms"] = mechanism_start_ms()
     baseline = results["latency"]["plain exec"]["p50_ms"]
@@ -190,7 +233,8 @@ def report(results: dict) -> str:
     lines = [
         "# Sandbox benchmark",
         "",
-        f"`make bench-sandbox` on {machine['cpus']} CPUs, Linux {machine['kernel']}, Python {machine['python']}; "
+        f"`make bench-sandbox`, {results['date']}, commit {results['commit']}, "
+        f"on {machine['cpus']} CPUs, Linux {machine['kernel']}, Python {machine['python']}; "
         f"procedure `def solve(x): return x + 1`, {LATENCY_RUNS} sequential runs per row.",
         "",
         "| per run | p50 ms | p99 ms | p50 vs plain exec |",
@@ -202,7 +246,7 @@ def report(results: dict) -> str:
     throughput_rows = results["throughput_runs_per_s"]
     lines += [
         "",
-        f"Throughput, 2 workers, 2 calling threads, {THROUGHPUT_RUNS} runs: "
+        f"Throughput, 2 workers, {THROUGHPUT_RUNS} runs (2 calling threads; run_many: one call): "
         + ", ".join(f"{name} {value} runs/s" for name, value in throughput_rows.items()) + ".",
         "",
         "Cold start of one worker (process start to ready, median of "
@@ -211,7 +255,7 @@ def report(results: dict) -> str:
         "Start-up cost of each step inside a worker (ms, median of 5): "
         + ", ".join(f"{name} {value}" for name, value in results["confinement_start_ms"].items()) + ".",
         "",
-        "Goals (issue 3), confined worker: "
+        "Goals (issues 3 and 28), confined worker: "
         f"p50 <= {goals['p50_ms']} ms: {'met' if met['p50_ms'] else 'NOT met'}; "
         f"p99 <= {goals['p99_ms']} ms: {'met' if met['p99_ms'] else 'NOT met'}; "
         f">= {goals['runs_per_s']} runs/s: {'met' if met['runs_per_s'] else 'NOT met'}.",

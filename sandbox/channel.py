@@ -77,17 +77,18 @@ class WorkerProcess:
     def fits(self, limits: Limits) -> bool:
         return limits.memory_mb <= self.memory_cap_mb
 
-    def request(self, code: str, inputs: dict, entry: str, limits: Limits) -> dict:
+    def request(self, code: str, inputs: dict, entry: str, limits: Limits, fresh: bool = False) -> dict:
         """One run: the worker's reply as a dict (its `id` checked), or Timeout, OutputLimit,
         WorkerCrashed. After any of those the worker must be killed."""
         nonce = secrets.token_hex(8)
-        self.send(nonce, code, inputs, entry, limits)
+        self.send(nonce, code, inputs, entry, limits, fresh)
         return self.receive(nonce, limits)
 
-    def send(self, nonce: str, code: str, inputs: dict, entry: str, limits: Limits) -> None:
-        """Queue a run; the worker answers runs in the order they were sent (`receive`)."""
+    def send(self, nonce: str, code: str, inputs: dict, entry: str, limits: Limits, fresh: bool = False) -> None:
+        """Queue a run; the worker answers runs in the order they were sent (`receive`).
+        `fresh`: the run's process serves this run only (see worker.RunProcess)."""
         self.ready()
-        message = {"id": nonce, "code": code, "inputs": inputs, "entry": entry,
+        message = {"id": nonce, "code": code, "inputs": inputs, "entry": entry, "fresh": fresh,
                    "limits": {"cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
                               "output_bytes": limits.output_bytes}}
         with self._count_lock:  # counted before it is written, so its reply is never unexpected

@@ -3,8 +3,9 @@
 Workers start ahead of need and are reused, so a cache hit pays a pipe round trip, not a
 process start. A worker serves one namespace at a time: a run for another tenant takes a
 fresh worker (one nobody has used) or recycles an idle one of another tenant (kill, fresh
-process), never reuses it. A worker whose run was refused, timed out, ran out of memory,
-flooded its output or died is killed, and its replacement starts at once in the background.
+process), never reuses it. A worker that answered out of turn or past its deadline, flooded
+its output or died is killed, and its replacement starts at once in the background; a run
+that was refused or spent its budget only retires that run's process (worker.py).
 """
 from __future__ import annotations
 
@@ -57,10 +58,14 @@ class Sandbox:
     SandboxError subclass. Thread-safe; close() (or leaving a `with` block, or the end of
     the process) kills the workers."""
 
-    def __init__(self, workers: int = 2, limits: Limits = Limits()):
+    def __init__(self, workers: int = 2, limits: Limits = Limits(), process_per_run: bool = False):
+        """`process_per_run`: every run in a process of its own, even the next run of the same
+        procedure (by default a procedure's consecutive runs share one; another procedure
+        never does: see sandbox/README.md, layer 2)."""
         if workers < 1:
             raise ValueError(f"a sandbox needs at least one worker, not {workers}")
         self.limits = limits
+        self.process_per_run = process_per_run
         self.size = workers
         self._condition = threading.Condition()
         self._idle: list[WorkerProcess] = []
@@ -174,7 +179,7 @@ class Sandbox:
         _check_call(entry, inputs)
         worker = self._acquire(namespace, limits)
         try:
-            reply = worker.request(code, inputs, entry, limits)
+            reply = worker.request(code, inputs, entry, limits, self.process_per_run)
         except BaseException:
             self._give_back(worker, healthy=False)
             raise
@@ -223,7 +228,7 @@ class Sandbox:
         def feed() -> None:
             try:
                 for nonce, index in zip(nonces, indexes):
-                    worker.send(nonce, code, inputs[index], entry, limits)
+                    worker.send(nonce, code, inputs[index], entry, limits, self.process_per_run)
             except WorkerCrashed:
                 pass  # the worker went (killed below, or died): its reader reports why
 

@@ -31,9 +31,20 @@ from .guards import Guards, Refused
 from .policy import FILENAME, builtins_for, compile_procedure
 
 FRAME = struct.Struct("<II")  # a run's process reads: code bytes, request bytes
-REPLY_FRAME = struct.Struct("<I")  # and writes: reply bytes
+REPLY_FRAME = struct.Struct("<I?")  # and writes: reply bytes, whether it may run again
 REPLY_OVERHEAD = 64 * 1024  # the id, the error message, the JSON around the answer
 CPU_LIMIT_KILL = f"was killed by signal {signal.SIGXCPU}"  # RLIMIT_CPU, the budget's backstop
+
+
+REHEARSAL_CODE = compile_procedure(
+    "import datetime, decimal, json, re\n\n"
+    "class Row:\n    def __init__(self, x):\n        self.x = x\n\n"
+    "def solve(text, x):\n"
+    "    found = re.findall(r'\\d+', text)\n"
+    "    return json.loads(json.dumps([Row(x).x + 1, str(decimal.Decimal(found[0])),\n"
+    "                                  datetime.date(2024, 1, 2).isoformat()]))\n")[0]
+REHEARSAL = {"id": "rehearsal", "entry": "solve", "inputs": {"text": "a 12", "x": 1},
+             "limits": {"cpu_s": 1, "memory_mb": 64, "output_bytes": 1000}}
 
 
 class CpuTimeExceeded(BaseException):
@@ -101,15 +112,18 @@ class Runner:
             self.cpu_spent = True  # recorded: a bare `except:` in the procedure may catch the raise
             raise CpuTimeExceeded()
 
-    def run(self, request: dict, code: CodeType) -> bytes:
-        """One request -> one reply line (JSON, no newline)."""
+    def run(self, request: dict, code: CodeType) -> tuple[bytes, bool]:
+        """One request -> (one reply line (JSON, no newline), whether this process may run the
+        procedure again)."""
         limits = request["limits"]
         guards = Guards()
         resource.setrlimit(resource.RLIMIT_AS, (self.baseline + limits["memory_mb"] * 2**20, self.hard_cap))
-        # A backstop under the budget's timer, which a bare `except:` in a loop can outlast:
-        # the kernel ends the run's process a second past its CPU seconds (SIGXCPU, then SIGKILL).
-        seconds = math.ceil(limits["cpu_s"]) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+        # A backstop under the budget's timer, which a bare `except:` in a loop can outlast: the
+        # kernel ends the run's process (SIGXCPU) a second past its CPU seconds, counted from
+        # the process's start. The soft limit only: a hard one could not be raised again.
+        spent = resource.getrusage(resource.RUSAGE_SELF)
+        seconds = math.ceil(spent.ru_utime + spent.ru_stime + limits["cpu_s"]) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, resource.getrlimit(resource.RLIMIT_CPU)[1]))
         out_of_memory = {"error": "MemoryLimit",
                          "message": f"the procedure needed more than its {limits['memory_mb']} MB of memory"}
         outcome: dict = {}
@@ -139,11 +153,21 @@ class Runner:
         elif "ok" in outcome and len(outcome["ok"]) > limits["output_bytes"]:
             outcome = {"error": "OutputLimit", "message": f"the answer is {len(outcome['ok'])} bytes, "
                                                          f"over the limit of {limits['output_bytes']} bytes"}
+        # A run cut short (a refusal, a spent budget, memory) may have left library state half
+        # changed: its process serves no further run.
+        reusable = "ok" in outcome or outcome.get("error") == "ProcedureError"
         answer = outcome.pop("ok", None)
         outcome["id"] = request["id"]
         reply = json.dumps(outcome).encode()
         # The answer is JSON already: splice it in rather than escape it a second time.
-        return reply if answer is None else reply[:-1] + b', "ok": ' + answer + b"}"
+        return (reply if answer is None else reply[:-1] + b', "ok": ' + answer + b"}"), reusable
+
+    def rehearse(self) -> None:
+        """A run of seglam's own rehearsal procedure, in a run's process before its request
+        comes: the pages a run writes (reference counts of the interpreter's shared objects,
+        module views) are copied from the worker now, while the host is busy elsewhere, and
+        not on the request's clock (measured: bench/results/sandbox.md)."""
+        self.run(REHEARSAL, REHEARSAL_CODE)
 
     def _outcome(self, request: dict, code: CodeType, guards: Guards) -> dict:
         namespace = guards.globals(builtins_for(modules.importer(self.modules, guards.refuse)))
@@ -182,12 +206,17 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class RunProcess:
-    """A process forked from the worker, ahead of need, for exactly one run: it confines itself
-    further (confine.confine_run), waits for its run, writes the reply and exits without
-    running any clean-up (os._exit), so nothing a procedure left behind runs after its reply."""
+    """A process forked from the worker, ahead of need, for the runs of one procedure: it
+    confines itself further (confine.confine_run), rehearses, then runs what it is sent. The
+    worker hands it only runs of the procedure it first ran, and retires it (closes its input:
+    it exits without running any clean-up, os._exit) when another procedure comes, when a run
+    ended in anything but an answer or the procedure's own exception, or when the request
+    asks for a process of its own (`fresh`)."""
 
     def __init__(self, runner: Runner, rules, inherited: tuple[int, ...]):
+        self.procedure: str | None = None  # the source of the procedure it serves
         self._ended: str | None = None
+        self._retired = False
         request_in, self._request_out = os.pipe()
         self._reply_in, reply_out = os.pipe()
         worker_pid = os.getpid()
@@ -197,85 +226,116 @@ class RunProcess:
             try:
                 for fd in (self._request_out, self._reply_in, *inherited):
                     os.close(fd)
-                status = _serve_one(runner, rules, worker_pid, request_in, reply_out)
+                status = _serve_runs(runner, rules, worker_pid, request_in, reply_out)
             finally:
                 os._exit(status)
         os.close(request_in)
         os.close(reply_out)
 
-    def run(self, request: dict, line: bytes, code: CodeType) -> bytes:
-        """Hand the run over and wait for its reply. The process is reaped later (`reap`): its
-        exit, the unmapping of its copy of the worker, need not delay the reply."""
+    def run(self, request: dict, line: bytes, code: CodeType) -> tuple[bytes, bool]:
+        """Hand a run over and wait for its reply: (the reply, whether the process may serve
+        the procedure's next run)."""
         compiled = marshal.dumps(code)
         try:
             _write_all(self._request_out, FRAME.pack(len(compiled), len(line)) + compiled + line)
         except OSError:
-            pass  # the process died before reading its run: its status says why, below
-        finally:
-            os.close(self._request_out)
+            pass  # the process died: its status says why, below
         cap = request["limits"]["output_bytes"] + REPLY_OVERHEAD
         try:
-            (size,) = REPLY_FRAME.unpack(_read_exactly(self._reply_in, REPLY_FRAME.size))
+            size, reusable = REPLY_FRAME.unpack(_read_exactly(self._reply_in, REPLY_FRAME.size))
             if size > cap:
                 os.kill(self.pid, signal.SIGKILL)
-                return failure(request["id"], "OutputLimit", f"the procedure's reply passed {cap} bytes")
-            return _read_exactly(self._reply_in, size)
+                return failure(request["id"], "OutputLimit", f"the procedure's reply passed {cap} bytes"), False
+            return _read_exactly(self._reply_in, size), bool(reusable)
         except EOFError:  # it died without a whole reply
             ended = self.reap()
             if ended == CPU_LIMIT_KILL:
                 return failure(request["id"], "Timeout",
-                               f"the procedure used more than its {request['limits']['cpu_s']} CPU seconds")
-            return failure(request["id"], "WorkerCrashed", f"the run's process {ended}")
-        finally:
+                               f"the procedure used more than its {request['limits']['cpu_s']} CPU seconds"), False
+            return failure(request["id"], "WorkerCrashed", f"the run's process {ended}"), False
+
+    @property
+    def pipes(self) -> tuple[int, ...]:
+        """The worker's ends of its pipes, while open: a process forked later must close them,
+        or its copy of the request pipe would keep this one from ever seeing its input end."""
+        return () if self._retired else (self._request_out, self._reply_in)
+
+    def retire(self) -> None:
+        """Close its input, so that it exits; `reap` it later."""
+        if not self._retired:
+            self._retired = True
+            os.close(self._request_out)
             os.close(self._reply_in)
 
-    def reap(self) -> str:
-        """Wait for the process to end (once); how it ended."""
+    def reap(self, wait: bool = True) -> str | None:
+        """How the process ended, waiting for it (once); without `wait`, None while it runs."""
         if self._ended is None:
-            _, status = os.waitpid(self.pid, 0)
+            pid, status = os.waitpid(self.pid, 0 if wait else os.WNOHANG)
+            if pid == 0:
+                return None
             self._ended = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                            else f"exited with status {os.waitstatus_to_exitcode(status)}")
         return self._ended
 
 
-def _serve_one(runner: Runner, rules, worker_pid: int, request_in: int, reply_out: int) -> int:
-    """The body of a run's process: confine, read the run, run it, reply. Its exit status."""
+def _serve_runs(runner: Runner, rules, worker_pid: int, request_in: int, reply_out: int) -> int:
+    """The body of a run's process: confine, rehearse, then run and reply until its input
+    closes. Its exit status."""
     problem = confine.die_with(worker_pid) or confine.confine_run(rules)
-    header = _read_exactly(request_in, FRAME.size)
-    code_size, line_size = FRAME.unpack(header)
-    code = marshal.loads(_read_exactly(request_in, code_size))
-    request = json.loads(_read_exactly(request_in, line_size))
-    if problem:
-        reply = failure(request["id"], "WorkerCrashed", f"the run's process could not confine itself ({problem})")
-    else:
-        reply = runner.run(request, code)
-    _write_all(reply_out, REPLY_FRAME.pack(len(reply)) + reply)
+    if not problem:
+        runner.rehearse()
+    while header := os.read(request_in, FRAME.size):
+        code_size, line_size = FRAME.unpack(header + _read_exactly(request_in, FRAME.size - len(header)))
+        code = marshal.loads(_read_exactly(request_in, code_size))
+        request = json.loads(_read_exactly(request_in, line_size))
+        if problem:
+            reply, reusable = failure(request["id"], "WorkerCrashed",
+                                      f"the run's process could not confine itself ({problem})"), False
+        else:
+            reply, reusable = runner.run(request, code)
+        _write_all(reply_out, REPLY_FRAME.pack(len(reply), reusable) + reply)
     return 0
 
 
 def serve(runner: Runner, rules, replies, inherited: tuple[int, ...]) -> None:
-    """Answer every request on stdin, a run's process per compiled procedure, forked ahead."""
-    ready: RunProcess | None = RunProcess(runner, rules, inherited)
+    """Answer every request on stdin: each procedure's runs in a process of their own, and a
+    fresh process forked ahead for the next procedure."""
+    current: RunProcess | None = None
+
+    def fork() -> RunProcess:
+        return RunProcess(runner, rules, inherited + (current.pipes if current is not None else ()))
+
+    spare: RunProcess | None = fork()
+    retired: list[RunProcess] = []
     for line in sys.stdin.buffer:
-        request, done = None, None
+        request = None
         try:
             request = json.loads(line)
             code, errors = compile_procedure(request["code"])
             if errors:
                 reply = json.dumps({"error": "Violation", "reasons": list(errors), "id": request["id"]}).encode()
             else:
-                done, ready = ready or RunProcess(runner, rules, inherited), None
-                reply = done.run(request, line, code)
+                if current is None or current.procedure != request["code"]:
+                    if current is not None:
+                        current.retire()
+                        retired.append(current)
+                    current, spare = spare or fork(), None
+                    current.procedure = request["code"]
+                reply, reusable = current.run(request, line, code)
+                if not reusable or request.get("fresh"):
+                    current.retire()
+                    retired.append(current)
+                    current = None
         except Exception as error:  # a bug of ours: say so rather than die silently
             request_id = request.get("id") if isinstance(request, dict) else None
             reply = failure(request_id, "WorkerCrashed", f"{type(error).__name__}: {error}")
         replies.write(reply + b"\n")
         replies.flush()
-        # While the host reads the reply: the next run's process starts, the last one is reaped.
-        if ready is None:
-            ready = RunProcess(runner, rules, inherited)
-        if done is not None:
-            done.reap()
+        # While the host reads the reply: the next procedure's process starts, and the retired
+        # ones that have ended are reaped (waited for only when many are still ending).
+        if spare is None:
+            spare = fork()
+        retired = [process for process in retired if process.reap(wait=len(retired) > 8) is None]
 
 
 def main() -> None:

@@ -62,3 +62,23 @@ def test_a_run_killed_for_its_budget_leaves_the_worker_serving(one_worker):
     with pytest.raises(Exception, match="CPU seconds|wall-clock"):
         one_worker.run(spin, {}, namespace="tenant", limits=Limits(cpu_s=0.2, wall_s=3))
     assert one_worker.run(LOOKS, {}, namespace="tenant")[0] == "a b"
+
+
+# Reads the shared state, then changes it: run twice in a row, it shows whether its second run
+# shares the first one's process.
+LOOKS_THEN_CHANGES = """
+import textwrap
+
+def solve():
+    before = textwrap.fill('a b', 10)
+    textwrap.TextWrapper.unicode_whitespace_trans.update({ord('a'): 'Z'})
+    return before
+"""
+
+
+def test_a_procedures_consecutive_runs_share_a_process_unless_each_run_asks_for_its_own():
+    with Sandbox(workers=1) as shared:
+        assert [shared.run(LOOKS_THEN_CHANGES, {}) for _ in range(2)] == ["a b", "Z b"]
+        assert shared.run(LOOKS, {})[0] == "a b"  # another procedure: a fresh process
+    with Sandbox(workers=1, process_per_run=True) as strict:
+        assert [strict.run(LOOKS_THEN_CHANGES, {}) for _ in range(2)] == ["a b", "a b"]
