@@ -313,8 +313,11 @@ _PAYABLE = re.compile(
     r"|balance\s*due|amount\s*to\s*(?:be\s*)?pa(?:id|y)|^\W*due\b|nett?\s*total|endbetrag|zu\s*zahlen"
     r"|te\s*betalen|net\s*[àa]\s*payer|total\s*[àa]\s*payer|do\s*zap[łl]aty|total\s*a\s*pagar)\b",
     re.IGNORECASE)
+# "AMT PAID INCL. GST": what was paid, tax included, is the grand total (a plain "PAID" is not).
+_PAID_WITH_TAX_TEXT = r"\bam(?:oun)?t\.?\s*paid\s*" + _INCL + r"\s*(?:gst|tax|vat|sst)"
+_PAID_WITH_TAX = re.compile(_PAID_WITH_TAX_TEXT + r"\b", re.IGNORECASE)
 _GROSS = re.compile(
-    r"(?:(?:total|amount)\b[\w\s.()]{0,20}?" + _INCL + r"\s*(?:of\s*)?(?:gst|tax|vat|sst)"
+    r"(?:" + _PAID_WITH_TAX_TEXT + r"|(?:total|amount)\b[\w\s.()]{0,20}?" + _INCL + r"\s*(?:of\s*)?(?:gst|tax|vat|sst)"
     r"|\bgesamtbetrag|\btotal\s*ttc|\bmontant\s*ttc|\bimporte\s*total|\bbrutto)\b",
     re.IGNORECASE)
 _PLAIN = re.compile(r"\b(?:total|summe|gesamt|totaal|razem|suma|montant\s*total|jumlah)\b", re.IGNORECASE)
@@ -456,7 +459,7 @@ def total(text: str) -> float | None:
 
     Labels read (any case, whole words, OCR spacing tolerated): English TOTAL, GRAND TOTAL,
     TOTAL DUE, AMOUNT DUE, TOTAL PAYABLE, NETT TOTAL, ROUNDED TOTAL, TOTAL INCL. GST,
-    TOTAL SALES (INCLUSIVE OF GST); German Summe, Gesamt, Gesamtbetrag, Endbetrag, Zu zahlen;
+    TOTAL SALES (INCLUSIVE OF GST), AMT PAID INCL. GST; German Summe, Gesamt, Gesamtbetrag, Endbetrag, Zu zahlen;
     Dutch Totaal, Te betalen; French Total TTC, Montant TTC, Net à payer, Total à payer;
     Polish Razem, Suma, Do zapłaty; Spanish Total a pagar, Importe total. A line that also
     names a part or something else is no total: subtotals, tax (GST, VAT, MwSt, TVA, IVA,
@@ -504,7 +507,7 @@ def total(text: str) -> float | None:
             if cash is None:
                 cash = _line_amount(lines, kinds, index, _CASH.search(line).end())
             continue
-        if _NOT_TOTAL.search(head) and not rounded:
+        if _NOT_TOTAL.search(head) and not rounded and not _PAID_WITH_TAX.search(line):
             continue
         tiers = ((4, rounded), (3, _PAYABLE.search(line)), (2, _GROSS.search(line)), (1, _PLAIN.search(line)))
         tier, label = next(((tier, label) for tier, label in tiers if label), (0, None))

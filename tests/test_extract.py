@@ -140,6 +140,13 @@ def test_a_rounded_total_wins():
     assert total("SUB TOTAL 21.00\nGST 6% 1.26\nROUNDING ADJ -0.01\nNET TOTAL 22.25") == 22.25
 
 
+def test_the_amount_paid_with_tax_is_the_total_and_a_points_total_is_not():
+    # SROIE receipt 397: "TOTAL EV" counts loyalty points, the paid amount with GST is the total
+    receipt = "AMT PAID INCL. GST : RM78.30\nAMT PALD EXCL. GST :RM 73.87\nGST AMT : RM4.43\nTOTAL EV :2.10"
+    assert total(receipt) == 78.3
+    assert total("PAID 50.00\nTOTAL 45.00") == 45.0  # paid alone is the cash tendered
+
+
 def test_no_subtotal_tax_cash_or_tax_table_row_is_a_total():
     assert total("SUBTOTAL 10.00\nGST 0.60") is None
     assert total("CASH 20.00\nCHANGE 9.40") is None

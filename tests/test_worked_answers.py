@@ -40,6 +40,7 @@ def worked(value, sandbox):
         ("=len('a } b'.split()", 3),
         # a module the expression uses without importing it (measured in make demo)
         ("=float(round(decimal.Decimal('185.05') * decimal.Decimal('0.5'), 2))", 92.52),
+        ("=round(decimal.Decimal('185.05') * decimal.Decimal('0.5'), 2)", 92.52),  # a Decimal: its number
     ],
 )
 def test_an_expression_is_computed_by_python(sandbox, expression, value):

@@ -30,12 +30,16 @@ class NotAnExpression(ValueError):
 
 PROGRAM = """import math
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 
 
 def solve():
     value = ({expression})
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, (Decimal, Fraction)):
+        return float(value)
     return value
 """
 
