@@ -1,7 +1,7 @@
 """Which of the model's tests restate the request (and so prove nothing beyond the request check)."""
 from __future__ import annotations
 
-from orchestrator.admission.findings import copies_request, where_answer_is
+from orchestrator.admission.findings import copies_request, ignored_inputs, where_answer_is
 from orchestrator.types import Request
 
 INVOICE = "ACME Corp\nInvoice 7\nItems: widgets\nSubtotal: 10.00\nTotal: 12.00\nThank you"
@@ -40,3 +40,13 @@ def test_the_requests_rows_under_another_header_restate_it():
     request = Request("sum the amount column", {"table": table})
     assert copies_request({"table": "amount,id\nBlue Fern,1918.28,2023-06-07\nAcme,1181.28,2024-12-03\nNordw"}, request)
     assert not copies_request({"table": "vendor,amount,date\nKito,2.50,2024-01-01\nAcme,3,2024-01-02"}, request)
+
+
+def test_an_input_the_task_names_and_the_code_never_reads_is_found():
+    task = "Convert the amount into euros using the exchange rate, rounded to 2 decimals"
+    forgets_rate = "import decimal\n\ndef solve(amount, rate):\n    return float(round(decimal.Decimal(amount), 2))\n"
+    assert ignored_inputs(forgets_rate, {"amount": "number", "rate": "number"}, task) == [("rate", "rate")]
+    uses_both = "def solve(amount, rate):\n    return round(amount * rate, 2)\n"
+    assert ignored_inputs(uses_both, {"amount": "number", "rate": "number"}, task) == []
+    # an input the task does not name may serve another step of a workflow
+    assert ignored_inputs(forgets_rate, {"amount": "number", "rate": "number"}, "Round the amount to cents") == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
 from dataclasses import dataclass, field
 
 from sandbox import Sandbox, SandboxError
@@ -110,6 +111,26 @@ def hard_codes(code: str, answer, request: Request) -> bool:
     return False
 
 
+def ignored_inputs(code: str, params, task: str) -> list[tuple[str, str]]:
+    """(input, the task's word for it) for each input that the task names ("using the exchange
+    rate": `rate`) and that solve() never reads. A draft that converts "the amount" without
+    its rate passes tests that forget the rate too (measured in make demo: three drafts and
+    their worked answers returned the amount unchanged); an input the task does not name may
+    be there for other tasks of a workflow, and is not asked for."""
+    solve = next((node for node in ast.parse(code).body
+                  if isinstance(node, ast.FunctionDef) and node.name == "solve"), None)
+    if solve is None:
+        return []
+    read = {node.id for node in ast.walk(solve) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    words = set(re.findall(r"[a-z]+", task.lower()))
+    ignored = []
+    for name in params:
+        named = [part for part in name.lower().split("_") if len(part) >= 3 and part in words]
+        if named and name not in read:
+            ignored.append((name, named[0]))
+    return ignored
+
+
 def independent_tests(draft: Draft, request: Request | None) -> list:
     return [test for test in draft.tests if not copies_request(test.inputs, request)]
 
@@ -180,6 +201,9 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
         found.problems.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
                               f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
         found.disputes.append(Dispute(None, request.inputs, draft.expected_answer, answer))
+    for name, word in ignored_inputs(draft.code, draft.params, request.task):
+        found.problems.append(f"solve never reads its input {name!r}, and the task needs it (\"{word}\"): "
+                              "compute the answer from every input the task names")
     if hard_codes(draft.code, answer, request):
         found.problems.append(f"the code contains this request's answer {answer!r} as a literal: compute it from the "
                               "inputs, so other requests of this kind get their own answers")
