@@ -15,6 +15,9 @@ under the hard cap set at start).
 """
 from __future__ import annotations
 
+import datetime
+import decimal
+import fractions
 import gc
 import json
 import marshal
@@ -77,9 +80,24 @@ def procedure_traceback(tb: TracebackType | None) -> list[str]:
     return shown[-8:]
 
 
+def _as_json(value):
+    """The JSON form of the values Python code computes answers in: a Decimal or a Fraction is
+    its number, a date or a datetime its ISO text. Exact types only: a subclass's own methods
+    are not asked."""
+    kind = type(value)
+    if kind is decimal.Decimal or kind is fractions.Fraction:
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{value!r} is not a finite number")
+        return number
+    if kind in (datetime.date, datetime.datetime):
+        return value.isoformat()
+    raise TypeError(f"Object of type {kind.__name__} is not JSON serializable")
+
+
 def serialise(answer) -> bytes:
     try:
-        return json.dumps(answer, allow_nan=False, ensure_ascii=False).encode()
+        return json.dumps(answer, allow_nan=False, ensure_ascii=False, default=_as_json).encode()
     except (TypeError, ValueError) as error:  # UnicodeEncodeError is a ValueError
         raise NotJson(f"the answer is not a JSON value ({error})") from None
 

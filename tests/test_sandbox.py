@@ -335,3 +335,12 @@ def test_html_base64_and_urllib_parse_serve_document_procedures_and_nothing_else
             sandbox.run(f"{refused}\n\ndef solve():\n    return 1\n", {})
     with pytest.raises(ProcedureError, match="module 'urllib' has no attribute 'request'"):  # a holder of parse only
         sandbox.run("import urllib.parse\n\ndef solve():\n    return urllib.request\n", {})
+
+
+def test_decimals_fractions_and_dates_cross_as_numbers_and_iso_text(sandbox):
+    code = ("import datetime, decimal, fractions\n\ndef solve():\n"
+            "    return [decimal.Decimal('15.91'), fractions.Fraction(1, 4), datetime.date(2024, 1, 2),\n"
+            "            datetime.datetime(2024, 1, 2, 3, 4), {'rate': decimal.Decimal('1.10')}]\n")
+    assert sandbox.run(code, {}) == [15.91, 0.25, "2024-01-02", "2024-01-02T03:04:00", {"rate": 1.1}]
+    with pytest.raises(ProcedureError, match="not a finite number"):
+        sandbox.run("import decimal\n\ndef solve():\n    return decimal.Decimal('NaN')\n", {})
