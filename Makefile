@@ -7,17 +7,25 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools bench-documents bench-hits clean-venv
+.PHONY: demo test test-fast browser models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools bench-documents bench-hits clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
 
-test: $(STAMP) models
+test: $(STAMP) models browser
 	$(PY) -m pytest
 
 # Everything but the tests that drive the real model.
-test-fast: $(STAMP)
+test-fast: $(STAMP) browser
 	$(PY) -m pytest -m "not slow"
+
+# Debian's chromium and its driver, for the dashboard's browser test (Playwright's and
+# Selenium's own browser downloads are not reachable from here).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  $(SUDO) apt-get install -y -q chromium chromium-driver || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver)
 
 venv: $(STAMP)
 

@@ -25,7 +25,7 @@ from .admission.contracts import bound_by_task
 from .admission.findings import findings
 from .storage.bundles import Bundle, BundleRefused, read_bundle, write_bundle
 from .storage.store import ProcedureStore, now, open_client
-from .storage.run_stats import RunLedger, ledger_path
+from .storage.run_stats import Activity, RunLedger, ledger_path
 from .prompts.synthesis_tools import SynthesisTools
 from .prompts.synthesizer import EngineSynthesizer, Synthesizer
 from .types import JSON, Draft, ImportReport, Procedure, Provenance, Request, Result, Stats, Status
@@ -195,6 +195,7 @@ class Seglam:
         finally:
             turn.give_back()
         procedure = state.get("procedure")
+        self.context.store.count_request(request.namespace, state["route"], state.get("model_calls", 0))
         return Result(
             answer=state.get("answer"),
             route=state["route"],
@@ -341,6 +342,15 @@ class Seglam:
     def procedure(self, procedure_id: str, namespace: str = "default", version: int | None = None) -> Procedure:
         """One procedure, its current version unless `version` is given; ProcedureNotFound if none."""
         return self.procedures.get(procedure_id, namespace, version)
+
+    def negatives(self, procedure_id: str, namespace: str = "default") -> list[str]:
+        """The task texts verified not to be asking for this procedure (a confirmer's "no")."""
+        return sorted(text for owner, text in self.procedures.negatives(namespace) if owner == procedure_id)
+
+    def activity(self, namespace: str = "default") -> list[Activity]:
+        """Requests answered in `namespace`, minute by minute (UTC), oldest first: how many,
+        how many were hits, how many model calls they made."""
+        return self.context.store.activity(namespace)
 
     def history(self, procedure_id: str, namespace: str = "default") -> list[Procedure]:
         """Every version of a procedure, oldest first."""

@@ -105,6 +105,7 @@ def _run_round(invoke: Invoke, context: Context, requests: list[Request], batch:
             results[index] = Result(answer=outcome.answer, route="hit", procedure_id=procedure.id,
                                     procedure_version=procedure.version,
                                     trace=[TraceStep("execute", round(share_ms, 3), decision)])
+            context.store.count_request(procedure.namespace, "hit", 0)
             continue
         results[index], _ = invoke(request, synthesize, Tried(procedure.id, outcome.failure))
         if outcome.quarantined:

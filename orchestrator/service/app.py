@@ -5,7 +5,8 @@ must be bound to that namespace (or be an admin key, keys.py): a key never reads
 changes anything of another namespace. A missing or unknown key is a 401, a key of another
 namespace a 403, a malformed body a 422 naming the field, a body over the limit a 413. Every
 response carries an `X-Request-Id`, also in the log line of the call. /metrics (admin key)
-serves Prometheus series named seglam_*. OpenAPI docs are at /docs.
+serves Prometheus series named seglam_*. OpenAPI docs are at /docs; the dashboard, for people,
+at /dashboard (dashboard.py).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from pydantic import BaseModel, Field
 
 from ..errors import BadRequest, ProcedureNotFound
+from .dashboard import create_dashboard
 from .keys import ADMIN, ApiKey, KeyStore
 
 log = logging.getLogger("seglam.service")
@@ -119,6 +121,8 @@ def create_app(seglam, keys: KeyStore, max_body_bytes: int = MAX_BODY_BYTES) -> 
         if action not in ("retire", "restore"):
             raise HTTPException(404, f"no action {action!r}: retire, restore or report")
         return _public(getattr(seglam, action)(procedure_id, namespace, reason))
+
+    app.include_router(create_dashboard(seglam, keys, allowed))
 
     @app.get("/metrics")
     def metrics(key: ApiKey = Depends(caller)) -> PlainTextResponse:

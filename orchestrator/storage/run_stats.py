@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from dataclasses import replace
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..types import Procedure, Stats
@@ -33,8 +35,28 @@ CREATE TABLE IF NOT EXISTS runs (
     total_ms REAL NOT NULL DEFAULT 0,
     last_used TEXT,
     PRIMARY KEY (namespace, procedure_id, version)
+);
+CREATE TABLE IF NOT EXISTS activity (  -- requests answered per namespace and minute (UTC)
+    namespace TEXT NOT NULL,
+    minute TEXT NOT NULL,                  -- 2026-12-06T02:38
+    requests INTEGER NOT NULL DEFAULT 0,
+    hits INTEGER NOT NULL DEFAULT 0,
+    model_calls INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (namespace, minute)
 )
 """
+FLUSH_S = 1.0  # request counts are written at most this long after they happen, and at close
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Requests answered in one minute of one namespace: what the hit rate and the model's
+    share are drawn from (the dashboard's plot)."""
+
+    minute: str
+    requests: int
+    hits: int
+    model_calls: int
 
 
 def ledger_path(home: Path, chroma_url: str | None = None) -> Path:
@@ -56,8 +78,43 @@ class RunLedger:
                                    isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(SCHEMA)
+        self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
+        self._pending: Counter = Counter()  # (namespace, minute, "requests"|"hits"|"model_calls") -> n
+        self._flushed = time.monotonic()
+
+    def count_request(self, namespace: str, route: str, model_calls: int, at: str) -> None:
+        """Count one request answered (route "hit" counts as a hit), in memory; written with
+        the others at most FLUSH_S later, so a batch pays one write a second, not one a request."""
+        minute = at[:16]
+        with self._lock:
+            self._pending[(namespace, minute, "requests")] += 1
+            self._pending[(namespace, minute, "hits")] += route == "hit"
+            self._pending[(namespace, minute, "model_calls")] += model_calls
+            if time.monotonic() - self._flushed >= FLUSH_S:
+                self._flush()
+
+    def _flush(self) -> None:
+        """Write the pending request counts (the caller holds the lock)."""
+        rows: dict[tuple[str, str], dict[str, int]] = {}
+        for (namespace, minute, what), count in self._pending.items():
+            rows.setdefault((namespace, minute), {"requests": 0, "hits": 0, "model_calls": 0})[what] += count
+        if rows:
+            self._db.executemany(
+                """INSERT INTO activity (namespace, minute, requests, hits, model_calls) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (namespace, minute) DO UPDATE SET requests = requests + excluded.requests,
+                     hits = hits + excluded.hits, model_calls = model_calls + excluded.model_calls""",
+                [(namespace, minute, c["requests"], c["hits"], c["model_calls"]) for (namespace, minute), c in rows.items()])
+        self._pending.clear()
+        self._flushed = time.monotonic()
+
+    def activity(self, namespace: str) -> list[Activity]:
+        """Every minute with requests in this namespace, oldest first."""
+        with self._lock:
+            self._flush()
+            found = self._db.execute("SELECT minute, requests, hits, model_calls FROM activity WHERE namespace = ? "
+                                     "ORDER BY minute", (namespace,)).fetchall()
+        return [Activity(*row) for row in found]
 
     def record(self, procedure: Procedure, ok: bool, ms: float, at: str, runs: int = 1) -> None:
         """Count `runs` answers (`ms` their summed latency) or failed runs of this version."""
@@ -111,4 +168,5 @@ class RunLedger:
 
     def close(self) -> None:
         with self._lock:
+            self._flush()
             self._db.close()

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .embed import Embedder
-from .run_stats import RunLedger
+from .run_stats import Activity, RunLedger
 from ..errors import ConfigError, ProcedureNotFound, StoreBusy
 from ..types import Procedure, Request, Status
 
@@ -294,6 +294,14 @@ class ProcedureStore:
         """Count `count` answers of this version (and their summed latency): one ledger write,
         no store read (the caller holds the procedure it ran)."""
         self._ledger.record(procedure, ok=True, ms=total_ms, at=now(), runs=count)
+
+    def count_request(self, namespace: str, route: str, model_calls: int) -> None:
+        """Count one answered request of `namespace` (run_stats.RunLedger.count_request)."""
+        self._ledger.count_request(namespace, route, model_calls, now())
+
+    def activity(self, namespace: str) -> list[Activity]:
+        """Requests, hits and model calls of `namespace`, minute by minute, oldest first."""
+        return self._ledger.activity(namespace)
 
     def record_failure(self, procedure: Procedure) -> int:
         """Count a failed run of this version; returns its failure streak now, which decides
