@@ -202,3 +202,13 @@ def test_equally_close_procedures_are_ranked_most_used_first(store, embedder):
     store.record_hits(second, total_ms=1.0)
     found = store.candidates(vector(embedder, first.intent), "default", {"table": "string"})
     assert [c.procedure.id for c in found] == [second.id, first.id]
+
+
+def test_a_document_is_indexed_a_paragraph_a_chunk_with_headings_kept_with_their_paragraph():
+    from orchestrator.storage.knowledge import chunk
+
+    guide = "# Guide\n\n" + "Totals follow the word Total. " * 8 + "\n\n" + "Rates are euros per unit. " * 8 + "\n\nEnd."
+    chunks = chunk(guide)
+    assert len(chunks) == 3
+    assert chunks[0].startswith("# Guide\n\nTotals") and chunks[1].startswith("Rates") and chunks[2] == "End."
+    assert all(len(piece) <= 800 for piece in chunk("x" * 2000))

@@ -13,6 +13,7 @@ from .store import COSINE
 
 KNOWLEDGE = "knowledge"
 CHUNK_CHARS = 800
+SHORT_CHARS = 160  # a heading or a one-line paragraph: kept with the paragraph after it
 
 
 @dataclass
@@ -23,22 +24,23 @@ class Passage:
 
 
 def chunk(text: str, limit: int = CHUNK_CHARS) -> list[str]:
-    """Paragraphs, merged up to `limit` characters; an overlong paragraph is cut at the limit."""
+    """One chunk per paragraph, so a search returns the paragraph that answers it and not its
+    neighbours (the demo's guide merged into two chunks gave the model its regex advice for
+    totals alongside the one sentence on exchange rates, and three drafts forgot the rate); a
+    short paragraph (a heading) joins the next; an overlong one is cut at `limit`."""
     chunks: list[str] = []
-    current = ""
+    pending = ""
     for paragraph in (p.strip() for p in text.split("\n\n")):
         if not paragraph:
             continue
-        while len(paragraph) > limit:
-            chunks.append(paragraph[:limit])
-            paragraph = paragraph[limit:]
-        if current and len(current) + len(paragraph) + 2 > limit:
-            chunks.append(current)
-            current = paragraph
-        else:
-            current = f"{current}\n\n{paragraph}" if current else paragraph
-    if current:
-        chunks.append(current)
+        paragraph = f"{pending}\n\n{paragraph}" if pending else paragraph
+        if len(paragraph) < SHORT_CHARS:
+            pending = paragraph
+            continue
+        pending = ""
+        chunks += [paragraph[start:start + limit] for start in range(0, len(paragraph), limit)]
+    if pending:
+        chunks.append(pending)
     return chunks
 
 
