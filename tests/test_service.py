@@ -137,3 +137,44 @@ def test_the_command_line_runs_and_reviews_through_the_service(service, capsys):
     assert "the service answered 403: this key is for namespace 'alpha'" in capsys.readouterr().err
     assert main(["--server", "http://127.0.0.1:9", "run", TASK]) == 2
     assert "cannot reach the seglam service" in capsys.readouterr().err
+
+
+def test_concurrent_misses_of_one_kind_through_the_service_synthesize_once(tmp_path):
+    """Eight agents ask for the same new kind of request at once: one synthesis, eight answers."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.scripted import ScriptedSynthesizer, draft
+
+    class Slow(ScriptedSynthesizer):
+        def synthesize(self, request, retrieved, feedback):
+            time.sleep(0.5)  # the others arrive while this one compiles
+            return super().synthesize(request, retrieved, feedback)
+
+    task = "Double the number"
+    synthesizer = Slow([draft("def solve(x):\n    return x * 2\n", [({"x": 2}, 4), ({"x": 5}, 10), ({"x": -3}, -6)], name="double",
+                              intent=task, params={"x": "number"})])
+    keys = KeyStore(tmp_path / "keys.sqlite3")
+    with Seglam.open(tmp_path / "home", synthesizer=synthesizer) as seglam:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(create_app(seglam, keys), host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            thread.join(0.05)
+        secret = keys.create("agents")[1]
+
+        def ask(x):
+            return httpx.post(f"http://127.0.0.1:{port}/v1/run", headers=auth(secret), timeout=60,
+                              json={"task": task, "inputs": {"x": x}, "namespace": "agents"}).json()
+
+        with ThreadPoolExecutor(8) as pool:
+            replies = list(pool.map(ask, range(8)))
+        server.should_exit = True
+        thread.join(10)
+    keys.close()
+    assert [reply["answer"] for reply in replies] == [x * 2 for x in range(8)], [r["error"] for r in replies]
+    assert len(synthesizer.calls) == 1
+    assert sorted(reply["route"] for reply in replies).count("miss") == 1
