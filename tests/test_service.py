@@ -14,6 +14,10 @@ from orchestrator.service.app import create_app
 from orchestrator.service.keys import ADMIN, KeyStore
 
 TASK = "Convert the amount into euros at the rate"
+HALVE = {"intent": "Convert the amount into euros at the rate", "name": "to_eur",
+         "code": "def solve(amount, rate):\n    return round(amount * rate, 2)\n",
+         "params": {"amount": "number", "rate": "number"}, "returns": {"type": "number"},
+         "tests": [{"inputs": {"amount": 3, "rate": 0.5}, "expected": 1.5}, {"inputs": {"amount": 8, "rate": 0.25}, "expected": 2.0}]}
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +67,23 @@ def test_a_key_runs_requests_of_its_namespace(service):
     ("post", "/v1/procedures/{id}/report", {"reason": "wrong", "namespace": "beta"}),
     ("post", "/v1/procedures/{id}/retire?namespace=beta", None),
     ("post", "/v1/procedures/{id}/restore?namespace=beta", None),
+    ("get", "/v1/procedures/{id}/history?namespace=beta", None),
+    ("get", "/v1/procedures/{id}/diff?namespace=beta&from=1&to=1", None),
+    ("post", "/v1/procedures", {**HALVE, "namespace": "beta"}),
+    ("post", "/v1/procedures/{id}/fix", {**HALVE, "namespace": "beta"}),
+    ("post", "/v1/kb", {"source": "guide", "text": "Rates are euros per unit.", "namespace": "beta"}),
+    ("get", "/v1/kb/search?query=rate&namespace=beta", None),
+    ("post", "/v1/batches", {"task": TASK, "inputs": [{"amount": 1, "rate": 1}], "namespace": "beta"}),
+    ("get", "/v1/batches/{batch}", None),
     ("get", "/metrics", None),
 ])
 def test_every_endpoint_refuses_a_missing_key_and_another_namespaces_key(service, method, path, body):
     client, keys, _, seglam = service
     path = path.replace("{id}", seglam.list_procedures("beta")[0].id)
+    if "{batch}" in path:
+        submitted = client.post("/v1/batches", json={"task": TASK, "inputs": [{"amount": 1, "rate": 1}],
+                                                      "namespace": "beta"}, headers=auth(keys["beta"]))
+        path = path.replace("{batch}", submitted.json()["batch_id"])
     call = getattr(client, method)
     kwargs = {"json": body} if body is not None else {}
     assert call(path, **kwargs).status_code == 401
@@ -178,3 +194,61 @@ def test_concurrent_misses_of_one_kind_through_the_service_synthesize_once(tmp_p
     assert [reply["answer"] for reply in replies] == [x * 2 for x in range(8)], [r["error"] for r in replies]
     assert len(synthesizer.calls) == 1
     assert sorted(reply["route"] for reply in replies).count("miss") == 1
+
+
+def test_procedures_are_added_fixed_and_reviewed_version_by_version_over_http(service):
+    client, keys, _, _ = service
+    alpha = auth(keys["alpha"])
+    added = client.post("/v1/procedures", json={**HALVE, "name": "word_count", "intent": "Count the words of the text",
+                                                 "code": "def solve(text):\n    return len(text.split())\n",
+                                                 "params": {"text": "string"}, "returns": {"type": "integer"},
+                                                 "tests": [{"inputs": {"text": "a b c"}, "expected": 3}],
+                                                 "namespace": "alpha"}, headers=alpha)
+    assert added.status_code == 200, added.text
+    procedure_id = added.json()["id"]
+    wrong = client.post(f"/v1/procedures/{procedure_id}/fix", headers=alpha, json={
+        **HALVE, "intent": "Count the words of the text", "code": "def solve(text):\n    return 0\n",
+        "params": {"text": "string"}, "returns": {"type": "integer"},
+        "tests": [{"inputs": {"text": "a b"}, "expected": 2}], "namespace": "alpha"})
+    assert wrong.status_code == 422 and "expected 2 but solve returned 0" in " ".join(wrong.json()["problems"])
+    fixed = client.post(f"/v1/procedures/{procedure_id}/fix", headers=alpha, json={
+        **HALVE, "intent": "Count the words of the text", "code": "def solve(text):\n    return len(text.split(' '))\n",
+        "params": {"text": "string"}, "returns": {"type": "integer"},
+        "tests": [{"inputs": {"text": "a b"}, "expected": 2}], "namespace": "alpha"})
+    assert fixed.status_code == 200 and fixed.json()["version"] == 2
+    versions = client.get(f"/v1/procedures/{procedure_id}/history?namespace=alpha", headers=alpha).json()
+    assert [v["version"] for v in versions] == [1, 2]
+    diff = client.get(f"/v1/procedures/{procedure_id}/diff?namespace=alpha&from=1&to=2", headers=alpha).json()["diff"]
+    assert "-    return len(text.split())" in diff and "+    return len(text.split(' '))" in diff
+
+
+def test_documents_are_indexed_and_searched_over_http(service):
+    client, keys, _, _ = service
+    alpha = auth(keys["alpha"])
+    text = "Exchange rates are euros per unit of the invoice currency.\n\nTotals follow the word Total on the invoice."
+    assert client.post("/v1/kb", json={"source": "guide", "text": text, "namespace": "alpha"}, headers=alpha).json() == \
+        {"source": "guide", "chunks": 1}
+    found = client.get("/v1/kb/search?query=exchange%20rate&namespace=alpha&limit=1", headers=alpha).json()
+    assert found[0]["source"] == "guide" and "Exchange rates" in found[0]["text"]
+
+
+def test_a_batch_runs_in_the_background_and_its_results_are_polled_as_they_come(service):
+    import time
+
+    client, keys, _, _ = service
+    alpha = auth(keys["alpha"])
+    inputs = [{"amount": amount, "rate": 0.5} for amount in range(40)] + [{"bad name": 1}]
+    submitted = client.post("/v1/batches", json={"task": TASK, "inputs": inputs, "namespace": "alpha"}, headers=alpha)
+    assert submitted.status_code == 202 and submitted.json()["total"] == 41
+    batch_id, seen = submitted.json()["batch_id"], []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        polled = client.get(f"/v1/batches/{batch_id}?after={len(seen)}", headers=alpha).json()
+        seen += polled["results"]
+        if polled["state"] == "done" and len(seen) == polled["total"]:
+            break
+        time.sleep(0.1)
+    assert polled["answered"] == 40 and polled["errors"] == 1
+    answers = {result["index"]: result["answer"] for result in seen}
+    assert answers == {**{amount: round(amount * 0.5, 2) for amount in range(40)}, 40: None}
+    assert client.get("/v1/batches/nope", headers=alpha).status_code == 404

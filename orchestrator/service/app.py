@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict
 import time
 import uuid
 from typing import Any
@@ -21,8 +22,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel, Field
 
-from ..errors import BadRequest, ProcedureNotFound
-from .dashboard import create_dashboard
+from ..errors import BadRequest, ProcedureNotFound, ProcedureRejected, SeglamError
+from ..types import Draft, ProcedureTest
+from .batches import BatchNotFound, Batches
+from .dashboard import create_dashboard, version_diff
 from .keys import ADMIN, ApiKey, KeyStore
 
 log = logging.getLogger("seglam.service")
@@ -42,8 +45,43 @@ class ReportBody(BaseModel):
     task: str | None = None
 
 
+class TestBody(BaseModel):
+    inputs: dict[str, Any]
+    expected: Any
+
+
+class ProcedureBody(BaseModel):
+    """A procedure a person wrote: admitted (or, for /fix, a new version) only if it passes the
+    same verification as a synthesized one."""
+    intent: str = Field(description="the task it does, in words: requests are matched against it")
+    code: str = Field(description="Python source defining solve(...)")
+    params: dict[str, str] = Field(description="parameter name -> JSON type (string, number, integer, ...)")
+    returns: dict[str, Any] = Field(default_factory=lambda: {"type": "number"}, description="JSON schema of the answer")
+    tests: list[TestBody] = Field(default_factory=list)
+    name: str = "procedure"
+    namespace: str = "default"
+
+    def draft(self) -> Draft:
+        return Draft(name=self.name, intent=self.intent, params=self.params, returns=self.returns, code=self.code,
+                     tests=[ProcedureTest(test.inputs, test.expected) for test in self.tests])
+
+
+class DocumentBody(BaseModel):
+    source: str = Field(description="a name for the document, cited in procedures' provenance")
+    text: str
+    namespace: str = "default"
+
+
+class BatchBody(BaseModel):
+    task: str
+    inputs: list[dict[str, Any]] = Field(description="one inputs object per request")
+    namespace: str = "default"
+    synthesize: bool = True
+
+
 def create_app(seglam, keys: KeyStore, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     app = FastAPI(title="seglam", description="Reasoning cached as code, over HTTP.", version="1")
+    batches = Batches(seglam)
     registry = CollectorRegistry()
     requests = Counter("seglam_requests_total", "Requests answered, by route", ["route"], registry=registry)
     latency = Histogram("seglam_request_seconds", "Time to answer a request, by route", ["route"], registry=registry,
@@ -82,8 +120,13 @@ def create_app(seglam, keys: KeyStore, max_body_bytes: int = MAX_BODY_BYTES) -> 
         return JSONResponse({"error": str(error)}, status_code=422)
 
     @app.exception_handler(ProcedureNotFound)
-    async def not_found(_, error: ProcedureNotFound):
+    @app.exception_handler(BatchNotFound)
+    async def not_found(_, error: SeglamError):
         return JSONResponse({"error": str(error)}, status_code=404)
+
+    @app.exception_handler(ProcedureRejected)
+    async def rejected(_, error: ProcedureRejected):
+        return JSONResponse({"error": str(error), "problems": error.problems}, status_code=422)
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -108,6 +151,51 @@ def create_app(seglam, keys: KeyStore, max_body_bytes: int = MAX_BODY_BYTES) -> 
     def show(procedure_id: str, namespace: str = Query("default"), key: ApiKey = Depends(caller)) -> dict[str, Any]:
         allowed(key, namespace)
         return _public(seglam.procedure(procedure_id, namespace))
+
+    @app.get("/v1/procedures/{procedure_id}/history")
+    def history(procedure_id: str, namespace: str = Query("default"), key: ApiKey = Depends(caller)) -> list[dict[str, Any]]:
+        allowed(key, namespace)
+        return [_public(p) for p in seglam.history(procedure_id, namespace)]
+
+    @app.get("/v1/procedures/{procedure_id}/diff")
+    def diff(procedure_id: str, namespace: str = Query("default"), older: int = Query(..., alias="from"),
+             newer: int = Query(..., alias="to"), key: ApiKey = Depends(caller)) -> dict[str, str]:
+        allowed(key, namespace)
+        return {"diff": version_diff(seglam.procedure(procedure_id, namespace, older),
+                                     seglam.procedure(procedure_id, namespace, newer))}
+
+    @app.post("/v1/procedures")
+    def add(body: ProcedureBody, key: ApiKey = Depends(caller)) -> dict[str, Any]:
+        allowed(key, body.namespace)
+        return _public(seglam.add_procedure(body.draft(), body.namespace))
+
+    @app.post("/v1/procedures/{procedure_id}/fix")
+    def fix(procedure_id: str, body: ProcedureBody, key: ApiKey = Depends(caller)) -> dict[str, Any]:
+        allowed(key, body.namespace)
+        return _public(seglam.replace_procedure(procedure_id, body.draft(), body.namespace))
+
+    @app.post("/v1/kb")
+    def add_document(body: DocumentBody, key: ApiKey = Depends(caller)) -> dict[str, Any]:
+        allowed(key, body.namespace)
+        return {"source": body.source, "chunks": seglam.add_document(body.source, body.text, body.namespace)}
+
+    @app.get("/v1/kb/search")
+    def search_documents(query: str, namespace: str = Query("default"), limit: int = Query(3, ge=1, le=20),
+                         key: ApiKey = Depends(caller)) -> list[dict[str, Any]]:
+        allowed(key, namespace)
+        return [asdict(passage) for passage in seglam.search_documents(query, namespace, limit)]
+
+    @app.post("/v1/batches", status_code=202)
+    def submit(body: BatchBody, key: ApiKey = Depends(caller)) -> dict[str, Any]:
+        allowed(key, body.namespace)
+        return batches.submit(body.task, body.inputs, body.namespace, body.synthesize).status()
+
+    @app.get("/v1/batches/{batch_id}")
+    def batch(batch_id: str, after: int = Query(0, ge=0, description="results already seen"),
+              key: ApiKey = Depends(caller)) -> dict[str, Any]:
+        job = batches.get(batch_id)
+        allowed(key, job.namespace)
+        return job.status(with_results=True, after=after)
 
     @app.post("/v1/procedures/{procedure_id}/report")
     def report(procedure_id: str, body: ReportBody, key: ApiKey = Depends(caller)) -> dict[str, Any]:
