@@ -74,3 +74,11 @@ def test_an_answer_on_a_labelled_line_is_shown_the_extract_call_that_reads_it():
     assert said.startswith("; extract.amount(invoice, 'tax', ...) reads it off that line")  # "20%" is no label word
     assert "'total due'" in reading_call(4100.65, Request("total", {"invoice": tax_invoice}))
     assert reading_call(12, Request("sum", {"table": "id,amount\n1,12"})) == ""  # no labelled line holds it
+
+
+def test_a_string_function_given_a_number_input_is_told_the_input_is_a_number():
+    from sandbox import ProcedureError
+
+    error = ProcedureError("TypeError", "expected string or bytes-like object, got 'float'", ["line 5, in solve"])
+    told = hint(error, "", {"amount": 100.0, "rate": 0.095, "currency": "NOK"})
+    assert "'amount', 'rate' are numbers already, not text" in told

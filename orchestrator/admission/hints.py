@@ -45,7 +45,21 @@ def hint(error: SandboxError, code: str = "", inputs: dict[str, JSON] | None = N
     fixes = "".join(f"; {fix}" for piece, fix in FIXES.items() if piece in text)
     if "'NoneType' object has no attribute" in text and inputs:
         fixes += aimed_at(failing_line(error), code, inputs)
+    if re.search(r"expected string or bytes-like object, got '(float|int)'", text) and inputs:
+        fixes += numbers_not_text(inputs)
     return fixes
+
+
+def numbers_not_text(inputs: dict[str, JSON]) -> str:
+    """Which inputs are numbers: the model read a guide's advice for amounts in a document
+    ("remove the commas: float(m.group(1).replace(',', ''))") as advice for an input that is a
+    number already, and made the same draft three times (make demo's conversion step)."""
+    numbers = [name for name, value in inputs.items() if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    if not numbers:
+        return ""
+    named = ", ".join(repr(name) for name in numbers)
+    return (f"; {named} {'is a number' if len(numbers) == 1 else 'are numbers'} already, not text: compute with "
+            "it directly (no re, no .replace, no float() of a string)")
 
 
 def failing_line(error: SandboxError) -> int | None:
