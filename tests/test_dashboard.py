@@ -13,6 +13,7 @@ import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from orchestrator import Draft, ProcedureTest, Seglam
 from orchestrator.service.app import create_app
@@ -65,11 +66,22 @@ def browser():
     driver.quit()
 
 
+def until(browser, condition, seconds: float = 20):
+    """Wait for a page the browser is loading (a click does not wait for its navigation)."""
+    return WebDriverWait(browser, seconds).until(lambda driver: condition(driver))
+
+
+def text_of(browser, element_id: str) -> str:
+    found = browser.find_elements(By.ID, element_id)
+    return found[0].text if found else ""
+
+
 def sign_in(browser, base: str, secret: str) -> None:
     browser.delete_all_cookies()
     browser.get(f"{base}/dashboard/login")
     browser.find_element(By.ID, "api_key").send_keys(secret)
     browser.find_element(By.ID, "sign_in").click()
+    until(browser, lambda driver: "problem=" in driver.current_url or "/dashboard?" in driver.current_url)
 
 
 def test_a_person_reviews_reports_and_restores_a_procedure_in_the_browser(served, browser):
@@ -81,18 +93,17 @@ def test_a_person_reviews_reports_and_restores_a_procedure_in_the_browser(served
     assert "95.2%" in browser.find_element(By.ID, "spans").text  # 20 hits of 21 requests
 
     browser.find_element(By.LINK_TEXT, procedure.id).click()
-    assert "return round(amount * rate, 2)" in browser.find_element(By.ID, "code").text
+    until(browser, lambda driver: "return round(amount * rate, 2)" in text_of(driver, "code"))
     assert '"author": "human"' in browser.find_element(By.ID, "provenance").text
     browser.find_element(By.ID, "report_reason").send_keys("rounds half-cents down")
     browser.find_element(By.ID, "report").click()
-    assert browser.find_element(By.ID, "status").text == "quarantined"
+    until(browser, lambda driver: text_of(driver, "status") == "quarantined")
     assert "rounds half-cents down" in browser.find_element(By.ID, "status_reason").text
 
     browser.find_element(By.LINK_TEXT, "procedures").click()
-    queue = browser.find_element(By.ID, "quarantine")
-    assert procedure.id in queue.text
-    queue.find_element(By.XPATH, ".//button[text()='restore']").click()
-    assert browser.find_element(By.ID, "status").text == "verified"
+    until(browser, lambda driver: procedure.id in text_of(driver, "quarantine"))
+    browser.find_element(By.ID, "quarantine").find_element(By.XPATH, ".//button[text()='restore']").click()
+    until(browser, lambda driver: text_of(driver, "status") == "verified")
 
 
 def test_a_key_of_another_namespace_sees_nothing_of_it(served, browser):
