@@ -79,3 +79,9 @@ def test_work_out_names_the_expression_it_could_not_compute(sandbox):
     proposed = draft("def solve(a):\n    return a\n", [({"a": 1}, 1), ({"a": 2}, "=2 *")])
     problems = work_out(proposed, sandbox, LIMITS, "default").problems
     assert len(problems) == 1 and problems[0].startswith("test 2's expected answer '=2 *' could not be computed")
+
+
+def test_an_expression_may_name_the_inputs_it_answers_for(sandbox):
+    from orchestrator.admission.worked_answers import compute
+
+    assert compute("=round(amount * rate, 2)", sandbox, LIMITS, "worked", {"amount": 50.0, "rate": 0.078}) == 3.9

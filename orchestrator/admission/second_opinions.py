@@ -50,7 +50,7 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     for inputs, dispute in asked:
         opinion = rechecker.work_out(request.task, inputs)
         calls += opinion.model_calls
-        value, problem = worked_value(opinion, sandbox, settings, request.namespace)
+        value, problem = worked_value(opinion, sandbox, settings, request.namespace, inputs)
         if dispute is None and not problem and value is None:
             problem = "no answer there"  # a worked example needs an answer; a dispute may be settled by null
         if problem:
@@ -125,14 +125,15 @@ def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Set
     return None, None
 
 
-def worked_value(opinion: Opinion, sandbox: Sandbox, settings: Settings, namespace: str) -> tuple[JSON, str]:
+def worked_value(opinion: Opinion, sandbox: Sandbox, settings: Settings, namespace: str,
+                 inputs: dict[str, JSON]) -> tuple[JSON, str]:
     """(the second opinion as a value, '') or (None, why there is none). An "=" expression is
-    computed in the sandbox, like the author's."""
+    computed in the sandbox, like the author's, with the inputs it answers for bound by name."""
     if opinion.reason:
         return None, opinion.reason
     if not is_expression(opinion.answer):
         return opinion.answer, ""
     try:
-        return compute(opinion.answer, sandbox, settings.limits, namespace), ""
+        return compute(opinion.answer, sandbox, settings.limits, namespace, inputs), ""
     except (NotAnExpression, SandboxError) as error:
         return None, f"{opinion.answer!r} could not be computed: {error}"

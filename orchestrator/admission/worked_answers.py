@@ -34,7 +34,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 
-def solve():
+def solve({params}):
     value = ({expression})
     if isinstance(value, (date, datetime)):
         return value.isoformat()
@@ -105,34 +105,40 @@ def expression_body(expression: str) -> str:
     return closed(without_leading_zeros(expression[len(PREFIX):].strip()))
 
 
-def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str) -> JSON:
-    """The value of one "=..." expression; NotAnExpression when it is not one the sandbox
-    allows, SandboxError when it fails there."""
+def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str,
+            inputs: dict[str, JSON] | None = None) -> JSON:
+    """The value of one "=..." expression, with the inputs it answers for bound by name (a
+    second opinion writes "=round(amount * rate, 2)"); NotAnExpression when it is not one the
+    sandbox allows, SandboxError when it fails there."""
     body = expression_body(expression)
     if not body or "\n" in body:
         raise NotAnExpression("write one expression on one line after the '='")
-    code = complete_imports(PROGRAM.format(expression=body))  # "=round(decimal.Decimal(...), 2)"
+    inputs = inputs or {}
+    # "=round(decimal.Decimal(...), 2)": the modules it uses, imported as a draft's are
+    code = complete_imports(PROGRAM.format(params=", ".join(inputs), expression=body))
     violations = sandbox.check(code)
     if violations:
         raise NotAnExpression("; ".join(violations))
-    return sandbox.run(code, {}, limits=limits, namespace=namespace)
+    return sandbox.run(code, inputs, limits=limits, namespace=namespace)
 
 
-def work_out(draft: Draft, sandbox: Sandbox, limits: Limits, namespace: str) -> Worked:
+def work_out(draft: Draft, sandbox: Sandbox, limits: Limits, namespace: str,
+             request_inputs: dict[str, JSON] | None = None) -> Worked:
     """The draft with every expected answer written as an expression replaced by its value
-    (top level only: a list or an object is a value, never a sum)."""
+    (top level only: a list or an object is a value, never a sum), each computed with its own
+    inputs bound by name (a test's; for the answer to the request, `request_inputs`)."""
     problems: list[str] = []
 
-    def value(expected: JSON, where: str) -> JSON:
+    def value(expected: JSON, where: str, inputs: dict[str, JSON] | None) -> JSON:
         if not is_expression(expected):
             return expected
         try:
-            return compute(expected, sandbox, limits, namespace)
+            return compute(expected, sandbox, limits, namespace, inputs)
         except (NotAnExpression, SandboxError) as error:
             problems.append(f"{where} {expected!r} could not be computed: {type(error).__name__}: {error}")
             return expected
 
-    tests = [ProcedureTest(test.inputs, value(test.expected, f"test {number}'s expected answer"))
+    tests = [ProcedureTest(test.inputs, value(test.expected, f"test {number}'s expected answer", test.inputs))
              for number, test in enumerate(draft.tests, 1)]
-    answer = value(draft.expected_answer, "your 'answer'")
+    answer = value(draft.expected_answer, "your 'answer'", request_inputs)
     return Worked(replace(draft, tests=tests, expected_answer=answer), problems)

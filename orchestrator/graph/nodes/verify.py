@@ -24,7 +24,7 @@ def verify(state: State, runtime: Runtime[Context]):
         return {}, "nothing to verify"
     request = state["request"]
     context = runtime.context
-    worked = work_out(draft, context.sandbox, context.settings.limits, request.namespace)
+    worked = work_out(draft, context.sandbox, context.settings.limits, request.namespace, request.inputs)
     draft = worked.draft
     found = Findings(worked.problems) if worked.problems else findings(
         draft, request, context.sandbox, context.settings, request.namespace, context.settings.model_numbers_rel_tol)
