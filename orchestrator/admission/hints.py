@@ -45,7 +45,8 @@ def hint(error: SandboxError, code: str = "", inputs: dict[str, JSON] | None = N
     fixes = "".join(f"; {fix}" for piece, fix in FIXES.items() if piece in text)
     if "'NoneType' object has no attribute" in text and inputs:
         fixes += aimed_at(failing_line(error), code, inputs)
-    if re.search(r"expected string or bytes-like object, got '(float|int)'", text) and inputs:
+    if re.search(r"expected string or bytes-like object, got '(float|int)'|'(float|int)' object has no attribute", text) \
+            and inputs:
         fixes += numbers_not_text(inputs)
     return fixes
 
