@@ -121,8 +121,9 @@ def test_an_unknown_key_is_turned_back_at_the_door(served, browser):
     assert "unknown or revoked" in browser.find_element(By.ID, "problem").text
 
 
-def test_the_curve_merges_minutes_into_spans_with_their_shares():
-    minutes = [Activity(f"2026-12-06T10:{m:02d}", 10, 5 + m % 2, 1) for m in range(4)]
+def test_the_curve_merges_minutes_into_spans_with_running_shares():
+    minutes = [Activity("2026-12-06T10:00", 1, 0, 3), Activity("2026-12-06T10:01", 9, 9, 0),
+               Activity("2026-12-06T10:02", 10, 10, 0), Activity("2026-12-06T10:03", 20, 19, 1)]
     assert curve(minutes, points=2) == [
-        {"until": "2026-12-06T10:01", "requests": 20, "hit_rate": 55.0, "model_calls_per_100": 10.0},
-        {"until": "2026-12-06T10:03", "requests": 20, "hit_rate": 55.0, "model_calls_per_100": 10.0}]
+        {"until": "2026-12-06T10:01", "requests": 10, "hit_rate": 90.0, "model_calls_per_100": 30.0},
+        {"until": "2026-12-06T10:03", "requests": 30, "hit_rate": 95.0, "model_calls_per_100": 10.0}]

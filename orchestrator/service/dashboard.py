@@ -31,18 +31,20 @@ PLOT_POINTS = 60  # the plot merges minutes into at most this many points
 
 
 def curve(activity: list[Activity], points: int = PLOT_POINTS) -> list[dict]:
-    """Minutes merged into at most `points` spans of equal count of minutes, each with its
-    hit rate (%) and model calls per 100 requests: the curve of the model's share over time."""
+    """The model-dependency curve: minutes merged into at most `points` spans, each with its
+    requests and, counted from the first request up to its end, the hit rate (%) and the model
+    calls per 100 requests (running totals: a minute with one miss is not a spike)."""
     if not activity:
         return []
     size = -(-len(activity) // points)
-    spans = []
+    spans, requests, hits, calls = [], 0, 0, 0
     for start in range(0, len(activity), size):
         chunk = activity[start:start + size]
-        requests = sum(minute.requests for minute in chunk)
-        spans.append({"until": chunk[-1].minute, "requests": requests,
-                      "hit_rate": 100 * sum(minute.hits for minute in chunk) / requests,
-                      "model_calls_per_100": 100 * sum(minute.model_calls for minute in chunk) / requests})
+        requests += sum(minute.requests for minute in chunk)
+        hits += sum(minute.hits for minute in chunk)
+        calls += sum(minute.model_calls for minute in chunk)
+        spans.append({"until": chunk[-1].minute, "requests": sum(minute.requests for minute in chunk),
+                      "hit_rate": 100 * hits / requests, "model_calls_per_100": 100 * calls / requests})
     return spans
 
 
@@ -98,10 +100,11 @@ def create_dashboard(seglam, keys: KeyStore, authorise: Callable[[ApiKey, str], 
         key_for(request, namespace)
         listed = seglam.list_procedures(namespace)
         spans = curve(seglam.activity(namespace))
-        return page(request, "procedures.html", namespace=namespace, procedures=listed, spans=spans,
+        top = max([100.0, *(span["model_calls_per_100"] for span in spans)])
+        return page(request, "procedures.html", namespace=namespace, procedures=listed, spans=spans, top=top,
                     quarantined=[p for p in listed if p.status == "quarantined"],
-                    hit_line=svg_polyline([s["hit_rate"] for s in spans], 600, 160, 100) if spans else "",
-                    model_line=svg_polyline([s["model_calls_per_100"] for s in spans], 600, 160, 100) if spans else "",
+                    hit_line=svg_polyline([s["hit_rate"] for s in spans], 600, 160, top) if spans else "",
+                    model_line=svg_polyline([s["model_calls_per_100"] for s in spans], 600, 160, top) if spans else "",
                     requests=sum(s["requests"] for s in spans))
 
     @router.get("/procedures/{procedure_id}", response_class=HTMLResponse)
