@@ -73,14 +73,14 @@ class Seglam:
     procedure, not several.
     """
 
-    def __init__(self, context: Context, client, closers: list):
+    def __init__(self, context: Context, client, closers: list, turns: SynthesisTurns | None = None):
         self.context = context
         self.procedures: ProcedureStore = context.store
         self.knowledge: KnowledgeBase = context.knowledge
         self._client = client
         self._closers = closers
         self._graph = build_graph()
-        self._turns = SynthesisTurns()
+        self._turns = turns or SynthesisTurns()
 
     @classmethod
     def open(
@@ -96,6 +96,7 @@ class Seglam:
         embedder: Embedder | None = None,
         sandbox: Sandbox | None = None,
         synthesis_tools: bool = False,
+        turns: SynthesisTurns | None = None,
     ) -> "Seglam":
         """Open the cache under `home` (default $SEGLAM_HOME or ~/.cache/seglam).
 
@@ -107,6 +108,8 @@ class Seglam:
         chroma_url: share one cache through a Chroma server instead of the embedded store.
         synthesis_tools: let the model run its draft, search the namespace's documents and look
         up its procedures before it answers (orchestrator/prompts/synthesis_tools.py).
+        turns: whose turn it is to synthesize in a namespace, when several processes share the
+        store (orchestrator/cluster.py); by default this process's own.
         """
         settings = settings or Settings()
         home = Path(home) if home else default_home()
@@ -142,7 +145,7 @@ class Seglam:
             confirmer=confirmer,
             rechecker=rechecker,
         )
-        return cls(context, client, closers)
+        return cls(context, client, closers, turns)
 
     def run(self, task: str, inputs: dict[str, JSON] | None = None, namespace: str = "default",
             *, synthesize: bool = True) -> Result:

@@ -58,6 +58,19 @@ def open_seglam(args, **options):
     return Seglam.open(args.home, chroma_url=args.chroma_url, **options)
 
 
+def open_cluster(args):
+    """The Ray cluster of `--ray [ADDRESS]` (a local one for `--ray` alone), its workers ready."""
+    from .cluster import Cluster, EngineSpec
+    from .settings import Settings
+
+    if args.engine_url and not args.engine_model:
+        raise UsageError("--engine-url needs --engine-model (or SEGLAM_ENGINE_MODEL)")
+    engine = EngineSpec(args.engine_url, args.engine_model, args.engine_api_key)
+    settings = Settings(synthesis_max_tokens=args.max_tokens) if args.max_tokens is not None else None
+    return Cluster(args.home, address=args.ray or None, workers=args.ray_workers, chroma_url=args.chroma_url,
+                   engine=engine, settings=settings)
+
+
 def server_engine(args):
     """The OpenAI-compatible engine --engine-url names, instead of the local model."""
     from engine.base import EngineError
@@ -153,17 +166,23 @@ def cmd_batch(args) -> int:
             for _, request_id, task, inputs, namespace in requests}
     with RunLog(Path(args.out), rows, resume=args.resume, retry_errors=args.retry_errors) as log:
         todo = [request for request in requests if log.recorded(json.dumps(request[1])) is None]
-        with open_seglam(args) as seglam, tqdm(total=len(requests), initial=len(requests) - len(todo), desc="requests",
-                                                unit="req", file=sys.stderr) as bar:
-            for first in range(0, len(todo), BATCH_ROUND):
-                round_ = todo[first:first + BATCH_ROUND]
-
-                def made(index: int, result: Result, round_=round_) -> None:
+        with tqdm(total=len(requests), initial=len(requests) - len(todo), desc="requests", unit="req",
+                  file=sys.stderr) as bar:
+            def recorder(round_: list[tuple]):
+                def made(index: int, result: Result) -> None:
                     request_id = round_[index][1]
                     log.record(json.dumps(request_id), result_line(result, request_id))
                     bar.update()
+                return made
 
-                batch_results(seglam, round_, synthesize=not args.no_synthesis, on_result=made)
+            if args.ray is not None:
+                with open_cluster(args) as cluster:
+                    cluster.run(todo, synthesize=not args.no_synthesis, on_result=recorder(todo))
+            else:
+                with open_seglam(args) as seglam:
+                    for first in range(0, len(todo), BATCH_ROUND):
+                        round_ = todo[first:first + BATCH_ROUND]
+                        batch_results(seglam, round_, synthesize=not args.no_synthesis, on_result=recorder(round_))
         routes: dict[str, int] = {}
         for _, request_id, *_ in requests:
             route = log.recorded(json.dumps(request_id))["route"]
@@ -473,6 +492,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="finish an interrupted run: only the requests --out has no result for")
     batch.add_argument("--retry-errors", action="store_true",
                        help="like --resume, and also redo the requests that ended in an error")
+    batch.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                       help="run on a Ray cluster: ADDRESS of a running one (with --chroma-url), or none for one "
+                            "on this machine, stopped at the end")
+    batch.add_argument("--ray-workers", type=int, help="Ray workers to start (default: one per CPU of the cluster)")
     batch.set_defaults(handler=cmd_batch)
 
     procedures = commands.add_parser("procedures", help="review the cache")

@@ -3,16 +3,10 @@ change that can alter the decision (a retirement, a quarantine, a new procedure)
 once, also when another client changed a shared Chroma server store."""
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx
 import pytest
 
 from orchestrator import Seglam, Settings
+from orchestrator.storage.chroma_server import ChromaServer
 from scripted import ScriptedSynthesizer
 from test_graph import total_draft
 
@@ -54,28 +48,8 @@ def test_a_quarantine_is_seen_by_the_next_lookup(open_seglam):
 @pytest.fixture
 def chroma_server(tmp_path):
     """A Chroma server on loopback, stopped at the end."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    chroma = Path(sys.executable).with_name("chroma")
-    server = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"the Chroma server on {url} did not start")
-            time.sleep(0.2)
+    with ChromaServer(tmp_path / "server") as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_on_a_shared_server_another_clients_retirement_is_seen_at_once(tmp_path, embedder, chroma_server):

@@ -219,7 +219,7 @@ def test_procedures_are_added_fixed_and_reviewed_version_by_version_over_http(se
     versions = client.get(f"/v1/procedures/{procedure_id}/history?namespace=alpha", headers=alpha).json()
     assert [v["version"] for v in versions] == [1, 2]
     diff = client.get(f"/v1/procedures/{procedure_id}/diff?namespace=alpha&from=1&to=2", headers=alpha).json()["diff"]
-    assert "-    return len(text.split())" in diff and "+    return len(text.split(' '))" in diff
+    assert "-        return len(text.split())" in diff and "+        return len(text.split(' '))" in diff
 
 
 def test_documents_are_indexed_and_searched_over_http(service):

@@ -25,7 +25,8 @@ from pydantic import BaseModel, Field
 from ..errors import BadRequest, ProcedureNotFound, ProcedureRejected, SeglamError
 from ..types import Draft, ProcedureTest
 from .batches import BatchNotFound, Batches
-from .dashboard import create_dashboard, version_diff
+from ..authoring.diff import procedure_diff
+from .dashboard import create_dashboard
 from .keys import ADMIN, ApiKey, KeyStore
 
 log = logging.getLogger("seglam.service")
@@ -161,7 +162,7 @@ def create_app(seglam, keys: KeyStore, max_body_bytes: int = MAX_BODY_BYTES) -> 
     def diff(procedure_id: str, namespace: str = Query("default"), older: int = Query(..., alias="from"),
              newer: int = Query(..., alias="to"), key: ApiKey = Depends(caller)) -> dict[str, str]:
         allowed(key, namespace)
-        return {"diff": version_diff(seglam.procedure(procedure_id, namespace, older),
+        return {"diff": procedure_diff(seglam.procedure(procedure_id, namespace, older),
                                      seglam.procedure(procedure_id, namespace, newer))}
 
     @app.post("/v1/procedures")

@@ -12,7 +12,6 @@ key sees and changes only its own namespace.
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -22,6 +21,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from ..authoring.diff import procedure_diff
 from ..storage.run_stats import Activity
 from .keys import ADMIN, ApiKey, KeyStore
 
@@ -55,11 +55,6 @@ def svg_polyline(values: list[float], width: int, height: int, top: float) -> st
     step = width / (len(values) - 1)
     return " ".join(f"{index * step:.1f},{height - min(value, top) / top * height:.1f}"
                     for index, value in enumerate(values))
-
-
-def version_diff(older, newer) -> str:
-    return "".join(difflib.unified_diff(older.code.splitlines(keepends=True), newer.code.splitlines(keepends=True),
-                                        f"v{older.version}", f"v{newer.version}"))
 
 
 def create_dashboard(seglam, keys: KeyStore, authorise: Callable[[ApiKey, str], None]) -> APIRouter:
@@ -112,7 +107,7 @@ def create_dashboard(seglam, keys: KeyStore, authorise: Callable[[ApiKey, str], 
         key_for(request, namespace)
         versions = seglam.history(procedure_id, namespace)
         current = seglam.procedure(procedure_id, namespace)
-        diffs = [(older.version, newer.version, version_diff(older, newer)) for older, newer in zip(versions, versions[1:])]
+        diffs = [(older.version, newer.version, procedure_diff(older, newer)) for older, newer in zip(versions, versions[1:])]
         negatives = seglam.negatives(procedure_id, namespace)
         return page(request, "procedure.html", namespace=namespace, procedure=current, versions=versions,
                     diffs=diffs, negatives=negatives, provenance=asdict(current.provenance))
