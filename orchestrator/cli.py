@@ -71,6 +71,13 @@ def open_cluster(args):
                    engine=engine, settings=settings)
 
 
+def add_ray_arguments(parser) -> None:
+    parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                        help="run on a Ray cluster: ADDRESS of a running one (with --chroma-url), or none for one "
+                             "on this machine, stopped at the end")
+    parser.add_argument("--ray-workers", type=int, help="Ray workers to start (default: one per CPU of the cluster)")
+
+
 def server_engine(args):
     """The OpenAI-compatible engine --engine-url names, instead of the local model."""
     from engine.base import EngineError
@@ -325,8 +332,8 @@ def cmd_workflow(args) -> int:
         raise UsageError("--resume and --retry-errors continue the run whose results are in --out; give --out")
     log = RunLog(Path(args.out), workflow_rows(workflow), resume=args.resume,
                  retry_errors=args.retry_errors) if args.out else nullcontext()
-    with log, open_seglam(args) as seglam:
-        report = run_workflow(seglam, workflow, progress=not args.json, synthesize=not args.no_synthesis,
+    with log, (open_cluster(args) if args.ray is not None else open_seglam(args)) as runner:
+        report = run_workflow(runner, workflow, progress=not args.json, synthesize=not args.no_synthesis,
                               log=log if args.out else None)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
     skipped = sum(step.skipped for step in report.steps)
@@ -492,10 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="finish an interrupted run: only the requests --out has no result for")
     batch.add_argument("--retry-errors", action="store_true",
                        help="like --resume, and also redo the requests that ended in an error")
-    batch.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
-                       help="run on a Ray cluster: ADDRESS of a running one (with --chroma-url), or none for one "
-                            "on this machine, stopped at the end")
-    batch.add_argument("--ray-workers", type=int, help="Ray workers to start (default: one per CPU of the cluster)")
+    add_ray_arguments(batch)
     batch.set_defaults(handler=cmd_batch)
 
     procedures = commands.add_parser("procedures", help="review the cache")
@@ -585,6 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="finish an interrupted run: only the documents and steps --out has no result for")
     workflow.add_argument("--retry-errors", action="store_true",
                           help="like --resume, and also redo the steps that ended in an error")
+    add_ray_arguments(workflow)
     workflow.set_defaults(handler=cmd_workflow)
 
     kb = commands.add_parser("kb", help="the knowledge base the model consults when it writes procedures")

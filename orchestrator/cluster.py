@@ -150,6 +150,9 @@ class BatchWorker:
     def run(self, task: str, inputs: list[dict[str, JSON]], namespace: str, synthesize: bool) -> list[Result]:
         return self._seglam.run_many(task, inputs, namespace, synthesize=synthesize)
 
+    def add_document(self, source: str, text: str, namespace: str) -> int:
+        return self._seglam.add_document(source, text, namespace)
+
 
 @dataclass
 class Chunk:
@@ -245,6 +248,25 @@ class Cluster:
                 load[id(actor)] -= 1
                 for index, result in zip(chunk.indexes, ray.get(ref)):
                     on_result(index, result)
+
+    def run_many(self, task: str, inputs: list[dict[str, JSON]], namespace: str = "default", *, synthesize: bool = True,
+                 on_result: Callable[[int, Result], None] | None = None) -> list[Result]:
+        """Seglam.run_many's contract, on the cluster: a workflow runs on it unchanged."""
+        results: list[Result | None] = [None] * len(inputs)
+
+        def made(index: int, result: Result) -> None:
+            results[index] = result
+            if on_result is not None:
+                on_result(index, result)
+
+        self.run([(None, index, task, each, namespace) for index, each in enumerate(inputs)], synthesize, made)
+        return results  # type: ignore[return-value]
+
+    def add_document(self, source: str, text: str, namespace: str = "default") -> int:
+        """Index a document in the shared store (through one worker: they share it)."""
+        import ray
+
+        return ray.get(self._actors[0].add_document.remote(source, text, namespace))
 
     def __exit__(self, *exc) -> None:
         import ray
