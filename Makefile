@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast browser models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools bench-documents bench-hits bench-service clean-venv
+.PHONY: demo test test-fast browser models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools bench-documents bench-hits bench-service bench-scale clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
@@ -45,6 +45,9 @@ $(STAMP): pyproject.toml constraints.txt scripts/llama-wheel.sh
 models: $(STAMP)
 	$(PY) -m engine.models install
 	$(PY) -c 'from orchestrator.storage.embed_export import ensure_exported; print(ensure_exported())'
+
+bench-scale: $(STAMP) models
+	$(PY) -m bench.scale
 
 bench-service: $(STAMP) models
 	$(PY) -m bench.service_load

@@ -325,7 +325,8 @@ def cmd_procedures(args) -> int:
 
 def cmd_workflow(args) -> int:
     from .authoring.runs import RunLog
-    from .authoring.workflow import format_report, load_workflow, run_workflow, workflow_rows
+    from .authoring.workflow import ROUND, format_report, load_workflow, run_workflow, workflow_rows
+    from .cluster import WORKFLOW_ROUND
 
     workflow = load_workflow(Path(args.file))
     if (args.resume or args.retry_errors) and not args.out:
@@ -334,7 +335,7 @@ def cmd_workflow(args) -> int:
                  retry_errors=args.retry_errors) if args.out else nullcontext()
     with log, (open_cluster(args) if args.ray is not None else open_seglam(args)) as runner:
         report = run_workflow(runner, workflow, progress=not args.json, synthesize=not args.no_synthesis,
-                              log=log if args.out else None)
+                              log=log if args.out else None, round_size=WORKFLOW_ROUND if args.ray is not None else ROUND)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
     skipped = sum(step.skipped for step in report.steps)
     asked = report.requests + skipped  # a skipped step is a request that got no answer too

@@ -31,6 +31,10 @@ from .types import JSON, Result
 
 CHUNK = 128  # requests per call of a worker: large enough to batch, small enough to balance
 IN_FLIGHT = 2  # chunks queued on a worker at once, so it never waits for the driver
+# Documents per round of a workflow on a cluster: each step of a round waits for its slowest
+# chunk, so a round must hold many chunks per worker (256, the local round, left 2 workers no
+# faster than one: measured in bench/results/scale.md).
+WORKFLOW_ROUND = 4096
 
 
 @dataclass(frozen=True)

@@ -286,10 +286,11 @@ def _from_line(line: dict[str, JSON]) -> Result:
 
 
 def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesize: bool = True,
-                 log: RunLog | None = None) -> WorkflowReport:
-    """Run every step on every document through `seglam.run_many`, a round of documents at a
-    time, counting routes, model calls and accuracy. With a run log each result is kept as it is
-    made, and what the log already holds (a resumed run) is counted, not run again."""
+                 log: RunLog | None = None, round_size: int = ROUND) -> WorkflowReport:
+    """Run every step on every document through `seglam.run_many` (a Seglam, or a Ray cluster's
+    orchestrator/cluster.Cluster), `round_size` documents at a time, counting routes, model calls
+    and accuracy. With a run log each result is kept as it is made, and what the log already
+    holds (a resumed run) is counted, not run again."""
     report = WorkflowReport(workflow.name, len(workflow.documents), [StepReport(s.name) for s in workflow.steps])
     started = time.perf_counter()
     for document in workflow.knowledge:
@@ -310,9 +311,9 @@ def run_workflow(seglam, workflow: Workflow, progress: bool = True, *, synthesiz
             bar.set_postfix(hits=report.model_calls_saved, model_calls=report.model_calls, refresh=False)
 
     all_labels = document_labels(workflow.documents)
-    for first in range(0, len(workflow.documents), ROUND):
-        documents = workflow.documents[first:first + ROUND]
-        labels = all_labels[first:first + ROUND]
+    for first in range(0, len(workflow.documents), round_size):
+        documents = workflow.documents[first:first + round_size]
+        labels = all_labels[first:first + round_size]
         answers: list[dict[str, JSON]] = [{} for _ in documents]
         for step, stats in zip(workflow.steps, report.steps):
             ready: list[tuple[int, dict[str, JSON]]] = []
