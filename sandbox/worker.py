@@ -27,7 +27,9 @@ import resource
 import signal
 import struct
 import sys
+from dataclasses import dataclass
 from types import CodeType, FunctionType, TracebackType
+from typing import Iterator
 
 from . import confine, modules
 from .guards import Guards, Refused
@@ -206,15 +208,48 @@ class Runner:
                     "traceback": procedure_traceback(error.__traceback__)}
 
 
-def _read_exactly(fd: int, size: int) -> bytes:
-    chunks, left = [], size
-    while left:
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            raise EOFError("the worker closed the run's input early")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+class Pipe:
+    """The reading end of a pipe, read in frames: one read() takes whatever is there, so a
+    frame costs one system call, not one per field (runs cost microseconds; calls count)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._buffer = bytearray()
+
+    def read_exactly(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            chunk = os.read(self.fd, max(1 << 16, size - len(self._buffer)))
+            if not chunk:
+                raise EOFError("the pipe closed in the middle of a frame")
+            self._buffer += chunk
+        taken = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return taken
+
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    def read_lines(self) -> list[bytes] | None:
+        """Every whole line there is, waiting for one when none is; None at the end. (A batch's
+        runs arrive together, and are handed to a run's process together.)"""
+        while b"\n" not in self._buffer:
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                if not self._buffer:
+                    return None
+                chunk = b"\n"  # the end in the middle of a line: that line fails as JSON
+            self._buffer += chunk
+        *lines, rest = bytes(self._buffer).split(b"\n")
+        self._buffer[:] = rest
+        return lines
+
+    def at_end(self) -> bool:
+        """Whether the writer closed the pipe with no frame begun (waits for a byte or the end)."""
+        if self._buffer:
+            return False
+        chunk = os.read(self.fd, 1 << 16)
+        self._buffer += chunk
+        return not chunk
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -249,28 +284,48 @@ class RunProcess:
                 os._exit(status)
         os.close(request_in)
         os.close(reply_out)
+        self._replies = Pipe(self._reply_in)
+        self._code_sent = False
 
-    def run(self, request: dict, line: bytes, code: CodeType) -> tuple[bytes, bool]:
-        """Hand a run over and wait for its reply: (the reply, whether the process may serve
-        the procedure's next run)."""
-        compiled = marshal.dumps(code)
+    def run_group(self, group: list["Run"]) -> Iterator[tuple[bytes, bool]]:
+        """Hand runs of its procedure over, all at once, and yield their replies in order, each
+        as it comes: (reply, whether the process may serve the next run). It stops after a run
+        that leaves it unfit (the process exits then), or when it dies (that run gets the
+        reason); the runs after are not answered, for the caller to hand elsewhere. The code
+        crosses once: later frames carry none."""
+        frames = []
+        for run in group:
+            compiled = b"" if self._code_sent else marshal.dumps(run.code)
+            self._code_sent = True
+            frames.append(FRAME.pack(len(compiled), len(run.line)) + compiled + run.line)
         try:
-            _write_all(self._request_out, FRAME.pack(len(compiled), len(line)) + compiled + line)
+            _write_all(self._request_out, b"".join(frames))
         except OSError:
             pass  # the process died: its status says why, below
-        cap = request["limits"]["output_bytes"] + REPLY_OVERHEAD
-        try:
-            size, reusable = REPLY_FRAME.unpack(_read_exactly(self._reply_in, REPLY_FRAME.size))
-            if size > cap:
-                os.kill(self.pid, signal.SIGKILL)
-                return failure(request["id"], "OutputLimit", f"the procedure's reply passed {cap} bytes"), False
-            return _read_exactly(self._reply_in, size), bool(reusable)
-        except EOFError:  # it died without a whole reply
-            ended = self.reap()
-            if ended == CPU_LIMIT_KILL:
-                return failure(request["id"], "Timeout",
-                               f"the procedure used more than its {request['limits']['cpu_s']} CPU seconds"), False
-            return failure(request["id"], "WorkerCrashed", f"the run's process {ended}"), False
+        for run in group:
+            request = run.request
+            cap = request["limits"]["output_bytes"] + REPLY_OVERHEAD
+            try:
+                size, reusable = REPLY_FRAME.unpack(self._replies.read_exactly(REPLY_FRAME.size))
+                if size > cap:
+                    os.kill(self.pid, signal.SIGKILL)
+                    yield failure(request["id"], "OutputLimit", f"the procedure's reply passed {cap} bytes"), False
+                    return
+                yield self._replies.read_exactly(size), bool(reusable)
+                if not reusable:
+                    return
+            except EOFError:  # it died without a whole reply
+                ended = self.reap()
+                if ended == CPU_LIMIT_KILL:
+                    yield failure(request["id"], "Timeout", "the procedure used more than its "
+                                  f"{request['limits']['cpu_s']} CPU seconds"), False
+                else:
+                    yield failure(request["id"], "WorkerCrashed", f"the run's process {ended}"), False
+                return
+
+    def reply_waiting(self) -> bool:
+        """Whether a reply has already come in beyond those read (so a flush can wait for it)."""
+        return self._replies.buffered() > 0
 
     @property
     def pipes(self) -> tuple[int, ...]:
@@ -302,54 +357,103 @@ def _serve_runs(runner: Runner, rules, worker_pid: int, request_in: int, reply_o
     problem = confine.die_with(worker_pid) or confine.confine_run(rules)
     if not problem:
         runner.rehearse()
-    while header := os.read(request_in, FRAME.size):
-        code_size, line_size = FRAME.unpack(header + _read_exactly(request_in, FRAME.size - len(header)))
-        code = marshal.loads(_read_exactly(request_in, code_size))
-        request = json.loads(_read_exactly(request_in, line_size))
+    requests, code = Pipe(request_in), None
+    while not requests.at_end():
+        code_size, line_size = FRAME.unpack(requests.read_exactly(FRAME.size))
+        if code_size:  # else the code of the run before
+            code = marshal.loads(requests.read_exactly(code_size))
+        request = json.loads(requests.read_exactly(line_size))
         if problem:
             reply, reusable = failure(request["id"], "WorkerCrashed",
                                       f"the run's process could not confine itself ({problem})"), False
         else:
             reply, reusable = runner.run(request, code)
         _write_all(reply_out, REPLY_FRAME.pack(len(reply), reusable) + reply)
+        if not reusable:
+            break  # unfit for another run: the worker hands the runs queued after it elsewhere
     return 0
 
 
+@dataclass
+class Run:
+    """A request the worker has read: compiled, on its way to a run's process, or `refused`
+    already (its reply made here: a policy refusal, or a request the worker could not read)."""
+
+    request: dict
+    line: bytes
+    code: CodeType | None
+    refused: bytes | None = None
+
+
+GROUP_BYTES = 48 * 1024  # runs handed over at once: under a pipe's 64 KiB, so the hand-over never blocks
+
+
 def serve(runner: Runner, rules, replies, inherited: tuple[int, ...]) -> None:
-    """Answer every request on stdin: each procedure's runs in a process of their own, and a
-    fresh process forked ahead for the next procedure."""
+    """Answer every request on stdin, in order: each procedure's runs in a process of their own
+    (runs of one procedure that arrive together handed over together), and a fresh process
+    forked ahead for the next procedure."""
     current: RunProcess | None = None
 
     def fork() -> RunProcess:
         return RunProcess(runner, rules, inherited + (current.pipes if current is not None else ()))
 
+    def answer(reply: bytes, more_coming: bool = False) -> None:
+        # Each reply is the host's as soon as it is made (its wall clock runs meanwhile), unless
+        # the next one has come in already: then they go together.
+        replies.write(reply + b"\n")
+        if not more_coming:
+            replies.flush()
+
     spare: RunProcess | None = fork()
     retired: list[RunProcess] = []
-    for line in sys.stdin.buffer:
-        request = None
-        try:
-            request = json.loads(line)
-            code, errors = compile_procedure(request["code"])
-            if errors:
-                reply = json.dumps({"error": "Violation", "reasons": list(errors), "id": request["id"]}).encode()
-            else:
-                if current is None or current.procedure != request["code"]:
-                    if current is not None:
-                        current.retire()
-                        retired.append(current)
-                    current, spare = spare or fork(), None
-                    current.procedure = request["code"]
-                reply, reusable = current.run(request, line, code)
-                if not reusable or request.get("fresh"):
+    stdin = Pipe(0)
+    while (lines := stdin.read_lines()) is not None:
+        queue: list[Run] = []
+        for line in lines:
+            request = None
+            try:
+                request = json.loads(line)
+                code, errors = compile_procedure(request["code"])
+                refused = json.dumps({"error": "Violation", "reasons": list(errors), "id": request["id"]}).encode() \
+                    if errors else None
+            except Exception as error:  # a bug of ours: say so rather than die silently
+                request_id = request.get("id") if isinstance(request, dict) else None
+                code, refused = None, failure(request_id, "WorkerCrashed", f"{type(error).__name__}: {error}")
+            queue.append(Run(request, line, code, refused))
+        while queue:
+            run = queue[0]
+            if run.refused is not None:  # answered here, in its place in the order
+                queue.pop(0)
+                answer(run.refused)
+                continue
+            source = run.request["code"]
+            if current is None or current.procedure != source:
+                if current is not None:
                     current.retire()
                     retired.append(current)
-                    current = None
-        except Exception as error:  # a bug of ours: say so rather than die silently
-            request_id = request.get("id") if isinstance(request, dict) else None
-            reply = failure(request_id, "WorkerCrashed", f"{type(error).__name__}: {error}")
-        replies.write(reply + b"\n")
+                current, spare = spare or fork(), None
+                current.procedure = source
+            group, size = [], 0
+            for candidate in queue:
+                if candidate.refused is not None or candidate.request["code"] != source or (group and size > GROUP_BYTES):
+                    break
+                group.append(candidate)
+                size += len(candidate.line)
+                if candidate.request.get("fresh"):
+                    break
+            answered, reusable = 0, True
+            for reply, reusable in current.run_group(group):
+                answered += 1
+                answer(reply, more_coming=reusable and current.reply_waiting())
+            del queue[:answered]
+            if not reusable or group[answered - 1].request.get("fresh"):
+                current.retire()
+                retired.append(current)
+                current = None
+                if spare is None:
+                    spare = fork()
         replies.flush()
-        # While the host reads the reply: the next procedure's process starts, and the retired
+        # While the host reads the replies: the next procedure's process starts, and the retired
         # ones that have ended are reaped (waited for only when many are still ending).
         if spare is None:
             spare = fork()
