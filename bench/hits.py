@@ -215,9 +215,9 @@ def measure_cli(home: Path) -> dict:
             "import_seglam_cli_s": imports["orchestrator.cli"], **via_service}
 
 
-def _cli_through_service(home: Path, run_args: list[str]) -> dict:
-    """`seglam --server URL run ...` against a `seglam serve` of the same home: the command-line
-    hit of a user who keeps the service running."""
+def start_service(home: Path) -> tuple[subprocess.Popen, str, str]:
+    """`seglam serve` of `home` on a free loopback port: (the process, its base URL, a key of
+    namespace "demo"). Stop it with terminate()."""
     from orchestrator.service.keys import KeyStore, keys_path
 
     keys = KeyStore(keys_path(home))
@@ -226,18 +226,26 @@ def _cli_through_service(home: Path, run_args: list[str]) -> dict:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    seglam = str(Path(sys.executable).parent / "seglam")
-    service = subprocess.Popen([seglam, "--home", str(home), "serve", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    service = subprocess.Popen([str(Path(sys.executable).parent / "seglam"), "--home", str(home), "serve",
+                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return service, base, secret
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    service.kill()
+    raise RuntimeError("seglam serve did not answer /health within 120 s")
+
+
+def _cli_through_service(home: Path, run_args: list[str]) -> dict:
+    """`seglam --server URL run ...` against a `seglam serve` of the same home: the command-line
+    hit of a user who keeps the service running."""
+    service, base, secret = start_service(home)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        command = [seglam, "--server", f"http://127.0.0.1:{port}", "--api-key", secret, *run_args]
+        command = [str(Path(sys.executable).parent / "seglam"), "--server", base, "--api-key", secret, *run_args]
         walls = []
         for _ in range(6):
             started = time.perf_counter()

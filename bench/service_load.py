@@ -18,10 +18,8 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,34 +28,10 @@ from pathlib import Path
 
 import httpx
 
-from bench.hits import ROOT, _inputs, _percentile, documents, seed_cache
+from bench.hits import ROOT, _inputs, _percentile, documents, seed_cache, start_service
 
 TASKS = {"total": "Extract the grand total amount from the invoice as a number",
          "total_eur": "Convert the amount into euros using the exchange rate, rounded to 2 decimals"}
-
-
-def start_service(home: Path) -> tuple[subprocess.Popen, str, str]:
-    """`seglam serve` of `home` on a free loopback port; (process, base URL, a demo key)."""
-    from orchestrator.service.keys import KeyStore, keys_path
-
-    keys = KeyStore(keys_path(home))
-    _, secret = keys.create("demo")
-    keys.close()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    service = subprocess.Popen([str(Path(sys.executable).parent / "seglam"), "--home", str(home), "serve",
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return service, base, secret
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    service.kill()
-    raise RuntimeError("seglam serve did not answer /health within 120 s")
 
 
 def load(base: str, secret: str, clients: int, per_client: int) -> dict:
