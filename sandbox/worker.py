@@ -4,14 +4,15 @@ Started by the host (channel.py) as `python -I -c BOOT CAP_MB`: isolated mode, a
 environment, a private empty working folder. Protocol: one JSON object per line each way on
 stdin/stdout; every reply echoes the request's id. Answers cross as JSON text, never pickles.
 
-The worker never runs procedure code. It reads a request, compiles it (RestrictedPython; a
-refusal is answered at once) and hands it to a process forked from itself ahead of time
-(`RunProcess`): a copy-on-write copy of the warm worker, confined further, that runs the one
-procedure and exits. Whatever a run does to modules, classes, registries and caches dies with
-its process, so no run can leave anything behind for the next: by design, not by a list of
-known containers. Each run also gets fresh globals, fresh module views, a CPU budget
-(ITIMER_PROF, raising inside the procedure) and an address-space limit (the soft RLIMIT_AS,
-under the hard cap set at start).
+The worker never runs procedure code. It reads requests, compiles them (RestrictedPython; a
+refusal is answered at once) and hands them to a process forked from itself ahead of time
+(`RunProcess`): a copy-on-write copy of the warm worker, confined further, that runs one
+procedure's runs and exits without clean-up when another procedure comes (or after a run cut
+short, or after every run with `fresh`). Whatever a procedure does to modules, classes,
+registries and caches dies with its process, so it never reaches another procedure: by
+design, not by a list of known containers. Each run also gets fresh globals, fresh module
+views, a CPU budget (ITIMER_PROF, raising inside the procedure, with RLIMIT_CPU behind it) and
+an address-space limit (the soft RLIMIT_AS, under the hard cap set at start).
 """
 from __future__ import annotations
 
@@ -232,13 +233,15 @@ class Pipe:
     def read_lines(self) -> list[bytes] | None:
         """Every whole line there is, waiting for one when none is; None at the end. (A batch's
         runs arrive together, and are handed to a run's process together.)"""
-        while b"\n" not in self._buffer:
+        found = b"\n" in self._buffer
+        while not found:  # a document of megabytes comes in many reads: look at each read once
             chunk = os.read(self.fd, 1 << 16)
             if not chunk:
                 if not self._buffer:
                     return None
                 chunk = b"\n"  # the end in the middle of a line: that line fails as JSON
             self._buffer += chunk
+            found = b"\n" in chunk
         *lines, rest = bytes(self._buffer).split(b"\n")
         self._buffer[:] = rest
         return lines
