@@ -30,10 +30,12 @@ class ScriptedSynthesizer:
     drafts: list[Draft | None]
     calls: list[tuple[Request, list[str]]] = field(default_factory=list)
     shown: list[list[str]] = field(default_factory=list)  # the ids of the example procedures, per call
+    passages: list[list[str]] = field(default_factory=list)  # the knowledge passages shown, per call
 
     def synthesize(self, request: Request, retrieved: Retrieved, feedback: list[str]) -> Synthesis:
         self.calls.append((request, list(feedback)))
         self.shown.append([example.id for example in retrieved.examples])
+        self.passages.append([passage.text for passage in retrieved.passages])
         if not self.drafts:
             return Synthesis(None, 1, "scripted", None, "the script has no more drafts")
         proposed = self.drafts.pop(0)

@@ -290,3 +290,19 @@ def test_every_invoice_states_its_answers_where_the_guide_says_and_subtotals_com
         first_total_anywhere += float(naive.group(1).replace(",", "")) == expected["total"]
     # A procedure that takes the first "total" it sees reads a subtotal on most invoices.
     assert first_total_anywhere < len(documents) // 4
+
+
+def test_synthesis_is_shown_the_passages_about_its_task_not_their_neighbours(open_seglam):
+    """The demo's guide: the exchange-rate paragraph, not the one on reading amounts out of
+    invoices, which led three conversion drafts to run .replace over a number."""
+    from scripted import draft
+
+    seglam, synthesizer = open_seglam([draft("def solve(amount, rate):\n    return round(amount * rate, 2)\n",
+                                             [({"amount": 10.0, "rate": 0.5}, 5.0), ({"amount": 3.0, "rate": 2.0}, 6.0)],
+                                             name="to_eur", params={"amount": "number", "rate": "number"})])
+    guide = (DEMO / "data" / "invoice-guide.md").read_text()
+    seglam.add_document("invoice-guide.md", guide, "demo")
+    seglam.run("Convert the amount into euros using the exchange rate, rounded to 2 decimals",
+               {"amount": 100.0, "rate": 0.92}, "demo")
+    shown = synthesizer.passages[0]
+    assert len(shown) == 1 and shown[0].startswith("Exchange rates are given as the number of euros")
