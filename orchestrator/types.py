@@ -59,11 +59,13 @@ class Request:
 
 @dataclass
 class TraceStep:
-    """One node of the graph as it ran: how long it took and what it decided."""
+    """One node of the graph as it ran: how long it took, what it decided, and the model calls
+    it made (synthesize, confirm and recheck call the model)."""
 
     node: str
     ms: float
     decision: str
+    model_calls: int = 0
 
 
 @dataclass

@@ -188,12 +188,14 @@ def test_concurrent_misses_of_one_kind_through_the_service_synthesize_once(tmp_p
 
         with ThreadPoolExecutor(8) as pool:
             replies = list(pool.map(ask, range(8)))
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=auth(keys.create(ADMIN)[1])).text
         server.should_exit = True
         thread.join(10)
     keys.close()
     assert [reply["answer"] for reply in replies] == [x * 2 for x in range(8)], [r["error"] for r in replies]
     assert len(synthesizer.calls) == 1
     assert sorted(reply["route"] for reply in replies).count("miss") == 1
+    assert 'seglam_model_calls_total{kind="synthesize"} 1.0' in metrics
 
 
 def test_procedures_are_added_fixed_and_reviewed_version_by_version_over_http(service):

@@ -47,7 +47,7 @@ def traced(name: str, node: Callable) -> Callable:
         update, decision = node(state, runtime)
         ms = (time.perf_counter() - started) * 1000
         log.info("%s (%.0f ms): %s", name, ms, decision)
-        return {**update, "trace": [TraceStep(name, round(ms, 3), decision)]}
+        return {**update, "trace": [TraceStep(name, round(ms, 3), decision, update.get("model_calls", 0))]}
 
     run.__name__ = name
     return run

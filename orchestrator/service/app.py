@@ -87,7 +87,8 @@ def create_app(seglam, keys: KeyStore, max_body_bytes: int = MAX_BODY_BYTES) -> 
     requests = Counter("seglam_requests_total", "Requests answered, by route", ["route"], registry=registry)
     latency = Histogram("seglam_request_seconds", "Time to answer a request, by route", ["route"], registry=registry,
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 120))
-    model_calls = Counter("seglam_model_calls_total", "Model calls made to answer requests", registry=registry)
+    model_calls = Counter("seglam_model_calls_total", "Model calls made to answer requests, by the graph node that "
+                          "made them (synthesize, confirm, recheck)", ["kind"], registry=registry)
     procedures = Gauge("seglam_procedures", "Procedures in the cache, by status", ["status"], registry=registry)
 
     @app.middleware("http")
@@ -140,7 +141,9 @@ def create_app(seglam, keys: KeyStore, max_body_bytes: int = MAX_BODY_BYTES) -> 
         result = seglam.run(body.task, body.inputs, body.namespace, synthesize=body.synthesize)
         requests.labels(result.route).inc()
         latency.labels(result.route).observe(time.perf_counter() - started)
-        model_calls.inc(result.model_calls)
+        for step in result.trace:
+            if step.model_calls:
+                model_calls.labels(step.node).inc(step.model_calls)
         return result.to_dict()
 
     @app.get("/v1/procedures")
