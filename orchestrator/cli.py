@@ -431,7 +431,8 @@ def cmd_serve(args) -> int:
     if not keys.list():
         print("no API keys yet: make one with `seglam keys create --namespace NS` (or --admin)", file=sys.stderr)
     with open_seglam(args) as seglam:
-        uvicorn.run(create_app(seglam, keys), host=args.host, port=args.port, log_level="info")
+        app = create_app(seglam, keys, seglam_home_of(args) / "service-batches")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     keys.close()
     return 0
 

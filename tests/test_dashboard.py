@@ -40,7 +40,7 @@ def served(tmp_path_factory):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(seglam, keys), host="127.0.0.1", port=port,
+        server = uvicorn.Server(uvicorn.Config(create_app(seglam, keys, home / "batches"), host="127.0.0.1", port=port,
                                                log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

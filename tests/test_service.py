@@ -3,6 +3,7 @@ endpoint, errors as JSON with the right status, metrics, a request id on every r
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 import threading
 
 import httpx
@@ -33,7 +34,7 @@ def service(tmp_path_factory):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(seglam, keys, max_body_bytes=10_000), host="127.0.0.1",
+        server = uvicorn.Server(uvicorn.Config(create_app(seglam, keys, home / "batches", max_body_bytes=10_000), host="127.0.0.1",
                                                port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -175,7 +176,7 @@ def test_concurrent_misses_of_one_kind_through_the_service_synthesize_once(tmp_p
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(seglam, keys), host="127.0.0.1", port=port, log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(create_app(seglam, keys, tmp_path / "batches"), host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         while not server.started:
@@ -254,3 +255,63 @@ def test_a_batch_runs_in_the_background_and_its_results_are_polled_as_they_come(
     answers = {result["index"]: result["answer"] for result in seen}
     assert answers == {**{amount: round(amount * 0.5, 2) for amount in range(40)}, 40: None}
     assert client.get("/v1/batches/nope", headers=alpha).status_code == 404
+
+
+def test_a_batch_a_killed_service_left_unfinished_is_finished_when_it_starts_again(tmp_path):
+    """seglam serve killed (SIGKILL) in the middle of a batch: started again, it runs only what
+    was not answered, and every request ends with one result, the right one."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    home = tmp_path / "home"
+    with Seglam.open(home) as seglam:
+        seglam.add_procedure(Draft(name="to_eur", intent=TASK, params={"amount": "number", "rate": "number"},
+                                   returns={"type": "number"}, code=HALVE["code"],
+                                   tests=[ProcedureTest({"amount": 10, "rate": 0.5}, 5.0)]), "alpha")
+    keys = KeyStore(home / "service-keys.sqlite3")
+    secret = keys.create("alpha")[1]
+    keys.close()
+
+    def serve() -> tuple[subprocess.Popen, str]:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = subprocess.Popen([str(Path(sys.executable).with_name("seglam")), "--home", str(home), "serve",
+                                    "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    return process, base
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError("seglam serve did not start")
+
+    def poll(base: str, batch_id: str) -> dict:
+        return httpx.get(f"{base}/v1/batches/{batch_id}", headers=auth(secret), timeout=30).json()
+
+    inputs = [{"amount": amount, "rate": 0.5} for amount in range(3000)]
+    process, base = serve()
+    try:
+        batch_id = httpx.post(f"{base}/v1/batches", json={"task": TASK, "inputs": inputs, "namespace": "alpha"},
+                              headers=auth(secret), timeout=30).json()["batch_id"]
+        deadline = time.monotonic() + 120
+        while poll(base, batch_id)["done"] < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(30)
+        process, base = serve()
+        deadline = time.monotonic() + 180
+        while (status := poll(base, batch_id))["state"] != "done" and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.wait(30)
+    results = status["results"]
+    assert status["done"] == len(results) == len(inputs)
+    assert sorted(result["index"] for result in results) == list(range(len(inputs)))  # each once
+    assert all(result["answer"] == round(inputs[result["index"]]["amount"] * 0.5, 2) for result in results)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict
+from pathlib import Path
 import time
 import uuid
 from typing import Any
@@ -80,9 +81,10 @@ class BatchBody(BaseModel):
     synthesize: bool = True
 
 
-def create_app(seglam, keys: KeyStore, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+def create_app(seglam, keys: KeyStore, batches_folder: Path, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The service over an open Seglam; batches are kept (and resumed) under `batches_folder`."""
     app = FastAPI(title="seglam", description="Reasoning cached as code, over HTTP.", version="1")
-    batches = Batches(seglam)
+    batches = Batches(seglam, batches_folder)
     registry = CollectorRegistry()
     requests = Counter("seglam_requests_total", "Requests answered, by route", ["route"], registry=registry)
     latency = Histogram("seglam_request_seconds", "Time to answer a request, by route", ["route"], registry=registry,
