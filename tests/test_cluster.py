@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 
 from bench.hits import documents, seed_cache
-from orchestrator import Seglam
-from orchestrator.authoring.workflow import load_workflow, run_workflow
 from orchestrator.cli import main
 from orchestrator.cluster import Cluster
 

@@ -22,7 +22,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
