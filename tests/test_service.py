@@ -3,7 +3,6 @@ endpoint, errors as JSON with the right status, metrics, a request id on every r
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 import threading
 
 import httpx
@@ -262,51 +261,32 @@ def test_a_batch_a_killed_service_left_unfinished_is_finished_when_it_starts_aga
     was not answered, and every request ends with one result, the right one."""
     import os
     import signal
-    import subprocess
-    import sys
     import time
+
+    from bench.hits import start_service
 
     home = tmp_path / "home"
     with Seglam.open(home) as seglam:
         seglam.add_procedure(Draft(name="to_eur", intent=TASK, params={"amount": "number", "rate": "number"},
                                    returns={"type": "number"}, code=HALVE["code"],
-                                   tests=[ProcedureTest({"amount": 10, "rate": 0.5}, 5.0)]), "alpha")
-    keys = KeyStore(home / "service-keys.sqlite3")
-    secret = keys.create("alpha")[1]
-    keys.close()
+                                   tests=[ProcedureTest({"amount": 10, "rate": 0.5}, 5.0)]), "demo")
 
-    def serve() -> tuple[subprocess.Popen, str]:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        process = subprocess.Popen([str(Path(sys.executable).with_name("seglam")), "--home", str(home), "serve",
-                                    "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    return process, base
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError("seglam serve did not start")
-
-    def poll(base: str, batch_id: str) -> dict:
+    def poll(base: str, secret: str, batch_id: str) -> dict:
         return httpx.get(f"{base}/v1/batches/{batch_id}", headers=auth(secret), timeout=30).json()
 
     inputs = [{"amount": amount, "rate": 0.5} for amount in range(3000)]
-    process, base = serve()
+    process, base, secret = start_service(home)
     try:
-        batch_id = httpx.post(f"{base}/v1/batches", json={"task": TASK, "inputs": inputs, "namespace": "alpha"},
+        batch_id = httpx.post(f"{base}/v1/batches", json={"task": TASK, "inputs": inputs, "namespace": "demo"},
                               headers=auth(secret), timeout=30).json()["batch_id"]
         deadline = time.monotonic() + 120
-        while poll(base, batch_id)["done"] < 200 and time.monotonic() < deadline:
+        while poll(base, secret, batch_id)["done"] < 200 and time.monotonic() < deadline:
             time.sleep(0.05)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(30)
-        process, base = serve()
+        process, base, secret = start_service(home)
         deadline = time.monotonic() + 180
-        while (status := poll(base, batch_id))["state"] != "done" and time.monotonic() < deadline:
+        while (status := poll(base, secret, batch_id))["state"] != "done" and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         process.terminate()
