@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -67,8 +68,10 @@ def browser():
 
 
 def until(browser, condition, seconds: float = 20):
-    """Wait for a page the browser is loading (a click does not wait for its navigation)."""
-    return WebDriverWait(browser, seconds).until(lambda driver: condition(driver))
+    """Wait for a page the browser is loading (a click does not wait for its navigation; an
+    element read as the old page goes is stale, and is read again)."""
+    return WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda driver: condition(driver))
 
 
 def text_of(browser, element_id: str) -> str:
