@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -63,10 +64,8 @@ def open_cluster(args):
     from .cluster import Cluster, EngineSpec
     from .settings import Settings
 
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise UsageError("--ray needs the cluster extra (Ray is not installed): pip install 'seglam[cluster]'") from None
+    if importlib.util.find_spec("ray") is None:
+        raise UsageError("--ray needs the cluster extra (Ray is not installed): pip install 'seglam[cluster]'")
     if args.engine_url and not args.engine_model:
         raise UsageError("--engine-url needs --engine-model (or SEGLAM_ENGINE_MODEL)")
     engine = EngineSpec(args.engine_url, args.engine_model, args.engine_api_key)

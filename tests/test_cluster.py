@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.hits import documents, seed_cache
+from bench.scale import workflow_for
 from orchestrator.cli import main
 from orchestrator.cluster import Cluster
 
@@ -31,14 +32,7 @@ def home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def workflow_file(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("workflow")
-    with open(folder / "invoices.jsonl", "w") as out:
-        for document in documents(COUNT):
-            out.write(json.dumps(document) + "\n")
-    source = (Path(__file__).parents[1] / "workflows" / "invoices.yaml").read_text()
-    (folder / "invoices.yaml").write_text(source.replace("data/invoices.jsonl", "invoices.jsonl")
-                                          .replace("  - data/invoice-guide.md\n", "").replace("knowledge:", "knowledge: []"))
-    return folder / "invoices.yaml"
+    return workflow_for(tmp_path_factory.mktemp("workflow"), COUNT)
 
 
 def answers(lines: list[dict]) -> dict[tuple[str, str], object]:
