@@ -337,6 +337,11 @@ _CASH = re.compile(r"\bcash\b|\btender\w*|\bbar\b|gegeben|esp[èe]ces|contant|ef
 _CHANGE = re.compile(r"\bchange\b|r[üu]ckgeld|\brendu|monnaie|wisselgeld|\bcambio\b|\bvuelto\b|\breszta\b", re.IGNORECASE)
 _ROUNDING = re.compile(r"\bround\w*\s*(?:adj|\b)(?!\w*\s*total)", re.IGNORECASE)
 _LARGEST_ADJUSTMENT = 0.10  # a rounding adjustment is cents; a larger amount on such a line is the rounded total
+# Every label the line loop of `total` acts on, in one pattern: the lines it misses (most of an
+# invoice) are skipped after one search instead of seven.
+_ANY_LABEL = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in (_ROUNDING, _ROUNDED, _CHANGE, _CASH,
+                                                                         _PAYABLE, _GROSS, _PLAIN)),
+                        re.IGNORECASE)
 _LABEL_LIKE = re.compile(_NOT_TOTAL.pattern + r"|" + _PAYABLE.pattern + r"|" + _GROSS.pattern + r"|" + _PLAIN.pattern + r"|:\s*$",
                          re.IGNORECASE)
 
@@ -373,7 +378,20 @@ def _kind(line: str) -> str:
     return "text"
 
 
-def _label_values(lines: list[str], kinds: list[str], index: int) -> float | None:
+class _Kinds:
+    """Each line's `_kind`, worked out when first asked for: only the lines around a label are."""
+
+    def __init__(self, lines: list[str]):
+        self._lines = lines
+        self._known: dict[int, str] = {}
+
+    def __getitem__(self, index: int) -> str:
+        if index not in self._known:
+            self._known[index] = _kind(self._lines[index])
+        return self._known[index]
+
+
+def _label_values(lines: list[str], kinds: _Kinds, index: int) -> float | None:
     """The amount that belongs to the label on line `index`, which holds no figure: the labels
     written one under the other and their values in a run under them pair up in order
     ("TOTAL\\nCASH\\n22.60\\n30.00": TOTAL is 22.60); None where the run is shorter than the
@@ -408,7 +426,7 @@ def _label_values(lines: list[str], kinds: list[str], index: int) -> float | Non
     return found[-1] if len(found) == 1 else None
 
 
-def _line_amount(lines: list[str], kinds: list[str], index: int, label_end: int) -> float | None:
+def _line_amount(lines: list[str], kinds: _Kinds, index: int, label_end: int) -> float | None:
     """The amount of a labelled line: the last amount with cents after the label, or when the
     line holds no figure after it, the one its layout puts under it."""
     rest = _PERCENT.sub(" ", lines[index][label_end:])
@@ -421,7 +439,7 @@ def _line_amount(lines: list[str], kinds: list[str], index: int, label_end: int)
     return _label_values(lines, kinds, index)
 
 
-def _adjustment_below(lines: list[str], kinds: list[str], index: int) -> float | None:
+def _adjustment_below(lines: list[str], kinds: _Kinds, index: int) -> float | None:
     """A rounding adjustment written on the line under its label ("ROUNDING ADJ\n-0.01"):
     the next line that is not blank, when it is one amount under five cents."""
     for below in range(index + 1, min(index + 3, len(lines))):
@@ -485,10 +503,12 @@ def total(text: str) -> float | None:
     if not isinstance(text, str):
         return None
     lines = text.splitlines()
-    kinds = [_kind(line) for line in lines]
+    kinds = _Kinds(lines)
     candidates, cash, change, rounding, unread = [], None, None, None, []
     for index, line in enumerate(lines):
         line = _PERCENT.sub(" ", line)
+        if not _ANY_LABEL.search(line):
+            continue
         head = _INCLUDED_TAX.sub(" ", line)
         rounded = _ROUNDED.search(line)
         if _ROUNDING.search(line) and not rounded:
