@@ -12,7 +12,8 @@ from typing import Callable, Iterable
 from sandbox import Sandbox
 
 from .prompts.confirmer import Confirmer, EngineConfirmer
-from .storage.embed import Embedder
+from .storage.embed import DEFAULT_EMBEDDER, Embedder
+from .storage.embedder_record import built_with, check_or_record, reembed
 from .batching import Results, Tried, run_requests
 from .consolidation import ConsolidationReport, are_twins, consolidate
 from .errors import BadRequest, ProcedureRejected
@@ -114,10 +115,17 @@ class Seglam:
         settings = settings or Settings()
         home = Path(home) if home else default_home()
         closers: list = []
-        if embedder is None:
-            embedder = Embedder(home, cache_path=home / "embeddings.sqlite3")
-            closers.append(embedder.close)
         client, lock = open_client(home, chroma_url)
+        try:
+            if embedder is None:  # the one that made the store's vectors; a new store gets the default
+                embedder = Embedder(home, cache_path=home / "embeddings.sqlite3",
+                                    name=built_with(client) or DEFAULT_EMBEDDER)
+                closers.append(embedder.close)
+            check_or_record(client, embedder)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         store = ProcedureStore(client, embedder, lock, RunLedger(ledger_path(home, chroma_url)))
         closers.append(store.close)
         if sandbox is None:
@@ -366,6 +374,23 @@ class Seglam:
     def search_documents(self, query: str, namespace: str = "default", limit: int = 3) -> list[Passage]:
         """The indexed passages nearest a query."""
         return self.knowledge.search(query, namespace, limit)
+
+    @staticmethod
+    def reembed(home: str | Path | None = None, embedder: str = DEFAULT_EMBEDDER, *,
+                chroma_url: str | None = None) -> dict[str, int]:
+        """Make every vector of the store under `home` (or the Chroma server's) again with
+        `embedder` (storage/embed.py: EMBEDDERS), so that it opens with that one from now on;
+        the records re-embedded, per collection. No other process may use the store meanwhile:
+        an embedded store's writer lock sees to that, a server's users must be stopped first."""
+        home = Path(home) if home else default_home()
+        client, lock = open_client(home, chroma_url)
+        target = Embedder(home, cache_path=home / "embeddings.sqlite3", name=embedder)
+        try:
+            return reembed(client, target)
+        finally:
+            target.close()
+            if lock is not None:
+                lock.release()
 
     def close(self) -> None:
         for close in reversed(self._closers):

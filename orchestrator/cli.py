@@ -415,6 +415,14 @@ def cmd_consolidate(args) -> int:
     return 0
 
 
+def cmd_reembed(args) -> int:
+    from .api import Seglam
+
+    counts = Seglam.reembed(args.home, args.embedder, chroma_url=args.chroma_url)
+    print(f"re-embedded with {args.embedder}: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+    return 0
+
+
 def seglam_home_of(args) -> Path:
     from .api import default_home
 
@@ -569,6 +577,12 @@ def build_parser() -> argparse.ArgumentParser:
     consolidation.add_argument("--unused-days", type=float, default=180,
                                help="retire procedures unused this long (0: never); default 180")
     consolidation.set_defaults(handler=cmd_consolidate)
+    from .storage.embed import DEFAULT_EMBEDDER, EMBEDDERS
+
+    reembedding = commands.add_parser(
+        "reembed", help="make every vector of the store again with another embedder (stop other users of it first)")
+    reembedding.add_argument("--embedder", choices=list(EMBEDDERS), default=DEFAULT_EMBEDDER)
+    reembedding.set_defaults(handler=cmd_reembed)
     signing = commands.add_parser("signing-key", help="keys that sign exported bundles")
     signing_actions = signing.add_subparsers(dest="action", required=True)
     create = signing_actions.add_parser("create", help="make a key pair under $SEGLAM_HOME/keys; prints the public key's path")

@@ -212,3 +212,44 @@ def test_a_document_is_indexed_a_paragraph_a_chunk_with_headings_kept_with_their
     assert len(chunks) == 3
     assert chunks[0].startswith("# Guide\n\nTotals") and chunks[1].startswith("Rates") and chunks[2] == "End."
     assert all(len(piece) <= 800 for piece in chunk("x" * 2000))
+
+
+INTENTS = ["Sum the amount column of a CSV table", "Average of the amount column", "Count the rows of the table",
+           "Largest value in the amount column", "Median of the price column", "Extract the invoice date"]
+
+
+@pytest.mark.parametrize("largest_group", [20_000, 1])  # scanned in memory; too large: Chroma's query
+def test_candidates_are_the_nearest_keys_chroma_itself_finds(tmp_path, embedder, monkeypatch, largest_group):
+    from orchestrator.storage import near_keys
+    from orchestrator.storage.store import KEYS
+
+    monkeypatch.setattr(near_keys, "MAX_GROUP", largest_group)
+    store = open_store(tmp_path, embedder)
+    for number, intent in enumerate(INTENTS):
+        store.add(make(intent=intent, name=f"p{number}"), keys=[intent.lower() + " please"])
+    keys = store._keys
+    assert keys.name == KEYS
+    for query in ["total of the amounts", "how many rows", "when was the invoice issued", "mean price"]:
+        task_vector = vector(embedder, query)
+        got = store.candidates(task_vector, "default", {"table": "string"}, limit=3)
+        found = keys.query(query_embeddings=[task_vector], n_results=12, include=["metadatas", "distances"])
+        best: dict[str, float] = {}
+        for meta, distance in zip(found["metadatas"][0], found["distances"][0]):
+            best.setdefault(meta["procedure_id"], 1.0 - distance)
+        expected = sorted(best.items(), key=lambda item: -item[1])[:3]
+        assert [c.procedure.id for c in got] == [pid for pid, _ in expected]
+        assert [round(c.similarity, 4) for c in got] == [round(s, 4) for _, s in expected]
+    store.close()
+
+
+def test_what_lookup_keeps_in_memory_is_read_again_after_any_change(store, embedder):
+    first = store.add(make(intent="Sum the amount column of a CSV table"))
+    task_vector = vector(embedder, "sum of the amounts")
+    assert [c.procedure.id for c in store.candidates(task_vector, "default", {"table": "string"})] == [first.id]
+    assert store.nearest_negatives(task_vector, "default") == {}
+    store.add_negative(first.id, "default", "sum of the amounts")
+    assert first.id in store.nearest_negatives(task_vector, "default")
+    store.set_status(first.id, "default", "quarantined", "wrong")
+    assert store.candidates(task_vector, "default", {"table": "string"}) == []
+    second = store.add(make(intent="Total of the amount column", name="total"))
+    assert [c.procedure.id for c in store.candidates(task_vector, "default", {"table": "string"})] == [second.id]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .embed import Embedder
+from .near_keys import NearKeys
 from .run_stats import Activity, RunLedger
 from ..errors import ConfigError, ProcedureNotFound, StoreBusy
 from ..types import Procedure, Request, Status
@@ -128,6 +129,12 @@ class ProcedureStore:
         self._changes = 0
         self._generation = None if writer_lock else client.get_or_create_collection(
             GENERATION, embedding_function=None)
+        # What lookup reads on every new task text, kept until the generation changes: the
+        # current records' JSON by (namespace, procedure id), and the vectors of the key and
+        # negative groups it queries (storage/near_keys.py).
+        self._read_generation: str | None = None
+        self._current_records: dict[tuple[str, str], str] = {}
+        self._near = NearKeys()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -179,18 +186,14 @@ class ProcedureStore:
                 {"params": params_key(signature)},
             ]
         }
-        found = self._keys.query(
-            query_embeddings=[task_vector],
-            n_results=limit * 4,
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
+        with self._lock:
+            self._forget_reads_if_changed()
+            found = self._near.nearest(self._keys, where, task_vector, limit * 4)
         best: dict[str, tuple[float, str]] = {}
-        for meta, text, distance in zip(found["metadatas"][0], found["documents"][0], found["distances"][0]):
-            similarity = 1.0 - distance
-            pid = meta["procedure_id"]
-            if pid not in best or similarity > best[pid][0]:
-                best[pid] = (similarity, text)
+        for near in found:
+            pid = near.metadata["procedure_id"]
+            if pid not in best or near.similarity > best[pid][0]:
+                best[pid] = (near.similarity, near.document)
         candidates = []
         for procedure in self._current(namespace, list(best)):
             similarity, text = best[procedure.id]
@@ -268,13 +271,12 @@ class ProcedureStore:
 
     def nearest_negatives(self, task_vector: list[float], namespace: str, limit: int = 16) -> dict[str, tuple[float, str]]:
         """procedure id -> (similarity, text) of its nearest negative among the `limit` nearest."""
-        found = self._negatives.query(
-            query_embeddings=[task_vector], n_results=limit, where={"namespace": namespace},
-            include=["documents", "metadatas", "distances"],
-        )
+        with self._lock:
+            self._forget_reads_if_changed()
+            found = self._near.nearest(self._negatives, {"namespace": namespace}, task_vector, limit)
         nearest: dict[str, tuple[float, str]] = {}
-        for meta, text, distance in zip(found["metadatas"][0], found["documents"][0], found["distances"][0]):
-            nearest.setdefault(meta["procedure_id"], (1.0 - distance, text))
+        for near in found:
+            nearest.setdefault(near.metadata["procedure_id"], (near.similarity, near.document))
         return nearest
 
     def set_status(self, procedure_id: str, namespace: str, status: Status, reason: str | None = None) -> Procedure:
@@ -387,14 +389,26 @@ class ProcedureStore:
                                     metadatas=[{"value": f"{os.getpid()}-{id(self)}-{self._changes}-{now()}"}])
 
     def _current(self, namespace: str, procedure_ids: list[str]) -> list[Procedure]:
-        """The current versions of these procedures, with their stats, in one read."""
-        if not procedure_ids:
-            return []
-        found = self._procedures.get(
-            where={"$and": [{"namespace": namespace}, {"procedure_id": {"$in": procedure_ids}}, {"current": True}]},
-            include=["documents"],
-        )
-        return [self._ledger.with_stats(Procedure.from_json(doc)) for doc in found["documents"]]
+        """The current versions of these procedures, with their stats: read once per generation."""
+        with self._lock:  # no write of this process between the generation read and the records'
+            self._forget_reads_if_changed()
+            missing = [pid for pid in procedure_ids if (namespace, pid) not in self._current_records]
+            if missing:
+                found = self._procedures.get(
+                    where={"$and": [{"namespace": namespace}, {"procedure_id": {"$in": missing}}, {"current": True}]},
+                    include=["documents", "metadatas"],
+                )
+                for meta, doc in zip(found["metadatas"], found["documents"]):
+                    self._current_records[(namespace, meta["procedure_id"])] = doc
+            documents = [self._current_records.get((namespace, pid)) for pid in procedure_ids]
+        return [self._ledger.with_stats(Procedure.from_json(doc)) for doc in documents if doc is not None]
+
+    def _forget_reads_if_changed(self) -> None:
+        generation = self.generation()
+        if generation != self._read_generation:
+            self._read_generation = generation
+            self._current_records.clear()
+            self._near.forget()
 
     def _write_record(self, procedure: Procedure, current: bool, new: bool = False) -> None:
         """Write a record; the vector (the intent's) only for a new one, since an edit keeps the intent."""
