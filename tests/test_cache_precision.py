@@ -137,6 +137,16 @@ def test_a_rejected_gray_zone_request_is_synthesized_and_never_asked_about_again
     assert len(confirmer.asked) == 1
 
 
+def test_when_synthesis_fails_the_error_names_the_near_procedure_the_model_did_not_confirm(open_seglam):
+    seglam, synthesizer, confirmer = open_seglam([sum_draft(), None, None, None], answers=[False],
+                                                 hit_similarity=0.999, confirm_similarity=0.1)
+    added = seglam.run("Sum the amount column of the table", {"table": TABLE})
+    failed = seglam.run("what do the amounts add up to?", {"table": TABLE})
+    assert failed.route == "error" and len(confirmer.asked) == 1
+    assert (f"cached procedures near this task that the model did not confirm for it: {added.procedure_id} "
+            "('Sum the amount column of a CSV table', similarity 0.") in failed.error
+
+
 def test_with_synthesis_off_the_gray_zone_calls_no_model(open_seglam):
     seglam, _, confirmer = open_seglam([sum_draft()], answers=[True], hit_similarity=0.999, confirm_similarity=0.3)
     seglam.run("Sum the amount column of the table", {"table": TABLE})

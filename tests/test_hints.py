@@ -57,6 +57,17 @@ def test_a_guessed_extract_name_is_told_the_real_ones(sandbox):
     assert "amount(text, 'label', ...)" in hint(error, code, {"invoice": INVOICE})
 
 
+def test_a_parameter_that_hides_a_module_it_imports_is_named(sandbox):
+    code = ("import csv\nimport io\n\n\ndef solve(csv, column):\n"
+            "    return sum(float(r[column]) for r in csv.DictReader(io.StringIO(csv)))\n")
+    inputs = {"csv": "amount\n1\n2", "column": "amount"}
+    error = raised(sandbox, code, inputs)
+    assert "'str' object has no attribute 'DictReader'" in str(error)
+    said = hint(error, code, inputs)
+    assert "the parameter `csv` hides the module csv" in said and "import csv as csv_module" in said
+    assert "column" not in said
+
+
 @pytest.mark.parametrize("pattern, start", [
     (r"Subtotal: (\d+\.\d+) USD", "Subtotal: "),
     (r"VAT \((\d+)%\)", "VAT ("),

@@ -39,10 +39,12 @@ class ScriptedEngine:
         self.reply = reply
         self.seen = []
         self.temperatures = []
+        self.budgets = []
 
     def chat(self, messages, tools=None, schema=None, max_tokens=1024, temperature=0.0, code_block=None):
         self.seen.append((messages, schema))
         self.temperatures.append(temperature)
+        self.budgets.append(max_tokens)
         if isinstance(self.reply, Exception):
             raise self.reply
         return Reply(text="", data=self.reply, code_block=CODE if code_block else None, model=self.model_id)
@@ -154,3 +156,29 @@ def test_the_one_function_over_the_inputs_is_named_solve_when_the_model_names_it
                  "def helper(x):\n    return x\n",  # not over the inputs
                  "def broken(:\n"]
     assert [named_solve(source, params) for source in unchanged] == unchanged
+
+
+RECORDS = [{"name": f"Chair {n}", "price": n * 10.5, "tags": ["office", "seat"]} for n in range(40)]
+
+
+def test_the_reply_budget_grows_with_the_records_an_answer_restates_and_test_lists_stay_short():
+    engine = ScriptedEngine(REPLY)
+    EngineSynthesizer(engine, max_tokens=1200).synthesize(request(), Retrieved(), [])
+    records = Request("Rename the keys of each record by the mapping", {"records": RECORDS, "mapping": {"name": "title"}})
+    EngineSynthesizer(engine, max_tokens=1200).synthesize(records, Retrieved(), [])
+    huge = Request("Drop the tags of each record", {"records": RECORDS * 50})
+    EngineSynthesizer(engine, max_tokens=1200).synthesize(huge, Retrieved(), [])
+    assert engine.budgets[0] == 1200  # numbers: nothing to restate
+    assert 1200 + 500 < engine.budgets[1] < 4096 and engine.budgets[2] == 4096
+    schema = reply_schema(param_types(records))
+    test_inputs = schema["properties"]["tests"]["items"]["properties"]["inputs"]["properties"]
+    assert test_inputs["records"] == {"type": "array", "maxItems": 4}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate([1, 2, 3, 4, 5], test_inputs["records"])
+
+
+def test_an_input_named_like_a_module_is_pointed_out_in_the_prompt():
+    said = describe_request(Request("Sum the values of the given column in this CSV",
+                                    {"csv": "amount\n1\n2", "column": "amount"}), Retrieved())
+    assert "`import csv as csv_module`" in said
+    assert "import column" not in said

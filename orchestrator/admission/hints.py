@@ -48,7 +48,25 @@ def hint(error: SandboxError, code: str = "", inputs: dict[str, JSON] | None = N
     if re.search(r"expected string or bytes-like object, got '(float|int)'|'(float|int)' object has no attribute", text) \
             and inputs:
         fixes += numbers_not_text(inputs)
+    if "object has no attribute" in text:
+        fixes += hidden_modules(code)
     return fixes
+
+
+def hidden_modules(code: str) -> str:
+    """Parameters of solve named like a module the code imports: inside solve the name is the
+    input, and `csv.DictReader(csv)` asks a string for DictReader (a user's input named csv,
+    every attempt of two measured runs)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return ""
+    imported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    solve = next((node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "solve"), None)
+    hidden = [arg.arg for arg in solve.args.args if arg.arg in imported] if solve else []
+    return "".join(f"; the parameter `{name}` hides the module {name} inside solve: write "
+                   f"`import {name} as {name}_module` and call {name}_module.… on the input `{name}`" for name in hidden)
 
 
 def numbers_not_text(inputs: dict[str, JSON]) -> str:

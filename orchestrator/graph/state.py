@@ -43,6 +43,7 @@ class State(TypedDict, total=False):
     task_vector: list[float]  # the task's embedding, made once by lookup
     candidates: list[Candidate]  # lookup's ranked hits still to try
     unconfirmed: list[Candidate]  # gray-zone candidates the model has not been asked about
+    declined: list[str]  # gray-zone candidates the model did not confirm, as a user reads them
     failed: list[str]  # ids of procedures that failed or had no answer: not tried again
     failures: list[str]  # why each cached procedure that failed on this request failed
     procedure: Procedure | None  # the procedure that answered (or is being committed)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from engine.base import Engine, EngineError, ReplyTruncated
 from sandbox import complete_imports, drop_module_tests
+from sandbox.modules import ALLOWED as MODULES
 
 from ..storage.knowledge import Passage
 from ..admission.contracts import stated_contract
@@ -190,6 +191,7 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
         size = f", {len(value)} characters" if isinstance(value, str) else ""
         lines.append(f"- {name} ({json_type(value)}{size}):")
         lines.append(preview(value))
+    lines += [module_named(name) for name in request.inputs if name in MODULES]
     if retrieved.examples:
         lines += ["", "Cached procedures for similar tasks (for reference; they may not fit this task):"]
         for example in retrieved.examples:
@@ -201,15 +203,43 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
     return "\n".join(lines)
 
 
+def module_named(name: str) -> str:
+    """The input takes the name of a module a procedure may import, and the parameter hides the
+    module inside solve: the 1.5B model wrote `def solve(csv)` and then `csv.DictReader(csv)`
+    on every attempt ("'str' object has no attribute 'DictReader'")."""
+    return (f"The input `{name}` has the name of the module {name}: inside solve, `{name}` is the input. "
+            f"If you need the module, import it under another name: `import {name} as {name}_module`.")
+
+
+# A reply restates the answer to the request (the JSON's "answer"), and over records that answer
+# is about as long as the input: 7 of 8 record-list requests of one run lost every attempt to a
+# reply cut at 1,200 tokens. The budget grows with the structured inputs, to a ceiling.
+CHARS_PER_TOKEN = 3
+MAX_REPLY_TOKENS = 4096
+
+
+def reply_budget(base: int, request: Request) -> int:
+    """Tokens a synthesis reply may take for this request: `base`, plus the size of its lists and
+    objects (an answer that restates them), at most MAX_REPLY_TOKENS."""
+    structured = sum(len(json.dumps(value)) for value in request.inputs.values() if isinstance(value, (list, dict)))
+    return max(base, min(MAX_REPLY_TOKENS, base + structured // CHARS_PER_TOKEN))
+
+
 TEST_TEXT_CHARS = 160
+TEST_LIST_ITEMS = 4
 MAX_WORDINGS = 6
 WORDING_CHARS = 80
 
 
 def test_input_schema(kind: str) -> dict[str, Any]:
-    # Short test texts: a small model otherwise pastes the whole example document into every
-    # test, which costs hundreds of tokens each and teaches nothing about other documents.
-    return {"type": "string", "maxLength": TEST_TEXT_CHARS} if kind == "string" else {"type": kind}
+    # Short test texts and lists: a small model otherwise pastes the whole example document (or
+    # every record) into every test, which costs hundreds of tokens each, teaches nothing about
+    # other inputs and cut replies at the token budget.
+    if kind == "string":
+        return {"type": "string", "maxLength": TEST_TEXT_CHARS}
+    if kind == "array":
+        return {"type": "array", "maxItems": TEST_LIST_ITEMS}
+    return {"type": kind}
 
 
 def inputs_schema(params: dict[str, str]) -> dict[str, Any]:
@@ -319,16 +349,17 @@ class EngineSynthesizer:
             messages[1]["content"] += f"\n{GUIDANCE}"
         prompt_sha = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
         loop = ToolLoop(self.engine, tools, self.max_tool_calls)
+        budget = reply_budget(self.max_tokens, request)
 
         def outcome(draft: Draft | None, model: str | None, problem: str | None = None) -> Synthesis:
             return Synthesis(draft, loop.calls, model, prompt_sha, problem, loop.used)
 
         try:
-            reply = loop.reply(messages, schema=reply_schema(params), max_tokens=self.max_tokens, code_block="python",
+            reply = loop.reply(messages, schema=reply_schema(params), max_tokens=budget, code_block="python",
                                temperature=self.retry_temperature if feedback else 0.0)
         except ReplyTruncated:
             return outcome(None, getattr(self.engine, "model_id", None),
-                           f"the reply was cut at {self.max_tokens} tokens before its JSON closed: write shorter "
+                           f"the reply was cut at {budget} tokens before its JSON closed: write shorter "
                            "tests with short made-up inputs, never copies of the request's data "
                            "(the budget is Settings.synthesis_max_tokens, `seglam --max-tokens`)")
         except EngineError as error:

@@ -61,7 +61,10 @@ class Embedder:
         session = onnxruntime.InferenceSession(str(folder / EMBEDDERS[self.name]), options,
                                                providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        # The file pads every text to 128 tokens; embedded alone, a text needs no padding (and
+        # sentence-transformers truncates at the model's max_seq_length).
         tokenizer.enable_truncation(json.loads((folder / "export.json").read_text())["max_tokens"])
+        tokenizer.no_padding()
         return session, tokenizer
 
     def embed(self, texts: list[str]) -> list[list[float]]:

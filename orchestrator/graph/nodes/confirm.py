@@ -14,6 +14,9 @@ def confirm(state: State, runtime: Runtime[Context]):
     procedure = candidate.procedure
     answer = context.confirmer.confirm(request, procedure)
     update = {"unconfirmed": rest, "model_calls": answer.model_calls}
+    if not answer.same:  # named in the error if synthesis then fails: the user sees one was there
+        update["declined"] = [*state.get("declined", []),
+                              f"{procedure.id} ({procedure.intent!r}, similarity {candidate.similarity:.2f})"]
     if answer.reason:
         return update, f"{procedure.id}: no decision ({answer.reason}); not run"
     if answer.same:

@@ -62,4 +62,17 @@ def after_verify(state: State, runtime: Runtime[Context]) -> str:
     # A request that reached synthesis after cached procedures of its kind failed it is one
     # document's bounded chance, not a new kind: fewer drafts.
     allowed = settings.max_attempts_after_cached if state.get("failed") else settings.max_attempts
-    return "retry" if state.get("attempts", 0) < allowed else "give up"
+    if state.get("attempts", 0) >= allowed or failed_the_same_twice(state.get("feedback", [])):
+        return "give up"
+    return "retry"
+
+
+def problems_of(feedback: str) -> str:
+    """What failed, without the code the feedback quotes."""
+    return feedback.partition("\nProblems:\n")[2] or feedback
+
+
+def failed_the_same_twice(feedback: list[str]) -> bool:
+    """The last two attempts failed with the same problems: the model answered the feedback
+    with the mistake it was told about, and a third minute-long attempt rarely does better."""
+    return len(feedback) >= 2 and problems_of(feedback[-1]) == problems_of(feedback[-2])
