@@ -129,11 +129,13 @@ def outsider_hits(seglam: Seglam, stream: list[Item], synthesizer: ReferenceSynt
 def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=None, settings: Settings | None = None,
                budget_s: float | None = None, log_path: Path | None = None, confirmer=None,
                outsiders: dict | None = None, engine=None, seed=None,
-               synthesize: bool = True) -> tuple[list[Outcome], bool]:
-    """Send the stream through one fresh Seglam; every outcome is appended to a JSONL (default
-    the run's file under bench/results) as it comes, so a long run that is stopped keeps what
-    it did. Returns (outcomes, complete). Given a dict as `outsiders` (and a reference
-    synthesizer), a complete run then fills it with outsider_hits on the cache the stream left."""
+               synthesize: bool = True, home: Path | None = None) -> tuple[list[Outcome], bool]:
+    """Send the stream through one Seglam; every outcome is appended to a JSONL (default the
+    run's file under bench/results) as it comes, so a long run that is stopped keeps what it
+    did. Returns (outcomes, complete). With `home` (a folder kept between runs) the run resumes:
+    the requests its JSONL already holds are not sent again, and the cache is the one they left.
+    Without it the Seglam is fresh. Given a dict as `outsiders` (and a reference synthesizer), a
+    complete run then fills it with outsider_hits on the cache the stream left."""
     attribution = Attribution()
     outcomes: list[Outcome] = []
     started = time.monotonic()
@@ -141,13 +143,19 @@ def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=Non
     extra = {"confirmer": confirmer} if confirmer is not None else {}
     if engine is not None:
         extra["engine"] = engine
-    with tempfile.TemporaryDirectory(prefix=f"seglam-bench-{run}-") as home, \
-            Seglam.open(home, synthesizer=synthesizer, embedder=embedder, settings=settings or Settings(),
+    log_path = log_path or outcomes_path(run)
+    done: set[int] = set()
+    if home is not None and log_path.exists():
+        outcomes = read_outcomes(log_path, stream, attribution)
+        done = {outcome.id for outcome in outcomes}
+    with (contextlib.nullcontext(str(home)) if home is not None
+          else tempfile.TemporaryDirectory(prefix=f"seglam-bench-{run}-")) as folder, \
+            Seglam.open(folder, synthesizer=synthesizer, embedder=embedder, settings=settings or Settings(),
                         **extra) as seglam, \
-            (log_path or outcomes_path(run)).open("w", encoding="utf-8") as log:
-        if seed is not None:
+            log_path.open("a" if done else "w", encoding="utf-8") as log:
+        if seed is not None and not done:
             seed(seglam)
-        for item in stream:
+        for item in (item for item in stream if item.id not in done):
             if budget_s is not None and time.monotonic() - started > budget_s:
                 return outcomes, False
             if isinstance(synthesizer, ReferenceSynthesizer):
@@ -186,9 +194,13 @@ def synthesis_by_family(outcomes: list[Outcome]) -> dict:
 def replay(run: str, stream: list[Item]) -> list[Outcome]:
     """A run's outcomes rebuilt from its JSONL through the current metrics code, so a change to
     the metrics (not to seglam) needs no rerun."""
+    return read_outcomes(outcomes_path(run), stream, Attribution())
+
+
+def read_outcomes(path: Path, stream: list[Item], attribution: Attribution) -> list[Outcome]:
+    """The outcomes a run's JSONL holds, attributed in order (the attribution keeps state)."""
     by_id = {item.id: item for item in stream}
-    attribution = Attribution()
-    rows = [json.loads(line) for line in outcomes_path(run).read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return [attribution.outcome(by_id[r["id"]], r["route"], r["answer"], r["ms"], r["model_calls"], r["procedure_id"],
                                 r.get("synthesis_calls", 0), r.get("confirm_calls", 0))
             for r in rows]
@@ -220,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="model run: comma-separated families (default: MODEL_FAMILIES); pair a subset with --label")
     parser.add_argument("--replies", type=Path, default=None, metavar="JSONL",
                         help="model run: also log every model reply there (bench/synthesis_replies.py's format)")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="model run: keep its cache in this folder and resume there: requests already in "
+                             "its outcomes file are not sent again (rerun with the same --home and --label)")
     parser.add_argument("--resummarize", action="store_true",
                         help="run nothing: recompute the figures of the chosen runs from their outcome files")
     args = parser.parse_args(argv)
@@ -303,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
 
                 engine = LoggedEngine(LlamaEngine(), logs.enter_context(args.replies.open("w", encoding="utf-8")))
             outcomes, complete = run_seglam("model" + suffix, chosen, embedder, None, settings,
-                                            budget_s=run_budget_s(args.budget_minutes, args.stop_at), engine=engine)
+                                            budget_s=run_budget_s(args.budget_minutes, args.stop_at), engine=engine,
+                                            home=args.home)
         save("model" + suffix, outcomes, command, synthesizer="EngineSynthesizer over engine.llama.LlamaEngine (default model)",
              settings=asdict(settings), requests_planned=len(chosen), complete=complete, synthesis=synthesis_by_family(outcomes))
     if "direct" in runs:
