@@ -39,6 +39,15 @@ def test_run_prints_the_answer_and_json_shows_route_procedure_and_trace(home, ca
     assert all("ms" in step for step in result["trace"])
 
 
+def test_reembed_moves_the_store_and_run_follows_it(home, capsys):
+    assert main(["--home", str(home), "reembed", "--embedder", "minilm-l6-v2"]) == 0
+    assert "re-embedded with minilm-l6-v2: procedures 1, procedure_keys" in capsys.readouterr().out
+    args = ["--home", str(home), "run", "Convert an amount into euros at an exchange rate",
+            "--input", "amount=250", "--input", "rate=0.5", "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["route"] == "hit"
+
+
 def test_batch_writes_one_result_line_per_request(home, tmp_path, capsys):
     requests = tmp_path / "in.jsonl"
     requests.write_text(
