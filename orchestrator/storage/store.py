@@ -186,16 +186,16 @@ class ProcedureStore:
                 {"params": params_key(signature)},
             ]
         }
-        with self._lock:
-            self._forget_reads_if_changed()
-            found = self._near.nearest(self._keys, where, task_vector, limit * 4)
         best: dict[str, tuple[float, str]] = {}
-        for near in found:
-            pid = near.metadata["procedure_id"]
-            if pid not in best or near.similarity > best[pid][0]:
-                best[pid] = (near.similarity, near.document)
+        with self._lock:  # keys and records of one generation: no write of this process between them
+            self._forget_reads_if_changed()
+            for near in self._near.nearest(self._keys, where, task_vector, limit * 4):
+                pid = near.metadata["procedure_id"]
+                if pid not in best or near.similarity > best[pid][0]:
+                    best[pid] = (near.similarity, near.document)
+            current = self._current(namespace, list(best))
         candidates = []
-        for procedure in self._current(namespace, list(best)):
+        for procedure in current:
             similarity, text = best[procedure.id]
             if procedure.status == "verified" and procedure.accepts(signature):
                 candidates.append(Candidate(procedure, similarity, text))
@@ -389,18 +389,17 @@ class ProcedureStore:
                                     metadatas=[{"value": f"{os.getpid()}-{id(self)}-{self._changes}-{now()}"}])
 
     def _current(self, namespace: str, procedure_ids: list[str]) -> list[Procedure]:
-        """The current versions of these procedures, with their stats: read once per generation."""
-        with self._lock:  # no write of this process between the generation read and the records'
-            self._forget_reads_if_changed()
-            missing = [pid for pid in procedure_ids if (namespace, pid) not in self._current_records]
-            if missing:
-                found = self._procedures.get(
-                    where={"$and": [{"namespace": namespace}, {"procedure_id": {"$in": missing}}, {"current": True}]},
-                    include=["documents", "metadatas"],
-                )
-                for meta, doc in zip(found["metadatas"], found["documents"]):
-                    self._current_records[(namespace, meta["procedure_id"])] = doc
-            documents = [self._current_records.get((namespace, pid)) for pid in procedure_ids]
+        """The current versions of these procedures, with their stats, read once per generation
+        (the caller holds the lock and has checked the generation)."""
+        missing = [pid for pid in procedure_ids if (namespace, pid) not in self._current_records]
+        if missing:
+            found = self._procedures.get(
+                where={"$and": [{"namespace": namespace}, {"procedure_id": {"$in": missing}}, {"current": True}]},
+                include=["documents", "metadatas"],
+            )
+            for meta, doc in zip(found["metadatas"], found["documents"]):
+                self._current_records[(namespace, meta["procedure_id"])] = doc
+        documents = [self._current_records.get((namespace, pid)) for pid in procedure_ids]
         return [self._ledger.with_stats(Procedure.from_json(doc)) for doc in documents if doc is not None]
 
     def _forget_reads_if_changed(self) -> None:
