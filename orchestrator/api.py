@@ -21,6 +21,8 @@ from .graph import Context, build_graph
 from .graph.turns import SynthesisTurns
 from .storage.knowledge import KnowledgeBase, Passage
 from .prompts.rechecker import EngineRechecker, Rechecker
+from .prompts.rewording import EngineRewording, Rewording
+from .matching.wordings import wordings_within
 from .settings import Settings
 from .admission.contracts import bound_by_task
 from .admission.findings import findings
@@ -92,6 +94,7 @@ class Seglam:
         synthesizer: Synthesizer | None = None,
         confirmer: Confirmer | None = None,
         rechecker: Rechecker | None = None,
+        rewording: Rewording | None = None,
         settings: Settings | None = None,
         chroma_url: str | None = None,
         embedder: Embedder | None = None,
@@ -101,11 +104,12 @@ class Seglam:
     ) -> "Seglam":
         """Open the cache under `home` (default $SEGLAM_HOME or ~/.cache/seglam).
 
-        engine / synthesizer / confirmer / rechecker: replacements for the local model (the
+        engine / synthesizer / confirmer / rechecker / rewording: replacements for the local model (the
         default loads Qwen2.5-Coder-1.5B only when a miss first needs it). The gray-zone
         confirmation and the second opinion on a draft's disputed test answers use the engine;
-        with a synthesizer and no engine (nor confirmer) the gray zone is a miss, and with no
-        rechecker a disputed answer fails verification.
+        with a synthesizer and no engine (nor confirmer) the gray zone is a miss, with no
+        rechecker a disputed answer fails verification, and with no rewording a procedure added
+        by hand keeps only the wordings it brings.
         chroma_url: share one cache through a Chroma server instead of the embedded store.
         synthesis_tools: let the model run its draft, search the namespace's documents and look
         up its procedures before it answers (orchestrator/prompts/synthesis_tools.py).
@@ -141,6 +145,8 @@ class Seglam:
             synthesizer = EngineSynthesizer(engine, max_tokens=settings.synthesis_max_tokens, tools=tools)
         if confirmer is None and engine is not None:
             confirmer = EngineConfirmer(engine)
+        if rewording is None and engine is not None:
+            rewording = EngineRewording(engine)
         if rechecker is None and engine is not None:
             rechecker = EngineRechecker(engine)
         context = Context(
@@ -152,6 +158,7 @@ class Seglam:
             settings=settings,
             confirmer=confirmer,
             rechecker=rechecker,
+            rewording=rewording,
         )
         return cls(context, client, closers, turns)
 
@@ -224,25 +231,40 @@ class Seglam:
         if found.problems:
             raise ProcedureRejected(draft.name, found.problems)
 
-    def add_procedure(self, draft: Draft, namespace: str = "default", source_task: str | None = None) -> Procedure:
+    def add_procedure(self, draft: Draft, namespace: str = "default", source_task: str | None = None, *,
+                      reword: bool = True) -> Procedure:
         """Admit a procedure a person wrote, through the same verification as a synthesized one
-        (sandbox policy, its own tests). Raises ProcedureRejected with every problem found."""
+        (sandbox policy, its own tests). Raises ProcedureRejected with every problem found.
+        reword: when the draft brings no other wordings and a model is configured, ask it once
+        for some (prompts/rewording.py), kept as keys if they name nothing the intent does not."""
         draft = bound_by_task(draft, draft.intent)
         self._admit(draft, namespace)
+        if reword:
+            draft = self._reworded(draft)
         provenance = Provenance(author="human", created_at=now(), source_task=source_task or draft.intent)
         return self.procedures.add(Procedure.first_version(draft, namespace, provenance))
 
-    def replace_procedure(self, procedure_id: str, draft: Draft, namespace: str = "default") -> Procedure:
+    def _reworded(self, draft: Draft) -> Draft:
+        if draft.wordings or self.context.rewording is None:
+            return draft
+        proposed = self.context.rewording.wordings(draft)
+        return replace(draft, wordings=wordings_within(draft.intent, proposed))
+
+    def replace_procedure(self, procedure_id: str, draft: Draft, namespace: str = "default", *,
+                          reword: bool = True) -> Procedure:
         """Admit a corrected version of a procedure: verified like a new one (with the old
         version's tests when the draft brings none), stored as version n+1 whose parent is n.
         Earlier versions stay, for review. The aliases carry over, and so do the wordings unless
-        the draft brings its own; the negatives are dropped, since the new code is judged afresh."""
+        the draft brings its own, or changes the intent (then, with `reword`, the model is asked
+        for wordings of the new one); the negatives are dropped, since the new code is judged afresh."""
         current = self.procedures.get(procedure_id, namespace)
         if set(draft.params) != set(current.params):
             raise ProcedureRejected(draft.name, [f"solve takes {sorted(draft.params)}, but {procedure_id} is "
                                                  f"called with {sorted(current.params)}: add it as a new procedure"])
         draft = bound_by_task(replace(draft, tests=draft.tests or current.tests), draft.intent or current.intent)
         self._admit(draft, namespace)
+        if reword and draft.intent and draft.intent != current.intent:
+            draft = self._reworded(draft)
         replacement = replace(
             current,
             version=current.version + 1,

@@ -311,13 +311,14 @@ def cmd_procedures(args) -> int:
             procedure = seglam.restore(args.id, namespace, args.reason)
             print(f"restored {procedure.id} v{procedure.version}: offered to lookups again")
         elif args.action == "add":
-            procedure = seglam.add_procedure(parse_procedure_file(Path(args.file), args.intent, args.name), namespace)
+            procedure = seglam.add_procedure(parse_procedure_file(Path(args.file), args.intent, args.name), namespace,
+                                             reword=not args.no_rewording)
             print(f"admitted {procedure.id} v{procedure.version} in namespace {procedure.namespace!r} "
-                  f"({len(procedure.tests)} test(s) passed)")
+                  f"({len(procedure.tests)} test(s) passed; {len(procedure.wordings)} other wording(s) as keys)")
         elif args.action == "fix":
             current = seglam.procedure(args.id, namespace)
             draft = parse_procedure_file(Path(args.file), args.intent or current.intent, current.name)
-            procedure = seglam.replace_procedure(args.id, draft, namespace)
+            procedure = seglam.replace_procedure(args.id, draft, namespace, reword=not args.no_rewording)
             print(f"admitted {procedure.id} v{procedure.version} (replaces v{procedure.parent}; "
                   f"{len(procedure.tests)} test(s) passed)")
         else:
@@ -530,6 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--intent", required=True, help="one sentence saying exactly what it computes")
     add.add_argument("--name", help="default: the file's name")
     add.add_argument("--namespace")
+    add.add_argument("--no-rewording", action="store_true",
+                     help="do not ask the model for other wordings of the intent (lookup keys)")
     forget = actions.add_parser("forget-failures", help="let the model try again on requests it gave up on")
     forget.add_argument("--namespace")
     for name, help_text in [("retire", "take a procedure out of use for good"),
@@ -548,6 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("file", help="a .py file defining solve(...) with the same parameters, optionally TESTS = [...]")
     fix.add_argument("--intent", help="default: the current version's")
     fix.add_argument("--namespace")
+    fix.add_argument("--no-rewording", action="store_true",
+                     help="a new intent: do not ask the model for other wordings of it")
     diff = actions.add_parser("diff", help="code, tests and keys between two versions, as a unified diff")
     diff.add_argument("id")
     diff.add_argument("old", nargs="?", type=int, help="default: the parent of the newer version")

@@ -122,7 +122,7 @@ def test_the_command_line_signs_exports_and_imports(tmp_path, monkeypatch, capsy
     source = tmp_path / "convert.py"
     source.write_text(EUR.replace("def solve(amount, rate)", "def solve(amount: float, rate: float) -> float")
                       + "\nTESTS = [{'inputs': {'amount': 10, 'rate': 0.5}, 'expected': 5.0}]\n")
-    assert main(["--home", str(tmp_path / "a"), "procedures", "add", str(source), "--intent", "Convert at the rate"]) == 0
+    assert main(["--home", str(tmp_path / "a"), "procedures", "add", str(source), "--intent", "Convert at the rate", "--no-rewording"]) == 0
     assert main(["signing-key", "create", "ops"]) == 0
     public = capsys.readouterr().out.strip().splitlines()[-1]
     assert public.endswith("ops.pub")

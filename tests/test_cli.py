@@ -22,9 +22,22 @@ def home(tmp_path, capsys):
     source.write_text(CONVERT)
     home = tmp_path / "home"
     assert main(["--home", str(home), "procedures", "add", str(source),
-                 "--intent", "Convert an amount into euros at an exchange rate"]) == 0
+                 "--intent", "Convert an amount into euros at an exchange rate", "--no-rewording"]) == 0
     assert "admitted convert-" in capsys.readouterr().out
     return home
+
+
+@pytest.mark.slow
+def test_a_procedure_added_by_hand_gets_the_models_other_wordings_as_keys(tmp_path, capsys):
+    source = tmp_path / "convert.py"
+    source.write_text(CONVERT)
+    assert main(["--home", str(tmp_path), "procedures", "add", str(source),
+                 "--intent", "Convert an amount into euros at an exchange rate"]) == 0  # the default model
+    said = capsys.readouterr().out
+    assert "admitted convert-" in said and " 0 other wording(s)" not in said
+    assert main(["--home", str(tmp_path), "procedures", "show", said.split()[1], "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert 1 <= len(shown["wordings"]) <= 6 and "Convert an amount into euros at an exchange rate" not in shown["wordings"]
 
 
 def test_run_prints_the_answer_and_json_shows_route_procedure_and_trace(home, capsys):

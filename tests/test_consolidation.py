@@ -56,7 +56,7 @@ def test_the_command_writes_its_report_under_the_home(tmp_path, capsys):
     source.write_text(SUM.replace("def solve(table):", "def solve(table: str) -> float:")
                       + f"\nTESTS = [{{'inputs': {{'table': {TABLES[0][0]!r}}}, 'expected': 6.5}}]\n")
     home = tmp_path / "home"
-    assert main(["--home", str(home), "procedures", "add", str(source), "--intent", "Sum the amount column"]) == 0
+    assert main(["--home", str(home), "procedures", "add", str(source), "--intent", "Sum the amount column", "--no-rewording"]) == 0
     assert main(["--home", str(home), "consolidate", "--unused-days", "0"]) == 0
     out = capsys.readouterr().out
     assert "0 quarantined, 0 merged, 0 retired as unused" in out

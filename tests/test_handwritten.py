@@ -92,3 +92,34 @@ def test_a_hand_written_procedure_reads_documents_with_extract(seglam):
     result = seglam.run("Extract the total amount due of an invoice",
                         {"invoice": "Helix & Sons\nSubtotal: £2,143.97\nVAT: £214.40\nTOTAL DUE: £2,358.37\n"})
     assert (result.route, result.answer, result.model_calls) == ("hit", 2358.37, 0)
+
+
+class ScriptedRewording:
+    def __init__(self, wordings):
+        self.proposed, self.asked = wordings, []
+
+    def wordings(self, draft):
+        self.asked.append(draft.intent)
+        return self.proposed
+
+
+def test_a_hand_added_procedure_gets_the_models_wordings_that_name_nothing_else(tmp_path, embedder):
+    rewording = ScriptedRewording(["euro_conversion", "Betrag in Euro umrechnen", "average of the amounts",
+                                   "Convert an amount into euros at an exchange rate"])
+    with Seglam.open(tmp_path, synthesizer=ScriptedSynthesizer([]), rewording=rewording, embedder=embedder) as seglam:
+        procedure = seglam.add_procedure(parse_procedure_source(CONVERT, "Convert an amount into euros at an exchange rate",
+                                                                "convert"))
+        # an operation the intent does not name (average) and the intent itself are not kept
+        assert procedure.wordings == ["euro_conversion", "Betrag in Euro umrechnen"]
+        assert seglam.run("euro_conversion", {"amount": 10, "rate": 2}, synthesize=False).route == "hit"
+        seglam.add_procedure(parse_procedure_source(CONVERT, "Multiply an amount by a rate", "multiply"), reword=False)
+        fixed = seglam.replace_procedure(procedure.id, parse_procedure_source(CONVERT, procedure.intent, "convert"))
+        assert rewording.asked == [procedure.intent]  # not asked when told not to, nor for an unchanged intent
+        assert fixed.wordings == procedure.wordings
+
+
+def test_without_an_answer_from_the_model_a_procedure_is_added_with_its_intent_alone(tmp_path, embedder):
+    with Seglam.open(tmp_path, synthesizer=ScriptedSynthesizer([]), rewording=ScriptedRewording([]),
+                     embedder=embedder) as seglam:
+        procedure = seglam.add_procedure(parse_procedure_source(CONVERT, "Convert an amount at an exchange rate", "convert"))
+        assert procedure.wordings == [] and procedure.status == "verified"

@@ -35,7 +35,7 @@ def batch(tmp_path_factory):
     source = folder / "convert.py"
     source.write_text(CONVERT)
     home = folder / "home"
-    assert main(["--home", str(home), "procedures", "add", str(source), "--intent", TASK]) == 0
+    assert main(["--home", str(home), "procedures", "add", str(source), "--intent", TASK, "--no-rewording"]) == 0
     requests = folder / "requests.jsonl"
     rng = random.Random(7)
     with requests.open("w") as out:

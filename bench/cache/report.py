@@ -12,7 +12,7 @@ from typing import Any
 from .results import CACHE_JSON, RESULTS, load
 
 PLOT = RESULTS / "cache-model-calls.png"
-RUN_ORDER = ["reference", "reference_oracle", "reference_confirm", "handwritten", "model", "direct", "semantic_cache_0.80", "semantic_cache_0.95"]
+RUN_ORDER = ["reference", "reference_oracle", "reference_confirm", "handwritten", "handwritten_reworded", "model", "direct", "semantic_cache_0.80", "semantic_cache_0.95"]
 SEGLAM_RUNS = ["reference", "reference_oracle", "reference_confirm", "model"]
 GOALS = [
     ("false_hits", "0 false hits", lambda s: s["false_hits"] == 0),

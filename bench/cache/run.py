@@ -12,6 +12,8 @@ Runs (each a section of bench/results/cache.json; bench/results/cache.md sums th
   handwritten       every family's reference procedure added by hand (intent only, no other
                     wordings) before the stream, which then runs with no model: what a person's
                     procedures reach by lookup alone
+  handwritten_reworded  the same, each procedure given the default model's other wordings as
+                    it is added (one model call each)
   direct            the model answering requests itself, no code (one request per family)
   semantic_cache_*  a GPTCache-style response cache at two thresholds, misses answered by
                     the reference
@@ -51,7 +53,8 @@ MODEL_FAMILIES = ["sum_amount", "mean_amount", "celsius_to_fahrenheit", "fahrenh
 SEMANTIC_THRESHOLDS = [0.80, 0.95]  # GPTCache's default similarity threshold, and a strict one
 
 
-RUNS = ["reference", "reference_oracle", "reference_confirm", "handwritten", "sweep", "semantic", "model", "direct"]
+RUNS = ["reference", "reference_oracle", "reference_confirm", "handwritten", "handwritten_reworded", "sweep", "semantic",
+        "model", "direct"]
 SWEPT = ["false_hits", "hit_rate_seen", "accuracy_hits", "accuracy", "model_calls", "model_calls_per_family"]
 
 
@@ -174,6 +177,15 @@ def run_seglam(run: str, stream: list[Item], embedder: Embedder, synthesizer=Non
     return outcomes, True
 
 
+def references_added(reword: bool):
+    """A seed adding every family's reference procedure as a person does: the intent, and with
+    `reword` the default model's other wordings of it (asked once per procedure)."""
+    def seed(seglam: Seglam) -> None:
+        for family in FAMILIES:
+            seglam.add_procedure(reference_draft(family), NAMESPACE, reword=reword)
+    return seed
+
+
 def synthesis_by_family(outcomes: list[Outcome]) -> dict:
     """For each family: did its first request end in a verified procedure (synthesis within
     the graph's 3 attempts), with how many model calls, and did that procedure answer right."""
@@ -285,15 +297,17 @@ def main(argv: list[str] | None = None) -> int:
              synthesizer=f"ReferenceSynthesizer ({drafts}); gray zone confirmed by an oracle (yes iff the procedure's family is "
              "the request's): the best any confirmer can do")
     if "handwritten" in runs:
-        def add_references(seglam: Seglam) -> None:  # as a person adds them: the intent, no other wordings
-            for family in FAMILIES:
-                seglam.add_procedure(reference_draft(family), NAMESPACE)
-
-        outcomes, _ = run_seglam("handwritten" + suffix, stream, embedder, settings=settings, seed=add_references,
-                                 synthesize=False)
+        outcomes, _ = run_seglam("handwritten" + suffix, stream, embedder, settings=settings,
+                                 seed=references_added(reword=False), synthesize=False)
         save("handwritten" + suffix, outcomes, command, settings=asdict(settings),
              synthesizer="none: every family's reference procedure added by hand (intent only) before the stream, "
              "no model")
+    if "handwritten_reworded" in runs:
+        outcomes, _ = run_seglam("handwritten_reworded" + suffix, stream, embedder, settings=settings,
+                                 seed=references_added(reword=True), synthesize=False)
+        save("handwritten_reworded" + suffix, outcomes, command, settings=asdict(settings),
+             synthesizer="the default model, once per procedure as it is added (prompts/rewording.py); "
+             "the stream then runs with no model")
     if "sweep" in runs:
         sweep = []
         for similarity in [float(v) for v in args.sweep.split(",") if v.strip()]:

@@ -13,6 +13,7 @@ from ..storage.knowledge import KnowledgeBase
 from ..storage.store import Candidate, ProcedureStore
 from ..prompts.confirmer import Confirmer
 from ..prompts.rechecker import Questions, Rechecker
+from ..prompts.rewording import Rewording
 from ..prompts.synthesizer import Retrieved, Synthesizer
 from ..settings import Settings
 from .turns import Turn
@@ -32,6 +33,7 @@ class Context:
     memo: LookupMemo = field(default_factory=LookupMemo)  # lookup's decisions per kind of request
     confirmer: Confirmer | None = None  # None: the gray zone is a miss
     rechecker: Rechecker | None = None  # None: a disputed expected answer fails verification
+    rewording: Rewording | None = None  # None: procedures added by hand keep the wordings they bring
 
 
 class State(TypedDict, total=False):
