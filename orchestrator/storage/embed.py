@@ -5,8 +5,9 @@ exported once to ONNX under $SEGLAM_HOME/models (storage/embed_export.py: `make 
 first use). A lookup then loads onnxruntime and the model's tokenizer, not torch and
 sentence-transformers. Two embedders (EMBEDDERS): the float export, which gives
 sentence-transformers' vectors (tests/test_embed.py), and its int8 weights, which embed a
-sentence in half the time here and leave every figure of the cache benchmark as it was; a
-store records which one built its vectors (storage/store.py) and is opened with that one.
+sentence faster and leave every figure of the cache benchmark as it was (bench/results/hits.md,
+cache.md); a store records which one built its vectors (storage/embedder_record.py) and is
+opened with that one.
 """
 from __future__ import annotations
 
