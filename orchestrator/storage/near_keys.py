@@ -1,10 +1,10 @@
 """Nearest records of a Chroma collection, from an in-memory copy of the group a lookup filters to.
 
 A Chroma query has a fixed cost whatever the collection's size (the call into its engine and
-its metadata filter: as much with three records as with thousands), more than the rest of a
-lookup on a new task text. Lookup always filters to one small group (a namespace's verified keys for one set of
-input names; a namespace's negatives), so the group's vectors are read once, in one `get`, and
-each query is then an exact dot product over them: the same neighbours as Chroma's cosine
+its metadata filter, paid in full with three records), more than the rest of a lookup on a new
+task text. Lookup always filters to one small group (a namespace's verified keys for one set
+of input names; a namespace's negatives), so the group's vectors are read once, in one `get`,
+and each query is then an exact dot product over them: the same neighbours as Chroma's cosine
 space (the vectors are unit length), without its fixed cost.
 
 The copies are kept until the store's generation changes (ProcedureStore forgets them with
