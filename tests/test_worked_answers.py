@@ -85,3 +85,12 @@ def test_an_expression_may_name_the_inputs_it_answers_for(sandbox):
     from orchestrator.admission.worked_answers import compute
 
     assert compute("=round(amount * rate, 2)", sandbox, LIMITS, "worked", {"amount": 50.0, "rate": 0.078}) == 3.9
+
+
+@pytest.mark.parametrize("expression, value", [
+    ("=(date(2023, 3, 15) - timedelta(days=50)).strftime('%Y-%m-%d')", "2023-01-24"),  # the library's date
+    ("=date[:4]", "2023"),  # the input named date
+    ("=(datetime.strptime(date, '%Y-%m-%d') + timedelta(days=days)).date()", "2023-01-24"),  # both, one each
+])
+def test_an_input_named_like_a_library_name_is_the_input_unless_the_expression_calls_it(sandbox, expression, value):
+    assert compute(expression, sandbox, LIMITS, "worked", {"date": "2023-03-15", "days": -50}) == value

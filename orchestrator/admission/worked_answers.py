@@ -28,7 +28,12 @@ PREFIX = "="
 class NotAnExpression(ValueError):
     """An "=..." answer that is not one line of Python the sandbox policy allows."""
 
-PROGRAM = """import math
+# The result is typed through module names no input takes, since an input named `date` hides
+# datetime's date inside solve.
+PROGRAM = """import datetime as datetime_module
+import decimal as decimal_module
+import fractions as fractions_module
+import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -36,9 +41,9 @@ from fractions import Fraction
 
 def solve({params}):
     value = ({expression})
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, datetime_module.date):
         return value.isoformat()
-    if isinstance(value, (Decimal, Fraction)):
+    if isinstance(value, (decimal_module.Decimal, fractions_module.Fraction)):
         return float(value)
     return value
 """
@@ -105,6 +110,25 @@ def expression_body(expression: str) -> str:
     return closed(without_leading_zeros(expression[len(PREFIX):].strip()))
 
 
+# The names PROGRAM brings into scope; an input of the same name would hide one.
+LIBRARY_NAMES = {"math", "date", "datetime", "timedelta", "Decimal", "Fraction"}
+
+
+def library_names_used(body: str) -> set[str]:
+    """The names of LIBRARY_NAMES the expression calls or reads an attribute of: there it means
+    the library's, not an input of that name. A second opinion on "add the days to the date",
+    whose input is named `date`, wrote "=(date(2023, 3, 15) - timedelta(days=50))", and
+    calling the input string failed every worked answer of the run."""
+    try:
+        tree = ast.parse(body, mode="eval")
+    except SyntaxError:
+        return set()
+    used = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    used |= {node.value.id for node in ast.walk(tree)
+             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
+    return used & LIBRARY_NAMES
+
+
 def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str,
             inputs: dict[str, JSON] | None = None) -> JSON:
     """The value of one "=..." expression, with the inputs it answers for bound by name (a
@@ -113,7 +137,7 @@ def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str,
     body = expression_body(expression)
     if not body or "\n" in body:
         raise NotAnExpression("write one expression on one line after the '='")
-    inputs = inputs or {}
+    inputs = {name: value for name, value in (inputs or {}).items() if name not in library_names_used(body)}
     # "=round(decimal.Decimal(...), 2)": the modules it uses, imported as a draft's are
     code = complete_imports(PROGRAM.format(params=", ".join(inputs), expression=body))
     violations = sandbox.check(code)
