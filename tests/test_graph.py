@@ -483,3 +483,19 @@ def test_a_kind_the_model_cannot_compile_is_given_up_after_two_documents(open_se
     assert other_kind.model_calls > 0 and "of this kind" not in other_kind.error
     seglam.forget_failures("default")
     assert seglam.run(task, {"invoice": "Total: 5.00"}).model_calls > 0
+
+
+def test_a_draft_whose_intent_does_another_task_is_refused_and_told_why(open_seglam):
+    count_errors = draft("def solve(log):\n    return sum('ERROR' in line for line in log.splitlines())\n",
+                         [({"log": "ERROR a\nINFO b"}, 1), ({"log": "INFO a"}, 0), ({"log": "ERROR a\nERROR b"}, 2)],
+                         name="count_errors", intent="Count the error lines of a log", params={"log": "string"},
+                         returns="integer")
+    count_warnings = draft("def solve(log):\n    return sum('WARN' in line for line in log.splitlines())\n",
+                           [({"log": "WARN a\nINFO b"}, 1), ({"log": "INFO a"}, 0), ({"log": "WARN a\nWARN b"}, 2)],
+                           name="count_warnings", intent="Count the warning lines of a log", params={"log": "string"},
+                           returns="integer")
+    seglam, synthesizer = open_seglam([count_errors, count_warnings])
+    result = seglam.run("How many warnings are in this log?", {"log": "WARN disk\nERROR db\nWARN cpu"})
+    assert (result.route, result.answer, result.model_calls) == ("miss", 2, 2)
+    assert ("the intent does another task than the request (severity: the task asks for warnings, "
+            "the intent says errors)") in synthesizer.calls[1][1][0]

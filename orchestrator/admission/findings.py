@@ -18,6 +18,7 @@ from ..prompts.rechecker import Dispute
 from ..settings import Settings
 from ..types import Draft, Request
 from .grounding import Ungrounded, check_grounded
+from ..matching.intent_terms import contradiction
 from .answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, same_reading, spells
 from .hints import hint, reading_call
 from .variants import request_variants
@@ -184,6 +185,10 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
             found.disputes.append(Dispute(index, test.inputs, test.expected, got))
     if request is None:
         return found
+    other_task = contradiction(request.task, draft.intent)
+    if other_task:
+        found.problems.append(f"the intent does another task than the request ({other_task}): write the code, "
+                              "and the intent, for what the task asks")
     try:
         answer = sandbox.run(draft.code, request.inputs, limits=settings.limits, namespace=namespace)
         check_returns(draft.returns, answer)

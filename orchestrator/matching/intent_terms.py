@@ -294,6 +294,18 @@ def conflict(request_task: str, procedure_terms: dict[str, list[str]]) -> str | 
     return None
 
 
+def contradiction(task: str, intent: str) -> str | None:
+    """Where a draft's intent says it does something else than the task asks, on an axis both
+    name ("count the warnings", an intent that counts the errors), or None. Narrowing words the
+    intent leaves out are not a contradiction: an intent is a summary."""
+    said = intent_terms(intent)
+    for axis, values in intent_terms(task).items():
+        known = said.get(axis)
+        if axis not in NARROWING_AXES and known and not values <= known:
+            return f"{axis}: the task asks for {'/'.join(sorted(values))}, the intent says {'/'.join(sorted(known))}"
+    return None
+
+
 def agreement(request_task: str, texts: list[str]) -> bool:
     """Whether the request names exactly what one of the texts names, axis by axis.
 
