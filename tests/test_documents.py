@@ -143,9 +143,9 @@ def test_the_reader_stands_in_only_where_both_readings_agree(open_seglam):
 
 
 def test_a_document_the_cached_procedure_cannot_read_gets_one_draft_and_a_new_kind_gets_all(open_seglam):
-    broken = lambda: draft("def solve(receipt):\n    return 1 / 0\n", [({"receipt": "TOTAL: 4.50"}, 4.5)],  # noqa: E731
-                           name="receipt_total")
-    seglam, synthesizer = open_seglam([broken() for _ in range(4)], max_attempts=3, max_attempts_after_cached=1)
+    broken = lambda n: draft(f"def solve(receipt):\n    return {n} / 0\n", [({"receipt": "TOTAL: 4.50"}, 4.5)],  # noqa: E731
+                             name="receipt_total")  # each fails its own way: no early stop
+    seglam, synthesizer = open_seglam([broken(n) for n in range(4)], max_attempts=3, max_attempts_after_cached=1)
     seglam.add_procedure(Draft(name="receipt_total", intent=TOTAL_TASK, params={"receipt": "string"},
                                returns={"type": ["number", "null"]}, code=ONE_LAYOUT_TOTAL,
                                tests=[ProcedureTest({"receipt": "TOTAL: 4.50"}, 4.5)]))

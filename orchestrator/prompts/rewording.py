@@ -18,8 +18,8 @@ from ..types import Draft
 
 REWORD_SYSTEM_PROMPT = """\
 You help people find small Python procedures by the words they use. Given what a procedure \
-computes, write other ways a user could ask for exactly that: a terse label (like a function \
-name), a question, an instruction in other words, and the same request in German, French or \
+computes, write other ways a user could ask for exactly that, in English: a terse label (like a \
+function name), a question, an instruction in other words; then one more in German, French or \
 Spanish. Keep the same operation, field or column, direction, unit and form of the answer; add \
 nothing the procedure does not do, and leave nothing out.
 Reply with {"wordings": ["...", "..."]}."""
