@@ -296,18 +296,17 @@ def main(argv: list[str] | None = None) -> int:
         save("reference_oracle" + suffix, outcomes, command, settings=asdict(settings),
              synthesizer=f"ReferenceSynthesizer ({drafts}); gray zone confirmed by an oracle (yes iff the procedure's family is "
              "the request's): the best any confirmer can do")
-    if "handwritten" in runs:
-        outcomes, _ = run_seglam("handwritten" + suffix, stream, embedder, settings=settings,
-                                 seed=references_added(reword=False), synthesize=False)
-        save("handwritten" + suffix, outcomes, command, settings=asdict(settings),
-             synthesizer="none: every family's reference procedure added by hand (intent only) before the stream, "
-             "no model")
-    if "handwritten_reworded" in runs:
-        outcomes, _ = run_seglam("handwritten_reworded" + suffix, stream, embedder, settings=settings,
-                                 seed=references_added(reword=True), synthesize=False)
-        save("handwritten_reworded" + suffix, outcomes, command, settings=asdict(settings),
-             synthesizer="the default model, once per procedure as it is added (prompts/rewording.py); "
-             "the stream then runs with no model")
+    handwritten = {  # run -> (ask the model for wordings as each is added, what answers)
+        "handwritten": (False, "none: every family's reference procedure added by hand (intent only) before the "
+                               "stream, no model"),
+        "handwritten_reworded": (True, "the default model, once per procedure as it is added (prompts/rewording.py); "
+                                       "the stream then runs with no model"),
+    }
+    for run, (reword, answered_by) in handwritten.items():
+        if run in runs:
+            outcomes, _ = run_seglam(run + suffix, stream, embedder, settings=settings,
+                                     seed=references_added(reword=reword), synthesize=False)
+            save(run + suffix, outcomes, command, settings=asdict(settings), synthesizer=answered_by)
     if "sweep" in runs:
         sweep = []
         for similarity in [float(v) for v in args.sweep.split(",") if v.strip()]:
