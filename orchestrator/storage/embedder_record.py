@@ -63,19 +63,13 @@ def check_or_record(client, embedder: Embedder) -> None:
 
 def reembed(client, embedder: Embedder) -> dict[str, int]:
     """Make every vector of the store again with `embedder`; records per collection."""
-    _write(client, built_with_or_none(client) or embedder.name, reembedding=embedder.name)
+    _write(client, embedder.name, reembedding=embedder.name)  # refuses to open until the line below
     counts = {}
     for name in EMBEDDED:
         collection = client.get_or_create_collection(name, configuration=COSINE, embedding_function=None)
         counts[name] = _reembed_collection(collection, embedder, intent_of_json=name == PROCEDURES)
     _write(client, embedder.name)
     return counts
-
-
-def built_with_or_none(client) -> str | None:
-    """built_with, reading through a cut-short re-embedding (which `reembed` starts over)."""
-    found = _record(client).get(ids=["embedder"], include=["metadatas"])
-    return found["metadatas"][0]["name"] if found["ids"] else None
 
 
 def _reembed_collection(collection, embedder: Embedder, intent_of_json: bool) -> int:
