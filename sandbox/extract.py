@@ -160,6 +160,8 @@ _NAMED_DAY = re.compile(_MONTH + r"\s*[-/ ]?\s*(\d{1,2})(?:st|nd|rd|th)?(?:\s*,\
 # 25/12/2018, 25-12-18, 25.12.2018, 2018-01-09, 2018/02/22 (never inside a longer figure or a
 # code such as HD03-04-06)
 _NUMERIC = re.compile(r"(?<![\w.,/-])(\d{1,4})([./-])(\d{1,2})\2(\d{4}|\d{1,2})(?![\d]|[.,/-]\d)")
+# A time of day right after a date: "19-09-17 15:39", "25/12/2018 8:13:39 PM"
+_TIME_AFTER = re.compile(r"[ \t,]*\d{1,2}:\d{2}")
 # 20180428, only where a label says it is a date
 _COMPACT = re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(\d\d)(?!\d)")
 
@@ -204,13 +206,18 @@ def _date_matches(text: str):
     return kept
 
 
+def _orders_proved(matches) -> tuple[bool, bool]:
+    """Whether the text's numeric dates prove day first (25/12) and whether month first (12/25)."""
+    proofs = [parts for _, _, kind, parts in matches if kind == "numeric" and _read(kind, parts, True)]
+    return (any(first > 12 >= second for first, second, _ in proofs),
+            any(second > 12 >= first for first, second, _ in proofs))
+
+
 def _day_first(matches) -> bool:
     """Whether ambiguous numeric dates (both parts 12 or less) are read day first: what other
     numeric dates of the text prove (25/12 is day first, 12/25 month first), else the written
     month names (January 9, 2018 is US style, month first), else day first."""
-    proofs = [parts for _, _, kind, parts in matches if kind == "numeric" and _read(kind, parts, True)]
-    day_first = any(first > 12 >= second for first, second, _ in proofs)
-    month_first = any(second > 12 >= first for first, second, _ in proofs)
+    day_first, month_first = _orders_proved(matches)
     if day_first != month_first:
         return day_first
     if not day_first:
@@ -267,13 +274,18 @@ def date(text: str, *labels: str) -> str | None:
     three lines (OCR and `pdftotext -layout` put the value under its label). On a labelled
     line eight figures in a row are read as year, month, day (": 20180428/191204" ->
     "2018-04-28"). Labels match as whole words, any case ("date" is not "update"). The day
-    and month order of an ambiguous date is decided on the whole text, as in `dates`. None
-    when no date is found."""
+    and month order of an ambiguous date is decided on the whole text, as in `dates`. Without
+    labels, when one date of the text reads only day first and another only month first (a
+    receipt's 19-09-17 and a code "CK 11-22-31"), the first printed with a time of day is the
+    date. None when no date is found."""
     if not isinstance(text, str):
         return None
     matches = _date_matches(text)
     day_first = _day_first(matches)
     if not labels:
+        if all(_orders_proved(matches)):
+            # 19-09-17 and "CK 11-22-31" cannot both be dates: the one printed with a time is
+            matches = [match for match in matches if _TIME_AFTER.match(text, match[1])] or matches
         found = _dates_in(text, day_first, matches=matches)
         return found[0] if found else None
     patterns = [_label_pattern(label) for label in labels]
@@ -497,7 +509,7 @@ def total(text: str) -> float | None:
     total), then a plain total (TOTAL, Summe, Totaal, Suma, Razem). When the lines of that
     label disagree, those after a rounding adjustment decide, else cash tendered minus change.
     When a rounding adjustment follows the amount and the rounded amount is written on the
-    next lines, that one. None when there is no labelled total or its lines still disagree
+    next lines, that one (cash tendered is not a rounded amount, even when it is paid exactly). None when there is no labelled total or its lines still disagree
     (unsure: no answer rather than a wrong one).
     """
     if not isinstance(text, str):
@@ -557,7 +569,9 @@ def total(text: str) -> float | None:
     if top < 4 and rounding is not None and rounding[1] != 0:
         last = max(index for index, _, value in candidates if value == best)
         if last < rounding[0]:
-            after = [value for line in lines[rounding[0] + 1:rounding[0] + 4] for value in _cents(line)]
+            tendered = None if cash is None else round(abs(cash), 2)
+            after = [value for line in lines[rounding[0] + 1:rounding[0] + 4] for value in _cents(line)
+                     if value != tendered]
             after += [value for index, _, value in candidates if index > rounding[0]]
             for adjusted in (round(best + rounding[1], 2), round(best - abs(rounding[1]), 2),
                              round(best + abs(rounding[1]), 2)):

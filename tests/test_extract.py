@@ -105,6 +105,13 @@ def test_a_labelled_date_on_its_line_or_under_its_label():
     assert date(text, "ship date") is None
 
 
+def test_a_code_shaped_like_a_date_gives_way_to_the_date_printed_with_a_time():
+    # 11-22-31 reads only month first, 19-09-17 only day first: the one beside a time is the date
+    receipt = "HD03-04-06 - 5/40/160\nCK 11-22-31 - 10/400\n19-09-17 15:39 SH01 ZJ03"
+    assert date(receipt) == "2017-09-19"
+    assert date("CK 11-22-31\nTOTAL 5.00") == "2031-11-22"  # alone, it is still read
+
+
 def test_dates_lists_every_date_in_order():
     assert dates("From 2024-01-05 to 07.02.2024, issued 9 Jan 2024") == ["2024-01-05", "2024-02-07", "2024-01-09"]
 
@@ -178,6 +185,11 @@ def test_a_rounding_adjustment_under_its_label_and_the_rounded_total_it_makes():
     assert total("TOTAL SALES (INCLUSIVE GST) RM\n45.34\nROUNDING ADJUSTMENT RM\n.01\n"
                  "ROUNDING RM\n45.35\nCHANGE RM\n.00") == 45.35
     assert total("TOTAL WITH GST @ 6%\n6.83\nROUNDING\n0.02\nTOTAL SAVING: 0.00\nTOTAL\n6.85") == 6.85
+
+
+def test_cash_tendered_is_not_the_rounded_total():
+    # paid exactly in cash: 1.40 is the payment, not a total printed after the rounding line
+    assert total("TOTAL\nRM1.38\nROUNDING\nRM0.02\nCASH\nRM1.40\nTAX INVOICE OF GST") == 1.38
 
 
 def test_a_header_total_above_the_real_one_is_not_read():
