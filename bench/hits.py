@@ -18,8 +18,9 @@ Each figure is measured in a fresh process of its own, so that its peak RSS is i
 - plain_docs_per_s: the same procedure called as plain Python in one process, and ratio;
 - workflow_s: the whole three-step workflow over the N documents, cached;
 - cli_hit_wall_s: `seglam run` of a known task in a fresh process, median of 5 (after one
-  that follows the workflow's writes, reported apart); cli_hit_via_service_wall_s the same
-  command sent to a running `seglam serve` of the home (`--server URL`).
+  that follows the workflow's writes, reported apart), the process loading the cache itself;
+  cli_hit_served_wall_s the same command while `seglam serve` runs over the home, which the
+  command finds and goes through.
 """
 from __future__ import annotations
 
@@ -203,7 +204,7 @@ def measure_cli(home: Path) -> dict:
         peaks.append(peak)
         if running.returncode != 0 or "[hit]" not in stderr:
             raise RuntimeError(f"the command-line hit did not hit: {stderr[-500:]}")
-    via_service = _cli_through_service(home, command[3:])
+    served = _cli_through_service(home, command)
     imports = {module: statistics.median(_wall([sys.executable, "-c", f"import {module}"]) for _ in range(3))
                for module in ("langgraph.graph", "chromadb", "orchestrator.cli")}
     # The first process after others wrote the store (the workflow measured before this indexes
@@ -212,7 +213,7 @@ def measure_cli(home: Path) -> dict:
             "cli_first_after_writes_wall_s": walls[0], "cli_command_peak_rss_mb": max(peaks),
             # what a fresh process pays before seglam does anything: the floor of a command-line hit
             "import_langgraph_s": imports["langgraph.graph"], "import_chromadb_s": imports["chromadb"],
-            "import_seglam_cli_s": imports["orchestrator.cli"], **via_service}
+            "import_seglam_cli_s": imports["orchestrator.cli"], **served}
 
 
 def start_service(home: Path) -> tuple[subprocess.Popen, str, str]:
@@ -240,23 +241,22 @@ def start_service(home: Path) -> tuple[subprocess.Popen, str, str]:
     raise RuntimeError("seglam serve did not answer /health within 120 s")
 
 
-def _cli_through_service(home: Path, run_args: list[str]) -> dict:
-    """`seglam --server URL run ...` against a `seglam serve` of the same home: the command-line
-    hit of a user who keeps the service running."""
-    service, base, secret = start_service(home)
+def _cli_through_service(home: Path, command: list[str]) -> dict:
+    """The same `seglam run` while `seglam serve` runs over the home: the command line finds the
+    home's service and goes through it (the command-line hit of a user who keeps it running)."""
+    service, _, _ = start_service(home)
     try:
-        command = [str(Path(sys.executable).parent / "seglam"), "--server", base, "--api-key", secret, *run_args]
         walls = []
         for _ in range(6):
             started = time.perf_counter()
             done = subprocess.run(command, capture_output=True, text=True)
             walls.append(time.perf_counter() - started)
             if done.returncode != 0 or "[hit]" not in done.stderr:
-                raise RuntimeError(f"the command-line hit through the service did not hit: {done.stderr[-500:]}")
+                raise RuntimeError(f"the command-line hit through the home's service did not hit: {done.stderr[-500:]}")
     finally:
         service.terminate()
         service.wait(30)
-    return {"cli_hit_via_service_wall_s": statistics.median(walls[1:])}
+    return {"cli_hit_served_wall_s": statistics.median(walls[1:])}
 
 
 def _wall(command: list[str]) -> float:
@@ -372,8 +372,8 @@ def write_results(figures: dict, out_dir: Path) -> None:
                                   "(`plain_docs_per_s`, one process; `ratio`); a step whose procedure costs "
                                   "microseconds runs at `docs_per_s_convert_step`.",
         "cli_hit_wall_s": "bound by what a fresh Python process imports before seglam runs (`import_langgraph_s`, "
-                          "`import_chromadb_s`); through a running service (`cli_hit_via_service_wall_s`) the "
-                          "command imports neither.",
+                          "`import_chromadb_s`); with the home's service running (`cli_hit_served_wall_s`) the "
+                          "same command imports neither.",
         "new_text_hit_p50_ms": "adds embedding a new sentence and the guards to `hit_total_step_p50_ms`.",
         "hit_p50_ms": "see `hit_total_step_p50_ms` and a profile of `Seglam.run`.",
         "workflow_s": "see `docs_per_s_cached_step`.",

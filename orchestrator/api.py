@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from .consolidation import ConsolidationReport, are_twins, consolidate
 from .errors import BadRequest, ProcedureRejected
 from .graph import Context, build_graph
 from .graph.turns import SynthesisTurns
+from .home import default_home
 from .storage.knowledge import KnowledgeBase, Passage
 from .prompts.rechecker import EngineRechecker, Rechecker
 from .prompts.rewording import EngineRewording, Rewording
@@ -36,10 +36,6 @@ from .types import JSON, Draft, ImportReport, Procedure, Provenance, Request, Re
 NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 MAX_TASK_CHARS = 4000
-
-
-def default_home() -> Path:
-    return Path(os.environ.get("SEGLAM_HOME") or Path.home() / ".cache" / "seglam")
 
 
 def validate(task: str, inputs: dict[str, JSON] | None, namespace: str) -> Request:

@@ -108,13 +108,20 @@ def result_line(result: Result, request_id=None) -> dict[str, JSON]:
     }
 
 
-def service_client(args):
-    """The client of `--server URL`, or None to work on the local store."""
-    if not args.server:
+def service_client(args, *, home_service: bool = True):
+    """The client of `--server URL`; else, with `home_service`, of the service running over this
+    home (`seglam serve` records itself there, service/presence.py); else None: the local store."""
+    from .service.presence import find
+
+    if args.server:
+        url, key = args.server, args.api_key
+    elif home_service and (found := find(seglam_home_of(args))) is not None:
+        url, key = found.url, found.token
+    else:
         return None
     from .service.client import ServiceClient
 
-    return ServiceClient(args.server, args.api_key)
+    return ServiceClient(url, key)
 
 
 def cmd_run(args) -> int:
@@ -272,7 +279,7 @@ def cmd_procedures(args) -> int:
     from .authoring.handwritten import parse_procedure_file
 
     namespace = args.namespace or "default"
-    client = service_client(args)
+    client = service_client(args, home_service=args.action in ("list", "show"))
     if client is not None:
         return procedures_through_service(client, args, namespace)
     with open_seglam(args) as seglam:
@@ -425,7 +432,7 @@ def cmd_reembed(args) -> int:
 
 
 def seglam_home_of(args) -> Path:
-    from .api import default_home
+    from .home import default_home
 
     return Path(args.home) if args.home else default_home()
 
@@ -438,13 +445,20 @@ def cmd_serve(args) -> int:
     except ImportError as missing:
         raise UsageError(f"the service needs the server extra ({missing.name} is missing): pip install 'seglam[server]'")
     from .service.keys import KeyStore, keys_path
+    from .service.presence import announce, withdraw
 
     keys = KeyStore(keys_path(seglam_home_of(args)))
     if not keys.list():
-        print("no API keys yet: make one with `seglam keys create --namespace NS` (or --admin)", file=sys.stderr)
+        print("no API keys yet: this home's command line needs none; for other callers make one with "
+              "`seglam keys create --namespace NS` (or --admin)", file=sys.stderr)
+    home = seglam_home_of(args)
     with open_seglam(args) as seglam:
-        app = create_app(seglam, keys, seglam_home_of(args) / "service-batches")
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        here = announce(home, args.host, args.port)
+        try:
+            app = create_app(seglam, keys, home / "service-batches", owner_token=here.token)
+            uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        finally:
+            withdraw(home, here)
     keys.close()
     return 0
 

@@ -202,7 +202,7 @@ class Cluster:
     def __enter__(self) -> "Cluster":
         import ray
 
-        from .api import default_home
+        from .home import default_home
         from .storage.chroma_server import ChromaServer
 
         if not self.chroma_url:

@@ -155,6 +155,45 @@ def test_the_command_line_runs_and_reviews_through_the_service(service, capsys):
     assert "cannot reach the seglam service" in capsys.readouterr().err
 
 
+def test_the_command_line_of_a_home_goes_through_the_service_running_over_it(tmp_path, capsys):
+    """While `seglam serve` owns a home's store, `seglam run` and `procedures list` of that home
+    (no --server, no key) go through it instead of being refused; stopped, it leaves no record."""
+    import signal
+    import stat
+
+    from bench.hits import start_service
+    from orchestrator.cli import main
+    from orchestrator.service.presence import find, record_path
+
+    home = tmp_path / "home"
+    with Seglam.open(home) as seglam:
+        seglam.add_procedure(Draft(name="to_eur", intent=TASK, params={"amount": "number", "rate": "number"},
+                                   returns={"type": "number"}, code=HALVE["code"],
+                                   tests=[ProcedureTest({"amount": 10, "rate": 0.5}, 5.0)]), "demo")
+    local = ["--home", str(home)]
+    process, _, _ = start_service(home)
+    try:
+        assert stat.S_IMODE(record_path(home).stat().st_mode) == 0o600  # the owner's token, the owner's eyes
+        assert find(home).pid == process.pid
+        assert main(local + ["run", TASK, "--input", "amount=10", "--input", "rate=0.5", "--namespace", "demo"]) == 0
+        captured = capsys.readouterr()
+        assert captured.out.strip() == "5.0" and "[hit]" in captured.err
+        assert main(local + ["procedures", "list", "--namespace", "other"]) == 0  # the owner reads every namespace
+        assert main(local + ["procedures", "list", "--namespace", "demo"]) == 0
+        assert "to_eur" in capsys.readouterr().out
+        assert main(local + ["procedures", "retire", "to_eur", "--namespace", "demo"]) == 2  # changes stay local
+        assert "open for writing" in capsys.readouterr().err
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+    assert find(home) is None and not record_path(home).exists()
+    assert main(local + ["run", TASK, "--input", "amount=4", "--input", "rate=0.5", "--namespace", "demo"]) == 0
+    assert capsys.readouterr().out.strip() == "2.0"  # the local store again
+
+    record_path(home).write_text('{"url": "http://127.0.0.1:9", "token": "t", "pid": %d}' % process.pid)
+    assert find(home) is None  # a record left by a killed service is ignored
+
+
 def test_concurrent_misses_of_one_kind_through_the_service_synthesize_once(tmp_path):
     """Eight agents ask for the same new kind of request at once: one synthesis, eight answers."""
     import time
