@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -143,7 +144,7 @@ def write(results: dict, requests: int, out: Path) -> None:
                             capture_output=True, text=True).stdout.strip()
     meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit,
             "command": "make bench-embedders", "requests": requests,
-            "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}"}
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
     out.mkdir(parents=True, exist_ok=True)
     (out / "embedders.json").write_text(json.dumps({**meta, "embedders": results}, indent=2) + "\n")
     lines = [f"# Embedders: placing a new wording with no model ({meta['date']}, commit {commit})", "",

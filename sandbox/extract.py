@@ -509,8 +509,9 @@ def total(text: str) -> float | None:
     total), then a plain total (TOTAL, Summe, Totaal, Suma, Razem). When the lines of that
     label disagree, those after a rounding adjustment decide, else cash tendered minus change.
     When a rounding adjustment follows the amount and the rounded amount is written on the
-    next lines, that one (cash tendered is not a rounded amount, even when it is paid exactly). None when there is no labelled total or its lines still disagree
-    (unsure: no answer rather than a wrong one).
+    next lines, that one (cash tendered is no rounded amount, even when paid exactly). None
+    when there is no labelled total or its lines still disagree (unsure: no answer rather
+    than a wrong one).
     """
     if not isinstance(text, str):
         return None

@@ -77,8 +77,6 @@ def _read(path: Path) -> LocalService | None:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process took the pid: not our service
+    except (ProcessLookupError, PermissionError):  # gone, or the pid is now someone else's
         return False
     return True
