@@ -124,6 +124,17 @@ def service_client(args, *, home_service: bool = True):
     return ServiceClient(url, key)
 
 
+def quick_hit(args, inputs: dict[str, JSON]) -> Result | None:
+    """The hit an embedded store's writer already decided for this kind of request, run without
+    loading the cache (orchestrator/quick_hit.py); None: the whole graph answers."""
+    if args.chroma_url:
+        return None
+    from .quick_hit import answer_from_book
+    from .validation import validate
+
+    return answer_from_book(seglam_home_of(args), validate(args.task, inputs, args.namespace))
+
+
 def cmd_run(args) -> int:
     inputs = collect_inputs(args.input, args.input_file)
     client = service_client(args)
@@ -133,8 +144,10 @@ def cmd_run(args) -> int:
         finally:
             client.close()
     else:
-        with open_seglam(args) as seglam:
-            result = seglam.run(args.task, inputs, args.namespace, synthesize=not args.no_synthesis)
+        result = quick_hit(args, inputs)
+        if result is None:
+            with open_seglam(args) as seglam:
+                result = seglam.run(args.task, inputs, args.namespace, synthesize=not args.no_synthesis)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif result.route == "error":

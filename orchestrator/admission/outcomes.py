@@ -9,14 +9,17 @@ run this way, a batch (orchestrator/batching.py) settles many, with the same rul
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sandbox import SandboxError
 
 from ..settings import Settings
-from ..storage.store import ProcedureStore
 from ..types import JSON, Procedure, Request
 from .answers import ReturnsMismatch, check_returns
 from .grounding import Ungrounded, check_grounded
+
+if TYPE_CHECKING:  # a quick hit (orchestrator/quick_hit.py) judges runs without loading the store
+    from ..storage.store import ProcedureStore
 
 
 @dataclass(frozen=True)
@@ -30,17 +33,24 @@ class Outcome:
         return self.failure is None and self.answer is not None
 
 
+def judge(procedure: Procedure, request: Request, ran: JSON | SandboxError) -> Exception | None:
+    """Why what `procedure` returned (or raised) for `request` is no answer, or None when it is
+    one (null included); nothing is counted."""
+    if isinstance(ran, SandboxError):
+        return ran
+    try:
+        check_returns(procedure.returns, ran)
+        check_grounded(ran, request, procedure.returns)
+    except (ReturnsMismatch, Ungrounded) as mismatch:
+        return mismatch
+    return None
+
+
 def settle(store: ProcedureStore, settings: Settings, procedure: Procedure, request: Request,
            ran: JSON | SandboxError) -> Outcome:
     """Judge what `procedure` returned (or raised) for `request`, counting a failure against it.
     Answers are left to the caller to count (in bulk for a batch: ProcedureStore.record_hits)."""
-    failure: Exception | None = ran if isinstance(ran, SandboxError) else None
-    if failure is None:
-        try:
-            check_returns(procedure.returns, ran)
-            check_grounded(ran, request, procedure.returns)
-        except (ReturnsMismatch, Ungrounded) as mismatch:
-            failure = mismatch
+    failure = judge(procedure, request, ran)
     if failure is None:
         return Outcome(answer=ran)
     reason = f"{type(failure).__name__}: {failure}"

@@ -23,12 +23,14 @@ import hashlib
 import json
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from .embed import Embedder
+from .hit_book import HitBook
 from .near_keys import NearKeys
 from .run_stats import Activity, RunLedger
 from ..errors import ConfigError, ProcedureNotFound, StoreBusy
@@ -115,7 +117,9 @@ class ProcedureStore:
     """Procedures by namespace, with their versions, keys and run statistics."""
 
     def __init__(self, client, embedder: Embedder, writer_lock: WriterLock | None = None,
-                 ledger: RunLedger | None = None):
+                 ledger: RunLedger | None = None, hit_book: HitBook | None = None):
+        """`hit_book`: where an embedded store's writer keeps lookup's hits for other processes
+        (storage/hit_book.py); taking the store starts a new generation there."""
         self._embedder = embedder
         self._ledger = ledger or RunLedger()
         self._procedures = client.get_or_create_collection(PROCEDURES, configuration=COSINE, embedding_function=None)
@@ -129,6 +133,8 @@ class ProcedureStore:
         self._changes = 0
         self._generation = None if writer_lock else client.get_or_create_collection(
             GENERATION, embedding_function=None)
+        self._hit_book = hit_book
+        self._book_generation = hit_book.advance() if hit_book is not None else ""
         # What lookup reads on every new task text, kept until the generation changes: the
         # current records' JSON by (namespace, procedure id), and the vectors of the key and
         # negative groups it queries (storage/near_keys.py).
@@ -166,6 +172,8 @@ class ProcedureStore:
     def generation(self) -> str:
         """Changes whenever what lookup decides may change: a procedure, version, key, alias,
         negative or status written. Run counts do not change it."""
+        if self._hit_book is not None:
+            return self._book_generation
         if self._generation is None:
             return str(self._changes)
         found = self._generation.get(ids=[GENERATION], include=["metadatas"])
@@ -224,14 +232,13 @@ class ProcedureStore:
 
         `keys` are task texts to match besides the intent (e.g. the request that created it).
         """
-        with self._lock:
+        with self._lock, self._changing():
             if procedure.version > 1:
                 self._mark_superseded(procedure.id, procedure.namespace)
             self._write_record(procedure, current=True, new=True)
             self._write_keys(procedure, [procedure.intent, *(keys or []), *procedure.aliases, *procedure.wordings])
             if procedure.version > 1:  # every key of the old version leads to the new one, status and all
                 self._set_key_status(procedure.id, procedure.namespace, procedure.status)
-            self._changed()
         return procedure
 
     def add_alias(self, procedure_id: str, namespace: str, text: str) -> None:
@@ -240,29 +247,28 @@ class ProcedureStore:
             procedure = self._record(procedure_id, namespace)
             if text in procedure.aliases or text == procedure.intent:
                 return
-            procedure.aliases.append(text)
-            self._write_record(procedure, current=True)
-            self._write_keys(procedure, [text])
-            self._changed()
+            with self._changing():
+                procedure.aliases.append(text)
+                self._write_record(procedure, current=True)
+                self._write_keys(procedure, [text])
 
     def add_negative(self, procedure_id: str, namespace: str, text: str) -> None:
         """Remember a task text verified not to map to this procedure."""
         text = text.strip()
-        with self._lock:
+        with self._lock, self._changing():
             self._negatives.upsert(
                 ids=[f"{namespace}:{procedure_id}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"],
                 documents=[text],
                 embeddings=[list(self._embedder.embed_one(text))],
                 metadatas=[{"namespace": namespace, "procedure_id": procedure_id, "at": now()}],
             )
-            self._changed()
 
     def forget_negatives(self, procedure_id: str, namespace: str) -> None:
         with self._lock:
             found = self._negatives.get(where={"$and": [{"namespace": namespace}, {"procedure_id": procedure_id}]})
             if found["ids"]:
-                self._negatives.delete(ids=found["ids"])
-                self._changed()
+                with self._changing():
+                    self._negatives.delete(ids=found["ids"])
 
     def negatives(self, namespace: str) -> list[tuple[str, str]]:
         """(procedure id, task text) of every negative of the namespace."""
@@ -284,11 +290,11 @@ class ProcedureStore:
             procedure = self._record(procedure_id, namespace)
             procedure.status = status
             procedure.status_reason = reason
-            if status == "verified":  # restored by a person: its failure streak starts over
-                self._ledger.restart_streak(procedure)
-            self._write_record(procedure, current=True)
-            self._set_key_status(procedure_id, namespace, status)
-            self._changed()
+            with self._changing():
+                if status == "verified":  # restored by a person: its failure streak starts over
+                    self._ledger.restart_streak(procedure)
+                self._write_record(procedure, current=True)
+                self._set_key_status(procedure_id, namespace, status)
             return procedure
 
     def record_hits(self, procedure: Procedure, count: int = 1, total_ms: float = 0.0) -> None:
@@ -360,8 +366,16 @@ class ProcedureStore:
             self._failed.delete(ids=found["ids"])
         return len(found["ids"])
 
+    def remember_hits(self, kind: str, generation: str, procedures: list[Procedure]) -> None:
+        """Keep lookup's hit for requests of `kind` where a process without Chroma finds it
+        (storage/hit_book.py); nothing for a store without a book."""
+        if self._hit_book is not None and procedures:
+            self._hit_book.record(kind, generation, procedures)
+
     def close(self) -> None:
         self._ledger.close()
+        if self._hit_book is not None:
+            self._hit_book.close()
         if self._writer_lock is not None:
             self._writer_lock.release()
 
@@ -382,8 +396,20 @@ class ProcedureStore:
     def _record_id(procedure: Procedure) -> str:
         return f"{procedure.namespace}:{procedure.id}:v{procedure.version}"
 
+    @contextmanager
+    def _changing(self):
+        """Around a write that may change lookup's decisions: a new generation before it, so
+        that a writer killed mid-write leaves no remembered decision current, and after it."""
+        self._changed()
+        try:
+            yield
+        finally:
+            self._changed()
+
     def _changed(self) -> None:
         self._changes += 1
+        if self._hit_book is not None:
+            self._book_generation = self._hit_book.advance()
         if self._generation is not None:
             self._generation.upsert(ids=[GENERATION], embeddings=[[0.0]],
                                     metadatas=[{"value": f"{os.getpid()}-{id(self)}-{self._changes}-{now()}"}])

@@ -11,6 +11,7 @@ from langgraph.runtime import Runtime
 from ...matching.candidates import fitting_candidates
 from ...matching.memo import Decision
 from ...matching.zones import zones
+from ...storage.hit_book import request_kind
 from ..state import Context, State
 
 
@@ -29,6 +30,9 @@ def lookup(state: State, runtime: Runtime[Context]):
         if not failed:
             context.memo.put(request, Decision(generation, vector, fitting))
     ranked = zones(fitting, settings)
+    if remembered is None and not failed:
+        context.store.remember_hits(request_kind(request, settings), generation,
+                                    [candidate.procedure for candidate in ranked.sure + ranked.agreed])
     update = {"task_vector": vector, "candidates": ranked.sure + ranked.agreed,
               "unconfirmed": ranked.gray[: settings.confirms_per_request]}
     return update, ranked.describe(fitting, settings) + (" (decision remembered)" if remembered else "")
