@@ -18,7 +18,8 @@ Each figure is measured in a fresh process of its own, so that its peak RSS is i
 - plain_docs_per_s: the same procedure called as plain Python in one process, and ratio;
 - workflow_s: the whole three-step workflow over the N documents, cached;
 - cli_hit_wall_s: `seglam run` of a known task in a fresh process, median of 5 (after one
-  that follows the workflow's writes, reported apart), the process loading the cache itself;
+  that follows the workflow's writes, reported apart), the process answering from the hit
+  book (orchestrator/quick_hit.py) where the kind is known, else loading the cache itself;
   cli_hit_served_wall_s the same command while `seglam serve` runs over the home, which the
   command finds and goes through.
 """
@@ -371,9 +372,9 @@ def write_results(figures: dict, out_dir: Path) -> None:
         "docs_per_s_cached_step": "bound by the procedure: compare the same code as plain Python "
                                   "(`plain_docs_per_s`, one process; `ratio`); a step whose procedure costs "
                                   "microseconds runs at `docs_per_s_convert_step`.",
-        "cli_hit_wall_s": "bound by what a fresh Python process imports before seglam runs (`import_langgraph_s`, "
-                          "`import_chromadb_s`); with the home's service running (`cli_hit_served_wall_s`) the "
-                          "same command imports neither.",
+        "cli_hit_wall_s": "bound by starting Python and one sandbox worker where the hit book knows the kind, "
+                          "else by what the graph imports (`import_langgraph_s`, `import_chromadb_s`); with the "
+                          "home's service running (`cli_hit_served_wall_s`) the command imports neither.",
         "new_text_hit_p50_ms": "adds embedding a new sentence and the guards to `hit_total_step_p50_ms`.",
         "hit_p50_ms": "see `hit_total_step_p50_ms` and a profile of `Seglam.run`.",
         "workflow_s": "see `docs_per_s_cached_step`.",
