@@ -64,6 +64,9 @@ class HitBook:
         self.path = path
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # A remembered hit may be lost to a power cut (the next lookup makes it again); a new
+        # generation may not, so advance() alone waits for the disk.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
         self._session = uuid.uuid4().hex[:16]
@@ -86,8 +89,12 @@ class HitBook:
         with self._lock:
             self._changes += 1
             token = f"{self._session}-{self._changes}"
-            self._db.execute("INSERT INTO generation (id, token) VALUES (1, ?) "
-                             "ON CONFLICT (id) DO UPDATE SET token = excluded.token", (token,))
+            self._db.execute("PRAGMA synchronous=FULL")
+            try:
+                self._db.execute("INSERT INTO generation (id, token) VALUES (1, ?) "
+                                 "ON CONFLICT (id) DO UPDATE SET token = excluded.token", (token,))
+            finally:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("DELETE FROM hits WHERE generation != ?", (token,))
         return token
 
