@@ -113,7 +113,7 @@ def judge(model: str, pairs: list[Pair], procedures: dict[str, Procedure]) -> di
     positives = sum(p.same for p in pairs)
     return {
         "model": model, "pairs": len(pairs), "load_and_first_s": load_s,
-        "precision": yes_right / max(1, yes_right + len(yes_wrong)),
+        "precision": yes_right / (yes_right + len(yes_wrong)) if yes_right + len(yes_wrong) else None,
         "recall": yes_right / max(1, positives),
         "false_yes": len(yes_wrong), "yes_right": yes_right, "positives": positives,
         "accuracy": sum(s == p.same for s, p in zip(said, pairs)) / len(pairs),
@@ -152,7 +152,8 @@ def main() -> None:
              "| model | precision | false yes | recall | accuracy | s a judgment (p50) | load + first s |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for model, result in results.items():
-        lines.append(f"| {model} | {result['precision']:.3f} | {result['false_yes']} | {result['recall']:.3f} | "
+        precision = "no yes at all" if result["precision"] is None else f"{result['precision']:.3f}"
+        lines.append(f"| {model} | {precision} | {result['false_yes']} | {result['recall']:.3f} | "
                      f"{result['accuracy']:.3f} | {result['s_per_judgment_p50']:.2f} | "
                      f"{result['load_and_first_s']:.1f} |")
     for model, result in results.items():
