@@ -14,6 +14,8 @@ import pytest
 from orchestrator import Seglam
 from orchestrator.cli import main
 from orchestrator.quick_hit import answer_from_book
+from orchestrator.storage.hit_book import HitBook
+from orchestrator.types import Draft, Procedure, Provenance
 from orchestrator.validation import validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,3 +110,16 @@ def test_a_failure_goes_to_the_graph_which_counts_it_once(home, capsys):
     with Seglam.open(home, synthesizer=None, engine=None) as seglam:
         (procedure,) = seglam.list_procedures("default")
         assert (procedure.stats.hits, procedure.stats.failures) == (1, 1)
+
+
+def test_the_book_keeps_no_decision_made_under_an_older_generation(tmp_path):
+    book = HitBook(tmp_path / "hit-book.sqlite3")
+    draft = Draft("convert", TASK, {"amount": "number", "rate": "number"}, {"type": "number"}, CONVERT, [])
+    procedure = Procedure.first_version(draft, "default", Provenance(author="human"))
+    decided_under = book.advance()
+    book.record("a kind", decided_under, [procedure])
+    assert [p.id for p in book.hits("a kind")] == [procedure.id]
+    book.advance()  # a write while lookup decided the next kind
+    book.record("another kind", decided_under, [procedure])
+    assert book.hits("another kind") is None and book.hits("a kind") is None
+    book.close()

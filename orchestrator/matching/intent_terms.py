@@ -128,6 +128,8 @@ WEAK_TARGET = ("in", "en", "nach", "auf")
 # ... and the source the one after these; of two units named without markers, the first.
 SOURCE = ("from", "von", "aus", "de", "depuis", "desde")
 
+CONVERSION = "conversion"  # the axis of units and their markers, in compared_words
+
 # Words, unit symbols and arrows; digits are dropped so "30°C" and "5km" name their units.
 TOKEN = re.compile(r"->|→|°[^\W\d_]|[€$]|[^\W\d_]+")
 FUZZY_MIN_CHARS = 5  # words this long also match with one typo ("celcius", "mlies", "wrods")
@@ -192,9 +194,25 @@ def _phrases_from(tokens: tuple[str, ...], index: int, phrases: tuple[tuple[str,
     return _by_initial(phrases).get(tokens[index][:1], ())
 
 
-def _names(tokens: tuple[str, ...], words: tuple[str, ...]) -> bool:
-    phrases = _phrases(words)
-    return any(_phrase_at(tokens, i, phrase) for i in range(len(tokens)) for phrase in _phrases_from(tokens, i, phrases))
+@lru_cache(maxsize=None)
+def _lexicon(axis: str) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The (value, phrase) pairs of an axis (UNITS for CONVERSION) by the first letter of the
+    phrase: a text is read for all of an axis's values in one pass over its tokens."""
+    values = UNITS if axis == CONVERSION else AXES[axis]
+    grouped: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for value, words in values.items():
+        for phrase in _phrases(words):
+            if phrase:
+                grouped.setdefault(phrase[0][:1], []).append((value, phrase))
+    return {initial: tuple(group) for initial, group in grouped.items()}
+
+
+def _mentions(tokens: tuple[str, ...], axis: str) -> list[tuple[str, int]]:
+    """(value, position) of each value of the axis the tokens name, in text order (at one
+    position, in the lexicon's order)."""
+    lexicon = _lexicon(axis)
+    return list(dict.fromkeys((value, i) for i, token in enumerate(tokens) for value, phrase in lexicon.get(token[:1], ())
+                              if _phrase_at(tokens, i, phrase)))
 
 
 def _marked(tokens: tuple[str, ...], index: int, markers: tuple[str, ...]) -> bool:
@@ -203,8 +221,7 @@ def _marked(tokens: tuple[str, ...], index: int, markers: tuple[str, ...]) -> bo
 
 
 def _conversion(tokens: tuple[str, ...]) -> Terms:
-    mentions = [(unit, i) for i in range(len(tokens)) for unit, words in UNITS.items()
-                if any(_phrase_at(tokens, i, phrase) for phrase in _phrases_from(tokens, i, _phrases(words)))]
+    mentions = _mentions(tokens, CONVERSION)
     units = list(dict.fromkeys(unit for unit, _ in mentions))
     strong = [unit for unit, i in mentions if _marked(tokens, i, STRONG_TARGET)]
     weak = [unit for unit, i in mentions if _marked(tokens, i, WEAK_TARGET)]
@@ -225,8 +242,6 @@ def _conversion(tokens: tuple[str, ...]) -> Terms:
         terms["conversion target"] = frozenset([target])
     return terms
 
-
-CONVERSION = "conversion"  # the axis of units and their markers, in compared_words
 
 
 @lru_cache(maxsize=4096)
@@ -258,8 +273,8 @@ def intent_terms(text: str) -> Terms:
     """The values each axis takes in `text`: {"operation": {"sum"}, "order": {"descending"}, ...}."""
     tokens = tokens_of(text)
     terms: Terms = {}
-    for axis, values in AXES.items():
-        found = frozenset(value for value, words in values.items() if _names(tokens, words))
+    for axis in AXES:
+        found = frozenset(value for value, _ in _mentions(tokens, axis))
         if found:
             terms[axis] = found
     terms.update(_conversion(tokens))

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS hits (
 )
 """
 BOOK_SIZE = 4096
+PRUNE_EVERY = 256  # records between two prunings of the oldest
 
 
 def book_path(home: Path) -> Path:
@@ -71,18 +72,14 @@ class HitBook:
         self._lock = threading.Lock()
         self._session = uuid.uuid4().hex[:16]
         self._changes = 0
+        self._token = ""  # the generation this book's writer wrote last; a reader writes none
+        self._written = self._db.execute("SELECT COALESCE(MAX(written), 0) FROM hits").fetchone()[0]
 
     @classmethod
     def reader(cls, home: Path) -> "HitBook | None":
         """The book of the store under `home`, for reading, or None when it has none yet."""
         path = book_path(home)
         return cls(path) if path.exists() else None
-
-    def generation(self) -> str:
-        """The token the store's writer wrote last ("" before any)."""
-        with self._lock:
-            row = self._db.execute("SELECT token FROM generation WHERE id = 1").fetchone()
-        return row[0] if row else ""
 
     def advance(self) -> str:
         """A new generation (the writer's): every hit recorded before it is stale. Returns it."""
@@ -96,24 +93,21 @@ class HitBook:
             finally:
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("DELETE FROM hits WHERE generation != ?", (token,))
+            self._token = token
         return token
 
     def record(self, kind: str, generation: str, procedures: list[Procedure]) -> None:
-        """Remember that requests of `kind` run `procedures`, in order, under `generation`."""
+        """Remember that requests of `kind` run `procedures`, in order, under `generation` (the
+        writer's: a decision made under an older generation is dropped)."""
         payload = json.dumps([procedure.to_json() for procedure in procedures], ensure_ascii=False)
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                current = self._db.execute("SELECT token FROM generation WHERE id = 1").fetchone()
-                if current and current[0] == generation:  # else the store changed meanwhile
-                    written = self._db.execute("SELECT COALESCE(MAX(written), 0) + 1 FROM hits").fetchone()[0]
-                    self._db.execute("INSERT OR REPLACE INTO hits (kind, generation, procedures, written) "
-                                     "VALUES (?, ?, ?, ?)", (kind, generation, payload, written))
-                    self._db.execute("DELETE FROM hits WHERE written <= ?", (written - BOOK_SIZE,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            if generation != self._token:  # the store changed while lookup decided
+                return
+            self._written += 1
+            self._db.execute("INSERT OR REPLACE INTO hits (kind, generation, procedures, written) VALUES (?, ?, ?, ?)",
+                             (kind, generation, payload, self._written))
+            if self._written % PRUNE_EVERY == 0:
+                self._db.execute("DELETE FROM hits WHERE written <= ?", (self._written - BOOK_SIZE,))
 
     def hits(self, kind: str) -> list[Procedure] | None:
         """The procedures requests of `kind` run, if the book knows the kind under the generation
