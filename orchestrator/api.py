@@ -373,7 +373,12 @@ class Seglam:
         client, lock = open_client(home, chroma_url)
         target = Embedder(home, cache_path=home / "embeddings.sqlite3", name=embedder)
         try:
-            return reembed(client, target)
+            counts = reembed(client, target)
+            if lock is not None:  # lookup may decide otherwise with the new vectors
+                book = HitBook(book_path(home))
+                book.advance()
+                book.close()
+            return counts
         finally:
             target.close()
             if lock is not None:

@@ -123,3 +123,12 @@ def test_the_book_keeps_no_decision_made_under_an_older_generation(tmp_path):
     book.record("another kind", decided_under, [procedure])
     assert book.hits("another kind") is None and book.hits("a kind") is None
     book.close()
+
+
+def test_reembedding_the_store_forgets_the_remembered_hits(home, capsys):
+    assert answer_from_book(home, request(4)).answer == 2.0
+    assert main(["--home", str(home), "reembed", "--embedder", "minilm-l6-v2"]) == 0
+    assert answer_from_book(home, request(4)) is None
+    assert main(run_args(home, 4)) == 0  # looked up with the new vectors, and remembered again
+    capsys.readouterr()
+    assert answer_from_book(home, request(4)).answer == 2.0
