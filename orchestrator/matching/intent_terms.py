@@ -106,6 +106,7 @@ AXES: dict[str, dict[str, tuple[str, ...]]] = {
 # texts do not cover "count the words longer than 5 characters".
 NARROWING_AXES = ("qualifier",)
 DIGIT = re.compile(r"\d")
+PARENTHESIS = re.compile(r"\s*\([^()]*\)")  # a remark in parentheses, read apart by agreement
 
 # Units a conversion goes between, by the words that name them.
 UNITS: dict[str, tuple[str, ...]] = {
@@ -129,6 +130,27 @@ WEAK_TARGET = ("in", "en", "nach", "auf")
 SOURCE = ("from", "von", "aus", "de", "depuis", "desde")
 
 CONVERSION = "conversion"  # the axis of units and their markers, in compared_words
+
+# Words that name no task of their own: verbs of asking and courtesy, and words for the input
+# itself ("this table", "the given list", "la colonne"). A conversion's verb is here too: its
+# direction is the term guard's to compare ("umrechnen" says nothing about from and to).
+GENERIC_WORDS = frozenset({
+    # asking, courtesy
+    "please", "kindly", "thanks", "thank", "give", "tell", "show", "return", "returns", "compute", "calculate",
+    "find", "get", "extract", "output", "provide", "report", "need", "want", "let", "know", "work", "out",
+    "determine", "much", "bitte", "gib", "gebe", "geben", "nenne", "berechne", "berechnen", "ermittle",
+    "ermitteln", "finde", "zeige", "liefere", "gibt", "svp", "plaît", "plait", "donne", "donner", "donnez",
+    "calcule", "calculer", "calculez", "trouve", "trouver", "renvoie", "renvoyer", "extrais", "extraire",
+    "indique", "favor", "dame", "calcula", "calcular", "encuentra", "devuelve", "extrae", "dime",
+    # the input itself
+    "given", "input", "data", "value", "values", "entry", "entries", "element", "elements", "item", "items",
+    "document", "table", "row", "rows", "column", "list", "field", "tabelle", "spalte", "liste", "eintrag",
+    "einträge", "wert", "werte", "tableau", "colonne", "valeur", "valeurs", "élément", "éléments", "tabla",
+    "columna", "lista", "valor", "valores", "elemento", "elementos",
+    # converting (the units say which way)
+    "convert", "conversion", "umrechnen", "umwandeln", "konvertieren", "convertis", "convertir", "convertissez",
+    "convierte",
+})
 
 # Words, unit symbols and arrows; digits are dropped so "30°C" and "5km" name their units.
 TOKEN = re.compile(r"->|→|°[^\W\d_]|[€$]|[^\W\d_]+")
@@ -162,14 +184,24 @@ def word_matches(token: str, word: str, compounds: bool = True) -> bool:
     (unless `compounds` is off), or, for longer ASCII words, the word with one typo."""
     if token == word or (compounds and len(word) >= PREFIX_MIN_CHARS and token.startswith(word)):
         return True
-    # Typos are forgiven in ASCII words only: in German "zahlen" (to pay) is not "zählen" (to count).
+    # Typos are forgiven in ASCII words only: in German "zahlen" (to pay) is not "zählen" (to
+    # count). A word spelled right is no typo of another: "compute" is not the French "compte"
+    # (count), "last" is not "least" (the minimum).
     return (len(word) >= FUZZY_MIN_CHARS and word.isascii() and token[:1] == word[:1]
-            and _one_edit_apart(token, word))
+            and token not in _spelled_right() and _one_edit_apart(token, word))
 
 
 def _phrase_at(tokens: tuple[str, ...], index: int, phrase: tuple[str, ...], compounds: bool = True) -> bool:
     return (index + len(phrase) <= len(tokens)
             and all(word_matches(tokens[index + k], word, compounds) for k, word in enumerate(phrase)))
+
+
+@lru_cache(maxsize=None)
+def _spelled_right() -> frozenset[str]:
+    """Words known to be spelled right: every word of the lexicon and the generic words."""
+    lexicons = [*AXES.values(), UNITS]
+    return GENERIC_WORDS | {word for lexicon in lexicons for words in lexicon.values()
+                            for phrase in _phrases(words) for word in phrase}
 
 
 @lru_cache(maxsize=None)
@@ -329,10 +361,13 @@ def agreement(request_task: str, texts: list[str]) -> bool:
     names one axis fewer or a value fewer ("count the rows" against "count the distinct
     vendors") does not agree. Texts that name no axis agree with a request that names none:
     what then tells the tasks apart is the rest of the words (known_words), which the
-    agreement zone checks as well.
+    agreement zone checks as well. A text is also read without its remarks in parentheses,
+    which a person's intent adds to say how ("sort in ascending order (smallest first)"), not
+    what: a request that names the order alone agrees with it.
     """
     terms = intent_terms(request_task)
-    return any(intent_terms(text) == terms for text in texts)
+    return any(intent_terms(text) == terms or ("(" in text and intent_terms(PARENTHESIS.sub("", text)) == terms)
+               for text in texts)
 
 
 # Names of columns and fields: the cells of a CSV header, the keys of JSON objects.

@@ -28,29 +28,9 @@ from typing import Iterable
 
 from stop_words import get_stop_words
 
-from .intent_terms import CONVERSION, compared_words, intent_terms, tokens_of, word_matches
+from .intent_terms import CONVERSION, GENERIC_WORDS, compared_words, intent_terms, tokens_of, word_matches
 
 LANGUAGES = ("english", "german", "french", "spanish")  # as intent_terms' lexicon
-# Words that name no task of their own: verbs of asking and courtesy, and words for the input
-# itself ("this table", "the given list", "la colonne"). A conversion's verb is here too: its
-# direction is the term guard's to compare ("umrechnen" says nothing about from and to).
-GENERIC_WORDS = frozenset({
-    # asking, courtesy
-    "please", "kindly", "thanks", "thank", "give", "tell", "show", "return", "returns", "compute", "calculate",
-    "find", "get", "extract", "output", "provide", "report", "need", "want", "let", "know", "work", "out",
-    "determine", "much", "bitte", "gib", "gebe", "geben", "nenne", "berechne", "berechnen", "ermittle",
-    "ermitteln", "finde", "zeige", "liefere", "gibt", "svp", "plaît", "plait", "donne", "donner", "donnez",
-    "calcule", "calculer", "calculez", "trouve", "trouver", "renvoie", "renvoyer", "extrais", "extraire",
-    "indique", "favor", "dame", "calcula", "calcular", "encuentra", "devuelve", "extrae", "dime",
-    # the input itself
-    "given", "input", "data", "value", "values", "entry", "entries", "element", "elements", "item", "items",
-    "document", "table", "row", "rows", "column", "list", "field", "tabelle", "spalte", "liste", "eintrag",
-    "einträge", "wert", "werte", "tableau", "colonne", "valeur", "valeurs", "élément", "éléments", "tabla",
-    "columna", "lista", "valor", "valores", "elemento", "elementos",
-    # converting (the units say which way)
-    "convert", "conversion", "umrechnen", "umwandeln", "konvertieren", "convertis", "convertir", "convertissez",
-    "convierte",
-})
 # Endings that inflect a word without changing what it names: "dates", "adding", "Tage", "mots".
 ENDINGS = ("ing", "ed", "es", "en", "s", "e", "n")
 MIN_STEM_CHARS = 3
