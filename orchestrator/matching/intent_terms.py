@@ -105,6 +105,12 @@ AXES: dict[str, dict[str, tuple[str, ...]]] = {
 # Axes on which a request may name nothing the procedure's texts do not: "count the words"
 # texts do not cover "count the words longer than 5 characters".
 NARROWING_AXES = ("qualifier",)
+# Phrases that name no term between these words (the word before, the word after): "a number
+# of days" is some days and "the invoice number of an invoice" an identifier, while "the number
+# of rows" and "number of WARN lines" count.
+NOT_NAMING: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {
+    ("number", "of"): (frozenset({"a"}), frozenset({"a", "an", "the", "this", "that", "each", "every"})),
+}
 DIGIT = re.compile(r"\d")
 PARENTHESIS = re.compile(r"\s*\([^()]*\)")  # a remark in parentheses, read apart by agreement
 
@@ -244,7 +250,16 @@ def _mentions(tokens: tuple[str, ...], axis: str) -> list[tuple[str, int]]:
     position, in the lexicon's order)."""
     lexicon = _lexicon(axis)
     return list(dict.fromkeys((value, i) for i, token in enumerate(tokens) for value, phrase in lexicon.get(token[:1], ())
-                              if _phrase_at(tokens, i, phrase)))
+                              if _phrase_at(tokens, i, phrase) and not _names_otherwise(tokens, i, phrase)))
+
+
+def _names_otherwise(tokens: tuple[str, ...], index: int, phrase: tuple[str, ...]) -> bool:
+    """Whether the words around a phrase give it another sense (NOT_NAMING)."""
+    if phrase not in NOT_NAMING:
+        return False
+    before, after = NOT_NAMING[phrase]
+    end = index + len(phrase)
+    return (index > 0 and tokens[index - 1] in before) or (end < len(tokens) and tokens[end] in after)
 
 
 def _marked(tokens: tuple[str, ...], index: int, markers: tuple[str, ...]) -> bool:
