@@ -31,6 +31,39 @@ from stop_words import get_stop_words
 from .intent_terms import CONVERSION, GENERIC_WORDS, compared_words, intent_terms, tokens_of, word_matches
 
 LANGUAGES = ("english", "german", "french", "spanish")  # as intent_terms' lexicon
+# The German, French and Spanish words for the things requests are about (dates, documents,
+# their parts and fields, what is done to them), by the English word known texts use: a word is
+# explained where its English word is. Terms the term guard compares (sum, first, tax...) are
+# not here: intent_terms' lexicon reads them in every language.
+TRANSLATIONS: dict[str, tuple[str, ...]] = {
+    "date": ("datum", "fecha"),
+    "day": ("tag", "jour", "día", "dia"),
+    "week": ("woche", "semaine", "semana"),
+    "month": ("monat", "mois", "mes"),
+    "year": ("jahr", "année", "annee", "año"),
+    "weekday": ("wochentag",),
+    "invoice": ("rechnung", "facture", "factura"),
+    "amount": ("betrag", "montant", "importe", "monto"),
+    "number": ("nummer", "numéro", "numero", "número"),
+    "numbers": ("zahlen", "nombres", "números", "numeros"),
+    "email": ("mail", "courriel", "correo"),
+    "address": ("adresse", "dirección", "direccion"),
+    "message": ("nachricht", "mensaje"),
+    "log": ("protokoll", "journal", "registro"),
+    "line": ("zeile", "ligne", "línea", "linea"),
+    "word": ("wort", "wörter", "mot", "palabra"),
+    "text": ("texte", "texto"),
+    "character": ("zeichen", "caractère", "caractere", "carácter", "caracter"),
+    "sort": ("sortieren", "sortiere", "trier", "triez", "ordenar", "ordena"),
+    "temperature": ("temperatur", "température", "temperatura"),
+    "distance": ("entfernung", "distanz", "distancia"),
+    "valid": ("gültig", "gültige", "gültiges", "valide", "válido", "valido"),
+    "check": ("prüfen", "prüfe", "vérifier", "vérifie", "verifica", "verificar", "comprueba"),
+    "record": ("datensatz", "enregistrement"),
+    "name": ("nom",),
+    "key": ("schlüssel", "clé", "clave"),
+}
+ENGLISH_OF = {word: english for english, words in TRANSLATIONS.items() for word in words}
 # Endings that inflect a word without changing what it names: "dates", "adding", "Tage", "mots".
 ENDINGS = ("ing", "ed", "es", "en", "s", "e", "n")
 MIN_STEM_CHARS = 3
@@ -76,8 +109,16 @@ def _same_word(token: str, known: str) -> bool:
             or _stem(token) == _stem(known) or _swapped(token, known))
 
 
-def _explained(token: str, known: set[str], ignored: frozenset[str]) -> bool:
+def _said(token: str, known: set[str], ignored: frozenset[str]) -> bool:
+    """Whether the token, or its English word (TRANSLATIONS), is one of the known or ignored words."""
     if token in ignored or token in known or any(_same_word(token, word) for word in known):
+        return True
+    english = next((ENGLISH_OF[word] for word in ENGLISH_OF if _same_word(token, word)), None)
+    return english is not None and (english in known or any(_same_word(english, word) for word in known))
+
+
+def _explained(token: str, known: set[str], ignored: frozenset[str]) -> bool:
+    if _said(token, known, ignored):
         return True
     # A compound is explained by its parts: "Absenderadresse" by "Absender" and "Adresse", but
     # "Steuersatz" (tax rate) not by "Steuer" alone.
