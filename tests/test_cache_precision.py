@@ -246,6 +246,26 @@ def test_a_request_that_narrows_the_task_conflicts_with_texts_that_do_not():
     assert conflict("number of items per status", merge("How many records are there for each status?")) is None
 
 
+def test_a_word_spelled_right_is_no_typo_of_another_term():
+    assert intent_terms("Compute the average of the amount column") == {"operation": {"mean"}}  # not "compte"
+    assert intent_terms("Return the last item of the list") == {"position": {"last"}}  # not "least"
+    assert intent_terms("compute the averge") == {"operation": {"mean"}}  # a typo still is one
+
+
+def test_number_of_counts_unless_its_neighbours_make_it_a_quantity_or_an_identifier():
+    assert intent_terms("the number of rows") == {"operation": {"count"}}
+    assert intent_terms("number of WARN lines")["operation"] == {"count"}
+    assert intent_terms("Add a number of days to an ISO date") == {"shift in time": {"later"}}
+    assert intent_terms("Extract the invoice number of an invoice") == {"document field": {"document number"}}
+
+
+def test_a_persons_remarks_in_parentheses_do_not_keep_a_request_from_agreeing():
+    ascending = ["Sort a list of numbers in ascending order (smallest first)."]
+    assert agreement("order the list low to high", ascending)
+    assert not agreement("order the list high to low", ascending)
+    assert not agreement("the first item", ascending)
+
+
 def test_agreement_needs_the_same_values_on_every_axis_as_one_verified_text():
     assert agreement("Summe der Spalte amount", ["sum the amount column"])
     assert agreement("cuont unique vendors", ["How many different vendors appear in this table?"])

@@ -24,6 +24,12 @@ def test_function_words_that_tell_tasks_apart_and_the_rest_of_a_compound_need_a_
     assert unexplained_words("Rechnungsnummer auslesen", ["Nummer der Rechnung auslesen"]) == []
 
 
+def test_a_word_in_another_language_is_explained_where_a_text_says_it_in_english():
+    assert unexplained_words("die Tage zum Datum", ["add the days to the date"]) == []
+    assert unexplained_words("montant de la facture", ["the amount of the invoice"]) == []
+    assert unexplained_words("Datum der Rechnung", ["the amount of the invoice"]) == ["datum"]
+
+
 def test_typos_inflections_and_data_names_are_not_new_words():
     assert unexplained_words("cuont by staus", ["Count the records by status"]) == []
     assert unexplained_words("add dyas to the dates", ADD_DAYS) == []
