@@ -64,6 +64,19 @@ TRANSLATIONS: dict[str, tuple[str, ...]] = {
     "key": ("schlüssel", "clé", "clave"),
 }
 ENGLISH_OF = {word: english for english, words in TRANSLATIONS.items() for word in words}
+
+
+def _by_letters(words) -> dict[str, tuple[str, ...]]:
+    """The words by each of their first two letters: a token is one of them, a typo of it or
+    an inflection only if it starts with its first letter, or (two letters swapped) its second."""
+    grouped: dict[str, list[str]] = {}
+    for word in words:
+        for letter in set(word[:2]):
+            grouped.setdefault(letter, []).append(word)
+    return {letter: tuple(group) for letter, group in grouped.items()}
+
+
+TRANSLATED_BY_LETTER = _by_letters(ENGLISH_OF)
 # Endings that inflect a word without changing what it names: "dates", "adding", "Tage", "mots".
 ENDINGS = ("ing", "ed", "es", "en", "s", "e", "n")
 MIN_STEM_CHARS = 3
@@ -113,7 +126,8 @@ def _said(token: str, known: set[str], ignored: frozenset[str]) -> bool:
     """Whether the token, or its English word (TRANSLATIONS), is one of the known or ignored words."""
     if token in ignored or token in known or any(_same_word(token, word) for word in known):
         return True
-    english = next((ENGLISH_OF[word] for word in ENGLISH_OF if _same_word(token, word)), None)
+    english = next((ENGLISH_OF[word] for word in TRANSLATED_BY_LETTER.get(token[:1], ()) if _same_word(token, word)),
+                   None)
     return english is not None and (english in known or any(_same_word(english, word) for word in known))
 
 
