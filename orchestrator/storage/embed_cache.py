@@ -9,10 +9,11 @@ reads one row. The newest MAX_TEXTS texts are kept.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from array import array
 from pathlib import Path
+
+from .sqlite_files import open_sqlite
 
 MAX_TEXTS = 50_000
 PRUNE_EVERY = 1_000  # writes between two prunings
@@ -24,12 +25,8 @@ class EmbeddingCache:
     """text -> vector for one embedding model; safe to share between threads."""
 
     def __init__(self, path: Path, model: str):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._model = model
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(SCHEMA)
+        self._db = open_sqlite(path, SCHEMA)
         self._lock = threading.Lock()
         self._writes = 0
 

@@ -18,7 +18,6 @@ others, and its generation lives in the store itself.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import uuid
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 from ..matching.intent_terms import data_names
 from ..settings import Settings
 from ..types import Procedure, Request
+from .sqlite_files import open_sqlite
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS generation (
@@ -61,14 +61,10 @@ class HitBook:
     and to read from other processes while the writer writes."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
         # A remembered hit may be lost to a power cut (the next lookup makes it again); a new
         # generation may not, so advance() alone waits for the disk.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = open_sqlite(path, SCHEMA, timeout=10)
         self._lock = threading.Lock()
         self._session = uuid.uuid4().hex[:16]
         self._changes = 0

@@ -14,7 +14,6 @@ it takes effect everywhere at once.
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -22,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..types import Procedure, Stats
+from .sqlite_files import open_sqlite
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -71,14 +71,8 @@ class RunLedger:
     store); safe to share between threads."""
 
     def __init__(self, path: Path | None = None):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False,
-                                   isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = open_sqlite(path, SCHEMA)
         self._lock = threading.Lock()
         self._pending: Counter = Counter()  # (namespace, minute, "requests"|"hits"|"model_calls") -> n
         self._flushed = time.monotonic()
