@@ -259,13 +259,15 @@ class Seglam:
         write_bundle(Path(path), Bundle(namespace, key_name, procedures, negatives), key_name)
         return len(procedures)
 
-    def import_bundle(self, path: str | Path, trusted_key: str | Path, namespace: str | None = None) -> ImportReport:
+    def import_bundle(self, path: str | Path, trusted_key: str | Path, namespace: str | None = None, *,
+                      reword: bool = True) -> ImportReport:
         """Import a bundle signed by the key whose public half is `trusted_key`, into `namespace`
         (default: the bundle's). Every version's tests run in this machine's sandbox under its
         policy first; a procedure already here with the same code is skipped, and one that does
         what a procedure here does (a twin, as commit sees it) joins it as aliases. If anything is
         refused (signature, hashes, entries, a failing procedure), nothing is imported:
-        BundleRefused lists why."""
+        BundleRefused lists why. reword: an admitted procedure that brings no other wordings gets
+        the model's, as one added by hand does (add_procedure)."""
         bundle = read_bundle(Path(path), Path(trusted_key))
         namespace = namespace or bundle.namespace
         validate("-", {}, namespace)
@@ -293,7 +295,10 @@ class Seglam:
             raise BundleRefused(path, problems)
         origin = f"{Path(path).name}, signed by {bundle.signer}"
         for procedure_id in report.admitted:
-            for version in bundle.procedures[procedure_id]:
+            *earlier, current = bundle.procedures[procedure_id]
+            if reword:
+                current = replace(current, wordings=self._reworded(current.as_draft()).wordings)
+            for version in [*earlier, current]:
                 self.procedures.add(replace(version, namespace=namespace,
                                             provenance=replace(version.provenance, imported_from=origin)))
         for procedure_id, twin_id in report.merged.items():

@@ -416,7 +416,7 @@ def cmd_export(args) -> int:
 
 def cmd_import(args) -> int:
     with open_seglam(args) as seglam:
-        report = seglam.import_bundle(args.file, args.trust, args.namespace)
+        report = seglam.import_bundle(args.file, args.trust, args.namespace, reword=not args.no_rewording)
     print(f"admitted {len(report.admitted)}: {', '.join(report.admitted) or '-'}")
     print(f"skipped {len(report.skipped)} (the same code is here): {', '.join(report.skipped) or '-'}")
     print(f"merged {len(report.merged)} into the twin here: "
@@ -629,6 +629,8 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("file")
     importing.add_argument("--trust", required=True, help="the public key file of the bundle's signer")
     importing.add_argument("--namespace", help="default: the namespace the bundle was exported from")
+    importing.add_argument("--no-rewording", action="store_true",
+                           help="do not ask the model for other wordings of procedures that bring none")
     importing.set_defaults(handler=cmd_import)
 
     workflow = commands.add_parser("workflow", help="run a declarative workflow (YAML)")

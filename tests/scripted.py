@@ -1,5 +1,6 @@
-"""A scripted synthesizer for graph tests: it returns prepared drafts instead of asking a model,
-so the graph's routing, verification and storage are tested in seconds and deterministically."""
+"""Scripted stand-ins for the model in graph tests (a synthesizer, a rechecker, a rewording): they
+return prepared answers instead of asking a model, so the graph's routing, verification and
+storage are tested in seconds and deterministically."""
 from __future__ import annotations
 
 import json
@@ -59,3 +60,14 @@ class ScriptedRechecker:
         if key not in self.answers:
             return Opinion(None, 1, "the script has no answer")
         return Opinion(self.answers[key], 1)
+
+
+class ScriptedRewording:
+    """Proposes the same wordings for every procedure, and remembers whose intent it was asked about."""
+
+    def __init__(self, wordings: list[str]):
+        self.proposed, self.asked = wordings, []
+
+    def wordings(self, draft: Draft) -> list[str]:
+        self.asked.append(draft.intent)
+        return self.proposed

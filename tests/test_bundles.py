@@ -2,13 +2,13 @@
 answers; any tampering refuses the whole bundle and imports nothing."""
 from __future__ import annotations
 
-import json
 import zipfile
 
 import pytest
 
 from orchestrator import BundleRefused, Draft, ProcedureTest, Seglam
 from orchestrator.storage.signing import create_key
+from scripted import ScriptedRewording, ScriptedSynthesizer
 
 TOTAL = "import extract\n\ndef solve(invoice):\n    return extract.amount(invoice, 'total')\n"
 EUR = "def solve(amount, rate):\n    return round(amount * rate, 2)\n"
@@ -185,3 +185,25 @@ def test_the_demos_three_procedures_answer_the_same_after_export_and_import(tmp_
     with Seglam.open(tmp_path / "fresh", embedder=embedder) as fresh:
         assert len(fresh.import_bundle(tmp_path / "demo.bundle", public).admitted) == 3
         assert answers(fresh) == before
+
+
+def test_an_imported_procedure_without_wordings_gets_the_models_once(tmp_path, embedder, monkeypatch):
+    monkeypatch.setenv("SEGLAM_HOME", str(tmp_path / "installed"))
+    public = create_key("team")
+    intent = "Convert the amount into euros at the rate"
+    with Seglam.open(tmp_path / "source", embedder=embedder, synthesizer=ScriptedSynthesizer([])) as source:
+        source.add_procedure(Draft(name="to_eur", intent=intent, params={"amount": "number", "rate": "number"},
+                                   returns={"type": "number"}, code=EUR,
+                                   tests=[ProcedureTest({"amount": 10, "rate": 0.5}, 5.0)]), "demo", reword=False)
+        source.export_bundle(tmp_path / "demo.bundle", "demo", "team")
+    rewording = ScriptedRewording(["eur_conversion", "average of the amounts"])
+    with Seglam.open(tmp_path / "target", embedder=embedder, synthesizer=ScriptedSynthesizer([]),
+                     rewording=rewording) as target:
+        target.import_bundle(tmp_path / "demo.bundle", public)
+        (imported,) = target.list_procedures("demo")
+        assert imported.wordings == ["eur_conversion"]  # an operation the intent does not name is dropped
+        assert rewording.asked == [intent]
+        assert target.run("eur_conversion", {"amount": 4, "rate": 2}, "demo", synthesize=False).answer == 8
+    with Seglam.open(tmp_path / "no-model", embedder=embedder, synthesizer=ScriptedSynthesizer([])) as without:
+        assert len(without.import_bundle(tmp_path / "demo.bundle", public).admitted) == 1
+        assert [p.wordings for p in without.list_procedures("demo")] == [[]]

@@ -6,7 +6,7 @@ import pytest
 from orchestrator import Seglam
 from orchestrator.errors import ProcedureRejected
 from orchestrator.authoring.handwritten import InvalidProcedureFile, parse_procedure_source
-from scripted import ScriptedSynthesizer
+from scripted import ScriptedRewording, ScriptedSynthesizer
 
 CONVERT = '''
 def solve(amount: float, rate: float) -> float:
@@ -92,15 +92,6 @@ def test_a_hand_written_procedure_reads_documents_with_extract(seglam):
     result = seglam.run("Extract the total amount due of an invoice",
                         {"invoice": "Helix & Sons\nSubtotal: £2,143.97\nVAT: £214.40\nTOTAL DUE: £2,358.37\n"})
     assert (result.route, result.answer, result.model_calls) == ("hit", 2358.37, 0)
-
-
-class ScriptedRewording:
-    def __init__(self, wordings):
-        self.proposed, self.asked = wordings, []
-
-    def wordings(self, draft):
-        self.asked.append(draft.intent)
-        return self.proposed
 
 
 def test_a_hand_added_procedure_gets_the_models_wordings_that_name_nothing_else(tmp_path, embedder):
