@@ -32,6 +32,7 @@ from .prompts.synthesizer import EngineSynthesizer, Synthesizer
 from .types import JSON, Draft, ImportReport, Procedure, Provenance, Request, Result, Stats, Status
 from .validation import validate
 
+
 class Seglam:
     """A procedure cache with its graph: open once, run many requests, close.
 

@@ -216,23 +216,6 @@ def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
 
 
 @lru_cache(maxsize=None)
-def _by_initial(phrases: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
-    """The phrases by the first letter of their first word. A token names a word only if it
-    starts with the word's first letter (the same word, a compound, or one typo after the
-    first letter: word_matches), so each position of a text tries only those phrases."""
-    grouped: dict[str, list[tuple[str, ...]]] = {}
-    for phrase in phrases:
-        if phrase:
-            grouped.setdefault(phrase[0][:1], []).append(phrase)
-    return {initial: tuple(group) for initial, group in grouped.items()}
-
-
-def _phrases_from(tokens: tuple[str, ...], index: int, phrases: tuple[tuple[str, ...], ...]):
-    """The phrases that may start at tokens[index]."""
-    return _by_initial(phrases).get(tokens[index][:1], ())
-
-
-@lru_cache(maxsize=None)
 def _lexicon(axis: str) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
     """The (value, phrase) pairs of an axis (UNITS for CONVERSION) by the first letter of the
     phrase: a text is read for all of an axis's values in one pass over its tokens."""
@@ -290,7 +273,6 @@ def _conversion(tokens: tuple[str, ...]) -> Terms:
     return terms
 
 
-
 @lru_cache(maxsize=4096)
 def compared_words(text: str) -> dict[int, str]:
     """Which tokens of the text (by index in tokens_of) the terms are read from, and the axis of
@@ -299,15 +281,13 @@ def compared_words(text: str) -> dict[int, str]:
     nor the rest of a compound it reads by its head ("Steuer|satz" names the tax, not the rate)."""
     tokens = tokens_of(text)
     compared: dict[int, str] = {}
-    units = tuple(phrase for words in UNITS.values() for phrase in _phrases(words))
     markers = _phrases((*STRONG_TARGET, *WEAK_TARGET, *SOURCE))
-    axes = {axis: tuple(phrase for words in values.values() for phrase in _phrases(words)) for axis, values in AXES.items()}
-    for i in range(len(tokens)):
-        for axis, phrases in axes.items():
-            for phrase in _phrases_from(tokens, i, phrases):
+    for i, token in enumerate(tokens):
+        for axis in AXES:
+            for _, phrase in _lexicon(axis).get(token[:1], ()):
                 if _phrase_at(tokens, i, phrase, compounds=False):
                     compared.update(dict.fromkeys(range(i, i + len(phrase)), axis))
-        if any(_phrase_at(tokens, i, phrase, compounds=False) for phrase in _phrases_from(tokens, i, units)):
+        if any(_phrase_at(tokens, i, phrase, compounds=False) for _, phrase in _lexicon(CONVERSION).get(token[:1], ())):
             compared[i] = CONVERSION
             for marker in markers:
                 if tokens[max(0, i - len(marker)):i] == marker:

@@ -122,13 +122,17 @@ def _same_word(token: str, known: str) -> bool:
             or _stem(token) == _stem(known) or _swapped(token, known))
 
 
+def _known(token: str, known: set[str]) -> bool:
+    return token in known or any(_same_word(token, word) for word in known)
+
+
 def _said(token: str, known: set[str], ignored: frozenset[str]) -> bool:
     """Whether the token, or its English word (TRANSLATIONS), is one of the known or ignored words."""
-    if token in ignored or token in known or any(_same_word(token, word) for word in known):
+    if token in ignored or _known(token, known):
         return True
     english = next((ENGLISH_OF[word] for word in TRANSLATED_BY_LETTER.get(token[:1], ()) if _same_word(token, word)),
                    None)
-    return english is not None and (english in known or any(_same_word(english, word) for word in known))
+    return english is not None and _known(english, known)
 
 
 def _explained(token: str, known: set[str], ignored: frozenset[str]) -> bool:

@@ -23,7 +23,7 @@ from ..admission.contracts import stated_contract
 from ..settings import Settings
 from .common import ANY_JSON, preview, returns_schema
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
-from ..types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
+from ..types import Draft, Procedure, ProcedureTest, Request, json_type
 
 RETURN_TYPES = ["string", "number", "integer", "boolean", "array", "object"]
 
