@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cache.workload import load_stream  # noqa: E402
-from engine.base import ReplyTruncated  # noqa: E402
+from engine.base import Reply, ReplyTruncated  # noqa: E402
 from engine.llama import LlamaEngine  # noqa: E402
 from orchestrator import Seglam  # noqa: E402
 from orchestrator.storage.embed import Embedder  # noqa: E402
@@ -49,6 +49,15 @@ class LoggedEngine:
         self.write({"reply": reply.text, "s": time.perf_counter() - started,
                     "temperature": options.get("temperature", 0.0), "asked": messages[-1]["content"]})
         return reply
+
+    def chat_many(self, messages, n, **options):
+        started = time.perf_counter()
+        replies = self.engine.chat_many(messages, n, **options)
+        for number, reply in enumerate(replies):
+            text = reply.text if isinstance(reply, (Reply, ReplyTruncated)) else str(reply)
+            self.write({"reply" if isinstance(reply, Reply) else "cut": text, "s": time.perf_counter() - started,
+                        "candidate": number, "of": len(replies), "asked": messages[-1]["content"]})
+        return replies
 
     def write(self, line: dict) -> None:
         self.log.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")

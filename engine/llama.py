@@ -20,6 +20,8 @@
 - Greedy replies may be decoded speculatively with the 0.5B draft model (engine.speculative):
   same tokens as plain decoding, grammar included; the draft length adapts to the measured
   costs and acceptance, and speculation stays off where it does not pay (this CPU).
+- `chat_many` gives several replies to one prompt in one batched decode (engine.batched): the
+  first is `chat`'s, the others sampled; synthesis lets verification pick among them.
 - Every reply carries token counts and llama.cpp's own prompt and decode timings.
 """
 from __future__ import annotations
@@ -34,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from .base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolSpec
-from .device import SPECULATE_DEFAULT, device_kind, resolve_flash_attn
+from .batched import generate_together, parallel_context
+from .device import DRAFTS_PER_CALL_DEFAULT, SPECULATE_DEFAULT, device_kind, resolve_flash_attn
 from .kv.llama_shift import complete_with_context_shift
 from .models import MODELS, check_gguf, default_model_path, installed_model, is_verified, seglam_home, sha256_of
 from .prefix_cache import MIN_PREFIX_TOKENS, PrefixStore, prefix_key
@@ -85,6 +88,7 @@ class LlamaEngine:
     context_shift: when a prompt plus its reply would not fit n_ctx, evict old tokens (sinks +
         recent, engine/kv/llama_shift.py) instead of raising ContextOverflow; `Reply.evicted_tokens`
         says how many went.
+    parallel: the most replies `chat_many` decodes together (sequences of the one context).
     """
 
     def __init__(
@@ -100,6 +104,7 @@ class LlamaEngine:
         prefix_dir: str | Path | None = None,
         draft_model: str | Path | None = None,
         context_shift: bool = False,
+        parallel: int = 4,
         seed: int = 0,
         verbose: bool = False,
         home: str | Path | None = None,
@@ -112,6 +117,7 @@ class LlamaEngine:
         self.n_gpu_layers = n_gpu_layers
         self._flash_attn_setting = flash_attn
         self.context_shift = context_shift
+        self.parallel = max(1, parallel)
         self.seed = seed
         self.verbose = verbose
         self._state_dir = Path(prefix_dir or os.environ.get(PREFIX_DIR_ENV) or seglam_home(home) / "kv").expanduser()
@@ -153,6 +159,11 @@ class LlamaEngine:
         return device_kind(self.n_gpu_layers)
 
     @property
+    def drafts_per_call(self) -> int:
+        """How many synthesis drafts one call should ask for on this device (engine.device)."""
+        return min(self.parallel, DRAFTS_PER_CALL_DEFAULT[self.device])
+
+    @property
     def flash_attn(self) -> bool:
         return resolve_flash_attn(self._flash_attn_setting, self.device)
 
@@ -182,7 +193,8 @@ class LlamaEngine:
 
             kwargs = self.llama_kwargs()
             try:
-                llm = Llama(**kwargs)
+                with parallel_context(self.parallel):
+                    llm = Llama(**kwargs)
             except ValueError as error:
                 raise EngineError(f"llama.cpp could not load {kwargs['model_path']}: {error}") from None
             template = llm.metadata.get("tokenizer.chat_template")
@@ -265,12 +277,66 @@ class LlamaEngine:
             model=self.model_id,
             evicted_tokens=evicted,
         )
-        if grammar_schema is None:
-            return reply
-        if finish_reason == "length":
-            raise ReplyTruncated(f"the reply was cut at max_tokens={max_tokens} before its JSON was complete; "
-                                 "raise max_tokens or ask for a shorter answer", text)
-        return parse_structured(reply, text, code_block, tools)
+        return finished(reply, finish_reason, grammar_schema, code_block, tools, max_tokens)
+
+    def chat_many(
+        self,
+        messages: list[dict[str, str]],
+        n: int,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 1024,
+        temperature: float = 0.7,
+        code_block: str | None = None,
+    ) -> list[Reply | EngineError]:
+        """Up to n replies to one conversation, decoded together (engine.batched).
+
+        The first is the reply `chat` gives at temperature 0; the others sample at `temperature`,
+        each with its own seed. As many as fit the context come back (prompt plus max_tokens each;
+        at most `parallel`). A reply that failed as `chat` would have raised (cut before its JSON
+        closed, not JSON) is that error in its place. No tools: a tool call takes a turn of its own.
+        """
+        import llama_cpp
+
+        if code_block and schema is None:
+            raise EngineError("code_block needs a schema for the JSON that follows the code")
+        grammar = grammar_for(json.dumps(schema), code_block) if schema else None
+        with self._lock:
+            llm = self._load()
+            started = time.perf_counter()
+            prompt = self._tokenize_chat(llm, messages, None)
+            room = (self.n_ctx - len(prompt)) // max_tokens
+            if room < 1:
+                raise ContextOverflow(len(prompt), self.n_ctx, reserved=max_tokens)
+            count = max(1, min(n, self.parallel, room))
+            self.last_prefix = self._warm_prefix(llm, messages, None, prompt)
+            self.last_speculation = None
+            cached = 0 if self.last_prefix == "built" else \
+                min(llm.longest_token_prefix(llm.input_ids[:llm.n_tokens].tolist(), prompt), len(prompt) - 1)
+            samplers = [llm._init_sampler(temp=0.0, repeat_penalty=1.0, grammar=grammar)]
+            for index in range(1, count):
+                llm.set_seed(self.seed + index)
+                samplers.append(llm._init_sampler(temp=temperature, repeat_penalty=1.0, grammar=grammar))
+            llm.set_seed(self.seed)
+            try:
+                outputs = generate_together(llm, prompt, samplers, max_tokens,
+                                            lambda token: llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
+            except RuntimeError as error:
+                llm.reset()
+                llm._ctx.kv_cache_clear()
+                raise EngineError(f"llama.cpp failed while generating ({error}); try a shorter prompt, "
+                                  "a lower max_tokens or fewer replies") from None
+            timing = {"total_ms": (time.perf_counter() - started) * 1000, "prompt_ms": outputs.prompt_s * 1000,
+                      "decode_ms": outputs.decode_s * 1000}
+        replies: list[Reply | EngineError] = []
+        for output in outputs.sequences:
+            text = llm.detokenize(output.tokens, prev_tokens=prompt).decode("utf-8", errors="ignore")
+            reply = Reply(text=text, prompt_tokens=len(prompt), cached_prompt_tokens=max(0, cached),
+                          completion_tokens=len(output.tokens), model=self.model_id, **timing)
+            try:
+                replies.append(finished(reply, output.finish_reason, schema, code_block, None, max_tokens))
+            except EngineError as error:
+                replies.append(error)
+        return replies
 
     def fixed_prefix(self, llm, messages, tools, prompt: list[int]) -> list[int]:
         """The prompt tokens of the system turn: the part every synthesis call shares.
@@ -288,7 +354,7 @@ class LlamaEngine:
     def prefix_settings(self) -> dict[str, Any]:
         """Everything besides the model and the tokens that shapes a KV state."""
         return {"n_ctx": self.n_ctx, "n_batch": self.n_batch, "flash_attn": self.flash_attn,
-                "device": self.device, "n_gpu_layers": self.n_gpu_layers}
+                "device": self.device, "n_gpu_layers": self.n_gpu_layers, "parallel": self.parallel}
 
     def _warm_prefix(self, llm, messages, tools, prompt: list[int]) -> str | None:
         """Bring the system turn's KV state in from disk (or build and save it) when the
@@ -397,3 +463,15 @@ class LlamaEngine:
             save_controller(self._controller_file, self._controller)
         text = llm.detokenize(tokens, prev_tokens=prompt).decode("utf-8", errors="ignore")
         return text, finish, len(tokens)
+
+
+def finished(reply: Reply, finish_reason: str, grammar_schema: dict[str, Any] | None, code_block: str | None,
+             tools: list[ToolSpec] | None, max_tokens: int) -> Reply:
+    """The reply, parsed when a schema constrained it; ReplyTruncated when it was cut before
+    its JSON closed, EngineError when it is not what the grammar promised."""
+    if grammar_schema is None:
+        return reply
+    if finish_reason == "length":
+        raise ReplyTruncated(f"the reply was cut at max_tokens={max_tokens} before its JSON was complete; "
+                             "raise max_tokens or ask for a shorter answer", reply.text)
+    return parse_structured(reply, reply.text, code_block, tools)

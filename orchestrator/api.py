@@ -108,7 +108,8 @@ class Seglam:
 
                 engine = LlamaEngine(home=home)
             tools = SynthesisTools(sandbox, knowledge, store, embedder, settings.limits) if synthesis_tools else None
-            synthesizer = EngineSynthesizer(engine, max_tokens=settings.synthesis_max_tokens, tools=tools)
+            synthesizer = EngineSynthesizer(engine, max_tokens=settings.synthesis_max_tokens, tools=tools,
+                                            candidates=settings.synthesis_candidates)
         if confirmer is None and engine is not None:
             confirmer = EngineConfirmer(engine)
         if rewording is None and engine is not None:

@@ -58,6 +58,11 @@ class RemoteEngine:
 
         return ray.get(self._actor.chat.remote(messages, tools, schema, max_tokens, temperature, code_block))
 
+    def chat_many(self, messages, n, schema=None, max_tokens=1024, temperature=0.7, code_block=None):
+        import ray
+
+        return ray.get(self._actor.chat_many.remote(messages, n, schema, max_tokens, temperature, code_block))
+
 
 class ModelActor:
     """The cluster's one local model: workers' model calls queue here, one at a time."""
@@ -73,6 +78,10 @@ class ModelActor:
     def chat(self, messages, tools, schema, max_tokens, temperature, code_block):
         return self._engine.chat(messages, tools=tools, schema=schema, max_tokens=max_tokens,
                                  temperature=temperature, code_block=code_block)
+
+    def chat_many(self, messages, n, schema, max_tokens, temperature, code_block):
+        return self._engine.chat_many(messages, n, schema=schema, max_tokens=max_tokens,
+                                      temperature=temperature, code_block=code_block)
 
 
 class TurnKeeper:

@@ -57,6 +57,10 @@ class Settings:
     # The token budget of one synthesis reply (code, then the JSON with tests). A reply cut at it
     # is no draft; the model is told to keep its tests short (no copies of the inputs).
     synthesis_max_tokens: int = 1200
+    # Drafts one synthesis call asks for, decoded together where the engine can (the llama
+    # backend's chat_many): verification admits the first that passes, most agreed-with first.
+    # None: what pays on the engine's device (engine.device.DRAFTS_PER_CALL_DEFAULT: 1 on a CPU).
+    synthesis_candidates: int | None = None
     limits: Limits = field(default_factory=Limits)
     example_procedures: int = 2
     knowledge_passages: int = 2

@@ -26,9 +26,10 @@ def draft(code: str, tests: list[tuple[dict, object]], *, name: str = "procedure
 
 @dataclass
 class ScriptedSynthesizer:
-    """Hands out `drafts` in order, one per synthesis call, and records what it was asked."""
+    """Hands out `drafts` in order, one per synthesis call, and records what it was asked. An
+    entry that is a list is one call that brought several drafts (the engine's chat_many)."""
 
-    drafts: list[Draft | None]
+    drafts: list[Draft | list[Draft] | None]
     calls: list[tuple[Request, list[str]]] = field(default_factory=list)
     shown: list[list[str]] = field(default_factory=list)  # the ids of the example procedures, per call
     passages: list[list[str]] = field(default_factory=list)  # the knowledge passages shown, per call
@@ -42,8 +43,10 @@ class ScriptedSynthesizer:
         proposed = self.drafts.pop(0)
         if proposed is None:
             return Synthesis(None, 1, "scripted", None, "the scripted reply was unusable")
-        proposed.params = proposed.params or param_types(request)
-        return Synthesis(proposed, 1, "scripted@0", "0" * 64)
+        first, *others = proposed if isinstance(proposed, list) else [proposed]
+        for each in [first, *others]:
+            each.params = each.params or param_types(request)
+        return Synthesis(first, 1, "scripted@0", "0" * 64, alternatives=others)
 
 
 @dataclass

@@ -151,3 +151,23 @@ def test_code_comes_in_a_fenced_block_before_the_json(engine):
                         schema=schema, code_block="python", max_tokens=120)
     assert "def solve" in reply.code_block and "```" not in reply.code_block
     assert isinstance(reply.data["name"], str)
+
+
+@pytest.mark.slow
+def test_several_replies_decode_together_the_first_being_chats_and_the_prompt_stays_reusable(engine):
+    schema = {"type": "object", "properties": {"word": {"type": "string"}}, "required": ["word"]}
+    messages = [{"role": "system", "content": "You answer with one English word. " * 20},
+                {"role": "user", "content": "Name a colour."}]
+    replies = engine.chat_many(messages, 3, schema=schema, max_tokens=16, temperature=1.5)
+    assert len(replies) == 3 and all(isinstance(reply.data["word"], str) for reply in replies)
+    assert replies[0].data == engine.chat(messages, schema=schema, max_tokens=16).data
+    again = engine.chat_many(messages, 2, schema=schema, max_tokens=16)
+    assert again[0].data == replies[0].data and again[0].cached_prompt_tokens == again[0].prompt_tokens - 1
+
+
+@pytest.mark.slow
+def test_only_as_many_replies_as_the_context_holds_come_back(engine):
+    messages = [{"role": "user", "content": "Count from one to ten."}]
+    assert len(engine.chat_many(messages, 4, max_tokens=900)) == 2  # 2048 cells: the prompt and two replies
+    with pytest.raises(ContextOverflow):
+        engine.chat_many(messages, 2, max_tokens=4000)

@@ -80,6 +80,26 @@ def test_a_failing_draft_is_retried_with_its_failure_and_the_fix_is_stored(open_
     assert "test 1" in feedback[0] and "expected 12.0 but solve returned 0.0" in feedback[0]
 
 
+def test_of_several_drafts_from_one_call_the_one_that_passes_is_stored(open_seglam):
+    wrong = draft("def solve(invoice):\n    return 0.0\n", TOTAL_TESTS, name="zero")
+    seglam, synthesizer = open_seglam([[wrong, total_draft()]])
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer, result.model_calls) == ("miss", 3.0, 1)
+    assert seglam.procedures.get(result.procedure_id, "default").name == "invoice_total"
+    assert "draft 2 of 2: passed" in [step for step in result.trace if step.node == "verify"][0].decision
+
+
+def test_when_no_draft_of_a_call_passes_the_most_agreed_with_one_is_fed_back(open_seglam):
+    # Two drafts read the same total and disagree with the first only on their tests; none passes.
+    lone = draft("def solve(invoice):\n    return 1 / 0\n", TOTAL_TESTS, name="broken")
+    off_by_one = draft(TOTAL_CODE.replace("match.group(1)", "'1' + match.group(1)"), TOTAL_TESTS, name="off")
+    seglam, synthesizer = open_seglam([[lone, off_by_one, off_by_one], total_draft()])
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer, result.model_calls) == ("miss", 3.0, 2)
+    fed_back = synthesizer.calls[1][1][0]
+    assert "'1' + match.group(1)" in fed_back and "ZeroDivisionError" not in fed_back
+
+
 def test_sandbox_violations_are_fed_back(open_seglam):
     sneaky = draft("import os\n\ndef solve(invoice):\n    return 1.0\n", TOTAL_TESTS, name="sneaky")
     seglam, synthesizer = open_seglam([sneaky, total_draft()])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from engine.base import EngineError, Reply
+from engine.base import EngineError, Reply, ReplyTruncated
 from orchestrator.prompts.synthesizer import (
     EngineSynthesizer,
     Retrieved,
@@ -110,8 +110,8 @@ def test_feedback_extends_the_same_conversation():
 
 def test_the_first_attempt_is_greedy_and_a_retry_is_sampled():
     engine = ScriptedEngine(REPLY)
-    EngineSynthesizer(engine, retry_temperature=0.4).synthesize(request(), Retrieved(), [])
-    EngineSynthesizer(engine, retry_temperature=0.4).synthesize(request(), Retrieved(), ["test 1 failed"])
+    EngineSynthesizer(engine, sample_temperature=0.4).synthesize(request(), Retrieved(), [])
+    EngineSynthesizer(engine, sample_temperature=0.4).synthesize(request(), Retrieved(), ["test 1 failed"])
     assert engine.temperatures == [0.0, 0.4]
 
 
@@ -126,6 +126,42 @@ def test_the_first_attempt_is_greedy_and_a_retry_is_sampled():
 def test_unusable_replies_give_no_draft_and_say_why(reply, problem):
     synthesis = EngineSynthesizer(ScriptedEngine(reply)).synthesize(request(), Retrieved(), [])
     assert synthesis.draft is None and problem in synthesis.problem
+
+
+class BatchedEngine(ScriptedEngine):
+    """A scripted engine that, like the llama backend, decodes several replies in one call."""
+
+    def __init__(self, replies):
+        super().__init__(None)
+        self.replies = replies
+        self.asked_for = []
+
+    def chat_many(self, messages, n, schema=None, max_tokens=1024, temperature=0.7, code_block=None):
+        self.asked_for.append((n, temperature))
+        return [reply if isinstance(reply, Exception) else
+                Reply(text="", data=reply, code_block=CODE if code_block else None, model=self.model_id)
+                for reply in self.replies[:n]]
+
+
+def test_one_call_brings_several_drafts_and_unusable_replies_among_them_are_dropped():
+    other = dict(REPLY, name="other")
+    engine = BatchedEngine([REPLY, ReplyTruncated("cut"), "not an object", other])
+    synthesis = EngineSynthesizer(engine, candidates=4, sample_temperature=0.8).synthesize(request(), Retrieved(), [])
+    assert engine.asked_for == [(4, 0.8)] and engine.seen == []
+    assert synthesis.model_calls == 1
+    assert synthesis.draft.name == "convert_amount" and [d.name for d in synthesis.alternatives] == ["other"]
+
+
+def test_when_every_reply_of_a_call_is_unusable_the_first_problem_is_given():
+    engine = BatchedEngine([ReplyTruncated("cut"), "not an object"])
+    synthesis = EngineSynthesizer(engine, candidates=2).synthesize(request(), Retrieved(), [])
+    assert synthesis.draft is None and "cut at 1200 tokens" in synthesis.problem and synthesis.model_calls == 1
+
+
+def test_one_candidate_asks_for_one_reply():
+    engine = BatchedEngine([REPLY])
+    synthesis = EngineSynthesizer(engine, candidates=1).synthesize(request(), Retrieved(), [])
+    assert engine.asked_for == [] and len(engine.seen) == 1 and synthesis.alternatives == []
 
 
 def test_the_prompts_examples_pass_their_own_tests_and_answer_their_request():
@@ -182,3 +218,11 @@ def test_an_input_named_like_a_module_is_pointed_out_in_the_prompt():
                                     {"csv": "amount\n1\n2", "column": "amount"}), Retrieved())
     assert "`import csv as csv_module`" in said
     assert "import column" not in said
+
+
+def test_by_default_a_call_asks_for_as_many_drafts_as_pay_on_the_engines_device():
+    engine = BatchedEngine([REPLY, REPLY])
+    engine.drafts_per_call = 2
+    EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
+    assert engine.asked_for == [(2, 0.7)]
+    assert EngineSynthesizer(ScriptedEngine(REPLY)).candidates == 1  # an engine that cannot batch: one

@@ -54,6 +54,7 @@ class State(TypedDict, total=False):
     retrieved: Retrieved
     refused: str | None  # why synthesis was not even tried
     draft: Draft | None
+    alternatives: list[Draft]  # the other drafts the same synthesis call brought (nodes/verify.py picks)
     draft_meta: dict[str, Any]  # model id, prompt sha256 of the current draft
     questions: Questions | None  # what verify asks a second opinion about, for the current draft
     against_code: list[str]  # second opinions that side with the draft's author against its code

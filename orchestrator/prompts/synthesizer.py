@@ -46,6 +46,7 @@ class Synthesis:
     prompt_sha256: str | None = None
     problem: str | None = None  # why there is no draft
     tools_used: list[str] = field(default_factory=list)  # the tools the model called, in order
+    alternatives: list[Draft] = field(default_factory=list)  # other drafts from the same call, for verify to pick
 
 
 class Synthesizer(Protocol):
@@ -314,20 +315,26 @@ class EngineSynthesizer:
 
     The conversation is built so that a retry extends the first attempt (system prompt, request,
     the failed draft, what failed): the engine can reuse the evaluated prefix.
+    Where the engine decodes several replies at once (`chat_many`, the llama backend) and no
+    tools are offered, each attempt asks for `candidates` drafts in one call (None: the engine's
+    `drafts_per_call`, what pays on its device): the first greedy (reproducible), the others
+    sampled at `sample_temperature`; verification picks among them (nodes/verify.py). With one
+    candidate an attempt is one reply: the first greedy, a retry sampled at
+    `sample_temperature`, because greedy decoding tends to answer new feedback with the reply
+    that just failed (seen: a word count's attempts 2 and 3, byte for byte).
     With `tools`, the model may first run its draft, search the namespace's documents or look
     up its procedures (synthesis_tools), at most `max_tool_calls` times per attempt.
-    The first attempt is greedy (reproducible, and the only kind the draft model speeds up); a
-    retry samples at `retry_temperature`, because greedy decoding tends to answer new feedback
-    with the reply that just failed (seen: a word count's attempts 2 and 3, byte for byte).
     """
 
     def __init__(self, engine: Engine, max_tokens: int = Settings.synthesis_max_tokens, tools: SynthesisTools | None = None,
-                 max_tool_calls: int = MAX_TOOL_CALLS, retry_temperature: float = 0.4):
+                 max_tool_calls: int = MAX_TOOL_CALLS, sample_temperature: float = 0.7,
+                 candidates: int | None = Settings.synthesis_candidates):
         self.engine = engine
         self.max_tokens = max_tokens
         self.tools = tools
         self.max_tool_calls = max_tool_calls
-        self.retry_temperature = retry_temperature
+        self.sample_temperature = sample_temperature
+        self.candidates = candidates if candidates is not None else getattr(engine, "drafts_per_call", 1)
 
     def synthesize(self, request: Request, retrieved: Retrieved, feedback: list[str]) -> Synthesis:
         params = param_types(request)
@@ -348,26 +355,43 @@ class EngineSynthesizer:
         if tools:
             messages[1]["content"] += f"\n{GUIDANCE}"
         prompt_sha = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
-        loop = ToolLoop(self.engine, tools, self.max_tool_calls)
         budget = reply_budget(self.max_tokens, request)
-
-        def outcome(draft: Draft | None, model: str | None, problem: str | None = None) -> Synthesis:
-            return Synthesis(draft, loop.calls, model, prompt_sha, problem, loop.used)
-
+        chat = {"schema": reply_schema(params), "max_tokens": budget, "code_block": "python"}
+        model = getattr(self.engine, "model_id", None)
+        loop = ToolLoop(self.engine, tools, self.max_tool_calls)
         try:
-            reply = loop.reply(messages, schema=reply_schema(params), max_tokens=budget, code_block="python",
-                               temperature=self.retry_temperature if feedback else 0.0)
-        except ReplyTruncated:
-            return outcome(None, getattr(self.engine, "model_id", None),
-                           f"the reply was cut at {budget} tokens before its JSON closed: write shorter "
-                           "tests with short made-up inputs, never copies of the request's data "
-                           "(the budget is Settings.synthesis_max_tokens, `seglam --max-tokens`)")
+            if tools is None and self.candidates > 1 and hasattr(self.engine, "chat_many"):
+                replies, calls = self.engine.chat_many(messages, self.candidates, temperature=self.sample_temperature,
+                                                       **chat), 1
+            else:
+                replies = [loop.reply(messages, temperature=self.sample_temperature if feedback else 0.0, **chat)]
+                calls = loop.calls
         except EngineError as error:
-            return outcome(None, getattr(self.engine, "model_id", None), f"the engine failed: {error}")
-        if not isinstance(reply.data, dict):
-            return outcome(None, reply.model, "the model's reply was not the JSON object asked for")
-        try:
-            draft = to_draft({**reply.data, "code": reply.code_block}, params)
-        except (KeyError, TypeError) as error:
-            return outcome(None, reply.model, f"the model's reply lacks a field: {error}")
-        return outcome(draft, reply.model)
+            replies, calls = [error], max(loop.calls, 1)
+        model = next((reply.model for reply in replies if not isinstance(reply, EngineError)), model)
+        drafts, problems = [], []
+        for reply in replies:
+            draft, problem = draft_of(reply, params, budget)
+            if draft is not None:
+                drafts.append(draft)
+            else:
+                problems.append(problem)
+        if drafts:
+            return Synthesis(drafts[0], calls, model, prompt_sha, None, loop.used, drafts[1:])
+        return Synthesis(None, calls, model, prompt_sha, problems[0], loop.used)
+
+
+def draft_of(reply, params: dict[str, str], budget: int) -> tuple[Draft | None, str | None]:
+    """The draft in one reply, or why there is none."""
+    if isinstance(reply, ReplyTruncated):
+        return None, (f"the reply was cut at {budget} tokens before its JSON closed: write shorter "
+                      "tests with short made-up inputs, never copies of the request's data "
+                      "(the budget is Settings.synthesis_max_tokens, `seglam --max-tokens`)")
+    if isinstance(reply, EngineError):
+        return None, f"the engine failed: {reply}"
+    if not isinstance(reply.data, dict):
+        return None, "the model's reply was not the JSON object asked for"
+    try:
+        return to_draft({**reply.data, "code": reply.code_block}, params), None
+    except (KeyError, TypeError) as error:
+        return None, f"the model's reply lacks a field: {error}"

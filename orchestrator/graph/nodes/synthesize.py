@@ -27,6 +27,7 @@ def synthesize(state: State, runtime: Runtime[Context]):
         "rechecked": False,
         "against_code": [],
         "draft": synthesis.draft and bound_by_task(synthesis.draft, request.task),
+        "alternatives": [bound_by_task(draft, request.task) for draft in synthesis.alternatives],
         "draft_meta": {"model": synthesis.model, "prompt_sha256": synthesis.prompt_sha256},
         "model_calls": synthesis.model_calls,
     }
@@ -34,7 +35,8 @@ def synthesize(state: State, runtime: Runtime[Context]):
     if synthesis.draft is None:
         update["feedback"] = [*feedback, synthesis.problem or "no procedure was produced"]
         return update, f"attempt {attempt}: no draft ({synthesis.problem}){tools}"
-    return update, f"attempt {attempt}: draft {synthesis.draft.name!r}{tools}"
+    others = f" and {len(synthesis.alternatives)} other(s)" if synthesis.alternatives else ""
+    return update, f"attempt {attempt}: draft {synthesis.draft.name!r}{others}{tools}"
 
 
 def _given_up(state: State, context: Context) -> tuple[str, str] | None:
