@@ -7,6 +7,7 @@ from bench.cache.families import BY_NAME, FAMILIES, near_miss_pairs
 from bench.cache.metrics import Attribution, summarize
 from bench.cache.reference import ReferenceSynthesizer
 from bench.cache.run import run_seglam
+from bench.cache.structured import STRUCTURED, STRUCTURED_BY_NAME, structured_items
 from bench.cache.workload import Item, build_stream, load_stream, reference_solve
 from orchestrator.admission.answers import same_answer
 from sandbox import Sandbox
@@ -18,7 +19,7 @@ def sandbox():
         yield box
 
 
-@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+@pytest.mark.parametrize("family", FAMILIES + STRUCTURED, ids=lambda f: f.name)
 def test_reference_procedure_passes_its_own_tests_in_the_sandbox(family, sandbox):
     assert sandbox.check(family.code) == []
     assert len(family.tests) >= 3
@@ -26,6 +27,16 @@ def test_reference_procedure_passes_its_own_tests_in_the_sandbox(family, sandbox
         assert set(inputs) == set(family.params)
         got = sandbox.run(family.code, inputs)
         assert same_answer(expected, got), f"{family.name}{inputs}: expected {expected!r}, got {got!r}"
+
+
+def test_structured_requests_are_seeded_numbered_after_the_stream_and_answered_by_their_references(sandbox):
+    items = structured_items(["rename_keys", "order_total"], per_family=2)
+    assert [item.family for item in items] == ["rename_keys", "order_total"] * 2
+    assert items == structured_items(["rename_keys", "order_total"], per_family=2)
+    assert min(item.id for item in items) > max(item.id for item in load_stream())
+    for item in items:
+        assert same_answer(item.expected, sandbox.run(STRUCTURED_BY_NAME[item.family].code, item.inputs))
+    assert not {family.name for family in STRUCTURED} & set(BY_NAME), "kept apart from the stream's families"
 
 
 def test_families_are_many_and_paraphrased_many_ways():

@@ -7,7 +7,8 @@ Runs (each a section of bench/results/cache.json; bench/results/cache.md sums th
   reference         seglam with the ReferenceSynthesizer on the whole stream: lookup precision
                     and recall apart from the model's skill
   model             seglam with the default local model end to end, on MODEL_FAMILIES (at
-                    most --per-family requests each, in stream order), stopped after
+                    most --per-family requests each, in stream order; then those of the
+                    record-list and nested-JSON families named, structured.py), stopped after
                     --budget-minutes with what it did
   handwritten       every family's reference procedure added by hand (intent only, no other
                     wordings) before the stream, which then runs with no model: what a person's
@@ -41,6 +42,7 @@ from .families import FAMILIES
 from .metrics import Attribution, Outcome, summarize
 from .outsiders import OUTSIDERS
 from .reference import OracleConfirmer, ReferenceSynthesizer, reference_draft
+from .structured import STRUCTURED_BY_NAME, structured_items
 from .report import write_report
 from .results import RESULTS, load as load_results, product, update_section
 from .wordings import load as load_wordings
@@ -257,16 +259,18 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown run(s) {sorted(unknown)}: choose from {', '.join(RUNS)}")
     model_families = [name for name in args.families.split(",") if name.strip()]
-    strangers = set(model_families) - {family.name for family in FAMILIES}
+    strangers = set(model_families) - {family.name for family in FAMILIES} - set(STRUCTURED_BY_NAME)
     if strangers:
-        parser.error(f"unknown famil(ies) {sorted(strangers)}: see bench/cache/families.py")
+        parser.error(f"unknown famil(ies) {sorted(strangers)}: see bench/cache/families.py and structured.py")
     command = "python -m bench.cache.run " + " ".join(argv if argv is not None else sys.argv[1:])
     stream = load_stream()
+    structured = structured_items([name for name in model_families if name in STRUCTURED_BY_NAME], args.per_family)
     if args.resummarize:
         for run in [r + suffix for r in runs & {"reference", "reference_oracle", "reference_confirm", "model"}]:
             if outcomes_path(run).exists():
                 section = load_results().get(run, {})
-                update_section(run, {**section, **summarize(replay(run, stream))}, section.get("command", command))
+                update_section(run, {**section, **summarize(replay(run, stream + structured))},
+                               section.get("command", command))
         write_report()
         return 0
     embedder = Embedder()
@@ -322,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             save(f"semantic_cache_{threshold:.2f}", outcomes, command, threshold=threshold,
                  note="answers keyed by the embedding of task + inputs; misses answered by the reference")
     if "model" in runs:
-        chosen = subset(stream, model_families, args.per_family)
+        chosen = subset(stream, model_families, args.per_family) + structured
         with contextlib.ExitStack() as logs:
             engine = None
             if args.replies:
