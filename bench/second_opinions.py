@@ -69,7 +69,7 @@ def main() -> int:
                 ok = not opinion.reason and same_reading(value, expected, rel_tol=TOLERANCE)
                 right += ok
                 lifted = lift(opinion.answer, inputs) if is_expression(opinion.answer) else None
-                lifted_right = lifted is not None and answers_tests(lifted, BY_NAME[family], sandbox)
+                lifted_right = lifted is not None and answers_tests(lifted.code, BY_NAME[family], sandbox)
                 lifts += lifted is not None
                 right_lifts += lifted_right
                 lifting = "-" if lifted is None else "right" if lifted_right else "wrong"

@@ -24,7 +24,7 @@ def test_several_questions_are_asked_in_one_call_and_answered_in_order():
     assert [opinion.answer for opinion in opinions] == ["=1 + 1", 3, None]
     assert sum(opinion.model_calls for opinion in opinions) == 1 and len(engine.asked) == 1
     asked, schema, budget = engine.asked[0]
-    assert "1. inputs: {\"x\": [1, 1]}" in asked and "3. inputs: {\"x\": []}" in asked
+    assert asked == 'Task: add up\n1. inputs: {"x": [1, 1]}\n2. inputs: {"x": [3]}\n3. inputs: {"x": []}'
     assert schema["properties"]["answers"]["minItems"] == schema["properties"]["answers"]["maxItems"] == 3
     assert budget == 3 * 160
 

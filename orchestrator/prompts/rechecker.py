@@ -48,7 +48,15 @@ Task: which day of the week?; inputs: {"date": "2024-07-04"}
 Task: count the words; inputs: {"text": "Ship the order, then bill it."}
 {"answer": "=len('Ship the order, then bill it.'.split())"}
 Task: who sent the email?; inputs: {"email": "From: Ana Ruiz <ana@x.org>\\nHi team"}
-{"answer": "Ana Ruiz"}"""
+{"answer": "Ana Ruiz"}
+
+Several inputs for one task get their answers in one object {"answers": [...]}, in the order of \
+the inputs, each worked out on its own and written as above (an "=" expression wherever it takes \
+arithmetic, counting or dates):
+Task: hours from start to end
+1. inputs: {"start": "08:30", "end": "17:00"}
+2. inputs: {"start": "22:00", "end": "23:15"}
+{"answers": ["=(17 * 60 - (8 * 60 + 30)) / 60", "=((23 * 60 + 15) - 22 * 60) / 60"]}"""
 
 RECHECK_SCHEMA = {"type": "object", "properties": {"answer": ANY_JSON}, "required": ["answer"]}
 RECHECK_MAX_TOKENS = 160
@@ -107,9 +115,7 @@ def describe_task(task: str, inputs: dict[str, JSON]) -> str:
 
 def describe_tasks(task: str, all_inputs: list[dict[str, JSON]]) -> str:
     numbered = "\n".join(f"{number}. inputs: {shown(inputs)}" for number, inputs in enumerate(all_inputs, 1))
-    return (f"Task: {task}\nWork the answer out for each of these {len(all_inputs)} inputs, on its own:\n{numbered}\n"
-            'Reply with one JSON object {"answers": [...]}: the answers in the same order, each written as '
-            'the "answer" above would be.')
+    return f"Task: {task}\n{numbered}"
 
 
 def answers_schema(count: int) -> dict:
