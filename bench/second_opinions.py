@@ -2,10 +2,8 @@
 the first request of each model-run family of bench/cache, and on the request's data cut down
 or moved as the recheck node cuts it (orchestrator/admission/derived_inputs.py), against the reference.
 
-    SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python bench/second_opinions.py [--one-by-one]
+    SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python bench/second_opinions.py
 
-The questions of a family go in one call, as the recheck node asks them (`work_out_all`); with
---one-by-one each is a call of its own, as before (bench/results/second_opinions-one-by-one.md).
 Writes bench/results/second_opinions.md: each question, the model's answer as written, its
 value, whether it is right, the seconds it took, and whether its formula lifts into a procedure
 (orchestrator/admission/lifting.py) that answers the family's hand-written tests right.
@@ -42,24 +40,15 @@ def main() -> int:
     firsts = {}
     for item in load_stream():
         firsts.setdefault(item.family, item)
-    one_by_one = "--one-by-one" in sys.argv
-    out = OUT.with_name("second_opinions-one-by-one.md") if one_by_one else OUT
-    rechecker, rows, right, lifts, right_lifts, calls = EngineRechecker(LlamaEngine()), [], 0, 0, 0, 0
+    rechecker, rows, right, lifts, right_lifts = EngineRechecker(LlamaEngine()), [], 0, 0, 0
     with Sandbox(limits=Limits()) as sandbox:
         for family in MODEL_FAMILIES:
             item = firsts[family]
-            questions = [item.inputs, *derived_inputs(item.inputs)]
-            started = time.perf_counter()
-            if one_by_one:
-                opinions = []
-                for inputs in questions:
-                    opinions += rechecker.work_out_all(item.task, [inputs])
-            else:
-                opinions = rechecker.work_out_all(item.task, questions)
-            seconds = (time.perf_counter() - started) / len(questions)
-            calls += sum(opinion.model_calls for opinion in opinions)
-            for inputs, opinion in zip(questions, opinions):
+            for inputs in [item.inputs, *derived_inputs(item.inputs)]:
                 expected = expected_answer(BY_NAME[family], inputs)
+                started = time.perf_counter()
+                opinion = rechecker.work_out(item.task, inputs)
+                seconds = time.perf_counter() - started
                 value = opinion.answer
                 if is_expression(value):
                     try:
@@ -77,13 +66,12 @@ def main() -> int:
                 rows.append(f"| {family} | {'request' if inputs is item.inputs else 'cut/moved'} | `{shown}` | "
                             f"{str(value)[:40]} | {expected} | {'yes' if ok else 'no'} | {seconds:.1f} | {lifting} |")
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    out.write_text("\n".join([
+    OUT.write_text("\n".join([
         "# Second opinions: the model working answers out again",
         "",
-        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}, `python bench/second_opinions.py"
-        f"{' --one-by-one' if one_by_one else ''}`, {platform.machine()} with 2 CPUs, under the CPU lock, seglam {head}. "
-        f"Right: **{right} of {len(rows)}** (numbers within {TOLERANCE:.0%}, as the recheck node compares), "
-        f"in {calls} model calls (s: a question's share of its family's call time). "
+        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}, `python bench/second_opinions.py`, "
+        f"{platform.machine()} with 2 CPUs, under the CPU lock, seglam {head}. "
+        f"Right: **{right} of {len(rows)}** (numbers within {TOLERANCE:.0%}, as the recheck node compares). "
         f"Formulas that lift into a procedure: {lifts}, of which right on the family's hand-written tests: {right_lifts}.",
         "",
         "| family | inputs | model's answer | its value | reference | right | s | lifted procedure |",
@@ -91,7 +79,7 @@ def main() -> int:
         *rows,
         "",
     ]), encoding="utf-8")
-    print(f"{right} of {len(rows)} right in {calls} calls; {out}")
+    print(f"{right} of {len(rows)} right; {OUT}")
     return 0
 
 

@@ -57,12 +57,12 @@ class ScriptedRechecker:
     answers: dict[str, object]
     asked: list[dict] = field(default_factory=list)
 
-    def work_out_all(self, task: str, inputs: list[dict]) -> list[Opinion]:
-        """One call for all the questions, as the engine's rechecker makes."""
-        self.asked.extend(inputs)
-        keys = [json.dumps(each, sort_keys=True) for each in inputs]
-        return [Opinion(self.answers[key], int(number == 0)) if key in self.answers else
-                Opinion(None, int(number == 0), "the script has no answer") for number, key in enumerate(keys)]
+    def work_out(self, task: str, inputs: dict) -> Opinion:
+        self.asked.append(inputs)
+        key = json.dumps(inputs, sort_keys=True)
+        if key not in self.answers:
+            return Opinion(None, 1, "the script has no answer")
+        return Opinion(self.answers[key], 1)
 
 
 class ScriptedRewording:

@@ -1,7 +1,7 @@
 """Settling what verification could not, with a second opinion (prompts/rechecker.py).
 
 For each answer the draft's author expected and its code does not return, the model works the
-answer out again without seeing the code (all of a draft's questions in one call):
+answer out again without seeing the code:
 - where that agrees with the code, the expected answer becomes the code's (the author slipped);
 - where it agrees with the author, the retry is told so, with the working (two answers worked
   out apart agree against the code);
@@ -47,8 +47,8 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     examples = derived_inputs(request.inputs) if questions.worked_examples else []
     asked = [(dispute.inputs, dispute) for dispute in questions.disputes] + [(inputs, None) for inputs in examples]
     calls, notes, worked = 0, [], []
-    opinions = rechecker.work_out_all(request.task, [inputs for inputs, _ in asked])
-    for (inputs, dispute), opinion in zip(asked, opinions):
+    for inputs, dispute in asked:
+        opinion = rechecker.work_out(request.task, inputs)
         calls += opinion.model_calls
         value, problem = worked_value(opinion, sandbox, settings, request.namespace, inputs)
         if dispute is None and not problem and value is None:

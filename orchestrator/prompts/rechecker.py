@@ -10,9 +10,6 @@ inputs, and neither the code nor what it returned, so the second answer is worke
 If it agrees with the code, the first value was the slip and verify runs again with it corrected;
 if not, the disagreement stands and verify's failure goes back to synthesis as before.
 
-All the questions about one draft go in one call (`work_out_all`): the inputs numbered under the
-task, one answer each, so a draft with three disputed tests costs one model call, not three.
-
 `Rechecker` is the seam, like `Confirmer`: the product uses `EngineRechecker`; graph tests script
 one. Without a rechecker a disagreement fails verification at once.
 """
@@ -48,15 +45,7 @@ Task: which day of the week?; inputs: {"date": "2024-07-04"}
 Task: count the words; inputs: {"text": "Ship the order, then bill it."}
 {"answer": "=len('Ship the order, then bill it.'.split())"}
 Task: who sent the email?; inputs: {"email": "From: Ana Ruiz <ana@x.org>\\nHi team"}
-{"answer": "Ana Ruiz"}
-
-Several inputs for one task get their answers in one object {"answers": [...]}, in the order of \
-the inputs, each worked out on its own and written as above (an "=" expression wherever it takes \
-arithmetic, counting or dates):
-Task: hours from start to end
-1. inputs: {"start": "08:30", "end": "17:00"}
-2. inputs: {"start": "22:00", "end": "23:15"}
-{"answers": ["=(17 * 60 - (8 * 60 + 30)) / 60", "=((23 * 60 + 15) - 22 * 60) / 60"]}"""
+{"answer": "Ana Ruiz"}"""
 
 RECHECK_SCHEMA = {"type": "object", "properties": {"answer": ANY_JSON}, "required": ["answer"]}
 RECHECK_MAX_TOKENS = 160
@@ -98,29 +87,14 @@ class Opinion:
 
 
 class Rechecker(Protocol):
-    def work_out_all(self, task: str, inputs: list[dict[str, JSON]]) -> list[Opinion]:
-        """The answer to `task` over each of `inputs`, worked out without seeing any code; the
-        opinions' model_calls add up to what the answers cost."""
+    def work_out(self, task: str, inputs: dict[str, JSON]) -> Opinion:
+        """The answer to `task` over `inputs`, worked out without seeing any code."""
         ...
 
 
-def shown(inputs: dict[str, JSON]) -> str:
-    return json.dumps({name: preview(value) if isinstance(value, str) else value for name, value in inputs.items()},
-                      ensure_ascii=False)
-
-
 def describe_task(task: str, inputs: dict[str, JSON]) -> str:
-    return f"Task: {task}; inputs: {shown(inputs)}"
-
-
-def describe_tasks(task: str, all_inputs: list[dict[str, JSON]]) -> str:
-    numbered = "\n".join(f"{number}. inputs: {shown(inputs)}" for number, inputs in enumerate(all_inputs, 1))
-    return f"Task: {task}\n{numbered}"
-
-
-def answers_schema(count: int) -> dict:
-    return {"type": "object", "properties": {"answers": {"type": "array", "items": ANY_JSON, "minItems": count,
-                                                         "maxItems": count}}, "required": ["answers"]}
+    shown = {name: preview(value) if isinstance(value, str) else value for name, value in inputs.items()}
+    return f"Task: {task}; inputs: {json.dumps(shown, ensure_ascii=False)}"
 
 
 class EngineRechecker:
@@ -130,27 +104,14 @@ class EngineRechecker:
         self.engine = engine
 
     def work_out(self, task: str, inputs: dict[str, JSON]) -> Opinion:
-        return self.work_out_all(task, [inputs])[0]
-
-    def work_out_all(self, task: str, inputs: list[dict[str, JSON]]) -> list[Opinion]:
-        if not inputs:
-            return []
-        one = len(inputs) == 1
         messages = [
             {"role": "system", "content": RECHECK_SYSTEM_PROMPT},
-            {"role": "user", "content": describe_task(task, inputs[0]) if one else describe_tasks(task, inputs)},
+            {"role": "user", "content": describe_task(task, inputs)},
         ]
-        schema, field = (RECHECK_SCHEMA, "answer") if one else (answers_schema(len(inputs)), "answers")
         try:
-            reply = self.engine.chat(messages, schema=schema, max_tokens=RECHECK_MAX_TOKENS * len(inputs))
+            reply = self.engine.chat(messages, schema=RECHECK_SCHEMA, max_tokens=RECHECK_MAX_TOKENS)
         except EngineError as error:
-            return unanswered(len(inputs), f"the engine failed: {error}")
-        if not isinstance(reply.data, dict) or field not in reply.data:
-            return unanswered(len(inputs), "the reply was not the JSON object asked for")
-        answers = [reply.data["answer"]] if one else reply.data["answers"]
-        return [Opinion(answer, 1 if number == 0 else 0) for number, answer in enumerate(answers)]
-
-
-def unanswered(count: int, reason: str) -> list[Opinion]:
-    """No opinion for any of `count` questions, for one model call."""
-    return [Opinion(None, 1 if number == 0 else 0, reason) for number in range(count)]
+            return Opinion(None, 1, f"the engine failed: {error}")
+        if not isinstance(reply.data, dict) or "answer" not in reply.data:
+            return Opinion(None, 1, "the reply was not the JSON object asked for")
+        return Opinion(reply.data["answer"], 1)
