@@ -168,7 +168,6 @@ def library_prompt_lookup(engine: LlamaEngine, messages, schema, plain_text: str
     prompt = engine.tokenize_chat(messages)
     llm.eval(prompt[:-1])  # the prompt is not what this row measures
     grammar = grammar_for(json.dumps(schema), "python") if schema else None
-    started = time.perf_counter()
     first = None
     tokens = 0
     text = ""
