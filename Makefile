@@ -60,7 +60,8 @@ bench-cache: $(STAMP) models
 	$(PY) -m bench.cache.calibrate
 	$(PY) -m bench.cache.run
 
-# KV cache policies (ladder, StreamingLLM, full) on the 0.5B model: about 25 minutes on 2 cores.
+# KV cache policies (ladder, StreamingLLM, full) on the 0.5B model, both passkey protocols: no new cell
+# after 50 minutes on 2 cores (bench/kv/README.md).
 bench-kv: $(STAMP) models
 	$(PY) bench/kv/run.py
 	$(PY) bench/kv/plot.py

@@ -99,16 +99,17 @@ class TorchEngine:
     def generate(self, prompt: list[int], max_new_tokens: int, temperature: float = 0.0, cache=None) -> Generation:
         """Feed `prompt` in chunks under the KV policy, then decode until a stop token or the limit.
 
-        `cache`, if given, already holds the first tokens of `prompt` (a `PolicyCache.fork` of a
-        shared prefix): only the rest is fed, and `prompt_ms` times only that.
+        `cache`, if given, has already read the first tokens of `prompt` (a `PolicyCache.fork` of
+        a shared prefix, or one `compacted` after reading them): only the rest is fed, and
+        `prompt_ms` times only that.
         """
         import torch
 
         model, tokenizer = load_gguf(self.model_path, self.dtype)
         cache = new_cache(model, self.kv) if cache is None else cache
-        done = cache.get_seq_length()
+        done = cache.tokens_read
         if done >= len(prompt):
-            raise EngineError(f"the cache already holds {done} tokens; the prompt must go on past them")
+            raise EngineError(f"the cache has read {done} tokens already; the prompt must go on past them")
         policy = cache.policy
         chunk = min(self.chunk, policy.max_reserve or self.chunk)
         stops = _stop_ids(model, tokenizer)

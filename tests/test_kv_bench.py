@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.kv.run import Variant, goals, summarise, variants
+from bench.kv.run import Variant, digits_right, goals, paper_goal, passkey_intervals, summarise, variants
 from bench.kv.tasks import FILLER, NEEDLE, passkey
 
 
@@ -65,3 +65,29 @@ def test_the_summary_and_the_goals_follow_the_trials():
     assert checked["passkey_margin_points_at_25%"] == 50
     assert checked["passkey_ladder_beats_streaming_by_20_points"] is True
     assert checked["memory_within_budget"] is False
+
+
+def test_passkey_accuracy_comes_per_protocol_with_a_wilson_interval_and_the_paper_goal_needs_separation():
+    def trial(protocol, variant, share, correct):
+        return {"task": "passkey", "protocol": protocol, "variant": variant, "share": share, "correct": correct}
+
+    trials = ([trial("paper", "ladder", 0.25, True)] * 9 + [trial("paper", "ladder", 0.25, False)]
+              + [trial("paper", "streaming", 0.25, False)] * 8 + [trial("paper", "streaming", 0.25, True)] * 2
+              + [trial("paper", "full", None, True)] * 10 + [trial("bounded", "ladder", 0.25, False)] * 4)
+    table = passkey_intervals(trials, [0.25])
+    ladder = table["paper"]["25%"]["ladder"]
+    assert (ladder["mean"], ladder["n"]) == (0.9, 10) and 0.55 < ladder["low"] < 0.6 and 0.98 < ladder["high"] < 1.0
+    assert table["paper"]["25%"]["full"]["n"] == 10 and table["bounded"]["25%"]["ladder"]["mean"] == 0.0
+    assert paper_goal(table) == {"paper_ladder_minus_streaming_points_at_25%": 70.0,
+                                 "paper_ladder_beats_streaming_at_25%": True}
+    close = passkey_intervals(trials[:10] + [trial("paper", "streaming", 0.25, True)] * 6
+                              + [trial("paper", "streaming", 0.25, False)] * 4, [0.25])
+    assert paper_goal(close)["paper_ladder_beats_streaming_at_25%"] is False  # 30 points, but the intervals overlap
+
+
+def test_digits_right_counts_the_keys_digits_the_first_number_of_the_answer_gets_right_from_the_first():
+    assert digits_right("12551", " 12551. Remember") == 5
+    assert digits_right("12551", " 12555.") == 4
+    assert digits_right("12551", " 1255.") == 4
+    assert digits_right("12551", " green. The grass") == 0
+    assert digits_right("12551", "the key is 92551") == 0

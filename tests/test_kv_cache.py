@@ -5,6 +5,7 @@ layer 0's keys depend only on each token and its position, so they can be recomp
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from transformers import Qwen2Config, Qwen2ForCausalLM
@@ -150,3 +151,21 @@ def test_slack_makes_token_by_token_decoding_compact_rarely():
     assert max(lengths) == 40
     drops = [i for i in range(1, 60) if lengths[i] < lengths[i - 1]]
     assert len(drops) == 2 and lengths[drops[0]] == 31  # 40 slots down to 30, then the new token
+
+
+def test_a_cache_compacted_after_a_full_read_keeps_the_policys_slots_and_counts_what_it_read(model):
+    # The paper's protocol: read everything with full attention, compact once, then go on.
+    ids = torch.randint(0, 101, (1, 100))
+    full = cache_for(model, FullPolicy(LAYERS))
+    feed(model, full, ids, chunk=25)
+    policy = LadderPolicy(LAYERS, 40, span=2, overlap=0, sinks=4)
+    squeezed = full.compacted(policy, "shifted")
+    assert squeezed.get_seq_length() <= 40 - 1 and squeezed.tokens_read == 100 == full.tokens_read
+    assert full.get_seq_length() == 100, "the full cache stays as it was"
+    kept = policy.positions
+    assert (kept[:, :4] == np.arange(4)).all() and (kept[:, -1] == 99).all()
+    assert len({tuple(row) for row in kept.tolist()}) > 1, "the ladder keeps other old tokens in other layers"
+    feed(model, squeezed, ids[:, :1], chunk=1)
+    assert squeezed.tokens_read == 101 and squeezed.get_seq_length() <= 40
+    with pytest.raises(KVPolicyError, match="evicted tokens already"):
+        squeezed.compacted(StreamingPolicy(LAYERS, 20), "shifted")

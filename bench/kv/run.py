@@ -4,7 +4,10 @@ The 0.5B model (engine.models "draft") on the torch backend, on CPU. At budgets 
 of each context, every policy reads the same inputs:
 
 - passkey retrieval at each context length and needle depth (accuracy: the key appears in the
-  first 8 generated tokens, greedy);
+  first 8 generated tokens, greedy), under two protocols: `bounded`, the product's (the prompt is
+  read in chunks and compacted between them, so memory never exceeds the budget), and `paper`,
+  LaCache's needle test (the prompt is read with full attention, compacted once, then answered);
+  accuracy per protocol, budget and policy with its 95% Wilson interval;
 - perplexity of long standard-library Python files read in streaming mode: chunk by chunk through
   a cache that never exceeds the budget, every token scored;
 - peak KV memory (bytes of keys and values held at once) and throughput (prompt and decode tokens/s).
@@ -20,6 +23,7 @@ import argparse
 import json
 import math
 import platform
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -93,16 +97,57 @@ def passkey_trials(path, model, tokenizer, columns: list[Variant], length: int, 
     for variant in columns:
         kv, cache, skipped = forks.get(variant, (KVConfig(policy="full"), full, 0))
         result = TorchEngine(path, kv=kv, chunk=chunk).generate(prompt.ids, max_new_tokens=8, cache=cache)
-        answer = tokenizer.decode(result.tokens)
         prompt_s = result.prompt_ms / 1000 + (fed_s if variant.share is None else 0.0)
-        trials.append({
-            "task": "passkey", "variant": variant.name, "share": variant.share, "length": length, "depth": depth,
-            "seed": seed, "tokens": len(prompt.ids) - skipped, "correct": prompt.key in answer, "answer": answer,
-            "prompt_s": prompt_s, "decode_s": result.decode_ms / 1000, "decoded": len(result.tokens),
-            "peak_kv_bytes": result.peak_kv_bytes,
-            "budget_bytes": None if kv.policy == "full" else kv_bytes(model, kv.budget),
-        })
+        trials.append(passkey_row("bounded", variant, kv, model, tokenizer, prompt, result, length, depth, seed,
+                                  len(prompt.ids) - skipped, prompt_s))
     return trials
+
+
+def digits_right(key: str, answer: str) -> int:
+    """How many of the key's digits the answer's first number gets right, from the first on: a
+    policy that kept part of the needle says "12555" for 12551, one that kept none says "green"."""
+    number = re.search(r"\d+", answer)
+    given = number.group() if number else ""
+    return next((index for index, (a, b) in enumerate(zip(key, given)) if a != b), min(len(key), len(given)))
+
+
+PAPER_PREFILL_CHUNK = 512  # full attention has no budget to respect: larger passes read faster
+
+
+def passkey_paper_trials(path, model, tokenizer, columns: list[Variant], length: int, depth: float, seed: str,
+                         chunk: int) -> list[dict]:
+    """Every variant on one passkey prompt as LaCache's needle test runs it: the prompt but its last
+    token is read once with full attention, each bounded variant compacts a copy of that cache to
+    its budget at once (PolicyCache.compacted), then the last token is fed and the answer decoded."""
+    prompt = passkey(tokenizer, length, depth, seed)
+    full = new_cache(model, KVConfig(policy="full"))
+    head = prompt.ids[:-1]
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for begin in range(0, len(head), PAPER_PREFILL_CHUNK):
+            feed(model, full, head[begin : begin + PAPER_PREFILL_CHUNK])
+    prefill_s = time.perf_counter() - started
+    trials = []
+    for variant in sorted(columns, key=lambda v: v.share is None):  # the full cache last: its answer extends it
+        kv = variant.kv(length)
+        cache = full if variant.share is None else full.compacted(kv.make(model.config.num_hidden_layers), kv.positions)
+        result = TorchEngine(path, kv=kv, chunk=chunk).generate(prompt.ids, max_new_tokens=8, cache=cache)
+        trials.append(passkey_row("paper", variant, kv, model, tokenizer, prompt, result, length, depth, seed,
+                                  len(prompt.ids), prefill_s + result.prompt_ms / 1000))
+    return trials
+
+
+def passkey_row(protocol: str, variant: Variant, kv: KVConfig, model, tokenizer, prompt, result, length: int,
+                depth: float, seed: str, tokens: int, prompt_s: float) -> dict:
+    answer = tokenizer.decode(result.tokens)
+    return {
+        "task": "passkey", "protocol": protocol, "variant": variant.name, "share": variant.share, "length": length,
+        "depth": depth, "seed": seed, "tokens": tokens, "correct": prompt.key in answer, "answer": answer,
+        "digits_right": digits_right(prompt.key, answer),
+        "prompt_s": prompt_s, "decode_s": result.decode_ms / 1000, "decoded": len(result.tokens),
+        "peak_kv_bytes": result.peak_kv_bytes,
+        "budget_bytes": None if kv.policy == "full" else kv_bytes(model, kv.budget),
+    }
 
 
 def perplexity_trial(model, variant: Variant, ids: list[int], name: str, chunk: int) -> dict:
@@ -136,7 +181,8 @@ def summarise(trials: list[dict], shares: list[float]) -> dict:
     """Per budget and per policy: passkey_accuracy, perplexity, peak_memory_mb, tokens_per_s, and more."""
 
     def figures(name: str, share: float | None) -> dict:
-        keys = [t for t in trials if t["task"] == "passkey" and (t["variant"], t["share"]) == (name, share)]
+        keys = [t for t in trials if t["task"] == "passkey" and t.get("protocol", "bounded") == "bounded"
+                and (t["variant"], t["share"]) == (name, share)]
         texts = [t for t in trials if t["task"] == "perplexity" and (t["variant"], t["share"]) == (name, share)]
         cells: dict[str, dict[str, list[bool]]] = {}
         for t in keys:
@@ -168,6 +214,40 @@ def summarise(trials: list[dict], shares: list[float]) -> dict:
                     row[name][f"{speed}_vs_full"] = row[name][speed] / full[speed]
         summary[f"{round(share * 100)}%"] = row
     return summary
+
+
+def passkey_intervals(trials: list[dict], shares: list[float]) -> dict:
+    """passkey[protocol][budget][policy] = {mean, low, high, n}: accuracy with its 95% Wilson
+    interval over every (length, depth, key) the policy answered under that protocol."""
+    from scipy.stats import binomtest
+
+    table: dict = {}
+    for protocol in sorted({t.get("protocol", "bounded") for t in trials if t["task"] == "passkey"}):
+        for share in shares:
+            row = table.setdefault(protocol, {}).setdefault(f"{round(share * 100)}%", {})
+            for name, wanted in [("full", None), ("streaming", share), ("ladder", share), ("ladder_original", share)]:
+                runs = [t for t in trials if t["task"] == "passkey"
+                        and t.get("protocol", "bounded") == protocol and (t["variant"], t["share"]) == (name, wanted)]
+                answers = [t["correct"] for t in runs]
+                if answers:
+                    interval = binomtest(sum(answers), len(answers)).proportion_ci(method="wilson")
+                    row[name] = {"mean": sum(answers) / len(answers), "low": float(interval.low),
+                                 "high": float(interval.high), "n": len(answers),
+                                 "key_digits_right": sum(t.get("digits_right", 0) for t in runs) / len(runs)}
+    return table
+
+
+def paper_goal(passkey: dict) -> dict:
+    """Issue 23's goal: under the paper's protocol, at 25% and 50%, the ladder at least 20 points
+    above StreamingLLM with intervals that do not overlap."""
+    out = {}
+    for budget, row in passkey.get("paper", {}).items():
+        if "ladder" in row and "streaming" in row:
+            ladder, streaming = row["ladder"], row["streaming"]
+            out[f"paper_ladder_minus_streaming_points_at_{budget}"] = round(100 * (ladder["mean"] - streaming["mean"]), 1)
+            out[f"paper_ladder_beats_streaming_at_{budget}"] = (ladder["mean"] - streaming["mean"] >= 0.2
+                                                               and ladder["low"] > streaming["high"])
+    return out
 
 
 def goals(summary: dict) -> dict:
@@ -227,6 +307,14 @@ def write_markdown(report: dict, path: Path) -> None:
                 for length, depths in p["passkey_by_length_depth"].items()
             )
             lines.append(f"- {name}{'' if name == 'full' else ' at ' + budget}: {cells}")
+    lines += ["", "Passkey accuracy by protocol, with 95% Wilson intervals (n answers):", "",
+              "| protocol | budget | policy | accuracy | 95% interval | n | key digits right, mean of 5 |",
+              "|---|---|---|---|---|---|---|"]
+    for protocol, budgets in report.get("passkey", {}).items():
+        for budget, row in budgets.items():
+            for name, cell in row.items():
+                lines.append(f"| {protocol} | {budget} | {name} | {cell['mean']:.2f} | {cell['low']:.2f}-{cell['high']:.2f} "
+                             f"| {cell['n']} | {cell.get('key_digits_right', 0):.1f} |")
     lines += ["", "Goals:", ""] + [f"- {key}: {value}" for key, value in report["goals"].items()]
     path.write_text("\n".join(lines) + "\n")
 
@@ -246,7 +334,10 @@ def main() -> None:
     parser.add_argument("--shares", type=float, nargs="+", default=[0.5, 0.25])
     parser.add_argument("--perplexity-tokens", type=int, default=2048, help="tokens read from each file")
     parser.add_argument("--chunk", type=int, default=128, help="tokens per forward pass")
-    parser.add_argument("--minutes", type=float, default=25, help="start no new cell or file after this")
+    parser.add_argument("--protocols", nargs="+", default=["paper", "bounded"], choices=["paper", "bounded"],
+                        help="passkey protocols: paper (full-attention read, then one compaction), bounded (the product's)")
+    parser.add_argument("--no-perplexity", action="store_true", help="passkey cells only")
+    parser.add_argument("--minutes", type=float, default=50, help="start no new cell or file after this")
     parser.add_argument("--until", help="nor after this UTC time of day, HH:MM (a shared machine's deadline)")
     parser.add_argument("--out", type=Path, default=RESULTS / "kv.json")
     parser.add_argument("--from-trials", type=Path, help="summarise this trials file of an earlier run; run nothing")
@@ -254,10 +345,7 @@ def main() -> None:
     if args.from_trials:
         trials = [json.loads(line) for line in args.from_trials.read_text().splitlines()]
         report = json.loads(args.out.read_text()) if args.out.exists() else {}
-        report.update(budgets=summarise(trials, args.shares))
-        report.update(goals=goals(report["budgets"]))
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-        write_markdown(report, args.out.with_suffix(".md"))
+        finish(report, trials, args.shares, args.out)
         return
 
     torch.manual_seed(0)
@@ -289,7 +377,7 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=2) + "\n")  # --from-trials can finish a run cut short
 
     # Most telling first, so a run cut short by --minutes still answers the main questions.
-    texts = list(zip(CODE_FILES, code_text(tokenizer, args.perplexity_tokens)))
+    texts = [] if args.no_perplexity else list(zip(CODE_FILES, code_text(tokenizer, args.perplexity_tokens)))
     cells = [(length, depth, sample) for length in args.lengths for depth in args.depths for sample in range(args.samples)]
     first = [cell for cell in cells if cell[0] == args.lengths[0]]
     jobs = first + texts[:1] + [cell for cell in cells if cell not in first] + texts[1:]
@@ -307,17 +395,24 @@ def main() -> None:
                 record(perplexity_trial(model, variant, job[1], job[0], args.chunk))
         else:
             length, depth, sample = job
-            for trial in passkey_trials(path, model, tokenizer, columns, length, depth, f"{length}-{depth}-{sample}",
-                                        args.chunk):
-                record(trial)
+            runs = {"paper": passkey_paper_trials, "bounded": passkey_trials}
+            for protocol in args.protocols:
+                for trial in runs[protocol](path, model, tokenizer, columns, length, depth,
+                                            f"{length}-{depth}-{sample}", args.chunk):
+                    record(trial)
     skipped = [job[0] if isinstance(job[1], list) else list(job) for job in skipped]
 
     report["settings"].update(wall_s=round(time.perf_counter() - started), skipped_for_time=skipped)
-    report.update(budgets=summarise(trials, args.shares))
-    report.update(goals=goals(report["budgets"]))
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    write_markdown(report, args.out.with_suffix(".md"))
+    finish(report, trials, args.shares, args.out)
     print(json.dumps(report["goals"], indent=2))
+
+
+def finish(report: dict, trials: list[dict], shares: list[float], out: Path) -> None:
+    """The figures and goals of these trials into the report, written as JSON and markdown."""
+    report.update(budgets=summarise(trials, shares), passkey=passkey_intervals(trials, shares))
+    report.update(goals={**goals(report["budgets"]), **paper_goal(report["passkey"])})
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    write_markdown(report, out.with_suffix(".md"))
 
 
 if __name__ == "__main__":

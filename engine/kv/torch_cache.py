@@ -114,16 +114,33 @@ class PolicyCache(DynamicCache):
         Every policy keeps every token until its budget is reached, so one prefix evaluated
         once can seed several policies (bench/kv does, to compare them on one prompt).
         """
-        if self.policy.length != self.policy.seen:
-            raise KVPolicyError("this cache has evicted tokens already; fork it before its first compaction")
         length = self.get_seq_length()
         if policy.budget is not None and length > policy.budget:
             raise KVPolicyError(f"the cache holds {length} tokens, more than the new budget of {policy.budget}")
+        twin = self._copy_under(policy, positions)
+        policy.compact(length)  # records the tokens held; within the budget, nothing is evicted
+        return twin
+
+    def compacted(self, policy: KVPolicy, positions: Positions = "shifted") -> PolicyCache:
+        """A copy of this cache under `policy`, compacted to its budget at once, with room for
+        one more token. The LaCache paper's protocol: the prompt is read with full attention
+        (this cache, before any eviction), then compacted, then the answer is generated."""
+        twin = self._copy_under(policy, positions)
+        twin.make_room(1)
+        return twin
+
+    def _copy_under(self, policy: KVPolicy, positions: Positions) -> PolicyCache:
+        if self.policy.length != self.policy.seen:
+            raise KVPolicyError("this cache has evicted tokens already; copy it before its first compaction")
         twin = copy.deepcopy(self)
         policy.reset()
-        policy.compact(length)  # records the tokens held; within the budget, nothing is evicted
         twin.policy, twin.rope = policy, positions
         return twin
+
+    @property
+    def tokens_read(self) -> int:
+        """Tokens fed through this cache since it was made, kept or evicted."""
+        return self.policy.seen + self.get_seq_length() - self.policy.length
 
     def position_ids(self, count: int) -> torch.Tensor:
         """Rotary positions, shape (1, count), for the next `count` tokens (after `make_room`)."""
