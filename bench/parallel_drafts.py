@@ -26,8 +26,8 @@ from orchestrator.prompts.synthesizer import (SYSTEM_PROMPT, Retrieved, describe
 from orchestrator.settings import Settings
 from orchestrator.types import Request
 
-FAMILIES = ["sum_amount", "invoice_total", "days_between", "log_errors"]
-COUNTS = [1, 2, 3, 4]
+FAMILIES = ["sum_amount", "days_between"]
+COUNTS = [1, 2, 3]
 
 
 def first_requests():
