@@ -519,3 +519,20 @@ def test_a_draft_whose_intent_does_another_task_is_refused_and_told_why(open_seg
     assert (result.route, result.answer, result.model_calls) == ("miss", 2, 2)
     assert ("the intent does another task than the request (severity: the task asks for warnings, "
             "the intent says errors)") in synthesizer.calls[1][1][0]
+
+
+def test_code_that_looks_for_another_log_level_than_the_task_asks_is_refused(open_seglam):
+    # Seen in a model run: intent and tests said warnings, the code counted ERROR, and the
+    # author's answers were as wrong as the code, so they agreed.
+    counting = "import re\n\ndef solve(log):\n    return len(re.findall(r'\\b{level}\\b', log))\n"
+    tests = [({"log": "ERROR a\nERROR b\nWARN c"}, 2), ({"log": "INFO ok"}, 0), ({"log": "no lines"}, 0)]
+    errors = draft(counting.format(level="ERROR"), tests, name="warning_count",
+                   intent="Count the warnings in a log", returns="integer")
+    warnings = draft(counting.format(level="WARN"), [({"log": "WARN a\nERROR b"}, 1), ({"log": "INFO ok"}, 0),
+                                                     ({"log": "WARN x\nWARN y"}, 2)],
+                     name="warning_count", intent="Count the warnings in a log", returns="integer")
+    seglam, synthesizer = open_seglam([errors, warnings])
+    result = seglam.run("How many warnings are in this log?", {"log": "ERROR x\nWARN y\nERROR z"})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 1, 2)
+    assert ("the code looks for something else than the request asks (severity: the task asks for warnings, "
+            "the code's texts look for errors)") in synthesizer.calls[1][1][0]

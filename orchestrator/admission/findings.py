@@ -18,7 +18,7 @@ from ..prompts.rechecker import Dispute
 from ..settings import Settings
 from ..types import Draft, Request
 from .grounding import Ungrounded, check_grounded
-from ..matching.intent_terms import contradiction
+from ..matching.intent_terms import code_contradiction, contradiction
 from .answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, same_reading, spells
 from .hints import hint, reading_call
 from .variants import request_variants
@@ -189,6 +189,10 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
     if other_task:
         found.problems.append(f"the intent does another task than the request ({other_task}): write the code, "
                               "and the intent, for what the task asks")
+    other_code = code_contradiction(request.task, draft.code)
+    if other_code:
+        found.problems.append(f"the code looks for something else than the request asks ({other_code}): "
+                              "write the code for what the task asks")
     try:
         answer = sandbox.run(draft.code, request.inputs, limits=settings.limits, namespace=namespace)
         check_returns(draft.returns, answer)

@@ -20,6 +20,7 @@ tasks the workload does not have.
 """
 from __future__ import annotations
 
+import ast
 import json
 import re
 import unicodedata
@@ -345,6 +346,30 @@ def contradiction(task: str, intent: str) -> str | None:
         known = said.get(axis)
         if axis not in NARROWING_AXES and known and not values <= known:
             return f"{axis}: the task asks for {'/'.join(sorted(values))}, the intent says {'/'.join(sorted(known))}"
+    return None
+
+
+# Axes whose values a procedure's code spells out in its text literals: a log level it looks for.
+LITERAL_AXES = ("severity",)
+REGEX_ESCAPE = re.compile(r"\\[A-Za-z]")  # \b, \s, \d...: "\bWARN" reads as WARN
+
+
+def code_contradiction(task: str, code: str) -> str | None:
+    """Where a procedure's text literals look for something else than the task asks, on an axis
+    whose values code spells out (LITERAL_AXES), or None. A model answering "how many warnings"
+    counted 'ERROR' under an intent that said warnings, and its tests, as wrong as the code,
+    agreed with it (a model run of issue 25)."""
+    try:
+        literals = [node.value for node in ast.walk(ast.parse(code))
+                    if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    except SyntaxError:
+        return None
+    looked_for = intent_terms(REGEX_ESCAPE.sub(" ", " ".join(literals)))
+    asked = intent_terms(task)
+    for axis in LITERAL_AXES:
+        if asked.get(axis) and looked_for.get(axis) and not asked[axis] <= looked_for[axis]:
+            return (f"{axis}: the task asks for {'/'.join(sorted(asked[axis]))}, the code's texts look for "
+                    f"{'/'.join(sorted(looked_for[axis]))}")
     return None
 
 
