@@ -22,6 +22,9 @@ __all__ = ["amount", "date", "dates", "field", "total"]
 
 # What may stand between a label and its value: "Invoice # RE-1", "INVOICE NO. F-1", "Total - 5".
 _BETWEEN = " \t:#.-–"
+# The word that ends a label for a number ("Invoice No. F-22", "Order # 7", "Rechnung Nr 12"),
+# when what follows holds a digit: the label matched may be its first word only.
+_NUMBER_WORD = re.compile(r"^\s*(?:no|nr|num|number|#)\.?\s*[:#]?(?=\s*\S*\d)", re.I)
 
 
 def _number(text: str) -> float | None:
@@ -52,7 +55,7 @@ def _labelled_values(text: str, labels: tuple[str, ...]):
         for pattern in patterns:
             found = pattern.search(head)
             if found:
-                yield line[colon + 1:] if colon >= 0 else line[found.end():]
+                yield line[colon + 1:] if colon >= 0 else _NUMBER_WORD.sub("", line[found.end():], count=1)
                 break
 
 

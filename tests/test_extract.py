@@ -220,3 +220,14 @@ def test_the_new_readers_run_in_the_sandbox():
     receipt = "DATE:\n3. März 2024\nSumme 11,90 €\nGegeben 20,00 €"
     with Sandbox(workers=1) as sandbox:
         assert sandbox.run(code, {"text": receipt}) == ["2024-03-03", ["2024-03-03"], 11.9]
+
+
+@pytest.mark.parametrize("line, label, value", [
+    ("INVOICE NO. F-2022-8914", "invoice", "F-2022-8914"),  # a model's label was the first word only
+    ("Order # 77 shipped", "order", "77 shipped"),
+    ("Rechnung Nr 2291", "rechnung", "2291"),
+    ("Subject No news today", "subject", "No news today"),  # "No" before no figure is the value's
+    ("Invoice number: INV-7", "invoice", "INV-7"),
+])
+def test_field_passes_over_the_number_word_that_ends_a_label(line, label, value):
+    assert field(line, label) == value
