@@ -7,7 +7,7 @@ Runs (each a section of bench/results/cache.json; bench/results/cache.md sums th
   reference         seglam with the ReferenceSynthesizer on the whole stream: lookup precision
                     and recall apart from the model's skill
   model             seglam with the default local model end to end, on MODEL_FAMILIES (at
-                    most --per-family requests each, in stream order; then those of the
+                    most --per-family requests each, in stream order, after those of the
                     record-list and nested-JSON families named, structured.py), stopped after
                     --budget-minutes with what it did
   handwritten       every family's reference procedure added by hand (intent only, no other
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             save(f"semantic_cache_{threshold:.2f}", outcomes, command, threshold=threshold,
                  note="answers keyed by the embedding of task + inputs; misses answered by the reference")
     if "model" in runs:
-        chosen = subset(stream, model_families, args.per_family) + structured
+        chosen = structured + subset(stream, model_families, args.per_family)  # the kinds issue 25 insists on first
         with contextlib.ExitStack() as logs:
             engine = None
             if args.replies:
