@@ -39,7 +39,7 @@ from orchestrator.settings import Settings
 
 from .baselines import run_direct, run_semantic_cache
 from .families import FAMILIES
-from .metrics import Attribution, Outcome, summarize
+from .metrics import Attribution, Outcome, percentile, summarize
 from .outsiders import OUTSIDERS
 from .reference import OracleConfirmer, ReferenceSynthesizer, reference_draft
 from .structured import STRUCTURED_BY_NAME, structured_items
@@ -200,8 +200,15 @@ def synthesis_by_family(outcomes: list[Outcome]) -> dict:
         for name, o in firsts.items()
     }
     verified = sum(f["verified_procedure"] for f in per_family.values())
+    compiled = [o.ms / 1000 for o in firsts.values() if o.route == "miss" and o.procedure_id is not None]
+    given_up = [o.ms / 1000 for o in firsts.values() if o.route == "error"]
     return {"families_synthesized_within_3_attempts": verified,
             "share": round(verified / len(per_family), 4) if per_family else None,
+            # issue 25's goals, over each kind's first request
+            "model_calls_per_kind": round(sum(o.model_calls for o in firsts.values()) / len(firsts), 3) if firsts else None,
+            "miss_p50_s": percentile(compiled, 50), "miss_p95_s": percentile(compiled, 95),
+            "given_up_max_s": round(max(given_up), 1) if given_up else None,
+            "wrong_answers": sum(1 for o in firsts.values() if o.route in ("hit", "miss") and not o.correct),
             "per_family": per_family}
 
 
@@ -269,8 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         for run in [r + suffix for r in runs & {"reference", "reference_oracle", "reference_confirm", "model"}]:
             if outcomes_path(run).exists():
                 section = load_results().get(run, {})
-                update_section(run, {**section, **summarize(replay(run, stream + structured))},
-                               section.get("command", command))
+                outcomes = replay(run, stream + structured)
+                figures = {**summarize(outcomes), **({"synthesis": synthesis_by_family(outcomes)}
+                                                     if run.startswith("model") else {})}
+                update_section(run, {**section, **figures}, section.get("command", command))
         write_report()
         return 0
     embedder = Embedder()
