@@ -38,6 +38,12 @@ def tools_prompt(tools: list[ToolSpec]) -> str:
     return "\n".join(lines)
 
 
+# The most characters a reply's fenced code block may hold (llama.cpp stops it there): a procedure,
+# never a program. Asked for the procedure only, the 1.5B still wrote its tests, asserts and
+# prints into the block, or repeated one argument until the token budget ran out ("'tax', 'tax',
+# ..."): one such reply took 159 s and answered nothing (the model run of issue 25).
+CODE_BLOCK_CHARS = 1500
+
 UNICODE_ESCAPE = ' | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F]'
 
 
@@ -58,7 +64,7 @@ def gbnf_for(schema_json: str, code_block: str | None = None) -> str:
     small model writing a regex there emits `\\n` where it meant `\\s` and loops (measured:
     a whole token budget of "\\n*\\n*..."). \\uXXXX escapes are left out of JSON strings for
     the same reason (a reply spent its budget enumerating "\\u2013\\u2014..."): any character
-    can be written as itself.
+    can be written as itself. The block holds at most CODE_BLOCK_CHARS characters.
     """
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
@@ -70,7 +76,7 @@ def gbnf_for(schema_json: str, code_block: str | None = None) -> str:
         text = re.sub(r"^root ::=", "json-root ::=", text, flags=re.M)
         text = (
             f'root ::= "```{code_block}\\n" code-body "```\\n" json-root\n'
-            'code-body ::= ([^`] | "`" [^`] | "``" [^`])*\n' + text
+            f'code-body ::= ([^`] | "`" [^`] | "``" [^`]){{0,{CODE_BLOCK_CHARS}}}\n' + text
         )
     return text
 

@@ -40,6 +40,7 @@ class ScriptedEngine:
         self.seen = []
         self.temperatures = []
         self.budgets = []
+        self.code = CODE
 
     def chat(self, messages, tools=None, schema=None, max_tokens=1024, temperature=0.0, code_block=None):
         self.seen.append((messages, schema))
@@ -47,7 +48,7 @@ class ScriptedEngine:
         self.budgets.append(max_tokens)
         if isinstance(self.reply, Exception):
             raise self.reply
-        return Reply(text="", data=self.reply, code_block=CODE if code_block else None, model=self.model_id)
+        return Reply(text="", data=self.reply, code_block=self.code if code_block else None, model=self.model_id)
 
 
 def request():
@@ -226,3 +227,24 @@ def test_by_default_a_call_asks_for_as_many_drafts_as_pay_on_the_engines_device(
     EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
     assert engine.asked_for == [(2, 0.7)]
     assert EngineSynthesizer(ScriptedEngine(REPLY)).candidates == 1  # an engine that cannot batch: one
+
+
+def test_a_code_block_cut_at_its_limit_keeps_a_whole_solve_and_drops_the_rest():
+    from engine.replies import CODE_BLOCK_CHARS
+
+    solve = "def solve(amount, rate):\n    return round(amount * rate, 2)\n\n\n"
+    tests = "assert solve(1, 2) == 2\n" * (CODE_BLOCK_CHARS // 20)
+    engine = ScriptedEngine(REPLY)
+    engine.code = (solve + tests)[:CODE_BLOCK_CHARS]
+    synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
+    assert synthesis.draft.code.strip() == solve.strip()
+
+
+def test_a_code_block_cut_inside_solve_is_no_draft_and_says_why():
+    from engine.replies import CODE_BLOCK_CHARS
+
+    engine = ScriptedEngine(REPLY)
+    engine.code = ("import extract\n\ndef solve(amount, rate):\n    return extract.amount(amount, "
+                   + "'tax', " * CODE_BLOCK_CHARS)[:CODE_BLOCK_CHARS]
+    synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
+    assert synthesis.draft is None and "reached its limit of 1500 characters before solve() was complete" in synthesis.problem

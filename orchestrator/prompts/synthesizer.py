@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.base import Engine, EngineError, ReplyTruncated
+from engine.replies import CODE_BLOCK_CHARS
 from sandbox import complete_imports, drop_module_tests
 from sandbox.modules import ALLOWED as MODULES
 
@@ -296,6 +297,20 @@ def named_solve(source: str, params: dict[str, str]) -> str:
     return re.sub(rf"\b{fitting[0]}\b", "solve", source)
 
 
+def whole_statements(code: str) -> str:
+    """The longest run of the code's first lines that parses: what a cut block wrote whole (the
+    model's solve(), before the tests and prints it appended in spite of the prompt)."""
+    lines = code.splitlines()
+    for end in range(len(lines), 0, -1):
+        head = "\n".join(lines[:end])
+        try:
+            ast.parse(head)
+        except SyntaxError:
+            continue
+        return head + "\n"
+    return ""
+
+
 def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
     name = re.sub(r"[^a-z0-9_]+", "_", str(data["name"]).lower()).strip("_") or "procedure"
     return Draft(
@@ -391,7 +406,14 @@ def draft_of(reply, params: dict[str, str], budget: int) -> tuple[Draft | None, 
         return None, f"the engine failed: {reply}"
     if not isinstance(reply.data, dict):
         return None, "the model's reply was not the JSON object asked for"
+    code = reply.code_block or ""
+    if len(code) >= CODE_BLOCK_CHARS:  # cut by the grammar: keep what was whole, if solve() is
+        code = whole_statements(code)
+        if not re.search(r"^def solve\(", code, re.M):
+            return None, (f"the ```python block reached its limit of {CODE_BLOCK_CHARS} characters before solve() "
+                          "was complete: write the imports and solve() only, no tests, asserts, prints or "
+                          "repeated arguments (tests go in the JSON)")
     try:
-        return to_draft({**reply.data, "code": reply.code_block}, params), None
+        return to_draft({**reply.data, "code": code}, params), None
     except (KeyError, TypeError) as error:
         return None, f"the model's reply lacks a field: {error}"
