@@ -536,3 +536,18 @@ def test_code_that_looks_for_another_log_level_than_the_task_asks_is_refused(ope
     assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 1, 2)
     assert ("the code looks for something else than the request asks (severity: the task asks for warnings, "
             "the code's texts look for errors)") in synthesizer.calls[1][1][0]
+
+
+def test_a_long_list_answer_is_stated_by_its_first_items_and_the_code_must_begin_with_them(open_seglam):
+    rename = "def solve(records, mapping):\n    return [{mapping.get(k, k): v for k, v in r.items()} for r in records]\n"
+    tests = [({"records": [{"a": 1}], "mapping": {"a": "b"}}, [{"b": 1}]), ({"records": [], "mapping": {}}, []),
+             ({"records": [{"x": 1, "y": 2}], "mapping": {"y": "z"}}, [{"x": 1, "z": 2}])]
+    records = [{"id": n, "name": f"n{n}"} for n in range(5)]
+    heads = draft(rename, tests, name="rename_keys", returns="array")
+    heads.expected_answer = '[{"key": 0, "name": "n0"}, {"key": 1, "name": "n1"}]'  # as the model quoted it
+    wrong_head = draft(rename, tests, name="rename_keys", returns="array")
+    wrong_head.expected_answer = [{"key": 0, "name": "n0"}, {"key": 2, "name": "n2"}]
+    seglam, synthesizer = open_seglam([wrong_head, heads])
+    result = seglam.run("rename the keys of the records by the mapping", {"records": records, "mapping": {"id": "key"}})
+    assert result.route == "miss" and len(result.answer) == 5 and len(synthesizer.calls) == 2
+    assert "but the answer there is [{'key': 0, 'name': 'n0'}, {'key': 2, 'name': 'n2'}]" in synthesizer.calls[1][1][0]

@@ -94,3 +94,16 @@ def test_an_expression_may_name_the_inputs_it_answers_for(sandbox):
 ])
 def test_an_input_named_like_a_library_name_is_the_input_unless_the_expression_calls_it(sandbox, expression, value):
     assert compute(expression, sandbox, LIMITS, "worked", {"date": "2023-03-15", "days": -50}) == value
+
+
+def test_a_structure_written_as_its_text_is_read_as_the_structure_when_the_procedure_returns_one(sandbox):
+    records = draft("def solve(rows):\n    return rows\n",
+                    [({"rows": [{"id": 1}]}, '[{"id": 1}]'), ({"rows": []}, "[]"), ({"rows": [{"a": "x"}]}, "[{'a': 'x'}]")],
+                    returns="array")
+    records.expected_answer = "[{'id': 36, 'name': 'Maple'}]"
+    result = work_out(records, sandbox, LIMITS, "default")
+    assert [test.expected for test in result.draft.tests] == [[{"id": 1}], [], [{"a": "x"}]]
+    assert result.draft.expected_answer == [{"id": 36, "name": "Maple"}]
+    text = draft("def solve(rows):\n    return '[1]'\n", [({"rows": []}, "[1]")], returns="string")
+    assert work_out(text, sandbox, LIMITS, "default").draft.tests[0].expected == "[1]"  # a string answer stays one
+    assert work_out(records, sandbox, LIMITS, "default").draft.tests[0].expected != '[{"id": 1}]'

@@ -61,6 +61,18 @@ def repeats_rows(value, original) -> bool:
     return len(rows) >= 2 and 2 * sum(row in known for row in rows) >= len(rows)
 
 
+# A long list answer is stated by its first items (prompts/synthesizer.py asks for these), so a
+# reply over many records does not restate them all: the code's list must begin with them.
+LIST_HEAD_ITEMS = 2
+
+
+def heads_list(stated, answer, rel_tol: float) -> bool:
+    """Whether the author stated a list answer by its first LIST_HEAD_ITEMS items (or more) and the
+    code's longer list begins with exactly those."""
+    return (isinstance(stated, list) and isinstance(answer, list) and LIST_HEAD_ITEMS <= len(stated) < len(answer)
+            and same_answer(stated, answer[:len(stated)], rel_tol=rel_tol))
+
+
 def fits_returns(returns: dict, value) -> bool:
     try:
         check_returns(returns, value)
@@ -206,7 +218,8 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
     if draft.expected_answer is not None and not fits_returns(draft.returns, draft.expected_answer):
         found.problems.append(f"your 'answer' {draft.expected_answer!r} is not of the declared return type "
                               f"{draft.returns.get('type')}: give the value the code must return for this request")
-    elif draft.expected_answer is not None and not same_answer(draft.expected_answer, answer, rel_tol=rel_tol):
+    elif draft.expected_answer is not None and not same_answer(draft.expected_answer, answer, rel_tol=rel_tol) \
+            and not heads_list(draft.expected_answer, answer, rel_tol):
         found.problems.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
                               f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
         found.disputes.append(Dispute(None, request.inputs, draft.expected_answer, answer))

@@ -15,6 +15,7 @@ starts with "=" is therefore always read as an expression.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass, replace
 
@@ -146,6 +147,22 @@ def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str,
     return sandbox.run(code, inputs, limits=limits, namespace=namespace)
 
 
+def read_structure(expected: JSON) -> JSON:
+    """A list or object the model wrote as its text ("[{\"id\": 36, ...}]", or Python's
+    "[{'id': 36, ...}]"), as the structure; anything else as it is. Asked for records, the 1.5B
+    quoted its answer as a string in one reply of three."""
+    if not isinstance(expected, str) or not expected.strip().startswith(("[", "{")):
+        return expected
+    for read in (json.loads, ast.literal_eval):
+        try:
+            structure = read(expected)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            continue
+        if isinstance(structure, (list, dict)):
+            return structure
+    return expected
+
+
 def work_out(draft: Draft, sandbox: Sandbox, limits: Limits, namespace: str,
              request_inputs: dict[str, JSON] | None = None) -> Worked:
     """The draft with every expected answer written as an expression replaced by its value
@@ -153,9 +170,12 @@ def work_out(draft: Draft, sandbox: Sandbox, limits: Limits, namespace: str,
     inputs bound by name (a test's; for the answer to the request, `request_inputs`)."""
     problems: list[str] = []
 
+    kinds = draft.returns.get("type")
+    structured = bool({"array", "object"} & set(kinds if isinstance(kinds, list) else [kinds]))
+
     def value(expected: JSON, where: str, inputs: dict[str, JSON] | None) -> JSON:
         if not is_expression(expected):
-            return expected
+            return read_structure(expected) if structured else expected
         try:
             return compute(expected, sandbox, limits, namespace, inputs)
         except (NotAnExpression, SandboxError) as error:
