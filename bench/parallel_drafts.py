@@ -26,7 +26,7 @@ from orchestrator.prompts.synthesizer import (SYSTEM_PROMPT, Retrieved, describe
 from orchestrator.settings import Settings
 from orchestrator.types import Request
 
-FAMILIES = ["sum_amount", "days_between"]
+FAMILIES = ["sum_amount"]
 COUNTS = [1, 2, 3]
 
 
