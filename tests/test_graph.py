@@ -551,3 +551,21 @@ def test_a_long_list_answer_is_stated_by_its_first_items_and_the_code_must_begin
     result = seglam.run("rename the keys of the records by the mapping", {"records": records, "mapping": {"id": "key"}})
     assert result.route == "miss" and len(result.answer) == 5 and len(synthesizer.calls) == 2
     assert "but the answer there is [{'key': 0, 'name': 'n0'}, {'key': 2, 'name': 'n2'}]" in synthesizer.calls[1][1][0]
+
+
+def test_a_task_that_asks_for_a_total_refuses_code_that_answers_something_else(open_seglam):
+    # Seen in a model run: "calcule le total de la commande" got code returning the order's date,
+    # under an intent that said both, with tests that agreed.
+    order = {"placed": "2024-07-20", "lines": [{"qty": 2, "unit_price": 1.5}, {"qty": 1, "unit_price": 4}]}
+    dated = draft("def solve(order):\n    return order['placed']\n",
+                  [({"order": {"placed": "2024-01-02", "lines": []}}, "2024-01-02"),
+                   ({"order": {"placed": "2023-05-06", "lines": [{"qty": 1, "unit_price": 2}]}}, "2023-05-06")],
+                  name="order_total_date", intent="Calculate the total amount of the order and return the date it was placed",
+                  returns="string")
+    totalling = draft("def solve(order):\n    return round(sum(l['qty'] * l['unit_price'] for l in order['lines']), 2)\n",
+                      [({"order": {"lines": []}}, 0), ({"order": {"lines": [{"qty": 3, "unit_price": 0.5}]}}, 1.5)],
+                      name="order_total", intent="Compute the order's total")
+    seglam, synthesizer = open_seglam([dated, totalling])
+    result = seglam.run("calcule le total de la commande", {"order": order})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 7.0, 2)
+    assert "the task asks for a total, a number, but solve returned '2024-07-20'" in synthesizer.calls[1][1][0]

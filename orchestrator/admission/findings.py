@@ -18,7 +18,7 @@ from ..prompts.rechecker import Dispute
 from ..settings import Settings
 from ..types import Draft, Request
 from .grounding import Ungrounded, check_grounded
-from ..matching.intent_terms import code_contradiction, contradiction
+from ..matching.intent_terms import asks_for_a_figure, code_contradiction, contradiction
 from .answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, same_reading, spells
 from .hints import hint, reading_call
 from .variants import request_variants
@@ -71,6 +71,20 @@ def heads_list(stated, answer, rel_tol: float) -> bool:
     code's longer list begins with exactly those."""
     return (isinstance(stated, list) and isinstance(answer, list) and LIST_HEAD_ITEMS <= len(stated) < len(answer)
             and same_answer(stated, answer[:len(stated)], rel_tol=rel_tol))
+
+
+def is_figure(answer) -> bool:
+    """A number, nothing (null), or numbers per group: what a task asking for a sum, a count
+    or a total may answer. In a model run "calcule le total de la commande" got code returning
+    the order's date, under an intent that said both, and its own tests agreed."""
+    def number(value) -> bool:
+        return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+    if isinstance(answer, dict):
+        return all(number(value) for value in answer.values())
+    if isinstance(answer, list):
+        return all(number(value) for value in answer)
+    return number(answer)
 
 
 def fits_returns(returns: dict, value) -> bool:
@@ -215,6 +229,10 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
                               f"{where_answer_is(draft.expected_answer, request)}")
         return found
     found.answer = answer
+    figure = asks_for_a_figure(request.task)
+    if figure and not is_figure(answer):
+        found.problems.append(f"the task asks for a {figure}, a number, but solve returned {answer!r}: return the "
+                              f"{figure} the task asks for")
     if draft.expected_answer is not None and not fits_returns(draft.returns, draft.expected_answer):
         found.problems.append(f"your 'answer' {draft.expected_answer!r} is not of the declared return type "
                               f"{draft.returns.get('type')}: give the value the code must return for this request")

@@ -373,6 +373,17 @@ def code_contradiction(task: str, code: str) -> str | None:
     return None
 
 
+# Terms that ask for a figure: a sum, a mean, a count, an invoice's total or tax.
+NUMERIC_TERMS = {"operation": {"sum", "mean", "median", "count"}, "document field": {"total", "tax", "subtotal"}}
+
+
+def asks_for_a_figure(task: str) -> str | None:
+    """The term by which the task asks for a number (or a number per group), or None."""
+    terms = intent_terms(task)
+    named = sorted(value for axis, values in NUMERIC_TERMS.items() for value in terms.get(axis, ()) if value in values)
+    return named[0] if named else None
+
+
 def agreement(request_task: str, texts: list[str]) -> bool:
     """Whether the request names exactly what one of the texts names, axis by axis.
 
