@@ -28,10 +28,11 @@ FLASH_ATTN_ENV = "SEGLAM_FLASH_ATTN"
 SPECULATE_DEFAULT = {"cpu": False, "gpu": True}
 
 # Synthesis drafts one call asks for (LlamaEngine.chat_many), per device. cpu: 1. Measured
-# (bench/results/parallel_drafts.md, 1.5B Q4_K_M, 2 cores): a decode step of k sequences costs
-# nearly k steps of one here (compute-bound), so 3 drafts took 2.6 times one draft's time, and a
-# retry that reads the failure is worth more than a blind sample. gpu: 3, where a step of a few
-# sequences costs about one (decoding is memory-bound there; not measured: no GPU was lent).
+# (bench/results/parallel_drafts.md, 1.5B Q4_K_M, 2 cores): decoding k sequences together is no
+# cheaper per token here than one (12.9 tok/s alone, 10.1 over 3 sequences: 3 drafts took 3.7
+# times one draft's time), and a retry that reads the failure is worth more than a blind sample.
+# gpu: 3, where a step of a few sequences costs about one (decoding is memory-bound there; not
+# measured: no GPU was lent).
 DRAFTS_PER_CALL_DEFAULT = {"cpu": 1, "gpu": 3}
 
 
