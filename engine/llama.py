@@ -231,10 +231,7 @@ class LlamaEngine:
         import llama_cpp
 
         grammar_schema = tools_schema(tools, schema) if tools else schema
-        if code_block and grammar_schema is None:
-            raise EngineError("code_block needs a schema for the JSON that follows the code")
-        # never sort_keys: the grammar writes properties in the schema's order, which the caller chose
-        grammar = grammar_for(json.dumps(grammar_schema), code_block) if grammar_schema else None
+        grammar = reply_grammar(grammar_schema, code_block)
         with self._lock:
             llm = self._load()
             started = time.perf_counter()
@@ -247,10 +244,7 @@ class LlamaEngine:
             try:
                 if fits:
                     self.last_prefix = self._warm_prefix(llm, messages, tools, prompt)
-                    # what llama-cpp-python will keep of the KV state (at least the last prompt token is
-                    # evaluated again, for fresh logits); a prefix built just now was evaluated by this call
-                    cached = 0 if self.last_prefix == "built" else \
-                        min(llm.longest_token_prefix(llm.input_ids[:llm.n_tokens].tolist(), prompt), len(prompt) - 1)
+                    cached = self._kept_tokens(llm, prompt)
                     text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens,
                                                                             temperature)
                 else:  # bounded mode: the window slides, so no earlier state is reused
@@ -297,9 +291,7 @@ class LlamaEngine:
         """
         import llama_cpp
 
-        if code_block and schema is None:
-            raise EngineError("code_block needs a schema for the JSON that follows the code")
-        grammar = grammar_for(json.dumps(schema), code_block) if schema else None
+        grammar = reply_grammar(schema, code_block)
         with self._lock:
             llm = self._load()
             started = time.perf_counter()
@@ -310,8 +302,7 @@ class LlamaEngine:
             count = max(1, min(n, self.parallel, room))
             self.last_prefix = self._warm_prefix(llm, messages, None, prompt)
             self.last_speculation = None
-            cached = 0 if self.last_prefix == "built" else \
-                min(llm.longest_token_prefix(llm.input_ids[:llm.n_tokens].tolist(), prompt), len(prompt) - 1)
+            cached = self._kept_tokens(llm, prompt)
             samplers = [llm._init_sampler(temp=0.0, repeat_penalty=1.0, grammar=grammar)]
             for index in range(1, count):
                 llm.set_seed(self.seed + index)
@@ -337,6 +328,13 @@ class LlamaEngine:
             except EngineError as error:
                 replies.append(error)
         return replies
+
+    def _kept_tokens(self, llm, prompt: list[int]) -> int:
+        """What of the KV state the next evaluation keeps for `prompt` (at least its last token is
+        evaluated again, for fresh logits); a prefix built by this call was evaluated by it."""
+        if self.last_prefix == "built":
+            return 0
+        return min(llm.longest_token_prefix(llm.input_ids[:llm.n_tokens].tolist(), prompt), len(prompt) - 1)
 
     def fixed_prefix(self, llm, messages, tools, prompt: list[int]) -> list[int]:
         """The prompt tokens of the system turn: the part every synthesis call shares.
@@ -463,6 +461,15 @@ class LlamaEngine:
             save_controller(self._controller_file, self._controller)
         text = llm.detokenize(tokens, prev_tokens=prompt).decode("utf-8", errors="ignore")
         return text, finish, len(tokens)
+
+
+def reply_grammar(schema: dict[str, Any] | None, code_block: str | None):
+    """The grammar a reply follows: the schema's JSON, after a fenced code block when one is asked
+    for; None for free text."""
+    if code_block and schema is None:
+        raise EngineError("code_block needs a schema for the JSON that follows the code")
+    # never sort_keys: the grammar writes properties in the schema's order, which the caller chose
+    return grammar_for(json.dumps(schema), code_block) if schema else None
 
 
 def finished(reply: Reply, finish_reason: str, grammar_schema: dict[str, Any] | None, code_block: str | None,
