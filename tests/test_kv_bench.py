@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.kv.run import Variant, digits_right, goals, paper_goal, passkey_intervals, summarise, variants
-from bench.kv.tasks import FILLER, NEEDLE, passkey
+from bench.kv.run import (TUNING, Variant, digits_right, goals, paper_goal, passkey_intervals, summarise,
+                          tuned_ladder, variants)
+from bench.kv.tasks import FILLER, NEEDLE, TASK, passkey
 
 
 class Characters:
@@ -26,7 +27,7 @@ def test_the_needle_sits_at_its_depth_in_a_prompt_of_the_asked_length(depth):
     assert len(prompt.key) == 5 and text.count(prompt.key) == 2  # the needle says it twice
     assert text[prompt.needle_at :].startswith(NEEDLE.format(key=prompt.key))
     assert abs(prompt.needle_at / len(prompt.ids) - depth) < 0.05
-    assert text.endswith("The pass key is")
+    assert text.startswith(TASK) and text.endswith("The pass key is")
 
 
 def test_keys_are_fixed_by_the_seed_and_differ_between_cells():
@@ -44,6 +45,17 @@ def test_each_variant_sets_its_budget_as_a_share_of_the_context():
     streaming = Variant("streaming", 0.5).kv(2048)
     assert (streaming.policy, streaming.budget, streaming.positions) == ("streaming", 1024, "shifted")
     assert [v.name for v in variants([0.5])] == ["full", "streaming", "ladder", "ladder_original"]
+    assert Variant("ladder", 0.5).kv(2048, sinks=64).sinks == 64
+
+
+def test_a_ladder_shape_names_its_span_overlap_and_window_and_builds_that_policy():
+    shaped = Variant.ladder_shape("9/7", 0.25)
+    assert shaped.label == "ladder 9/7" and Variant("ladder", 0.25).label == "ladder"
+    kv = shaped.kv(4096)
+    assert (kv.span, kv.overlap, kv.window) == (9, 7, None)
+    assert tuple(kv.make(24).shape) == (9, 5, 4)  # units of 9 tokens, 5 kept in every layer
+    windowed = Variant.ladder_shape("12/0/0.5", 0.5)
+    assert windowed.label == "ladder 12/0 w0.5" and windowed.kv(2048).window == 512
 
 
 def trial(variant, share, correct, peak=100, budget=200):
@@ -91,3 +103,26 @@ def test_digits_right_counts_the_keys_digits_the_first_number_of_the_answer_gets
     assert digits_right("12551", " 1255.") == 4
     assert digits_right("12551", " green. The grass") == 0
     assert digits_right("12551", "the key is 92551") == 0
+
+
+def test_the_ladder_shape_is_chosen_on_the_tuning_prompts_and_reported_on_the_others():
+    def trial(variant, correct, seed, digits=0):
+        return {"task": "passkey", "protocol": "paper", "variant": variant, "share": 0.5, "correct": correct,
+                "digits_right": digits, "set": "tuning" if seed.startswith(TUNING) else "report"}
+
+    tune = f"{TUNING}2048-0.5-0"
+    trials = ([trial("ladder 9/7", True, tune)] * 3 + [trial("ladder", False, tune, digits=4)] * 3
+              + [trial("ladder 12/6", False, tune, digits=2)] * 3
+              # on the report prompts the default would have won: the choice must not see them
+              + [trial("ladder 9/7", False, "2048-0.5-0")] * 4 + [trial("ladder", True, "2048-0.5-0")] * 4
+              + [trial("streaming", False, "2048-0.5-0")] * 4)
+    tuned = tuned_ladder(trials, [0.5])["50%"]
+    assert tuned["chosen"] == "ladder 9/7" and tuned["tuning"]["ladder 9/7"]["mean"] == 1.0
+    assert (tuned["report"]["mean"], tuned["report"]["n"]) == (0.0, 4)
+    table = passkey_intervals(trials, [0.5])["paper"]["50%"]
+    assert table["ladder"]["n"] == 4 and table["ladder 9/7"]["n"] == 4  # tuning prompts are never reported
+    goal = paper_goal({"paper": {"50%": table}}, {"50%": tuned})
+    assert goal["paper_tuned_ladder_minus_streaming_points_at_50%"] == 0.0
+    assert goal["paper_ladder_minus_streaming_points_at_50%"] == 100.0
+    ties = [trial("ladder", False, tune, digits=1), trial("ladder 8/0", False, tune, digits=3)]
+    assert tuned_ladder(ties, [0.5])["50%"]["chosen"] == "ladder 8/0"  # no key right: most digits right decides

@@ -6,8 +6,12 @@ of each context, every policy reads the same inputs:
 - passkey retrieval at each context length and needle depth (accuracy: the key appears in the
   first 8 generated tokens, greedy), under two protocols: `bounded`, the product's (the prompt is
   read in chunks and compacted between them, so memory never exceeds the budget), and `paper`,
-  LaCache's needle test (the prompt is read with full attention, compacted once, then answered);
-  accuracy per protocol, budget and policy with its 95% Wilson interval;
+  LaCache's needle test as niah/pred.py runs it (the whole prompt is read with full attention,
+  whose last logits give the answer's first token; then the cache is compacted once, keeping the
+  first 64 tokens, and the rest of the answer is decoded from it); accuracy per protocol, budget
+  and policy with its 95% Wilson interval. Under `paper` more ladder shapes run too
+  (`--ladder-shapes`): one is chosen per budget on separate tuning prompts, then reported on the
+  others;
 - perplexity of long standard-library Python files read in streaming mode: chunk by chunk through
   a cache that never exceeds the budget, every token scored;
 - peak KV memory (bytes of keys and values held at once) and throughput (prompt and decode tokens/s).
@@ -20,6 +24,7 @@ ratios to the full cache. Writes bench/results/kv.json and kv.md; bench/kv/plot.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import platform
@@ -49,12 +54,32 @@ class Variant:
 
     name: str  # ladder, ladder_original, streaming, full
     share: float | None  # budget as a share of the context; None: unbounded
+    span: int | None = None  # a ladder's shape; None: KVConfig's (half the layers, no overlap)
+    overlap: int = 0
+    window_share: float | None = None  # a ladder's dense recent window as a share of its budget; None: KVConfig's
 
-    def kv(self, context: int) -> KVConfig:
+    @property
+    def label(self) -> str:
+        """The name trials and reports use: the policy, and a ladder's shape when it is not the default."""
+        if self.span is None:
+            return self.name
+        window = "" if self.window_share is None else f" w{self.window_share:g}"
+        return f"{self.name} {self.span}/{self.overlap}{window}"
+
+    @classmethod
+    def ladder_shape(cls, text: str, share: float) -> Variant:
+        """A ladder from "SPAN/OVERLAP" or "SPAN/OVERLAP/WINDOW_SHARE" (--ladder-shapes)."""
+        span, overlap, *window = text.split("/")
+        return cls("ladder", share, int(span), int(overlap), float(window[0]) if window else None)
+
+    def kv(self, context: int, sinks: int = KVConfig.sinks) -> KVConfig:
         if self.share is None:
             return KVConfig(policy="full")
         policy, _, positions = self.name.partition("_")
-        return KVConfig(policy=policy, budget=int(self.share * context), positions=positions or "shifted")
+        budget = int(self.share * context)
+        window = None if self.window_share is None else int(self.window_share * budget)
+        return KVConfig(policy=policy, budget=budget, sinks=sinks, span=self.span, overlap=self.overlap,
+                        window=window, positions=positions or "shifted")
 
 
 def variants(shares: list[float]) -> list[Variant]:
@@ -111,29 +136,33 @@ def digits_right(key: str, answer: str) -> int:
     return next((index for index, (a, b) in enumerate(zip(key, given)) if a != b), min(len(key), len(given)))
 
 
+TUNING = "tune-"  # the seeds of the prompts ladder shapes are chosen on, never reported
 PAPER_PREFILL_CHUNK = 512  # full attention has no budget to respect: larger passes read faster
+PAPER_SINKS = 64  # niah/pred.py's start_size: "reserved for questions/system instructions"
 
 
 def passkey_paper_trials(path, model, tokenizer, columns: list[Variant], length: int, depth: float, seed: str,
                          chunk: int) -> list[dict]:
-    """Every variant on one passkey prompt as LaCache's needle test runs it: the prompt but its last
-    token is read once with full attention, each bounded variant compacts a copy of that cache to
-    its budget at once (PolicyCache.compacted), then the last token is fed and the answer decoded."""
+    """Every variant on one passkey prompt as LaCache's needle test (niah/pred.py) runs it: the whole
+    prompt is read once with full attention and its last logits give the answer's first token; each
+    bounded variant then compacts a copy of that cache to its budget at once, keeping the first
+    PAPER_SINKS tokens (PolicyCache.compacted), and decodes the rest of the answer from it."""
     prompt = passkey(tokenizer, length, depth, seed)
     full = new_cache(model, KVConfig(policy="full"))
-    head = prompt.ids[:-1]
     started = time.perf_counter()
     with torch.inference_mode():
-        for begin in range(0, len(head), PAPER_PREFILL_CHUNK):
-            feed(model, full, head[begin : begin + PAPER_PREFILL_CHUNK])
+        for begin in range(0, len(prompt.ids), PAPER_PREFILL_CHUNK):
+            logits = feed(model, full, prompt.ids[begin : begin + PAPER_PREFILL_CHUNK])[-1]
+    first = int(logits.argmax())
     prefill_s = time.perf_counter() - started
     trials = []
     for variant in sorted(columns, key=lambda v: v.share is None):  # the full cache last: its answer extends it
-        kv = variant.kv(length)
+        kv = variant.kv(length, sinks=PAPER_SINKS)
         cache = full if variant.share is None else full.compacted(kv.make(model.config.num_hidden_layers), kv.positions)
-        result = TorchEngine(path, kv=kv, chunk=chunk).generate(prompt.ids, max_new_tokens=8, cache=cache)
+        result = TorchEngine(path, kv=kv, chunk=chunk).generate(prompt.ids + [first], max_new_tokens=7, cache=cache)
+        result = dataclasses.replace(result, tokens=[first, *result.tokens])
         trials.append(passkey_row("paper", variant, kv, model, tokenizer, prompt, result, length, depth, seed,
-                                  len(prompt.ids), prefill_s + result.prompt_ms / 1000))
+                                  len(prompt.ids), prefill_s))
     return trials
 
 
@@ -141,9 +170,9 @@ def passkey_row(protocol: str, variant: Variant, kv: KVConfig, model, tokenizer,
                 depth: float, seed: str, tokens: int, prompt_s: float) -> dict:
     answer = tokenizer.decode(result.tokens)
     return {
-        "task": "passkey", "protocol": protocol, "variant": variant.name, "share": variant.share, "length": length,
+        "task": "passkey", "protocol": protocol, "variant": variant.label, "share": variant.share, "length": length,
         "depth": depth, "seed": seed, "tokens": tokens, "correct": prompt.key in answer, "answer": answer,
-        "digits_right": digits_right(prompt.key, answer),
+        "digits_right": digits_right(prompt.key, answer), "set": "tuning" if seed.startswith(TUNING) else "report",
         "prompt_s": prompt_s, "decode_s": result.decode_ms / 1000, "decoded": len(result.tokens),
         "peak_kv_bytes": result.peak_kv_bytes,
         "budget_bytes": None if kv.policy == "full" else kv_bytes(model, kv.budget),
@@ -170,7 +199,7 @@ def perplexity_trial(model, variant: Variant, ids: list[int], name: str, chunk: 
             nll -= float(scored.gather(1, targets[:, None]).sum())
             previous = logits[-1]
     return {
-        "task": "perplexity", "variant": variant.name, "share": variant.share, "file": name, "tokens": len(ids),
+        "task": "perplexity", "variant": variant.label, "share": variant.share, "file": name, "tokens": len(ids),
         "nll": nll, "scored": len(ids) - 1, "seconds": time.perf_counter() - started,
         "peak_kv_bytes": cache.peak_bytes,
         "budget_bytes": None if kv.policy == "full" else kv_bytes(model, kv.budget),
@@ -181,7 +210,7 @@ def summarise(trials: list[dict], shares: list[float]) -> dict:
     """Per budget and per policy: passkey_accuracy, perplexity, peak_memory_mb, tokens_per_s, and more."""
 
     def figures(name: str, share: float | None) -> dict:
-        keys = [t for t in trials if t["task"] == "passkey" and t.get("protocol", "bounded") == "bounded"
+        keys = [t for t in reported(trials) if t.get("protocol", "bounded") == "bounded"
                 and (t["variant"], t["share"]) == (name, share)]
         texts = [t for t in trials if t["task"] == "perplexity" and (t["variant"], t["share"]) == (name, share)]
         cells: dict[str, dict[str, list[bool]]] = {}
@@ -216,37 +245,73 @@ def summarise(trials: list[dict], shares: list[float]) -> dict:
     return summary
 
 
-def passkey_intervals(trials: list[dict], shares: list[float]) -> dict:
-    """passkey[protocol][budget][policy] = {mean, low, high, n}: accuracy with its 95% Wilson
-    interval over every (length, depth, key) the policy answered under that protocol."""
+def accuracy(runs: list[dict]) -> dict:
+    """{mean, low, high, n, key_digits_right} of passkey trials: the share right with its 95% Wilson interval."""
     from scipy.stats import binomtest
 
+    right = sum(t["correct"] for t in runs)
+    interval = binomtest(right, len(runs)).proportion_ci(method="wilson")
+    return {"mean": right / len(runs), "low": float(interval.low), "high": float(interval.high), "n": len(runs),
+            "key_digits_right": sum(t.get("digits_right", 0) for t in runs) / len(runs)}
+
+
+def reported(trials: list[dict]) -> list[dict]:
+    """The passkey trials on the report prompts (not the ones ladder shapes were tuned on)."""
+    return [t for t in trials if t["task"] == "passkey" and t.get("set", "report") == "report"]
+
+
+def passkey_intervals(trials: list[dict], shares: list[float]) -> dict:
+    """passkey[protocol][budget][policy] = {mean, low, high, n, key_digits_right}: accuracy with its
+    95% Wilson interval over every report (length, depth, key) the policy answered under that protocol."""
+    keys = reported(trials)
     table: dict = {}
-    for protocol in sorted({t.get("protocol", "bounded") for t in trials if t["task"] == "passkey"}):
+    for protocol in sorted({t.get("protocol", "bounded") for t in keys}):
+        runs = [t for t in keys if t.get("protocol", "bounded") == protocol]
         for share in shares:
             row = table.setdefault(protocol, {}).setdefault(f"{round(share * 100)}%", {})
-            for name, wanted in [("full", None), ("streaming", share), ("ladder", share), ("ladder_original", share)]:
-                runs = [t for t in trials if t["task"] == "passkey"
-                        and t.get("protocol", "bounded") == protocol and (t["variant"], t["share"]) == (name, wanted)]
-                answers = [t["correct"] for t in runs]
-                if answers:
-                    interval = binomtest(sum(answers), len(answers)).proportion_ci(method="wilson")
-                    row[name] = {"mean": sum(answers) / len(answers), "low": float(interval.low),
-                                 "high": float(interval.high), "n": len(answers),
-                                 "key_digits_right": sum(t.get("digits_right", 0) for t in runs) / len(runs)}
+            labels = ["full"] + sorted({t["variant"] for t in runs if t["share"] == share})
+            for label in labels:
+                cell = [t for t in runs if t["variant"] == label and t["share"] == (None if label == "full" else share)]
+                if cell:
+                    row[label] = accuracy(cell)
     return table
 
 
-def paper_goal(passkey: dict) -> dict:
+def tuned_ladder(trials: list[dict], shares: list[float]) -> dict:
+    """Per budget, under the paper protocol: every ladder shape's accuracy on the tuning prompts, the
+    shape chosen there (most keys right, then most digits right), and its accuracy on the report
+    prompts, which played no part in the choice."""
+    paper = [t for t in trials if t["task"] == "passkey" and t.get("protocol") == "paper"
+             and t["variant"].startswith("ladder")]
+    out = {}
+    for share in shares:
+        tuning = [t for t in paper if t["share"] == share and t.get("set") == "tuning"]
+        if not tuning:
+            continue
+        shapes = {label: accuracy([t for t in tuning if t["variant"] == label])
+                  for label in sorted({t["variant"] for t in tuning})}
+        chosen = max(shapes, key=lambda label: (shapes[label]["mean"], shapes[label]["key_digits_right"]))
+        held_out = [t for t in reported(paper) if t["share"] == share and t["variant"] == chosen]
+        out[f"{round(share * 100)}%"] = {"tuning": shapes, "chosen": chosen,
+                                         "report": accuracy(held_out) if held_out else None}
+    return out
+
+
+def paper_goal(passkey: dict, tuned: dict | None = None) -> dict:
     """Issue 23's goal: under the paper's protocol, at 25% and 50%, the ladder at least 20 points
-    above StreamingLLM with intervals that do not overlap."""
+    above StreamingLLM with intervals that do not overlap; checked for the default ladder and for
+    the shape tuned on other prompts (tuned_ladder)."""
     out = {}
     for budget, row in passkey.get("paper", {}).items():
-        if "ladder" in row and "streaming" in row:
-            ladder, streaming = row["ladder"], row["streaming"]
-            out[f"paper_ladder_minus_streaming_points_at_{budget}"] = round(100 * (ladder["mean"] - streaming["mean"]), 1)
-            out[f"paper_ladder_beats_streaming_at_{budget}"] = (ladder["mean"] - streaming["mean"] >= 0.2
-                                                               and ladder["low"] > streaming["high"])
+        candidates = {"ladder": row.get("ladder")}
+        if tuned and tuned.get(budget, {}).get("report"):
+            candidates["tuned_ladder"] = tuned[budget]["report"]
+        streaming = row.get("streaming")
+        for name, ladder in candidates.items():
+            if ladder and streaming:
+                out[f"paper_{name}_minus_streaming_points_at_{budget}"] = round(100 * (ladder["mean"] - streaming["mean"]), 1)
+                out[f"paper_{name}_beats_streaming_at_{budget}"] = (ladder["mean"] - streaming["mean"] >= 0.2
+                                                                    and ladder["low"] > streaming["high"])
     return out
 
 
@@ -315,6 +380,18 @@ def write_markdown(report: dict, path: Path) -> None:
             for name, cell in row.items():
                 lines.append(f"| {protocol} | {budget} | {name} | {cell['mean']:.2f} | {cell['low']:.2f}-{cell['high']:.2f} "
                              f"| {cell['n']} | {cell.get('key_digits_right', 0):.1f} |")
+    if report.get("tuned_ladder"):
+        lines += ["", "Ladder shapes (span/overlap, w: dense window as a share of the budget) under the paper protocol, "
+                  "chosen on the tuning prompts and reported on the others:", "",
+                  "| budget | shape | tuning accuracy | tuning key digits right | chosen | report accuracy (95% interval, n) |",
+                  "|---|---|---|---|---|---|"]
+        for budget, tuned in report["tuned_ladder"].items():
+            for label, cell in tuned["tuning"].items():
+                chosen, held = label == tuned["chosen"], tuned["report"]
+                on_report = (f"{held['mean']:.2f} ({held['low']:.2f}-{held['high']:.2f}, {held['n']})"
+                             if chosen and held else "")
+                lines.append(f"| {budget} | {label} | {cell['mean']:.2f} (n {cell['n']}) | {cell['key_digits_right']:.1f} | "
+                             f"{'yes' if chosen else ''} | {on_report} |")
     lines += ["", "Goals:", ""] + [f"- {key}: {value}" for key, value in report["goals"].items()]
     path.write_text("\n".join(lines) + "\n")
 
@@ -329,8 +406,16 @@ def cpu_name() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[2048, 4096, 8192])
-    parser.add_argument("--depths", type=float, nargs="+", default=[0.1, 0.5, 0.9])
-    parser.add_argument("--samples", type=int, default=1, help="needles per (length, depth) cell")
+    parser.add_argument("--depths", type=float, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9])
+    parser.add_argument("--samples", type=int, default=5, help="reported needles per (length, depth) cell")
+    parser.add_argument("--ladder-shapes", nargs="*", default=["9/7", "12/10", "12/6", "8/0", "12/0/0.5"],
+                        help="more ladders for the paper protocol, SPAN/OVERLAP[/WINDOW_SHARE of the budget]")
+    parser.add_argument("--tuning-samples", type=int, default=2,
+                        help="needles per (tuning length, depth) cell the ladder shape is chosen on")
+    parser.add_argument("--tuning-lengths", type=int, nargs="*", default=[2048, 4096])
+    parser.add_argument("--bounded-lengths", type=int, nargs="*", default=[2048],
+                        help="lengths of the bounded protocol: each policy re-reads the prompt past its budget")
+    parser.add_argument("--bounded-samples", type=int, default=2)
     parser.add_argument("--shares", type=float, nargs="+", default=[0.5, 0.25])
     parser.add_argument("--perplexity-tokens", type=int, default=2048, help="tokens read from each file")
     parser.add_argument("--chunk", type=int, default=128, help="tokens per forward pass")
@@ -376,11 +461,22 @@ def main() -> None:
     }
     args.out.write_text(json.dumps(report, indent=2) + "\n")  # --from-trials can finish a run cut short
 
+    paper_columns = columns + [Variant.ladder_shape(shape, share) for share in args.shares for shape in args.ladder_shapes]
+    runs = {"paper": (passkey_paper_trials, paper_columns), "bounded": (passkey_trials, columns)}
+
+    def cells(protocol: str, lengths: list[int], samples: int, prefix: str = "") -> list[tuple]:
+        if protocol not in args.protocols:
+            return []
+        return [(protocol, length, depth, f"{prefix}{length}-{depth}-{sample}")
+                for length in lengths for depth in args.depths for sample in range(samples)]
+
     # Most telling first, so a run cut short by --minutes still answers the main questions.
     texts = [] if args.no_perplexity else list(zip(CODE_FILES, code_text(tokenizer, args.perplexity_tokens)))
-    cells = [(length, depth, sample) for length in args.lengths for depth in args.depths for sample in range(args.samples)]
-    first = [cell for cell in cells if cell[0] == args.lengths[0]]
-    jobs = first + texts[:1] + [cell for cell in cells if cell not in first] + texts[1:]
+    paper = cells("paper", args.lengths, args.samples)
+    first = [cell for cell in paper if cell[1] == args.lengths[0]]
+    jobs = (cells("paper", args.tuning_lengths, args.tuning_samples, TUNING) + first + texts[:1]
+            + [cell for cell in paper if cell not in first]
+            + cells("bounded", args.bounded_lengths, args.bounded_samples) + texts[1:])
     deadline = started + 60 * args.minutes
     if args.until:
         now = datetime.now(timezone.utc)
@@ -394,12 +490,10 @@ def main() -> None:
             for variant in columns:
                 record(perplexity_trial(model, variant, job[1], job[0], args.chunk))
         else:
-            length, depth, sample = job
-            runs = {"paper": passkey_paper_trials, "bounded": passkey_trials}
-            for protocol in args.protocols:
-                for trial in runs[protocol](path, model, tokenizer, columns, length, depth,
-                                            f"{length}-{depth}-{sample}", args.chunk):
-                    record(trial)
+            protocol, length, depth, seed = job
+            trials_of, its_columns = runs[protocol]
+            for trial in trials_of(path, model, tokenizer, its_columns, length, depth, seed, args.chunk):
+                record(trial)
     skipped = [job[0] if isinstance(job[1], list) else list(job) for job in skipped]
 
     report["settings"].update(wall_s=round(time.perf_counter() - started), skipped_for_time=skipped)
@@ -409,8 +503,9 @@ def main() -> None:
 
 def finish(report: dict, trials: list[dict], shares: list[float], out: Path) -> None:
     """The figures and goals of these trials into the report, written as JSON and markdown."""
-    report.update(budgets=summarise(trials, shares), passkey=passkey_intervals(trials, shares))
-    report.update(goals={**goals(report["budgets"]), **paper_goal(report["passkey"])})
+    report.update(budgets=summarise(trials, shares), passkey=passkey_intervals(trials, shares),
+                  tuned_ladder=tuned_ladder(trials, shares))
+    report.update(goals={**goals(report["budgets"]), **paper_goal(report["passkey"], report["tuned_ladder"])})
     out.write_text(json.dumps(report, indent=2) + "\n")
     write_markdown(report, out.with_suffix(".md"))
 

@@ -1,8 +1,9 @@
 """The inputs of the KV benchmark: passkey prompts and long real code, as token ids.
 
-Passkey retrieval (Mohtashami & Jaggi, 2023; the usual needle-in-a-haystack form): a haystack of
-one filler paragraph repeated, a needle "The pass key is NNNNN. Remember it." at a chosen depth,
-then the question. The filler says nothing, so the only way to answer is to have kept the needle.
+Passkey retrieval (Mohtashami & Jaggi, 2023; the form of LaCache's niah/pred.py): the task, a
+haystack of one filler paragraph repeated, a needle "The pass key is NNNNN. Remember it. NNNNN is
+the pass key." at a chosen depth, then the question. The filler says nothing, so the only way to
+answer is to have kept the needle.
 
 Perplexity text: long Python files of the standard library of the running interpreter, which a
 code model reads naturally; their first tokens, so every policy scores the same text.
@@ -14,6 +15,8 @@ import sysconfig
 from pathlib import Path
 from typing import NamedTuple
 
+TASK = ("There is important information hidden in a lot of irrelevant text. "
+        "Find it and memorize it. You will be quizzed on this hidden information.\n")
 FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. "
 NEEDLE = "The pass key is {key}. Remember it. {key} is the pass key. "
 QUESTION = "What is the pass key? The pass key is"
@@ -35,13 +38,14 @@ def passkey(tokenizer, length: int, depth: float, seed: str) -> Passkey:
     if not 0.0 <= depth <= 1.0:
         raise ValueError(f"depth must lie in [0, 1], got {depth}")
     key = f"{random.Random(seed).randrange(10_000, 100_000)}"
+    task = tokenizer.encode(TASK)
     filler = tokenizer.encode(FILLER)
     needle = tokenizer.encode(NEEDLE.format(key=key))
     question = tokenizer.encode(QUESTION)
-    paragraphs = max(1, round((length - len(needle) - len(question)) / len(filler)))
+    paragraphs = max(1, round((length - len(task) - len(needle) - len(question)) / len(filler)))
     before = round(depth * paragraphs)
-    ids = filler * before + needle + filler * (paragraphs - before) + question
-    return Passkey(ids, key, len(filler) * before)
+    ids = task + filler * before + needle + filler * (paragraphs - before) + question
+    return Passkey(ids, key, len(task) + len(filler) * before)
 
 
 def code_text(tokenizer, tokens: int) -> list[list[int]]:
