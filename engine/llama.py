@@ -288,8 +288,16 @@ class LlamaEngine:
         each with its own seed. As many as fit the context come back (prompt plus max_tokens each;
         at most `parallel`). A reply that failed as `chat` would have raised (cut before its JSON
         closed, not JSON) is that error in its place. No tools: a tool call takes a turn of its own.
+        With `context_shift`, a conversation that leaves no room for one reply gets `chat`'s one
+        greedy reply through the sliding window, instead of ContextOverflow.
         """
         import llama_cpp
+
+        if self.context_shift and len(self.tokenize_chat(messages)) + max_tokens > self.n_ctx:
+            try:
+                return [self.chat(messages, schema=schema, max_tokens=max_tokens, code_block=code_block)]
+            except EngineError as error:  # cut, or not JSON: the error in its place, as below
+                return [error]
 
         grammar = reply_grammar(schema, code_block)
         with self._lock:

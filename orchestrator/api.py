@@ -106,7 +106,7 @@ class Seglam:
             if engine is None:
                 from engine.llama import LlamaEngine
 
-                engine = LlamaEngine(home=home)
+                engine = LlamaEngine(home=home, context_shift=True)
             tools = SynthesisTools(sandbox, knowledge, store, embedder, settings.limits) if synthesis_tools else None
             synthesizer = EngineSynthesizer(engine, max_tokens=settings.synthesis_max_tokens, tools=tools,
                                             candidates=settings.synthesis_candidates)

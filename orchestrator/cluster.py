@@ -70,7 +70,7 @@ class ModelActor:
     def __init__(self, home: str | None):
         from engine.llama import LlamaEngine
 
-        self._engine = LlamaEngine(home=home)
+        self._engine = LlamaEngine(home=home, context_shift=True)
 
     def model_id(self) -> str:
         return self._engine.model_id

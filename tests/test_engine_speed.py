@@ -184,14 +184,19 @@ def test_speculation_measured_not_to_pay_is_not_used_again(pair):
 
 
 @pytest.mark.slow
-def test_retrieved_documents_too_long_for_the_context_fail_synthesis_with_the_reason(tmp_path):
-    from orchestrator.storage.knowledge import Passage
+def test_documents_longer_than_the_window_go_through_synthesis_in_a_sliding_window(tmp_path):
+    """Issue 23, item 4: what overflows the context is read through (sinks + the newest tokens,
+    engine/kv/llama_shift.py), not refused; the synthesis says how much it could not keep."""
     from orchestrator.prompts.synthesizer import EngineSynthesizer, Retrieved
+    from orchestrator.storage.knowledge import Passage
     from orchestrator.types import Request
 
+    invoice = "Item: desk lamp, 1 x 40.00 EUR\n" * 900 + "Total: 36000.00 EUR\n"  # ~9,000 tokens
     passages = [Passage(f"doc{i}.txt", "VAT is charged at the standard rate on most goods. " * 40, 0.5)
-                for i in range(30)]
-    synthesis = EngineSynthesizer(small_engine(prefix_dir=tmp_path)).synthesize(
-        Request("Compute the VAT of an amount.", {"amount": 120.0}), Retrieved(passages=passages), [])
-    assert synthesis.draft is None and "context holds 2048" in synthesis.problem
-    assert "shorten the inputs" in synthesis.problem
+                for i in range(8)]
+    engine = small_engine(prefix_dir=tmp_path, context_shift=True)
+    request = Request("Find the invoice's total amount.", {"invoice": invoice})
+    assert len(engine.tokenize_chat([{"role": "user", "content": invoice}])) > 2 * engine.n_ctx
+    synthesis = EngineSynthesizer(engine, max_tokens=700).synthesize(request, Retrieved(passages=passages), [])
+    assert synthesis.evicted_tokens > 0 and synthesis.model_calls == 1
+    assert synthesis.problem is None or "context holds" not in synthesis.problem

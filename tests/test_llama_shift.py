@@ -75,3 +75,9 @@ def test_a_constrained_reply_to_a_prompt_longer_than_the_window_still_parses(sma
                        schema=schema, max_tokens=24)
     assert reply.evicted_tokens > 256  # the grammar lives in the sampler: shifting the cache does not break it
     assert isinstance(reply.data["fruit"], str) and reply.data["fruit"].strip()
+
+
+def test_several_replies_asked_of_a_prompt_longer_than_the_window_come_as_one_through_it(small):
+    message = [{"role": "user", "content": "apple banana cherry " * 200 + "\nName one fruit from the text."}]
+    replies = small.chat_many(message, 3, max_tokens=16)
+    assert len(replies) == 1 and replies[0].evicted_tokens > 256  # one sequence: the window slides under it

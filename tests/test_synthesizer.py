@@ -1,6 +1,8 @@
 """The engine synthesizer's prompt, reply schema and parsing, with a scripted engine."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import jsonschema
 import pytest
 
@@ -157,6 +159,15 @@ def test_when_every_reply_of_a_call_is_unusable_the_first_problem_is_given():
     engine = BatchedEngine([ReplyTruncated("cut"), "not an object"])
     synthesis = EngineSynthesizer(engine, candidates=2).synthesize(request(), Retrieved(), [])
     assert synthesis.draft is None and "cut at 1200 tokens" in synthesis.problem and synthesis.model_calls == 1
+
+
+def test_a_prompt_that_overflowed_the_window_says_how_many_tokens_were_not_kept():
+    class SlidingEngine(ScriptedEngine):
+        def chat(self, *args, **kwargs):
+            return replace(super().chat(*args, **kwargs), evicted_tokens=812)
+
+    assert EngineSynthesizer(SlidingEngine(REPLY)).synthesize(request(), Retrieved(), []).evicted_tokens == 812
+    assert EngineSynthesizer(ScriptedEngine(REPLY)).synthesize(request(), Retrieved(), []).evicted_tokens == 0
 
 
 def test_one_candidate_asks_for_one_reply():

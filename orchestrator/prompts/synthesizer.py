@@ -48,6 +48,7 @@ class Synthesis:
     problem: str | None = None  # why there is no draft
     tools_used: list[str] = field(default_factory=list)  # the tools the model called, in order
     alternatives: list[Draft] = field(default_factory=list)  # other drafts from the same call, for verify to pick
+    evicted_tokens: int = 0  # prompt tokens the engine read but could not keep: the prompt overflowed its window
 
 
 class Synthesizer(Protocol):
@@ -392,9 +393,10 @@ class EngineSynthesizer:
                 drafts.append(draft)
             else:
                 problems.append(problem)
+        evicted = sum(reply.evicted_tokens for reply in replies if not isinstance(reply, EngineError))
         if drafts:
-            return Synthesis(drafts[0], calls, model, prompt_sha, None, loop.used, drafts[1:])
-        return Synthesis(None, calls, model, prompt_sha, problems[0], loop.used)
+            return Synthesis(drafts[0], calls, model, prompt_sha, None, loop.used, drafts[1:], evicted)
+        return Synthesis(None, calls, model, prompt_sha, problems[0], loop.used, evicted_tokens=evicted)
 
 
 def draft_of(reply, params: dict[str, str], budget: int) -> tuple[Draft | None, str | None]:

@@ -31,12 +31,15 @@ def synthesize(state: State, runtime: Runtime[Context]):
         "draft_meta": {"model": synthesis.model, "prompt_sha256": synthesis.prompt_sha256},
         "model_calls": synthesis.model_calls,
     }
-    tools = f", after tool calls: {', '.join(synthesis.tools_used)}" if synthesis.tools_used else ""
+    notes = f", after tool calls: {', '.join(synthesis.tools_used)}" if synthesis.tools_used else ""
+    if synthesis.evicted_tokens:
+        notes += (f"; the prompt overflowed the model's window: {synthesis.evicted_tokens} of its tokens were "
+                  "read but not kept (the window slid past them)")
     if synthesis.draft is None:
         update["feedback"] = [*feedback, synthesis.problem or "no procedure was produced"]
-        return update, f"attempt {attempt}: no draft ({synthesis.problem}){tools}"
+        return update, f"attempt {attempt}: no draft ({synthesis.problem}){notes}"
     others = f" and {len(synthesis.alternatives)} other(s)" if synthesis.alternatives else ""
-    return update, f"attempt {attempt}: draft {synthesis.draft.name!r}{others}{tools}"
+    return update, f"attempt {attempt}: draft {synthesis.draft.name!r}{others}{notes}"
 
 
 def _given_up(state: State, context: Context) -> tuple[str, str] | None:
