@@ -126,3 +126,21 @@ def test_the_ladder_shape_is_chosen_on_the_tuning_prompts_and_reported_on_the_ot
     assert goal["paper_ladder_minus_streaming_points_at_50%"] == 100.0
     ties = [trial("ladder", False, tune, digits=1), trial("ladder 8/0", False, tune, digits=3)]
     assert tuned_ladder(ties, [0.5])["50%"]["chosen"] == "ladder 8/0"  # no key right: most digits right decides
+
+
+@pytest.mark.slow
+def test_under_the_paper_protocol_every_policy_answers_first_what_full_attention_read():
+    """LaCache's niah/pred.py takes the answer's first token from the full-attention read of the
+    whole prompt and compacts only afterwards; an earlier version of this bench compacted first,
+    which is not the paper's test."""
+    from bench.kv.run import passkey_paper_trials
+    from engine.models import default_model_path
+    from engine.torch_engine import load_gguf
+
+    path = default_model_path("draft")
+    model, tokenizer = load_gguf(path, "float32")
+    columns = [Variant("full", None), Variant("streaming", 0.25), Variant("ladder", 0.25), Variant.ladder_shape("9/7", 0.25)]
+    trials = passkey_paper_trials(path, model, tokenizer, columns, 600, 0.5, "first-token", chunk=128)
+    firsts = {t["answer_tokens"][0] for t in trials}
+    assert [t["variant"] for t in trials] == ["streaming", "ladder", "ladder 9/7", "full"]
+    assert len(firsts) == 1 and all(t["protocol"] == "paper" and t["set"] == "report" for t in trials)

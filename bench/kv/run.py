@@ -171,7 +171,8 @@ def passkey_row(protocol: str, variant: Variant, kv: KVConfig, model, tokenizer,
     answer = tokenizer.decode(result.tokens)
     return {
         "task": "passkey", "protocol": protocol, "variant": variant.label, "share": variant.share, "length": length,
-        "depth": depth, "seed": seed, "tokens": tokens, "correct": prompt.key in answer, "answer": answer,
+        "depth": depth, "seed": seed, "tokens": tokens, "correct": prompt.key in answer,
+        "answer": answer, "answer_tokens": result.tokens,
         "digits_right": digits_right(prompt.key, answer), "set": "tuning" if seed.startswith(TUNING) else "report",
         "prompt_s": prompt_s, "decode_s": result.decode_ms / 1000, "decoded": len(result.tokens),
         "peak_kv_bytes": result.peak_kv_bytes,
@@ -447,7 +448,7 @@ def main() -> None:
         trials.append(trial)
         with log.open("a") as out:
             out.write(json.dumps(trial) + "\n")
-        print(f"[{time.perf_counter() - started:6.0f}s] {json.dumps({k: v for k, v in trial.items() if k != 'answer'})}",
+        print(f"[{time.perf_counter() - started:6.0f}s] {json.dumps({k: v for k, v in trial.items() if k not in ('answer', 'answer_tokens')})}",
               flush=True)
 
     report = {
