@@ -32,7 +32,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import torch
@@ -262,8 +262,9 @@ def reported(trials: list[dict]) -> list[dict]:
 
 
 def passkey_intervals(trials: list[dict], shares: list[float]) -> dict:
-    """passkey[protocol][budget][policy] = {mean, low, high, n, key_digits_right}: accuracy with its
-    95% Wilson interval over every report (length, depth, key) the policy answered under that protocol."""
+    """passkey[protocol][budget][policy] = {mean, low, high, n, key_digits_right, by_depth}: accuracy
+    with its 95% Wilson interval over every report (length, depth, key) the policy answered under
+    that protocol, and the accuracy at each needle depth (where a policy keeps what, in short)."""
     keys = reported(trials)
     table: dict = {}
     for protocol in sorted({t.get("protocol", "bounded") for t in keys}):
@@ -274,7 +275,10 @@ def passkey_intervals(trials: list[dict], shares: list[float]) -> dict:
             for label in labels:
                 cell = [t for t in runs if t["variant"] == label and t["share"] == (None if label == "full" else share)]
                 if cell:
-                    row[label] = accuracy(cell)
+                    depths = sorted({t["depth"] for t in cell if "depth" in t})
+                    by_depth = {str(d): sum(t["correct"] for t in cell if t.get("depth") == d)
+                                / sum(t.get("depth") == d for t in cell) for d in depths}
+                    row[label] = {**accuracy(cell), "by_depth": by_depth}
     return table
 
 
@@ -373,14 +377,15 @@ def write_markdown(report: dict, path: Path) -> None:
                 for length, depths in p["passkey_by_length_depth"].items()
             )
             lines.append(f"- {name}{'' if name == 'full' else ' at ' + budget}: {cells}")
-    lines += ["", "Passkey accuracy by protocol, with 95% Wilson intervals (n answers):", "",
-              "| protocol | budget | policy | accuracy | 95% interval | n | key digits right, mean of 5 |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "Passkey accuracy by protocol, with 95% Wilson intervals (n answers) and by needle depth:", "",
+              "| protocol | budget | policy | accuracy | 95% interval | n | key digits right, mean of 5 | by depth |",
+              "|---|---|---|---|---|---|---|---|"]
     for protocol, budgets in report.get("passkey", {}).items():
         for budget, row in budgets.items():
             for name, cell in row.items():
+                depths = ", ".join(f"{depth}: {mean:.2f}" for depth, mean in cell.get("by_depth", {}).items())
                 lines.append(f"| {protocol} | {budget} | {name} | {cell['mean']:.2f} | {cell['low']:.2f}-{cell['high']:.2f} "
-                             f"| {cell['n']} | {cell.get('key_digits_right', 0):.1f} |")
+                             f"| {cell['n']} | {cell.get('key_digits_right', 0):.1f} | {depths} |")
     if report.get("tuned_ladder"):
         lines += ["", "Ladder shapes (span/overlap, w: dense window as a share of the budget) under the paper protocol, "
                   "chosen on the tuning prompts and reported on the others:", "",
@@ -482,6 +487,8 @@ def main() -> None:
     if args.until:
         now = datetime.now(timezone.utc)
         until = datetime.combine(now.date(), datetime.strptime(args.until, "%H:%M").time(), timezone.utc)
+        if until <= now:  # a time of day already past today is tomorrow's
+            until += timedelta(days=1)
         deadline = min(deadline, started + (until - now).total_seconds())
     skipped = []
     for job in jobs:
