@@ -1,7 +1,9 @@
 """Draw bench/results/kv.png from kv.json: passkey accuracy by context length and needle depth.
 
-One panel per policy (the full cache once, then every bounded policy at every budget), each a
-depth x length grid coloured and labelled by accuracy. Needs matplotlib (`pip install -e .[bench]`).
+One row of panels per protocol (paper, bounded): the full cache once, then StreamingLLM, the
+default ladder, the ladder shape tuned for the budget and the ladder with original positions, at
+every budget; each a depth x length grid coloured and labelled by accuracy. Needs matplotlib
+(`pip install -e .[bench]`).
 """
 from __future__ import annotations
 
@@ -18,14 +20,18 @@ RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 
 
 def panels(report: dict) -> list[tuple[str, dict]]:
-    """(title, {length: {depth: accuracy}}) for the full cache and each policy at each budget."""
-    budgets = report["budgets"]
-    first = next(iter(budgets.values()))
-    out = [("full cache", first["full"]["passkey_by_length_depth"])]
-    for budget, row in budgets.items():
-        for name, figures in row.items():
-            if name != "full":
-                out.append((f"{name.replace('_', ' ')} @ {budget}", figures["passkey_by_length_depth"]))
+    """(title, {length: {depth: accuracy}}) per protocol: the full cache, then each policy at each budget."""
+    out = []
+    for protocol in sorted(report["passkey"], key=lambda name: name != "paper"):  # the paper's test first
+        budgets = report["passkey"][protocol]
+        first = next(iter(budgets.values()))
+        out.append((f"{protocol}: full cache", first["full"]["by_length_depth"]))
+        for budget, row in budgets.items():
+            chosen = report.get("tuned_ladder", {}).get(budget, {}).get("chosen") if protocol == "paper" else None
+            for name, cell in row.items():
+                if name in ("streaming", "ladder", "ladder_original", chosen):
+                    tuned = " (tuned)" if name == chosen and name != "ladder" else ""
+                    out.append((f"{protocol}: {name.replace('_', ' ')}{tuned} @ {budget}", cell["by_length_depth"]))
     return out
 
 
@@ -49,7 +55,7 @@ def draw(report: dict, path: Path) -> None:
         axis.set_xlabel("context length (tokens)")
         axis.set_ylabel("needle depth")
         axis.set_title(title, fontsize=10)
-    figure.suptitle(f"Passkey accuracy, {report['model']} on CPU ({report['settings']['samples']} needle(s) per cell)")
+    figure.suptitle(f"Passkey accuracy, {report['model']} on CPU (paper: {report['settings']['samples']} keys per cell)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 

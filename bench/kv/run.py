@@ -264,7 +264,8 @@ def reported(trials: list[dict]) -> list[dict]:
 def passkey_intervals(trials: list[dict], shares: list[float]) -> dict:
     """passkey[protocol][budget][policy] = {mean, low, high, n, key_digits_right, by_depth}: accuracy
     with its 95% Wilson interval over every report (length, depth, key) the policy answered under
-    that protocol, and the accuracy at each needle depth (where a policy keeps what, in short)."""
+    that protocol, and the accuracy at each needle depth and at each (length, depth) (where a policy
+    keeps what)."""
     keys = reported(trials)
     table: dict = {}
     for protocol in sorted({t.get("protocol", "bounded") for t in keys}):
@@ -275,11 +276,18 @@ def passkey_intervals(trials: list[dict], shares: list[float]) -> dict:
             for label in labels:
                 cell = [t for t in runs if t["variant"] == label and t["share"] == (None if label == "full" else share)]
                 if cell:
-                    depths = sorted({t["depth"] for t in cell if "depth" in t})
-                    by_depth = {str(d): sum(t["correct"] for t in cell if t.get("depth") == d)
-                                / sum(t.get("depth") == d for t in cell) for d in depths}
-                    row[label] = {**accuracy(cell), "by_depth": by_depth}
+                    row[label] = {**accuracy(cell), "by_depth": share_right(cell, "depth"),
+                                  "by_length_depth": {str(length): share_right([t for t in cell if t.get("length") == length],
+                                                                               "depth")
+                                                      for length in sorted({t["length"] for t in cell if "length" in t})}}
     return table
+
+
+def share_right(trials: list[dict], key: str) -> dict[str, float]:
+    """{value of `key`: the share of these trials that answered right}."""
+    values = sorted({t[key] for t in trials if key in t})
+    return {str(value): sum(t["correct"] for t in trials if t.get(key) == value) / sum(t.get(key) == value for t in trials)
+            for value in values}
 
 
 def tuned_ladder(trials: list[dict], shares: list[float]) -> dict:
