@@ -1,10 +1,11 @@
 """The KV benchmark's pure parts (bench/kv): prompts, variants and how trials are summed up."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from bench.kv.run import (TUNING, Variant, digits_right, goals, paper_goal, passkey_intervals, summarise,
-                          tuned_ladder, variants)
+from bench.kv.run import (TUNING, Variant, digits_right, goals, needle_kept, paper_goal, passkey_intervals,
+                          summarise, tuned_ladder, variants)
 from bench.kv.tasks import FILLER, NEEDLE, TASK, passkey
 
 
@@ -95,6 +96,14 @@ def test_passkey_accuracy_comes_per_protocol_with_a_wilson_interval_and_the_pape
     close = passkey_intervals(trials[:10] + [trial("paper", "streaming", 0.25, True)] * 6
                               + [trial("paper", "streaming", 0.25, False)] * 4, [0.25])
     assert paper_goal(close)["paper_ladder_beats_streaming_at_25%"] is False  # 30 points, but the intervals overlap
+
+
+def test_needle_kept_says_how_many_layers_hold_a_whole_copy_of_the_key_and_how_much_of_it_each_holds():
+    ids = [0, 1, 2, 7, 8, 9, 3, 7, 8, 9]  # the key 7 8 9 twice, as the needle says it
+    layers = np.array([[3, 4, 5], [3, 5, 8]])  # the first copy whole; parts of both
+    assert needle_kept(ids, [7, 8, 9], layers) == {"key_layers_whole": 0.5, "key_tokens_kept": 0.5}
+    with pytest.raises(ValueError, match="do not occur"):
+        needle_kept(ids, [6, 6], layers)
 
 
 def test_digits_right_counts_the_keys_digits_the_first_number_of_the_answer_gets_right_from_the_first():

@@ -97,14 +97,14 @@ def kv_bytes(model, slots: int) -> int:
 
 
 def passkey_trials(path, model, tokenizer, columns: list[Variant], length: int, depth: float, seed: str,
-                   chunk: int) -> list[dict]:
+                   chunk: int, digits: int = 5) -> list[dict]:
     """Every variant on one passkey prompt; the answer counts if the key is in its first 8 tokens.
 
     Until its budget is reached a policy keeps everything, so the full cache evaluates the shared
     prefix once and each bounded variant forks from it (PolicyCache.fork) at the last chunk
     boundary within its budget: the same result as a run from scratch, for less CPU.
     """
-    prompt = passkey(tokenizer, length, depth, seed)
+    prompt = passkey(tokenizer, length, depth, seed, digits)
     full = new_cache(model, KVConfig(policy="full"))
     forks, fed_s, fed = {}, 0.0, 0
     for variant in sorted(columns, key=lambda v: v.share or 2):  # smallest budget forks first
@@ -128,6 +128,22 @@ def passkey_trials(path, model, tokenizer, columns: list[Variant], length: int, 
     return trials
 
 
+def needle_kept(ids: list[int], key_ids: list[int], positions) -> dict:
+    """Where the key survived a compaction: `key_layers_whole`, the share of layers that still hold
+    every token of one of the key's copies (what copying it out in one layer needs), and
+    `key_tokens_kept`, the share of the key's tokens an average layer holds. `positions` is the
+    policy's (layers, slots) array of original token indices."""
+    width = len(key_ids)
+    copies = [start for start in range(len(ids) - width + 1) if ids[start : start + width] == key_ids]
+    if not copies:
+        raise ValueError("the key's tokens do not occur in the prompt as tokenized alone")
+    held = [set(row.tolist()) for row in positions]
+    whole = [any(all(at in layer for at in range(start, start + width)) for start in copies) for layer in held]
+    kept = [sum(at in layer for start in copies for at in range(start, start + width)) / (width * len(copies))
+            for layer in held]
+    return {"key_layers_whole": sum(whole) / len(held), "key_tokens_kept": sum(kept) / len(held)}
+
+
 def digits_right(key: str, answer: str) -> int:
     """How many of the key's digits the answer's first number gets right, from the first on: a
     policy that kept part of the needle says "12555" for 12551, one that kept none says "green"."""
@@ -142,12 +158,12 @@ PAPER_SINKS = 64  # niah/pred.py's start_size: "reserved for questions/system in
 
 
 def passkey_paper_trials(path, model, tokenizer, columns: list[Variant], length: int, depth: float, seed: str,
-                         chunk: int) -> list[dict]:
+                         chunk: int, digits: int = 5) -> list[dict]:
     """Every variant on one passkey prompt as LaCache's needle test (niah/pred.py) runs it: the whole
     prompt is read once with full attention and its last logits give the answer's first token; each
     bounded variant then compacts a copy of that cache to its budget at once, keeping the first
     PAPER_SINKS tokens (PolicyCache.compacted), and decodes the rest of the answer from it."""
-    prompt = passkey(tokenizer, length, depth, seed)
+    prompt = passkey(tokenizer, length, depth, seed, digits)
     full = new_cache(model, KVConfig(policy="full"))
     started = time.perf_counter()
     with torch.inference_mode():
@@ -159,10 +175,11 @@ def passkey_paper_trials(path, model, tokenizer, columns: list[Variant], length:
     for variant in sorted(columns, key=lambda v: v.share is None):  # the full cache last: its answer extends it
         kv = variant.kv(length, sinks=PAPER_SINKS)
         cache = full if variant.share is None else full.compacted(kv.make(model.config.num_hidden_layers), kv.positions)
+        kept = needle_kept(prompt.ids, tokenizer.encode(prompt.key), cache.policy.positions)
         result = TorchEngine(path, kv=kv, chunk=chunk).generate(prompt.ids + [first], max_new_tokens=7, cache=cache)
         result = dataclasses.replace(result, tokens=[first, *result.tokens])
-        trials.append(passkey_row("paper", variant, kv, model, tokenizer, prompt, result, length, depth, seed,
-                                  len(prompt.ids), prefill_s))
+        trials.append({**passkey_row("paper", variant, kv, model, tokenizer, prompt, result, length, depth, seed,
+                                     len(prompt.ids), prefill_s), **kept})
     return trials
 
 
@@ -171,7 +188,7 @@ def passkey_row(protocol: str, variant: Variant, kv: KVConfig, model, tokenizer,
     answer = tokenizer.decode(result.tokens)
     return {
         "task": "passkey", "protocol": protocol, "variant": variant.label, "share": variant.share, "length": length,
-        "depth": depth, "seed": seed, "tokens": tokens, "correct": prompt.key in answer,
+        "depth": depth, "seed": seed, "key_digits": len(prompt.key), "tokens": tokens, "correct": prompt.key in answer,
         "answer": answer, "answer_tokens": result.tokens,
         "digits_right": digits_right(prompt.key, answer), "set": "tuning" if seed.startswith(TUNING) else "report",
         "prompt_s": prompt_s, "decode_s": result.decode_ms / 1000, "decoded": len(result.tokens),
@@ -247,13 +264,19 @@ def summarise(trials: list[dict], shares: list[float]) -> dict:
 
 
 def accuracy(runs: list[dict]) -> dict:
-    """{mean, low, high, n, key_digits_right} of passkey trials: the share right with its 95% Wilson interval."""
+    """{mean, low, high, n, key_digits_right[, key_layers_whole, key_tokens_kept]} of passkey trials: the
+    share right with its 95% Wilson interval, and what was kept of the key, on average."""
     from scipy.stats import binomtest
 
     right = sum(t["correct"] for t in runs)
     interval = binomtest(right, len(runs)).proportion_ci(method="wilson")
-    return {"mean": right / len(runs), "low": float(interval.low), "high": float(interval.high), "n": len(runs),
-            "key_digits_right": sum(t.get("digits_right", 0) for t in runs) / len(runs)}
+    out = {"mean": right / len(runs), "low": float(interval.low), "high": float(interval.high), "n": len(runs),
+           "key_digits_right": sum(t.get("digits_right", 0) for t in runs) / len(runs)}
+    for name in ("key_layers_whole", "key_tokens_kept"):  # the paper protocol's (needle_kept)
+        values = [t[name] for t in runs if name in t]
+        if values:
+            out[name] = sum(values) / len(values)
+    return out
 
 
 def reported(trials: list[dict]) -> list[dict]:
@@ -353,8 +376,11 @@ def write_markdown(report: dict, path: Path) -> None:
         f"- date: {report['date']}; machine: {report['machine']}",
         f"- command: `{report['command']}`",
         f"- model: {report['model']} (torch backend, float32, CPU); chunk {s['chunk']} tokens",
-        f"- passkey: lengths {s['lengths']}, depths {s['depths']}, {s['samples']} sample(s) per cell "
-        f"(a random 5-digit key each); perplexity: first {s['perplexity_tokens']} tokens of {', '.join(s['files'])}",
+        f"- passkey: lengths {s['lengths']}, depths {s['depths']}, {s['samples']} key(s) per cell under the paper "
+        f"protocol, {s.get('tuning_samples', 0)} more per {s.get('tuning_lengths', [])} cell to tune the ladder's shape on, "
+        f"{s.get('bounded_samples', s['samples'])} per {s.get('bounded_lengths', s['lengths'])} cell under the bounded one "
+        f"(a random {s.get('key_digits', 5)}-digit key each); perplexity: first {s['perplexity_tokens']} tokens of "
+        f"{', '.join(s['files'])}",
         "- budgets are shares of each context (passkey length, or text length for perplexity); `full` is one "
         "run listed under both budgets; `ladder` uses shifted positions, `ladder_original` the original ones",
         f"- wall time {s.get('wall_s', '?')} s; not run for lack of time (--minutes / --until): "
@@ -386,14 +412,16 @@ def write_markdown(report: dict, path: Path) -> None:
             )
             lines.append(f"- {name}{'' if name == 'full' else ' at ' + budget}: {cells}")
     lines += ["", "Passkey accuracy by protocol, with 95% Wilson intervals (n answers) and by needle depth:", "",
-              "| protocol | budget | policy | accuracy | 95% interval | n | key digits right, mean of 5 | by depth |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| protocol | budget | policy | accuracy | 95% interval | n | key digits right (mean) | layers holding "
+              "the whole key | key tokens kept a layer | by depth |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for protocol, budgets in report.get("passkey", {}).items():
         for budget, row in budgets.items():
             for name, cell in row.items():
                 depths = ", ".join(f"{depth}: {mean:.2f}" for depth, mean in cell.get("by_depth", {}).items())
                 lines.append(f"| {protocol} | {budget} | {name} | {cell['mean']:.2f} | {cell['low']:.2f}-{cell['high']:.2f} "
-                             f"| {cell['n']} | {cell.get('key_digits_right', 0):.1f} | {depths} |")
+                             f"| {cell['n']} | {cell.get('key_digits_right', 0):.1f} | {fmt(cell.get('key_layers_whole'), '.2f')} "
+                             f"| {fmt(cell.get('key_tokens_kept'), '.2f')} | {depths} |")
     if report.get("tuned_ladder"):
         lines += ["", "Ladder shapes (span/overlap, w: dense window as a share of the budget) under the paper protocol, "
                   "chosen on the tuning prompts and reported on the others:", "",
@@ -430,6 +458,8 @@ def main() -> None:
     parser.add_argument("--bounded-lengths", type=int, nargs="*", default=[2048],
                         help="lengths of the bounded protocol: each policy re-reads the prompt past its budget")
     parser.add_argument("--bounded-samples", type=int, default=2)
+    parser.add_argument("--key-digits", type=int, default=5,
+                        help="digits of each pass key (the model's tokenizer writes one token a digit)")
     parser.add_argument("--shares", type=float, nargs="+", default=[0.5, 0.25])
     parser.add_argument("--perplexity-tokens", type=int, default=2048, help="tokens read from each file")
     parser.add_argument("--chunk", type=int, default=128, help="tokens per forward pass")
@@ -508,7 +538,7 @@ def main() -> None:
         else:
             protocol, length, depth, seed = job
             trials_of, its_columns = runs[protocol]
-            for trial in trials_of(path, model, tokenizer, its_columns, length, depth, seed, args.chunk):
+            for trial in trials_of(path, model, tokenizer, its_columns, length, depth, seed, args.chunk, args.key_digits):
                 record(trial)
     skipped = [job[0] if isinstance(job[1], list) else list(job) for job in skipped]
 

@@ -29,15 +29,16 @@ class Passkey(NamedTuple):
     needle_at: int  # index of the needle's first token
 
 
-def passkey(tokenizer, length: int, depth: float, seed: str) -> Passkey:
-    """A prompt of about `length` tokens whose needle starts at `depth` (0 = first, 1 = last) of the haystack.
+def passkey(tokenizer, length: int, depth: float, seed: str, digits: int = 5) -> Passkey:
+    """A prompt of about `length` tokens whose needle, a key of `digits` digits, starts at `depth`
+    (0 = first, 1 = last) of the haystack.
 
     The haystack is whole filler paragraphs, so the needle sits between sentences; the total
     comes within one paragraph (about 25 tokens) of `length`.
     """
     if not 0.0 <= depth <= 1.0:
         raise ValueError(f"depth must lie in [0, 1], got {depth}")
-    key = f"{random.Random(seed).randrange(10_000, 100_000)}"
+    key = f"{random.Random(seed).randrange(10 ** (digits - 1), 10 ** digits)}"
     task = tokenizer.encode(TASK)
     filler = tokenizer.encode(FILLER)
     needle = tokenizer.encode(NEEDLE.format(key=key))
