@@ -144,6 +144,28 @@ def needle_kept(ids: list[int], key_ids: list[int], positions) -> dict:
     return {"key_layers_whole": sum(whole) / len(held), "key_tokens_kept": sum(kept) / len(held)}
 
 
+def with_needle_kept(trials: list[dict], shares: list[float]) -> list[dict]:
+    """Paper-protocol trials of a run that did not record needle_kept, with it: the prompt is rebuilt
+    from its seed and the policy compacted as PolicyCache.compacted does (the tokenizer suffices)."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    path = default_model_path("draft")
+    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    layers = AutoConfig.from_pretrained(path.parent, gguf_file=path.name).num_hidden_layers
+    columns = {v.label: v for v in variants(shares)}
+    out = []
+    for t in trials:
+        if t.get("protocol") == "paper" and "key_tokens_kept" not in t:
+            prompt = passkey(tokenizer, t["length"], t["depth"], t["seed"], t.get("key_digits", 5))
+            variant = columns.get(t["variant"]) or Variant.ladder_shape(t["variant"].split(" ", 1)[1].replace(" w", "/"),
+                                                                        t["share"])
+            policy = variant.kv(t["length"], sinks=PAPER_SINKS).make(layers)
+            policy.compact(len(prompt.ids), reserve=0 if t["share"] is None else 1)
+            t = {**t, **needle_kept(prompt.ids, tokenizer.encode(prompt.key), policy.positions)}
+        out.append(t)
+    return out
+
+
 def digits_right(key: str, answer: str) -> int:
     """How many of the key's digits the answer's first number gets right, from the first on: a
     policy that kept part of the needle says "12555" for 12551, one that kept none says "green"."""
@@ -473,6 +495,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.from_trials:
         trials = [json.loads(line) for line in args.from_trials.read_text().splitlines()]
+        if any(t.get("protocol") == "paper" and "key_tokens_kept" not in t for t in trials):
+            trials = with_needle_kept(trials, args.shares)
         report = json.loads(args.out.read_text()) if args.out.exists() else {}
         finish(report, trials, args.shares, args.out)
         return
