@@ -197,6 +197,7 @@ def passkey_paper_trials(path, model, tokenizer, columns: list[Variant], length:
     for variant in sorted(columns, key=lambda v: v.share is None):  # the full cache last: its answer extends it
         kv = variant.kv(length, sinks=PAPER_SINKS)
         cache = full if variant.share is None else full.compacted(kv.make(model.config.num_hidden_layers), kv.positions)
+        cache.make_room(0)  # the policy records the last chunk read (nothing is evicted: the room is there)
         kept = needle_kept(prompt.ids, tokenizer.encode(prompt.key), cache.policy.positions)
         result = TorchEngine(path, kv=kv, chunk=chunk).generate(prompt.ids + [first], max_new_tokens=7, cache=cache)
         result = dataclasses.replace(result, tokens=[first, *result.tokens])
