@@ -152,12 +152,12 @@ def with_needle_kept(trials: list[dict], shares: list[float]) -> list[dict]:
     path = default_model_path("draft")
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     layers = AutoConfig.from_pretrained(path.parent, gguf_file=path.name).num_hidden_layers
-    columns = {v.label: v for v in variants(shares)}
+    columns = {(v.label, v.share): v for v in variants(shares)}
     out = []
     for t in trials:
         if t.get("protocol") == "paper" and "key_tokens_kept" not in t:
             prompt = passkey(tokenizer, t["length"], t["depth"], t["seed"], t.get("key_digits", 5))
-            variant = columns.get(t["variant"]) or Variant.ladder_shape(t["variant"].split(" ", 1)[1].replace(" w", "/"),
+            variant = columns.get((t["variant"], t["share"])) or Variant.ladder_shape(t["variant"].split(" ", 1)[1].replace(" w", "/"),
                                                                         t["share"])
             policy = variant.kv(t["length"], sinks=PAPER_SINKS).make(layers)
             policy.compact(len(prompt.ids), reserve=0 if t["share"] is None else 1)
