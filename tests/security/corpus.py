@@ -22,6 +22,12 @@ class Hostile:
     then: tuple[str, Any] | None = None
     cpu_s: float | None = None  # a CPU budget of its own, where the corpus's 1 s would race another limit
 
+    @property
+    def message(self) -> str:
+        """The regular expression the error's message must contain. A CPU budget stops a run by
+        its CPU seconds or, on a loaded machine, by its wall clock first: either is the Timeout."""
+        return f"{self.match}|wall-clock" if self.outcome is Timeout else self.match
+
 
 def fn(body: str, head: str = "") -> str:
     """A procedure: optional top-level lines, then `def solve():` with the body indented."""

@@ -59,7 +59,7 @@ def test_a_hostile_procedure_gets_its_typed_error(sandbox, host_unharmed, case):
     sandbox.run(CANARY, {"x": 0}, namespace="corpus")  # a warm worker: the clock below is the run's own
     started = time.monotonic()
     limits = replace(LIMITS, cpu_s=case.cpu_s, wall_s=case.cpu_s + 1) if case.cpu_s else LIMITS
-    with pytest.raises(case.outcome, match=case.match):
+    with pytest.raises(case.outcome, match=case.message):
         sandbox.run(case.code, {}, namespace="corpus", limits=limits)
     # A bound the sandbox promises, not a speed measurement: each limit is enforced.
     assert time.monotonic() - started <= limits.wall_s + 1
