@@ -57,6 +57,8 @@ def test_a_ladder_shape_names_its_span_overlap_and_window_and_builds_that_policy
     assert tuple(kv.make(24).shape) == (9, 5, 4)  # units of 9 tokens, 5 kept in every layer
     windowed = Variant.ladder_shape("12/0/0.5", 0.5)
     assert windowed.label == "ladder 12/0 w0.5" and windowed.kv(2048).window == 512
+    for variant in [*variants([0.5, 0.25]), shaped, windowed]:  # a trial's label names its variant again
+        assert Variant.from_label(variant.label, variant.share) == variant
 
 
 def trial(variant, share, correct, peak=100, budget=200):

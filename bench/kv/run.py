@@ -67,6 +67,12 @@ class Variant:
         return f"{self.name} {self.span}/{self.overlap}{window}"
 
     @classmethod
+    def from_label(cls, label: str, share: float | None) -> Variant:
+        """The variant a trial's `variant` label names (the inverse of `label`)."""
+        name, _, shape = label.partition(" ")
+        return cls.ladder_shape(shape.replace(" w", "/"), share) if shape else cls(name, share)
+
+    @classmethod
     def ladder_shape(cls, text: str, share: float) -> Variant:
         """A ladder from "SPAN/OVERLAP" or "SPAN/OVERLAP/WINDOW_SHARE" (--ladder-shapes)."""
         span, overlap, *window = text.split("/")
@@ -144,7 +150,7 @@ def needle_kept(ids: list[int], key_ids: list[int], positions) -> dict:
     return {"key_layers_whole": sum(whole) / len(held), "key_tokens_kept": sum(kept) / len(held)}
 
 
-def with_needle_kept(trials: list[dict], shares: list[float]) -> list[dict]:
+def with_needle_kept(trials: list[dict]) -> list[dict]:
     """Paper-protocol trials of a run that did not record needle_kept, with it: the prompt is rebuilt
     from its seed and the policy compacted as PolicyCache.compacted does (the tokenizer suffices)."""
     from transformers import AutoConfig, AutoTokenizer
@@ -152,14 +158,11 @@ def with_needle_kept(trials: list[dict], shares: list[float]) -> list[dict]:
     path = default_model_path("draft")
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     layers = AutoConfig.from_pretrained(path.parent, gguf_file=path.name).num_hidden_layers
-    columns = {(v.label, v.share): v for v in variants(shares)}
     out = []
     for t in trials:
         if t.get("protocol") == "paper" and "key_tokens_kept" not in t:
             prompt = passkey(tokenizer, t["length"], t["depth"], t["seed"], t.get("key_digits", 5))
-            variant = columns.get((t["variant"], t["share"])) or Variant.ladder_shape(t["variant"].split(" ", 1)[1].replace(" w", "/"),
-                                                                        t["share"])
-            policy = variant.kv(t["length"], sinks=PAPER_SINKS).make(layers)
+            policy = Variant.from_label(t["variant"], t["share"]).kv(t["length"], sinks=PAPER_SINKS).make(layers)
             policy.compact(len(prompt.ids), reserve=0 if t["share"] is None else 1)
             t = {**t, **needle_kept(prompt.ids, tokenizer.encode(prompt.key), policy.positions)}
         out.append(t)
@@ -254,15 +257,10 @@ def summarise(trials: list[dict], shares: list[float]) -> dict:
         keys = [t for t in reported(trials) if t.get("protocol", "bounded") == "bounded"
                 and (t["variant"], t["share"]) == (name, share)]
         texts = [t for t in trials if t["task"] == "perplexity" and (t["variant"], t["share"]) == (name, share)]
-        cells: dict[str, dict[str, list[bool]]] = {}
-        for t in keys:
-            cells.setdefault(str(t["length"]), {}).setdefault(str(t["depth"]), []).append(t["correct"])
         runs = keys + texts
         return {
             "passkey_accuracy": sum(t["correct"] for t in keys) / len(keys) if keys else None,
-            "passkey_by_length_depth": {
-                length: {depth: sum(v) / len(v) for depth, v in row.items()} for length, row in cells.items()
-            },
+            "passkey_by_length_depth": by_length_depth(keys),
             "perplexity": math.exp(sum(t["nll"] for t in texts) / sum(t["scored"] for t in texts)) if texts else None,
             "peak_memory_mb": max(t["peak_kv_bytes"] for t in runs) / 2**20 if runs else None,
             "within_budget": all(t["budget_bytes"] is None or t["peak_kv_bytes"] <= t["budget_bytes"] for t in runs),
@@ -323,10 +321,14 @@ def passkey_intervals(trials: list[dict], shares: list[float]) -> dict:
                 cell = [t for t in runs if t["variant"] == label and t["share"] == (None if label == "full" else share)]
                 if cell:
                     row[label] = {**accuracy(cell), "by_depth": share_right(cell, "depth"),
-                                  "by_length_depth": {str(length): share_right([t for t in cell if t.get("length") == length],
-                                                                               "depth")
-                                                      for length in sorted({t["length"] for t in cell if "length" in t})}}
+                                  "by_length_depth": by_length_depth(cell)}
     return table
+
+
+def by_length_depth(trials: list[dict]) -> dict[str, dict[str, float]]:
+    """{length: {depth: the share of these passkey trials that answered right}}."""
+    lengths = sorted({t["length"] for t in trials if "length" in t})
+    return {str(length): share_right([t for t in trials if t.get("length") == length], "depth") for length in lengths}
 
 
 def share_right(trials: list[dict], key: str) -> dict[str, float]:
@@ -497,7 +499,7 @@ def main() -> None:
     if args.from_trials:
         trials = [json.loads(line) for line in args.from_trials.read_text().splitlines()]
         if any(t.get("protocol") == "paper" and "key_tokens_kept" not in t for t in trials):
-            trials = with_needle_kept(trials, args.shares)
+            trials = with_needle_kept(trials)
         report = json.loads(args.out.read_text()) if args.out.exists() else {}
         finish(report, trials, args.shares, args.out)
         return
