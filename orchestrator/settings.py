@@ -31,7 +31,12 @@ class Settings:
     # A procedure that fails (raises, times out, breaks its return type) this many runs in a
     # row is quarantined: no longer offered until a person fixes or restores it.
     quarantine_after_failures: int = 3
-    max_attempts: int = 3
+    # Drafts a new kind gets (each a synthesis call, then verification and its second opinions).
+    # One: in three model runs over 34 kinds (bench/results/cache.md: model, model@all-e722412,
+    # model@all), every kind verified was verified on its first draft, and the second and third
+    # drafts of the 26 kinds given up on admitted nothing right (one wrong procedure) at about a
+    # minute each. A larger model may answer feedback better: raise it there.
+    max_attempts: int = 1
     # A document that the cached procedures of its kind failed or had no answer for gets this
     # many drafts, without a second opinion: its own bounded chance. On SROIE such chances
     # almost never produced a procedure (bench/results/documents.md) and cost 3-11 model calls

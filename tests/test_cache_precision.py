@@ -48,6 +48,7 @@ def open_seglam(tmp_path, embedder):
     opened = []
 
     def open_(drafts, answers=(), **settings):
+        settings.setdefault("max_attempts", 3)  # retries under test, as in conftest's open_seglam
         synthesizer, confirmer = ScriptedSynthesizer(list(drafts)), ScriptedConfirmer(list(answers))
         seglam = Seglam.open(tmp_path / f"home{len(opened)}", synthesizer=synthesizer, confirmer=confirmer,
                              embedder=embedder, settings=Settings(**settings))

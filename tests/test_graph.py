@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from orchestrator import BadRequest
+from orchestrator import BadRequest, Settings
 from orchestrator.types import Draft, ProcedureTest
 from scripted import ScriptedRechecker, draft
 
@@ -69,6 +69,15 @@ def test_other_input_names_do_not_hit(open_seglam):
     seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 1.00"})
     result = seglam.run("Extract the grand total of this invoice", {"document": "Total: 2.00"})
     assert (result.route, result.answer) == ("miss", 2.0) and len(synthesizer.calls) == 2
+
+
+def test_by_default_a_new_kind_gets_one_draft_and_its_failure_says_why(open_seglam):
+    wrong = draft("def solve(invoice):\n    return 0.0\n", TOTAL_TESTS, name="invoice_total")
+    seglam, synthesizer = open_seglam([wrong, total_draft()], max_attempts=Settings().max_attempts)
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.model_calls, len(synthesizer.calls)) == ("error", 1, 1)
+    assert "no verified procedure after 1 attempt(s)" in result.error and "expected 12.0 but solve returned 0.0" \
+        in result.error
 
 
 def test_a_failing_draft_is_retried_with_its_failure_and_the_fix_is_stored(open_seglam):
@@ -371,12 +380,25 @@ def test_the_requests_own_answer_can_be_settled_by_a_second_opinion(open_seglam)
     assert "the request: 3.0, not 4.0" in next(s.decision for s in result.trace if s.node == "recheck")
 
 
-def test_a_second_opinion_that_cannot_be_computed_settles_nothing(open_seglam):
+def test_a_test_whose_second_opinion_cannot_be_computed_is_dropped_and_the_rest_decide(open_seglam):
     rechecker = ScriptedRechecker({key({"invoice": "TOTAL $1,234.50"}): "=1234 +"})
     seglam, synthesizer = open_seglam([misjudged_total_draft(), total_draft()], rechecker=rechecker)
     result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 3.0, 1)
+    assert "test 2 dropped: no second answer ('=1234 +' could not be computed" in next(
+        s.decision for s in result.trace if s.node == "recheck")
+    stored = seglam.procedures.get(result.procedure_id, "default")
+    assert [test.expected for test in stored.tests] == [12.0, None]
+
+
+def test_the_requests_own_answer_stays_disputed_when_its_second_opinion_cannot_be_computed(open_seglam):
+    misread = total_draft()
+    misread.expected_answer = 4.0
+    rechecker = ScriptedRechecker({key({"invoice": "Total: 3.00"}): "=1.50 *"})
+    seglam, synthesizer = open_seglam([misread, total_draft()], rechecker=rechecker)
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
     assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 3.0, 2)
-    assert "still disputed, '=1234 +' could not be computed" in next(
+    assert "the request: still disputed, '=1.50 *' could not be computed" in next(
         s.decision for s in result.trace if s.node == "recheck")
 
 

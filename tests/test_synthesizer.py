@@ -240,22 +240,23 @@ def test_by_default_a_call_asks_for_as_many_drafts_as_pay_on_the_engines_device(
     assert EngineSynthesizer(ScriptedEngine(REPLY)).candidates == 1  # an engine that cannot batch: one
 
 
-def test_a_code_block_cut_at_its_limit_keeps_a_whole_solve_and_drops_the_rest():
-    from engine.replies import CODE_BLOCK_CHARS
+def test_a_code_block_cut_at_its_last_line_keeps_a_whole_solve_and_drops_the_rest():
+    from engine.replies import CODE_BODY_LINES
 
     solve = "def solve(amount, rate):\n    return round(amount * rate, 2)\n\n\n"
-    tests = "assert solve(1, 2) == 2\n" * (CODE_BLOCK_CHARS // 20)
+    table = "EXAMPLES = [\n" + "    (1, 2, 2),\n" * CODE_BODY_LINES
     engine = ScriptedEngine(REPLY)
-    engine.code = (solve + tests)[:CODE_BLOCK_CHARS]
+    engine.code = "".join((solve + table).splitlines(keepends=True)[:CODE_BODY_LINES])
     synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
     assert synthesis.draft.code.strip() == solve.strip()
 
 
 def test_a_code_block_cut_inside_solve_is_no_draft_and_says_why():
-    from engine.replies import CODE_BLOCK_CHARS
+    from engine.replies import CODE_LINE_CHARS
 
     engine = ScriptedEngine(REPLY)
-    engine.code = ("import extract\n\ndef solve(amount, rate):\n    return extract.amount(amount, "
-                   + "'tax', " * CODE_BLOCK_CHARS)[:CODE_BLOCK_CHARS]
+    engine.code = ("import extract\n\ndef solve(amount, rate):\n"
+                   + ("    return extract.amount(amount, " + "'tax', " * CODE_LINE_CHARS)[:CODE_LINE_CHARS] + "\n")
     synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
-    assert synthesis.draft is None and "reached its limit of 1500 characters before solve() was complete" in synthesis.problem
+    assert synthesis.draft is None and "reached its limit of 40 lines of 200 characters before solve() was complete" \
+        in synthesis.problem

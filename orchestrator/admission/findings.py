@@ -191,11 +191,10 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
     if violations:
         return Findings([f"the code breaks the sandbox rules: {'; '.join(violations)}"])
     found = Findings([])
-    tests = []
+    passed = []  # tests with inputs of their own that the code answers as expected: evidence
     for index, test in enumerate(draft.tests):
         if copies_request(test.inputs, request):
             continue
-        tests.append(test)
         shown = json.dumps(test.inputs, ensure_ascii=False)[:300]
         if set(test.inputs) != set(draft.params):
             found.problems.append(f"test {index + 1} has inputs {sorted(test.inputs)} but solve takes {sorted(draft.params)}")
@@ -209,6 +208,8 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
         if not same_answer(test.expected, got, rel_tol=rel_tol):
             found.problems.append(f"test {index + 1} with inputs {shown} expected {test.expected!r} but solve returned {got!r}")
             found.disputes.append(Dispute(index, test.inputs, test.expected, got))
+        else:
+            passed.append(test)
     if request is None:
         return found
     other_task = contradiction(request.task, draft.intent)
@@ -248,11 +249,13 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
         found.problems.append(f"the code contains this request's answer {answer!r} as a literal: compute it from the "
                               "inputs, so other requests of this kind get their own answers")
     examples = passing_worked_examples(draft, sandbox, settings, namespace, rel_tol, found)
-    evidence = tests + examples + passing_variants(draft, request, answer, sandbox, settings, namespace)
+    # A failing test is no evidence: when a second opinion drops it (its answer cannot be worked
+    # out again), the worked examples asked for at the same time must stand in for it.
+    evidence = passed + examples + passing_variants(draft, request, answer, sandbox, settings, namespace)
     needed = settings.min_independent_tests
     if len(evidence) < needed:
-        found.problems.append(f"only {len(tests)} test(s) have inputs of their own (a test that restates the request "
-                              f"proves nothing): write {needed} or more with other data")
+        found.problems.append(f"only {len(passed)} test(s) have inputs of their own and pass (a test that restates "
+                              f"the request proves nothing): write {needed} or more with other data")
         found.wants_other_data += 1
     answers = {json.dumps(test.expected, sort_keys=True) for test in evidence} | {json.dumps(answer, sort_keys=True)}
     if evidence and len(answers) == 1:
