@@ -13,12 +13,14 @@ behaviour is part of every stored procedure that imports it: change it as an API
 """
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import re
 
 from price_parser import Price
 
-__all__ = ["amount", "date", "dates", "field", "total"]
+__all__ = ["amount", "date", "dates", "field", "table", "total"]
 
 # What may stand between a label and its value: "Invoice # RE-1", "INVOICE NO. F-1", "Total - 5".
 _BETWEEN = " \t:#.-–"
@@ -582,3 +584,52 @@ def total(text: str) -> float | None:
                 if adjusted in after:
                     return adjusted
     return best
+
+
+_SEPARATORS = ",;\t|"
+
+
+# A cell that spells an amount: digits with thousands separators, maybe a currency sign or code.
+_AMOUNT_CELL = re.compile(r"[$€£¥]?\s*\d[\d.,' ]*\s*[$€£¥]?|[A-Z]{3}\s+\d[\d.,' ]*|\d[\d.,' ]*\s+[A-Z]{3}")
+
+
+def _cell(text: str):
+    """A table cell as a number when it is one ("1,234.50" -> 1234.5, "-3" -> -3.0), else as it is."""
+    try:
+        return float(text)
+    except ValueError:
+        return _number(text) if _AMOUNT_CELL.fullmatch(text.strip()) else text
+
+
+class Table(str):
+    """A CSV text that is also read as its table: `table["amount"]` is that column's values (as
+    numbers where they are numbers), iterating gives the rows as dicts, `len()` counts the rows;
+    every other use is the text's. A model working an answer out writes "=min(table['amount'])"
+    over the input as it imagines it; the text would refuse it."""
+
+    def rows(self) -> list[dict]:
+        lines = [line for line in self.splitlines() if line.strip()]
+        if not lines:
+            return []
+        separator = next((mark for mark in _SEPARATORS if mark in lines[0]), ",")
+        reader = csv.DictReader(io.StringIO("\n".join(lines)), delimiter=separator)
+        return [{(key or "").strip(): _cell(value or "") for key, value in row.items()} for row in reader]
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            rows = self.rows()
+            if not rows or key not in rows[0]:
+                raise KeyError(f"the table has no column {key!r}; its columns are {list(rows[0]) if rows else []}")
+            return [row[key] for row in rows]
+        return str.__getitem__(self, key)
+
+    def __iter__(self):
+        return iter(self.rows())
+
+    def __len__(self):
+        return len(self.rows())
+
+
+def table(text: str) -> Table:
+    """The CSV text `text` as a Table (see Table)."""
+    return Table(text)

@@ -27,3 +27,15 @@ def test_a_one_line_text_is_halved_and_a_document_kept_whole():
         {"text": "one two three"}, {"text": "five six seven"}]
     assert derived_inputs({"invoice": "ACME\nInvoice 7\nSubtotal: 10.00\nTotal: 12.00"}) == []
     assert derived_inputs({"label": "Total due", "flag": True}) == []
+
+
+def test_records_are_fewer_with_other_figures_and_an_objects_keys_stay():
+    records = [{"id": n, "name": f"Client {n}", "amount": 10.5 * n, "placed": "2024-03-01"} for n in range(1, 6)]
+    first, second = derived_inputs({"records": records, "mapping": {"name": "full_name"}})
+    assert [record["name"] for record in first["records"]] == ["Client 1", "Client 2", "Client 3"]
+    assert [record["name"] for record in second["records"]] == ["Client 4", "Client 5"]
+    assert first["records"][0] == {"id": 11, "name": "Client 1", "amount": 14.88, "placed": "2024-01-20"}
+    assert first["mapping"] == second["mapping"] == {"name": "full_name"}
+    order = {"id": "SO-1", "customer": {"city": "Recife"}, "lines": [{"qty": 2, "unit_price": 9.5}] * 4}
+    moved = derived_inputs({"order": order})[1]["order"]
+    assert moved["customer"] == {"city": "Recife"} and moved["lines"] == [{"qty": 32, "unit_price": 44.2}] * 2

@@ -404,7 +404,7 @@ def test_the_requests_own_answer_stays_disputed_when_its_second_opinion_cannot_b
 
 def test_a_draft_that_fails_for_another_reason_gets_no_second_opinion(open_seglam):
     crashing = total_draft()
-    crashing.code = crashing.code.replace("if match else None", "")
+    crashing.code = crashing.code.replace(".replace(',', '')", "")  # float('1,234.50') raises
     rechecker = ScriptedRechecker({})
     seglam, synthesizer = open_seglam([crashing, total_draft()], rechecker=rechecker)
     result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
@@ -591,3 +591,16 @@ def test_a_task_that_asks_for_a_total_refuses_code_that_answers_something_else(o
     result = seglam.run("calcule le total de la commande", {"order": order})
     assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 7.0, 2)
     assert "the task asks for a total, a number, but solve returned '2024-07-20'" in synthesizer.calls[1][1][0]
+
+
+def test_a_test_expecting_null_where_the_code_raises_is_left_out_and_the_rest_decide(open_seglam):
+    first = draft("def solve(items):\n    return items[0]\n",
+                  [({"items": []}, None), ({"items": ["apple", "pear"]}, "apple"), ({"items": ["x", "y", "z"]}, "x")],
+                  name="first_item", returns="string")
+    seglam, synthesizer = open_seglam([first], max_attempts=1)
+    result = seglam.run("Give me the first entry of this list", {"items": ["PO-7781", "PO-7782"]})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", "PO-7781", 1)
+    assert "1 test(s) expecting null where solve raises left out" in next(
+        s.decision for s in result.trace if s.node == "verify")
+    stored = seglam.procedures.get(result.procedure_id, "default")
+    assert [test.inputs for test in stored.tests] == [{"items": ["apple", "pear"]}, {"items": ["x", "y", "z"]}]

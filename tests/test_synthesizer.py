@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+import json
 
 import jsonschema
 import pytest
@@ -223,6 +224,20 @@ def test_the_reply_budget_grows_with_the_records_an_answer_restates_and_test_lis
     assert test_inputs["records"] == {"type": "array", "maxItems": 4}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate([1, 2, 3, 4, 5], test_inputs["records"])
+
+
+def test_an_answer_is_asked_for_by_its_first_items_and_no_longer_than_the_requests_texts():
+    engine = ScriptedEngine(REPLY)
+    records = Request("Rename the keys of each record by the mapping", {"records": RECORDS, "mapping": {"name": "title"}})
+    EngineSynthesizer(engine).synthesize(records, Retrieved(), [])
+    answer = engine.seen[-1][1]["properties"]["answer"]
+    jsonschema.validate([RECORDS[0], RECORDS[1]], answer)
+    for restated in (RECORDS[:3], json.dumps(RECORDS[:5])):  # the records, or them as one JSON text
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(restated, answer)
+    letter = "Dear Ms Nair,\n" + "the order ships on Monday. " * 20
+    EngineSynthesizer(engine).synthesize(Request("Put this letter in upper case", {"letter": letter}), Retrieved(), [])
+    jsonschema.validate(letter.upper(), engine.seen[-1][1]["properties"]["answer"])
 
 
 def test_an_input_named_like_a_module_is_pointed_out_in_the_prompt():

@@ -87,6 +87,25 @@ def test_an_expression_may_name_the_inputs_it_answers_for(sandbox):
     assert compute("=round(amount * rate, 2)", sandbox, LIMITS, "worked", {"amount": 50.0, "rate": 0.078}) == 3.9
 
 
+TABLE = "vendor,amount,date\nAcme,1918.28,2023-06-07\nNordwind,1181.28,2024-12-03\nAcme,375.14,2023-02-12\n"
+
+
+@pytest.mark.parametrize("expression, value", [
+    ("=min(table['amount'])", 375.14),
+    ("=max(row['amount'] for row in table)", 1918.28),
+    ("=len(set(row['vendor'] for row in table))", 2),
+    ("=len(table)", 3),  # rows
+    ("=table['date'][0]", "2023-06-07"),
+    ("=table.split('\\n')[0]", "vendor,amount,date"),  # and still the text
+    ("=sum(1 for line in log.split('\\n') if 'ERROR' in line)", 1),
+])
+def test_a_csv_input_is_read_by_column_and_row_as_well_as_text(sandbox, expression, value):
+    log = "ERROR a, b\nINFO c, d\nWARN e, f\n"  # the same separators in every line, and no header
+    assert compute(expression, sandbox, LIMITS, "worked", {"table": TABLE, "log": log}) == value
+    with pytest.raises(SandboxError, match="no column 'price'"):
+        compute("=table['price']", sandbox, LIMITS, "worked", {"table": TABLE})
+
+
 @pytest.mark.parametrize("expression, value", [
     ("=(date(2023, 3, 15) - timedelta(days=50)).strftime('%Y-%m-%d')", "2023-01-24"),  # the library's date
     ("=date[:4]", "2023"),  # the input named date

@@ -4,8 +4,8 @@ A small model asked for tests of "sum the amount column" pastes the request's ta
 test, cut short or with its header mangled (measured: all three tests of a sum, both retries),
 so its tests prove nothing or fail for want of a well-formed table. The request already has the
 shape every later request of its kind will have; what a test needs is other data in that shape.
-So: a table keeps its header and loses most rows, a text keeps its first sentences, a number
-and an ISO date move. The recheck node has the model work out the answer for each of these
+So: a table keeps its header and loses most rows, a text keeps its first sentences, a list of
+records loses most of them, a number and an ISO date move, inside records and objects too. The recheck node has the model work out the answer for each of these
 inputs (orchestrator/prompts/rechecker.py) and the draft's code must agree with it.
 
 Like variants, these are evidence at admission only, never stored: they carry the user's data.
@@ -36,7 +36,7 @@ def derived_inputs(inputs: dict[str, JSON], count: int = 2) -> list[dict[str, JS
 
 
 def derived_value(value: JSON, shape: tuple, position: int) -> JSON:
-    """`value` changed by `shape`; the input at `position` moves a date (position + 1) times the
+    """`value` changed by `shape` (lists and objects item by item); the input at `position` moves a date (position + 1) times the
     shape's days, so that two dates move apart (a start and an end: another number of days)."""
     head, tail, factor, offset, days = shape
     if isinstance(value, bool) or value is None:
@@ -52,6 +52,10 @@ def derived_value(value: JSON, shape: tuple, position: int) -> JSON:
             except ValueError:
                 return value
         return shorter_text(value, head, tail)
+    if isinstance(value, list):  # records: fewer of them, each changed like the rest
+        return [derived_value(item, shape, position) for item in (value[:head] if head else value[-tail:])]
+    if isinstance(value, dict):  # an order, a record: the same keys, other figures and dates
+        return {key: derived_value(item, shape, position) for key, item in value.items()}
     return value
 
 

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from sandbox import Sandbox, SandboxError
+from sandbox import ProcedureError, Sandbox, SandboxError
 
 from ..prompts.rechecker import Dispute
 from ..settings import Settings
@@ -174,6 +174,8 @@ class Findings:
     disputes: list[Dispute] = field(default_factory=list)
     # Problems that tests on other data would settle: too few of them, or all with one answer.
     wants_other_data: int = 0
+    # Tests (by place) that prove nothing either way, to leave out of what is stored.
+    left_out: list[int] = field(default_factory=list)
 
     @property
     def settleable(self) -> bool:
@@ -202,6 +204,12 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
         try:
             got = sandbox.run(draft.code, test.inputs, limits=settings.limits, namespace=namespace)
         except SandboxError as error:
+            if test.expected is None and isinstance(error, ProcedureError):
+                # No answer expected, and none given: the code raises where its author wanted
+                # null (the first item of an empty list). Neither is evidence; at run time an
+                # error passes the request on as null does (and counts as a failure of the procedure).
+                found.left_out.append(index)
+                continue
             found.problems.append(f"test {index + 1} with inputs {shown} raised {type(error).__name__}: {error}"
                                   f"{hint(error, draft.code, test.inputs)}")
             continue

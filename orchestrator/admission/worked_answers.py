@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from sandbox import Limits, Sandbox, SandboxError, complete_imports
 
 from ..types import JSON, Draft, ProcedureTest
+from .derived_inputs import looks_tabular
 
 PREFIX = "="
 
@@ -41,7 +42,7 @@ from fractions import Fraction
 
 
 def solve({params}):
-    value = ({expression})
+{tables}    value = ({expression})
     if isinstance(value, datetime_module.date):
         return value.isoformat()
     if isinstance(value, (decimal_module.Decimal, fractions_module.Fraction)):
@@ -130,17 +131,27 @@ def library_names_used(body: str) -> set[str]:
     return used & LIBRARY_NAMES
 
 
+def is_table(value: JSON) -> bool:
+    """Whether an input is a CSV text: a header of names over two rows or more, every line with
+    as many separators."""
+    lines = value.strip("\n").split("\n") if isinstance(value, str) else []
+    return len(lines) >= 3 and looks_tabular(lines) and not re.search(r"\d", lines[0])
+
+
 def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str,
             inputs: dict[str, JSON] | None = None) -> JSON:
     """The value of one "=..." expression, with the inputs it answers for bound by name (a
-    second opinion writes "=round(amount * rate, 2)"); NotAnExpression when it is not one the
+    second opinion writes "=round(amount * rate, 2)"), a CSV text as extract's Table, which is
+    also read by column and row ("=min(table['amount'])", 2 of 3 second opinions on the
+    smallest and largest amount of a table in one model run); NotAnExpression when it is not one the
     sandbox allows, SandboxError when it fails there."""
     body = expression_body(expression)
     if not body or "\n" in body:
         raise NotAnExpression("write one expression on one line after the '='")
     inputs = {name: value for name, value in (inputs or {}).items() if name not in library_names_used(body)}
     # "=round(decimal.Decimal(...), 2)": the modules it uses, imported as a draft's are
-    code = complete_imports(PROGRAM.format(params=", ".join(inputs), expression=body))
+    tables = "".join(f"    {name} = extract.table({name})\n" for name, value in inputs.items() if is_table(value))
+    code = complete_imports(PROGRAM.format(params=", ".join(inputs), tables=tables, expression=body))
     violations = sandbox.check(code)
     if violations:
         raise NotAnExpression("; ".join(violations))

@@ -44,8 +44,8 @@ Task: which day of the week?; inputs: {"date": "2024-07-04"}
 {"answer": "=date(2024, 7, 4).strftime('%A')"}
 Task: count the words; inputs: {"text": "Ship the order, then bill it."}
 {"answer": "=len('Ship the order, then bill it.'.split())"}
-Task: who sent the email?; inputs: {"email": "From: Ana Ruiz <ana@x.org>\\nHi team"}
-{"answer": "Ana Ruiz"}"""
+Task: the sender's address; inputs: {"email": "From: Ana Ruiz <ana@x.org>\\nHi team"}
+{"answer": "ana@x.org"}"""
 
 RECHECK_SCHEMA = {"type": "object", "properties": {"answer": ANY_JSON}, "required": ["answer"]}
 RECHECK_MAX_TOKENS = 160

@@ -21,6 +21,7 @@ from sandbox.modules import ALLOWED as MODULES
 
 from ..storage.knowledge import Passage
 from ..admission.contracts import stated_contract
+from ..admission.findings import LIST_HEAD_ITEMS
 from ..settings import Settings
 from .common import ANY_JSON, preview, returns_schema
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
@@ -63,7 +64,7 @@ def param_types(request: Request) -> dict[str, str]:
     return {name: "number" if kind == "integer" else kind for name, kind in request.signature().items()}
 
 
-SYSTEM_PROMPT = """\
+SYSTEM_PROMPT = f"""\
 You are a compiler from requests to Python. Each request gives a task and named inputs. You write \
 one small, general Python procedure that computes the answer from the inputs, so that the same \
 procedure answers every future request of the same kind, with other input values.
@@ -84,7 +85,9 @@ layout, language and spelling, rather than a pattern of your own: extract.total(
 grand total (amount payable) as a number; extract.date(text, *labels) a date as "YYYY-MM-DD" \
 (with labels such as "invoice date", "due date": the date on that labelled line; without: the \
 first date); extract.amount(text, *labels) the amount on the first line with one of the labels; \
-extract.field(text, *labels) the text after the label. Each returns None when there is none.
+extract.field(text, *labels) the text after the label. Each returns None when there is none. \
+extract reads text only: an input of type object or array arrives as a Python dict or list, read \
+by key and position (order["customer"]["name"], records[0]["id"]).
 - Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings; weekdays \
 and months as English names ("Monday"); one value, not a tuple, unless the task asks for several.
 
@@ -101,7 +104,7 @@ compute exactly this from the inputs. Never do arithmetic in your head: where th
 a sum, a mean, a count of many items, a difference of dates or a conversion, write the figures \
 you read and let Python do the arithmetic: a string that starts with "=" and holds one Python expression, \
 such as "=4.50 + 2.50", "=round((98.6 - 32) * 5 / 9, 2)" or "=(date(2024, 3, 1) - date(2024, 1, 15)).days" \
-(math, date, datetime and timedelta are there). A list answer of more than 2 items: write its first 2 \
+(math, date, datetime and timedelta are there). A list answer of more than {LIST_HEAD_ITEMS} items: write its first {LIST_HEAD_ITEMS} \
 items only, as JSON (the code returns the whole list; its first items are checked).
 - tests: 3 tests, each with different inputs (the same names and types as the request, values \
 written by you, varied like real data would be: other labels, currencies, layouts; text inputs \
@@ -259,7 +262,21 @@ def inputs_schema(params: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def reply_schema(params: dict[str, str]) -> dict[str, Any]:
+# The answer to a request is written short: a list by its first LIST_HEAD_ITEMS items (the prompt
+# asks for that; verification takes a longer list that begins with them), a text no longer than
+# the request's longest text or ANSWER_CHARS. Asked for the first two records, the 1.5B restated
+# all five as one JSON string, and the reply was cut at 1,405 tokens (rename_keys, two model runs).
+ANSWER_CHARS = 200
+
+
+def answer_schema(request: Request) -> dict[str, Any]:
+    longest_text = max([len(value) for value in request.inputs.values() if isinstance(value, str)], default=0)
+    return {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": max(ANSWER_CHARS, longest_text)},
+                      {"type": "boolean"}, {"type": "null"}, {"type": "array", "maxItems": LIST_HEAD_ITEMS},
+                      {"type": "object"}]}
+
+
+def reply_schema(params: dict[str, str], answer: dict[str, Any] = ANY_JSON) -> dict[str, Any]:
     """The JSON the model must produce; test inputs are constrained to the request's own names
     and types, so a test can never call solve() with the wrong arguments."""
     return {
@@ -270,7 +287,7 @@ def reply_schema(params: dict[str, str]) -> dict[str, Any]:
             "wordings": {"type": "array", "minItems": 3, "maxItems": MAX_WORDINGS,
                          "items": {"type": "string", "maxLength": WORDING_CHARS}},
             "returns": {"type": "string", "enum": RETURN_TYPES},
-            "answer": ANY_JSON,
+            "answer": answer,
             "tests": {
                 "type": "array",
                 "minItems": TESTS_PER_REPLY,
@@ -383,7 +400,7 @@ class EngineSynthesizer:
             messages[1]["content"] += f"\n{GUIDANCE}"
         prompt_sha = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
         budget = reply_budget(self.max_tokens, request)
-        chat = {"schema": reply_schema(params), "max_tokens": budget, "code_block": "python"}
+        chat = {"schema": reply_schema(params, answer_schema(request)), "max_tokens": budget, "code_block": "python"}
         model = getattr(self.engine, "model_id", None)
         loop = ToolLoop(self.engine, tools, self.max_tool_calls)
         try:

@@ -50,9 +50,12 @@ def verify(state: State, runtime: Runtime[Context]):
                          + ": the code is what is wrong there")
         return ({"draft": None, "alternatives": [], "feedback": [*state.get("feedback", []), feedback]},
                 f"{which}failed: {found.problems[0]}")
-    kept = independent_tests(draft, request)
-    copied = len(draft.tests) - len(kept)
+    kept = [test for index, test in enumerate(draft.tests) if index not in found.left_out]
+    kept = independent_tests(replace(draft, tests=kept), request)
+    copied = len(draft.tests) - len(kept) - len(found.left_out)
     note = f"; {copied} test(s) that only restated the request dropped" if copied else ""
+    if found.left_out:
+        note += f"; {len(found.left_out)} test(s) expecting null where solve raises left out"
     return ({"answer": found.answer, "draft": replace(draft, tests=kept), "alternatives": []},
             f"{which}passed {len(kept)} test(s) and the request check{note}")
 
