@@ -48,28 +48,41 @@ def collect_inputs(pairs: list[str], file_pairs: list[str]) -> dict[str, JSON]:
 
 def open_seglam(args, **options):
     from .api import Seglam
-    from .settings import Settings
 
     if args.engine_url:
         options["engine"] = server_engine(args)
+    settings = synthesis_settings(args)
+    if settings is not None:
+        options["settings"] = settings
+    return Seglam.open(args.home, chroma_url=args.chroma_url, **options)
+
+
+def synthesis_settings(args):
+    """Settings with the synthesis options given (--max-tokens, --attempts), or None for the defaults."""
+    from .settings import Settings
+
+    changed = {}
     if args.max_tokens is not None:
         if args.max_tokens < 64:
             raise UsageError(f"--max-tokens {args.max_tokens} leaves no room for a procedure and its tests; use 64 or more")
-        options["settings"] = Settings(synthesis_max_tokens=args.max_tokens)
-    return Seglam.open(args.home, chroma_url=args.chroma_url, **options)
+        changed["synthesis_max_tokens"] = args.max_tokens
+    if args.attempts is not None:
+        if args.attempts < 1:
+            raise UsageError(f"--attempts {args.attempts}: a new kind needs at least one draft")
+        changed["max_attempts"] = args.attempts
+    return Settings(**changed) if changed else None
 
 
 def open_cluster(args):
     """The Ray cluster of `--ray [ADDRESS]` (a local one for `--ray` alone), its workers ready."""
     from .cluster import Cluster, EngineSpec
-    from .settings import Settings
 
     if importlib.util.find_spec("ray") is None:
         raise UsageError("--ray needs the cluster extra (Ray is not installed): pip install 'seglam[cluster]'")
     if args.engine_url and not args.engine_model:
         raise UsageError("--engine-url needs --engine-model (or SEGLAM_ENGINE_MODEL)")
     engine = EngineSpec(args.engine_url, args.engine_model, args.engine_api_key)
-    settings = Settings(synthesis_max_tokens=args.max_tokens) if args.max_tokens is not None else None
+    settings = synthesis_settings(args)
     return Cluster(args.home, address=args.ray or None, workers=args.ray_workers, chroma_url=args.chroma_url,
                    engine=engine, settings=settings)
 
@@ -517,6 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the service key for --server (default $SEGLAM_API_KEY)")
     parser.add_argument("--max-tokens", type=int, help="the token budget of one synthesis reply "
                         "(default: Settings.synthesis_max_tokens)")
+    parser.add_argument("--attempts", type=int, help="drafts the model may write for a new kind, each after the "
+                        "last one's failure (default: Settings.max_attempts, 1: more pay with a larger model)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every graph step and its decision to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
 

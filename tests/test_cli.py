@@ -133,8 +133,18 @@ def test_report_quarantines_fix_admits_version_two_and_history_shows_both(home, 
         (["batch", "/no/such.jsonl", "--out", "/tmp/x.jsonl"], "no requests file"),
         (["--engine-url", "http://127.0.0.1:8080", "run", "sum it"], "--engine-url needs --engine-model"),
         (["--engine-url", "127.0.0.1:8080", "--engine-model", "m", "run", "sum it"], "not an http(s) URL"),
+        (["--attempts", "0", "run", "sum it"], "a new kind needs at least one draft"),
+        (["--max-tokens", "10", "run", "sum it"], "leaves no room for a procedure"),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_exit_status_2(tmp_path, capsys, args, message):
     assert main(["--home", str(tmp_path)] + args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_synthesis_options_become_settings():
+    from orchestrator.cli import build_parser, synthesis_settings
+
+    args = build_parser().parse_args(["--attempts", "3", "--max-tokens", "900", "run", "sum it"])
+    assert (synthesis_settings(args).max_attempts, synthesis_settings(args).synthesis_max_tokens) == (3, 900)
+    assert synthesis_settings(build_parser().parse_args(["run", "sum it"])) is None
