@@ -50,3 +50,20 @@ def test_an_input_the_task_names_and_the_code_never_reads_is_found():
     assert ignored_inputs(uses_both, {"amount": "number", "rate": "number"}, task) == []
     # an input the task does not name may serve another step of a workflow
     assert ignored_inputs(forgets_rate, {"amount": "number", "rate": "number"}, "Round the amount to cents") == []
+
+
+RECORDS = [{"id": 194, "name": "Café Lumière", "status": "closed"}, {"id": 73, "name": "Priya", "status": "open"}]
+
+
+def test_an_answer_that_keeps_the_fields_the_task_drops_is_named():
+    from orchestrator.admission.selection import selection_problem
+
+    inputs = {"records": RECORDS, "fields": ["name", "id"]}
+    kept = [{"name": r["name"], "id": r["id"]} for r in RECORDS]
+    dropped = [{"status": r["status"]} for r in RECORDS]
+    assert "keeps ['id', 'name']" in selection_problem("Felder aus allen Datensätzen entfernen", inputs, kept)
+    assert selection_problem("drop these fields from every record", inputs, dropped) is None
+    assert "also has ['status']" in selection_problem("keep only the given fields", inputs, RECORDS)
+    assert selection_problem("keep only the given fields", inputs, kept) is None
+    assert selection_problem("sum the amount column", inputs, kept) is None  # no selection named
+    assert selection_problem("remove the fields", {"records": RECORDS}, kept) is None  # no field names given

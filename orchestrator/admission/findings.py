@@ -21,6 +21,7 @@ from .grounding import Ungrounded, check_grounded
 from ..matching.intent_terms import asks_for_a_figure, code_contradiction, contradiction
 from .answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, same_reading, spells
 from .hints import hint, reading_call
+from .selection import selection_problem
 from .variants import request_variants
 
 
@@ -242,6 +243,9 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
     if figure and not is_figure(answer):
         found.problems.append(f"the task asks for a {figure}, a number, but solve returned {answer!r}: return the "
                               f"{figure} the task asks for")
+    selection = selection_problem(request.task, request.inputs, answer)
+    if selection:
+        found.problems.append(selection)
     if draft.expected_answer is not None and not fits_returns(draft.returns, draft.expected_answer):
         found.problems.append(f"your 'answer' {draft.expected_answer!r} is not of the declared return type "
                               f"{draft.returns.get('type')}: give the value the code must return for this request")

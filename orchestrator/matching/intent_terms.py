@@ -78,6 +78,12 @@ AXES: dict[str, dict[str, tuple[str, ...]]] = {
         "recipient": ("recipient", "recipients", "addressed", "to address", "to header", "to field",
                       "empfänger", "destinataire", "destinatario"),
     },
+    "selection": {
+        "drop": ("drop", "remove", "delete", "exclude", "omit", "strip", "without", "entfernen", "löschen",
+                 "weglassen", "ohne", "supprimer", "enlever", "sans", "eliminar", "quitar", "sin"),
+        "keep": ("keep", "keep only", "select", "only the", "behalten", "nur die", "garder", "conserver",
+                 "seulement", "mantener", "solo"),
+    },
     "severity": {
         "errors": ("error", "errors", "fehler", "erreur", "erreurs", "errores"),
         "warnings": ("warning", "warnings", "warn", "warnung", "warnungen", "avertissement",
