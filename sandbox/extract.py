@@ -20,7 +20,7 @@ import re
 
 from price_parser import Price
 
-__all__ = ["amount", "date", "dates", "field", "table", "total"]
+__all__ = ["amount", "date", "dates", "email", "field", "table", "total"]
 
 # What may stand between a label and its value: "Invoice # RE-1", "INVOICE NO. F-1", "Total - 5".
 _BETWEEN = " \t:#.-–"
@@ -71,6 +71,22 @@ def field(text: str, *labels: str) -> str | None:
         stripped = value.strip().lstrip(_BETWEEN).strip()
         if stripped:
             return stripped
+    return None
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def email(text: str, *labels: str) -> str | None:
+    """The email address on the first line of `text` labelled with one of `labels` and holding
+    one: email(message, "to") -> "priya.nair@orbital.net" from "To: Priya Nair
+    <priya.nair@orbital.net>"; without labels, the first address in the text. None when there
+    is none."""
+    lines = [value for value in _labelled_values(text, labels)] if labels else [text]
+    for line in lines:
+        found = _EMAIL.search(line)
+        if found:
+            return found.group(0)
     return None
 
 

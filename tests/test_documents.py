@@ -142,6 +142,22 @@ def test_the_reader_stands_in_only_where_both_readings_agree(open_seglam):
     assert result.route == "error" and seglam.list_procedures("default") == []
 
 
+MESSAGE = "Date: 2024-02-27\nTo: Jonas Weber <jonas.weber@nordwind.de>\nFrom: Omar Haddad <omar.haddad@acme.io>\nHi Jonas"
+
+
+def test_the_senders_address_is_read_by_seglams_reader_where_the_models_code_reads_the_whole_header(open_seglam):
+    whole_header = draft("import extract\n\n\ndef solve(email):\n    return extract.field(email, 'From')\n",
+                         [({"email": "From: Ana Ruiz <ana@x.org>\nHi"}, "ana@x.org"),
+                          ({"email": "To: b@y.org\nFrom: Li <li@z.cn>"}, "li@z.cn")],
+                         name="sender_address", returns="string")
+    whole_header.expected_answer = "omar.haddad@acme.io"
+    seglam, _ = open_seglam([whole_header], max_attempts=1)
+    result = seglam.run("the sender's email address", {"email": MESSAGE})
+    assert (result.route, result.answer) == ("miss", "omar.haddad@acme.io")
+    (stored,) = seglam.list_procedures("default")
+    assert "extract.email(email, 'from'" in stored.code
+
+
 def test_a_document_the_cached_procedure_cannot_read_gets_one_draft_and_a_new_kind_gets_all(open_seglam):
     broken = lambda n: draft(f"def solve(receipt):\n    return {n} / 0\n", [({"receipt": "TOTAL: 4.50"}, 4.5)],  # noqa: E731
                              name="receipt_total")  # each fails its own way: no early stop

@@ -231,3 +231,21 @@ def test_the_new_readers_run_in_the_sandbox():
 ])
 def test_field_passes_over_the_number_word_that_ends_a_label(line, label, value):
     assert field(line, label) == value
+
+
+def test_email_reads_the_address_on_the_labelled_line():
+    from sandbox.extract import email
+
+    message = "To: Jonas Weber <jonas.weber@nordwind.de>\nFrom: Omar Haddad <omar.haddad@acme.io>\nWrite to a@b.org"
+    assert (email(message, "from"), email(message, "to"), email(message)) == \
+        ("omar.haddad@acme.io", "jonas.weber@nordwind.de", "jonas.weber@nordwind.de")
+    assert email(message, "cc") is None and email("From: nobody") is None
+
+
+def test_a_csv_text_reads_as_a_table_by_column_and_row():
+    from sandbox.extract import table
+
+    rows = table('vendor,amount,date\nA,1918.28,2023-06-07\nB,"1,181.28",2024-12-03\nC,EUR 5,2023-02-12\n')
+    assert rows["amount"] == [1918.28, 1181.28, 5.0] and rows["date"][0] == "2023-06-07"
+    assert [row["vendor"] for row in rows] == ["A", "B", "C"] and len(rows) == 3
+    assert rows.startswith("vendor,") and rows[0:6] == "vendor"

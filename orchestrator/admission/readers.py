@@ -1,6 +1,6 @@
-"""Seglam's own document readers as a draft: when the task asks for a document's date or total
-and `extract` reads from the request's document the very answer the model read off it, the
-reader is the procedure.
+"""Seglam's own document readers as a draft: when the task asks for a document's date or total,
+or an email's sender or recipient address, and `extract` reads from the request's document the
+very answer the model read off it, the reader is the procedure.
 
 The 1.5B model reads a receipt's date or total right and still codes a pattern that fits one
 layout: `re.search(r'TOTAL:\\s*(\\d+\\.\\d+)', receipt)` on a receipt whose amount stands on the
@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from sandbox import Limits, Sandbox, SandboxError
 
+from ..matching.intent_terms import intent_terms
 from ..types import Draft, Request
 from .answers import same_answer
 from .contracts import ISO_DATE, NUMBER, stated_contract
@@ -28,20 +29,27 @@ TOTAL_TASK = re.compile(r"\b(?:grand\s+)?total\b|\bamount\s+(?:due|payable|to\s+
 PART_OF_TOTAL = re.compile(r"\bsub\s*-?\s*total|\btax|\bvat\b|\bgst\b|\bdiscount|\bshipping|\bquantit|\bitems?\b",
                            re.IGNORECASE)
 DATE_TASK = re.compile(r"\bdate\b", re.IGNORECASE)
+# The header an email's sender or recipient stands on, by the party the task names.
+PARTY_LABELS = {"sender": ("from", "von", "de", "sender"), "recipient": ("to", "an", "à", "para", "recipient")}
+EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 OTHER_DATE = re.compile(r"\b(?:due|delivery|expir\w*|birth|start|end|payment|shipping|order)\b", re.IGNORECASE)
 
 
-def reader_call(request: Request) -> str | None:
-    """The extract function that answers this task, or None: `date` for a document's date
-    asked as YYYY-MM-DD, `total` for its grand total asked as a number; a task over one text."""
+def reader_call(request: Request, answer) -> tuple[str, tuple[str, ...]] | None:
+    """The extract function (and its labels) that answers this task over one text, or None:
+    `date` for a document's date asked as YYYY-MM-DD, `total` for its grand total asked as a
+    number, `email` for the sender's or recipient's address when the model's answer is one."""
     texts = [name for name, value in request.inputs.items() if isinstance(value, str)]
     if len(request.inputs) != 1 or len(texts) != 1:
         return None
     contract = stated_contract(request.task)
     if contract == ISO_DATE and DATE_TASK.search(request.task) and not OTHER_DATE.search(request.task):
-        return "date"
+        return "date", ()
     if contract == NUMBER and TOTAL_TASK.search(request.task) and not PART_OF_TOTAL.search(request.task):
-        return "total"
+        return "total", ()
+    parties = intent_terms(request.task).get("party", frozenset())
+    if len(parties) == 1 and isinstance(answer, str) and EMAIL_ADDRESS.fullmatch(answer.strip()):
+        return "email", PARTY_LABELS[next(iter(parties))]
     return None
 
 
@@ -51,11 +59,13 @@ def reader_draft(draft: Draft, request: Request, sandbox: Sandbox, limits: Limit
     the reader passes (a test the reader fails is more likely a mistaken test than a wrong
     reader, and verification still checks the request itself). None when no reader fits or
     the readings differ."""
-    function = reader_call(request)
-    if function is None or draft.expected_answer is None:
+    call = reader_call(request, draft.expected_answer)
+    if call is None or draft.expected_answer is None:
         return None
+    function, labels = call
     (name,) = request.inputs
-    code = f"import extract\n\n\ndef solve({name}):\n    return extract.{function}({name})\n"
+    arguments = ", ".join([name, *map(repr, labels)])
+    code = f"import extract\n\n\ndef solve({name}):\n    return extract.{function}({arguments})\n"
     if code == draft.code:
         return None
 

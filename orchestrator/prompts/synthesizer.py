@@ -85,7 +85,8 @@ layout, language and spelling, rather than a pattern of your own: extract.total(
 grand total (amount payable) as a number; extract.date(text, *labels) a date as "YYYY-MM-DD" \
 (with labels such as "invoice date", "due date": the date on that labelled line; without: the \
 first date); extract.amount(text, *labels) the amount on the first line with one of the labels; \
-extract.field(text, *labels) the text after the label. Each returns None when there is none. \
+extract.field(text, *labels) the text after the label; extract.email(text, *labels) the email \
+address on the labelled line ("from", "to"). Each returns None when there is none. \
 extract reads text only: an input of type object or array arrives as a Python dict or list, read \
 by key and position (order["customer"]["name"], records[0]["id"]).
 - Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings; weekdays \
