@@ -2,6 +2,8 @@
 document must be printed in it. Each wrong answer a date procedure once stored (issue 27) is here."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from orchestrator import Draft, ProcedureTest
@@ -156,6 +158,18 @@ def test_the_senders_address_is_read_by_seglams_reader_where_the_models_code_rea
     assert (result.route, result.answer) == ("miss", "omar.haddad@acme.io")
     (stored,) = seglam.list_procedures("default")
     assert "extract.email(email, 'from'" in stored.code
+
+
+def test_a_draft_that_only_returns_extracts_reading_needs_no_tests_beyond_the_request(open_seglam):
+    reader = draft("import extract\n\n\ndef solve(email):\n    return extract.email(email, 'to')\n",
+                   [({"email": MESSAGE}, "jonas.weber@nordwind.de")] * 3, name="recipient_address", returns="string")
+    reader.expected_answer = "jonas.weber@nordwind.de"
+    pattern = replace(reader, code="import re\n\n\ndef solve(email):\n    return re.findall(r'[\\w.]+@[\\w.]+', email)[0]\n")
+    seglam, synthesizer = open_seglam([reader, pattern], max_attempts=1)
+    result = seglam.run("Who is this email addressed to? Please give me their address.", {"email": MESSAGE})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", "jonas.weber@nordwind.de", 1)
+    mine = seglam.run("the first email address in this text", {"email": MESSAGE})  # code of its own: tests needed
+    assert mine.route == "error" and "only 0 test(s) have inputs of their own" in mine.error
 
 
 def test_a_document_the_cached_procedure_cannot_read_gets_one_draft_and_a_new_kind_gets_all(open_seglam):

@@ -159,6 +159,27 @@ def ignored_inputs(code: str, params, task: str) -> list[tuple[str, str]]:
     return ignored
 
 
+def reads_with_extract(code: str, params) -> bool:
+    """Whether solve() only returns one of extract's readings of its one input, with labels
+    written out: `return extract.email(email, 'from')`. Such code cannot be a disguised
+    constant, so its answer matching its author's reading of the request is evidence enough
+    (the model's tests of an email reader restated the request's email, three times, in
+    every reply of the model runs)."""
+    try:
+        (solve,) = [node for node in ast.parse(code).body if isinstance(node, ast.FunctionDef) and node.name == "solve"]
+    except ValueError:
+        return False
+    body = [node for node in solve.body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+    if len(params) != 1 or len(body) != 1 or not isinstance(body[0], ast.Return):
+        return False
+    call = body[0].value
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name) and call.func.value.id == "extract"
+            and call.func.attr in ("date", "total", "email", "amount", "field") and not call.keywords
+            and bool(call.args) and isinstance(call.args[0], ast.Name) and call.args[0].id in params
+            and all(isinstance(arg, ast.Constant) and isinstance(arg.value, str) for arg in call.args[1:]))
+
+
 def independent_tests(draft: Draft, request: Request | None) -> list:
     return [test for test in draft.tests if not copies_request(test.inputs, request)]
 
@@ -260,6 +281,8 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
     if hard_codes(draft.code, answer, request):
         found.problems.append(f"the code contains this request's answer {answer!r} as a literal: compute it from the "
                               "inputs, so other requests of this kind get their own answers")
+    if reads_with_extract(draft.code, draft.params):
+        return found  # seglam's own reader, read as its author read this document: no constant to rule out
     examples = passing_worked_examples(draft, sandbox, settings, namespace, rel_tol, found)
     # A failing test is no evidence: when a second opinion drops it (its answer cannot be worked
     # out again), the worked examples asked for at the same time must stand in for it.
