@@ -126,3 +126,14 @@ def test_a_structure_written_as_its_text_is_read_as_the_structure_when_the_proce
     text = draft("def solve(rows):\n    return '[1]'\n", [({"rows": []}, "[1]")], returns="string")
     assert work_out(text, sandbox, LIMITS, "default").draft.tests[0].expected == "[1]"  # a string answer stays one
     assert work_out(records, sandbox, LIMITS, "default").draft.tests[0].expected != '[{"id": 1}]'
+
+
+def test_a_list_quoted_as_text_and_cut_at_the_answers_limit_is_read_by_its_whole_items(sandbox):
+    records = draft("def solve(rows):\n    return rows\n", [], returns="array")
+    records.expected_answer = "[{'id': 313, 'name': 'Priya'}, {'id': 36, 'name': 'Helix & Sons'}, {'id': 5, 'na"
+    assert work_out(records, sandbox, LIMITS, "default").draft.expected_answer == \
+        [{"id": 313, "name": "Priya"}, {"id": 36, "name": "Helix & Sons"}]
+    records.expected_answer = "[12, 7, 3"  # the last figure may be cut: 3 of 35
+    assert work_out(records, sandbox, LIMITS, "default").draft.expected_answer == [12, 7]
+    records.expected_answer = "[{'id': 313, 'na"  # no whole item: the text, as written
+    assert work_out(records, sandbox, LIMITS, "default").draft.expected_answer == "[{'id': 313, 'na"

@@ -164,14 +164,25 @@ def read_structure(expected: JSON) -> JSON:
     quoted its answer as a string in one reply of three."""
     if not isinstance(expected, str) or not expected.strip().startswith(("[", "{")):
         return expected
+    structure = parsed(expected)
+    if structure is None and expected.strip().startswith("["):
+        # A list cut by the answer's length limit (prompts/synthesizer.answer_schema) is read by
+        # its whole items: the first of them are what a long list answer states.
+        cuts = (parsed(expected[:comma] + "]") for comma in reversed(range(len(expected))) if expected[comma] == ",")
+        structure = next((items for items in cuts if items), None)
+    return expected if structure is None else structure
+
+
+def parsed(text: str) -> list | dict | None:
+    """The list or object written in `text` as JSON or as Python, or None."""
     for read in (json.loads, ast.literal_eval):
         try:
-            structure = read(expected)
+            structure = read(text)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             continue
         if isinstance(structure, (list, dict)):
             return structure
-    return expected
+    return None
 
 
 def work_out(draft: Draft, sandbox: Sandbox, limits: Limits, namespace: str,
