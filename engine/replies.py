@@ -38,22 +38,19 @@ def tools_prompt(tools: list[ToolSpec]) -> str:
     return "\n".join(lines)
 
 
-# A reply's fenced code block holds definitions only: imports, UPPER_CASE constants, and defs and
-# classes (with their decorators) whose bodies are indented lines of code, at most
-# CODE_BODY_LINES of them and CODE_LINE_CHARS characters a line, no line only a comment
-# (llama.cpp stops the block there): a procedure, never a program. Asked for the procedure only,
-# the 1.5B still wrote tests, asserts, prints and copies of the request's records after solve()
-# in 21 of 52 replies of one model run (59% of the blocks' characters), went on with comment
-# lines about them when those were refused, or repeated one argument until the token budget ran
-# out ("'tax', 'tax', ...": 159 s and no draft). Tests belong in the JSON.
-CODE_BLOCK_ITEMS = 12
-CODE_BODY_LINES = 40
+# A reply's fenced code block holds definitions only: each line at the margin is an import, a
+# def, a class, a decorator or an UPPER_CASE constant, each other line is indented code (no line
+# only a comment), and the block has at most CODE_BLOCK_LINES lines of CODE_LINE_CHARS characters
+# (llama.cpp stops it there): a procedure, never a program. Asked for the procedure only, the
+# 1.5B still wrote tests, asserts, prints and copies of the request's records after solve() in
+# 21 of 52 replies of one model run (59% of the blocks' characters), went on with comment lines
+# about them when those were refused, or repeated one argument until the token budget ran out
+# ("'tax', 'tax', ...": 159 s and no draft). Tests belong in the JSON.
+CODE_BLOCK_LINES = 30
 CODE_LINE_CHARS = 200
-CODE_BLOCK_GBNF = f"""code-body ::= blank-line* (code-item blank-line*){{0,{CODE_BLOCK_ITEMS}}}
-blank-line ::= "\\n"
-code-item ::= ("import " | "from ") code-rest "\\n" | [A-Z_] [A-Z0-9_]* " "* "=" code-rest "\\n" | code-definition
-code-definition ::= ("@" code-rest "\\n")* ("def " | "class ") code-rest "\\n" code-body-line{{1,{CODE_BODY_LINES}}}
-code-body-line ::= (("    " | "\\t") [ \\t]* [^ \\t#\\n`] code-rest)? "\\n"
+CODE_BLOCK_GBNF = f"""code-body ::= code-line{{0,{CODE_BLOCK_LINES}}}
+code-line ::= (code-margin code-rest | ("    " | "\\t") [ \\t]* [^ \\t#\\n`] code-rest)? "\\n"
+code-margin ::= "import " | "from " | "def " | "class " | "@" | [A-Z_] [A-Z0-9_]* " "* "="
 code-rest ::= [^\\n`]{{0,{CODE_LINE_CHARS}}}
 """
 

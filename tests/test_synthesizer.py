@@ -238,6 +238,7 @@ def test_an_answer_is_asked_for_by_its_first_items_and_no_longer_than_the_reques
     letter = "Dear Ms Nair,\n" + "the order ships on Monday. " * 20
     EngineSynthesizer(engine).synthesize(Request("Put this letter in upper case", {"letter": letter}), Retrieved(), [])
     jsonschema.validate(letter.upper(), engine.seen[-1][1]["properties"]["answer"])
+    assert "maxLength" not in json.dumps(engine.seen[-1][1]["properties"]["answer"])  # no limit a document long
 
 
 def test_an_input_named_like_a_module_is_pointed_out_in_the_prompt():
@@ -256,12 +257,12 @@ def test_by_default_a_call_asks_for_as_many_drafts_as_pay_on_the_engines_device(
 
 
 def test_a_code_block_cut_at_its_last_line_keeps_a_whole_solve_and_drops_the_rest():
-    from engine.replies import CODE_BODY_LINES
+    from engine.replies import CODE_BLOCK_LINES
 
     solve = "def solve(amount, rate):\n    return round(amount * rate, 2)\n\n\n"
-    table = "EXAMPLES = [\n" + "    (1, 2, 2),\n" * CODE_BODY_LINES
+    table = "EXAMPLES = [\n" + "    (1, 2, 2),\n" * CODE_BLOCK_LINES
     engine = ScriptedEngine(REPLY)
-    engine.code = "".join((solve + table).splitlines(keepends=True)[:CODE_BODY_LINES])
+    engine.code = "".join((solve + table).splitlines(keepends=True)[:CODE_BLOCK_LINES])
     synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
     assert synthesis.draft.code.strip() == solve.strip()
 
@@ -273,5 +274,5 @@ def test_a_code_block_cut_inside_solve_is_no_draft_and_says_why():
     engine.code = ("import extract\n\ndef solve(amount, rate):\n"
                    + ("    return extract.amount(amount, " + "'tax', " * CODE_LINE_CHARS)[:CODE_LINE_CHARS] + "\n")
     synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
-    assert synthesis.draft is None and "reached its limit of 40 lines of 200 characters before solve() was complete" \
+    assert synthesis.draft is None and "reached its limit of 30 lines of 200 characters before solve() was complete" \
         in synthesis.problem

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.base import Engine, EngineError, ReplyTruncated
-from engine.replies import CODE_BODY_LINES, CODE_LINE_CHARS
+from engine.replies import CODE_BLOCK_LINES, CODE_LINE_CHARS
 from sandbox import complete_imports, drop_module_tests
 from sandbox.modules import ALLOWED as MODULES
 
@@ -264,15 +264,19 @@ def inputs_schema(params: dict[str, str]) -> dict[str, Any]:
 
 
 # The answer to a request is written short: a list by its first LIST_HEAD_ITEMS items (the prompt
-# asks for that; verification takes a longer list that begins with them), a text no longer than
-# the request's longest text or ANSWER_CHARS. Asked for the first two records, the 1.5B restated
-# all five as one JSON string, and the reply was cut at 1,405 tokens (rename_keys, two model runs).
+# asks for that; verification takes a longer list that begins with them), a text of at most
+# ANSWER_CHARS unless the request has a longer text (which the answer may transform). Asked for
+# the first two records, the 1.5B restated all five as one JSON string, and the reply was cut at
+# 1,405 tokens (rename_keys, two model runs).
 ANSWER_CHARS = 200
 
 
 def answer_schema(request: Request) -> dict[str, Any]:
     longest_text = max([len(value) for value in request.inputs.values() if isinstance(value, str)], default=0)
-    return {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": max(ANSWER_CHARS, longest_text)},
+    # Unbounded beside a longer text: llama.cpp's grammar spells a length limit out as nested
+    # rules, and one of a document's length (27,000 characters) crashed it.
+    text = {"type": "string", "maxLength": ANSWER_CHARS} if longest_text <= ANSWER_CHARS else {"type": "string"}
+    return {"anyOf": [{"type": "number"}, text,
                       {"type": "boolean"}, {"type": "null"}, {"type": "array", "maxItems": LIST_HEAD_ITEMS},
                       {"type": "object"}]}
 
@@ -321,10 +325,10 @@ def named_solve(source: str, params: dict[str, str]) -> str:
 
 
 def block_was_cut(code: str) -> bool:
-    """Whether the grammar may have ended the code block: it is as long as one definition's body
-    may be, or a line reached its limit. What parses of such a block is kept (whole_statements)."""
+    """Whether the grammar ended the code block: it reached its last line, or a line its limit.
+    What parses of such a block is kept (whole_statements)."""
     lines = code.splitlines()
-    return len(lines) >= CODE_BODY_LINES or any(len(line) >= CODE_LINE_CHARS for line in lines)
+    return len(lines) >= CODE_BLOCK_LINES or any(len(line) >= CODE_LINE_CHARS for line in lines)
 
 
 def whole_statements(code: str) -> str:
@@ -441,7 +445,7 @@ def draft_of(reply, params: dict[str, str], budget: int) -> tuple[Draft | None, 
     if block_was_cut(code):  # by the grammar: keep what was whole, if solve() is
         code = whole_statements(code)
         if not re.search(r"^def solve\(", code, re.M):
-            return None, (f"the ```python block reached its limit of {CODE_BODY_LINES} lines of {CODE_LINE_CHARS} "
+            return None, (f"the ```python block reached its limit of {CODE_BLOCK_LINES} lines of {CODE_LINE_CHARS} "
                           "characters before solve() was complete: write the imports and solve() only, no tests, "
                           "asserts, prints or repeated arguments (tests go in the JSON)")
     try:
