@@ -74,7 +74,7 @@ def field(text: str, *labels: str) -> str | None:
     return None
 
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def email(text: str, *labels: str) -> str | None:
@@ -82,9 +82,8 @@ def email(text: str, *labels: str) -> str | None:
     one: email(message, "to") -> "priya.nair@orbital.net" from "To: Priya Nair
     <priya.nair@orbital.net>"; without labels, the first address in the text. None when there
     is none."""
-    lines = [value for value in _labelled_values(text, labels)] if labels else [text]
-    for line in lines:
-        found = _EMAIL.search(line)
+    for line in _labelled_values(text, labels) if labels else [text]:
+        found = EMAIL_ADDRESS.search(line)
         if found:
             return found.group(0)
     return None

@@ -5,8 +5,9 @@ test, cut short or with its header mangled (measured: all three tests of a sum, 
 so its tests prove nothing or fail for want of a well-formed table. The request already has the
 shape every later request of its kind will have; what a test needs is other data in that shape.
 So: a table keeps its header and loses most rows, a text keeps its first sentences, a list of
-records loses most of them, a number and an ISO date move, inside records and objects too. The recheck node has the model work out the answer for each of these
-inputs (orchestrator/prompts/rechecker.py) and the draft's code must agree with it.
+records loses most of them, a number and an ISO date move, inside records and objects too. The
+recheck node has the model work out the answer for each of these inputs
+(orchestrator/prompts/rechecker.py) and the draft's code must agree with it.
 
 Like variants, these are evidence at admission only, never stored: they carry the user's data.
 """
@@ -36,8 +37,9 @@ def derived_inputs(inputs: dict[str, JSON], count: int = 2) -> list[dict[str, JS
 
 
 def derived_value(value: JSON, shape: tuple, position: int) -> JSON:
-    """`value` changed by `shape` (lists and objects item by item); the input at `position` moves a date (position + 1) times the
-    shape's days, so that two dates move apart (a start and an end: another number of days)."""
+    """`value` changed by `shape` (lists and objects item by item); the input at `position`
+    moves a date (position + 1) times the shape's days, so that two dates move apart (a start and
+    an end: another number of days)."""
     head, tail, factor, offset, days = shape
     if isinstance(value, bool) or value is None:
         return value

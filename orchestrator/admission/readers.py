@@ -18,6 +18,7 @@ import re
 from dataclasses import replace
 
 from sandbox import Limits, Sandbox, SandboxError
+from sandbox.extract import EMAIL_ADDRESS
 
 from ..matching.intent_terms import intent_terms
 from ..types import Draft, Request
@@ -31,7 +32,6 @@ PART_OF_TOTAL = re.compile(r"\bsub\s*-?\s*total|\btax|\bvat\b|\bgst\b|\bdiscount
 DATE_TASK = re.compile(r"\bdate\b", re.IGNORECASE)
 # The header an email's sender or recipient stands on, by the party the task names.
 PARTY_LABELS = {"sender": ("from", "von", "de", "sender"), "recipient": ("to", "an", "à", "para", "recipient")}
-EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 OTHER_DATE = re.compile(r"\b(?:due|delivery|expir\w*|birth|start|end|payment|shipping|order)\b", re.IGNORECASE)
 
 

@@ -143,8 +143,8 @@ def compute(expression: str, sandbox: Sandbox, limits: Limits, namespace: str,
     """The value of one "=..." expression, with the inputs it answers for bound by name (a
     second opinion writes "=round(amount * rate, 2)"), a CSV text as extract's Table, which is
     also read by column and row ("=min(table['amount'])", 2 of 3 second opinions on the
-    smallest and largest amount of a table in one model run); NotAnExpression when it is not one the
-    sandbox allows, SandboxError when it fails there."""
+    smallest and largest amount of a table in one model run); NotAnExpression when it is not
+    one the sandbox allows, SandboxError when it fails there."""
     body = expression_body(expression)
     if not body or "\n" in body:
         raise NotAnExpression("write one expression on one line after the '='")

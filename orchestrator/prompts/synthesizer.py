@@ -105,8 +105,8 @@ compute exactly this from the inputs. Never do arithmetic in your head: where th
 a sum, a mean, a count of many items, a difference of dates or a conversion, write the figures \
 you read and let Python do the arithmetic: a string that starts with "=" and holds one Python expression, \
 such as "=4.50 + 2.50", "=round((98.6 - 32) * 5 / 9, 2)" or "=(date(2024, 3, 1) - date(2024, 1, 15)).days" \
-(math, date, datetime and timedelta are there). A list answer of more than {LIST_HEAD_ITEMS} items: write its first {LIST_HEAD_ITEMS} \
-items only, as JSON (the code returns the whole list; its first items are checked).
+(math, date, datetime and timedelta are there). A list answer of more than {LIST_HEAD_ITEMS} items: write \
+its first {LIST_HEAD_ITEMS} items only, as JSON (the code returns the whole list; its first items are checked).
 - tests: 3 tests, each with different inputs (the same names and types as the request, values \
 written by you, varied like real data would be: other labels, currencies, layouts; text inputs \
 short) and the exact expected answer: a value, or an "=" expression as for answer.
