@@ -1,15 +1,18 @@
 """How often is the model's second opinion right? The rechecker (orchestrator/prompts/rechecker.py) on
-the first request of each model-run family of bench/cache, and on the request's data cut down
-or moved as the recheck node cuts it (orchestrator/admission/derived_inputs.py), against the reference.
+the first request of each family of bench/cache's public workload (or of those named with
+--families), and on the request's data cut down or moved as the recheck node cuts it
+(orchestrator/admission/derived_inputs.py), against the reference. An "=" answer is computed as
+the recheck node computes it, with the inputs it answers for bound by name.
 
-    SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python bench/second_opinions.py
+    SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python bench/second_opinions.py [--out FILE]
 
-Writes bench/results/second_opinions.md: each question, the model's answer as written, its
+Writes bench/results/second_opinions.md (or --out): each question, the model's answer as written, its
 value, whether it is right, the seconds it took, and whether its formula lifts into a procedure
 (orchestrator/admission/lifting.py) that answers the family's hand-written tests right.
 """
 from __future__ import annotations
 
+import argparse
 import platform
 import subprocess
 import sys
@@ -21,7 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cache.families import BY_NAME  # noqa: E402
-from bench.cache.run import MODEL_FAMILIES  # noqa: E402
 from bench.cache.workload import expected_answer, load_stream  # noqa: E402
 from engine.llama import LlamaEngine  # noqa: E402
 from orchestrator.admission.answers import same_reading  # noqa: E402
@@ -37,12 +39,17 @@ TOLERANCE = Settings().model_numbers_rel_tol  # what the recheck node accepts
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", help="comma-separated families (default: every family of the workload)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
     firsts = {}
     for item in load_stream():
         firsts.setdefault(item.family, item)
+    families = args.families.split(",") if args.families else list(firsts)
     rechecker, rows, right, lifts, right_lifts = EngineRechecker(LlamaEngine()), [], 0, 0, 0
     with Sandbox(limits=Limits()) as sandbox:
-        for family in MODEL_FAMILIES:
+        for family in families:
             item = firsts[family]
             for inputs in [item.inputs, *derived_inputs(item.inputs)]:
                 expected = expected_answer(BY_NAME[family], inputs)
@@ -52,7 +59,7 @@ def main() -> int:
                 value = opinion.answer
                 if is_expression(value):
                     try:
-                        value = compute(value, sandbox, Limits(), "bench")
+                        value = compute(value, sandbox, Limits(), "bench", inputs)
                     except (NotAnExpression, SandboxError) as error:
                         value = f"not computed: {type(error).__name__}"
                 ok = not opinion.reason and same_reading(value, expected, rel_tol=TOLERANCE)
@@ -62,14 +69,15 @@ def main() -> int:
                 lifts += lifted is not None
                 right_lifts += lifted_right
                 lifting = "-" if lifted is None else "right" if lifted_right else "wrong"
-                shown = str(opinion.answer if not opinion.reason else opinion.reason).replace("|", "\\|")[:90]
+                shown = str(opinion.answer if not opinion.reason else opinion.reason).replace("|", "\\|").replace("\n", "\\n")[:90]
                 rows.append(f"| {family} | {'request' if inputs is item.inputs else 'cut/moved'} | `{shown}` | "
                             f"{str(value)[:40]} | {expected} | {'yes' if ok else 'no'} | {seconds:.1f} | {lifting} |")
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    OUT.write_text("\n".join([
+    args.out.write_text("\n".join([
         "# Second opinions: the model working answers out again",
         "",
-        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}, `python bench/second_opinions.py`, "
+        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}, `python bench/second_opinions.py "
+        f"{' '.join(sys.argv[1:])}`, "
         f"{platform.machine()} with 2 CPUs, under the CPU lock, seglam {head}. "
         f"Right: **{right} of {len(rows)}** (numbers within {TOLERANCE:.0%}, as the recheck node compares). "
         f"Formulas that lift into a procedure: {lifts}, of which right on the family's hand-written tests: {right_lifts}.",
@@ -79,7 +87,7 @@ def main() -> int:
         *rows,
         "",
     ]), encoding="utf-8")
-    print(f"{right} of {len(rows)} right; {OUT}")
+    print(f"{right} of {len(rows)} right; {args.out}")
     return 0
 
 

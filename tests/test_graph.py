@@ -486,6 +486,33 @@ def test_no_formula_is_lifted_that_misses_an_answer_worked_out(open_seglam):
     assert "the code is what is wrong there" in synthesizer.calls[1][1][0]
 
 
+def test_a_second_opinion_over_the_inputs_names_answers_every_question_in_one_call(open_seglam):
+    rechecker = ScriptedRechecker({key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): "=sum(table['amount'])"})
+    seglam, synthesizer = open_seglam([restating_sum_draft()], rechecker=rechecker)
+    result = seglam.run("sum the amount column", {"table": SUM_TABLE})
+    assert (result.route, result.answer, result.model_calls) == ("miss", 15.75, 2)
+    assert len(rechecker.asked) == 1
+    decision = next(s.decision for s in result.trace if s.node == "recheck")
+    assert "worked example answered 6.5; worked example answered 9.25" in decision
+
+
+def test_a_formula_over_the_inputs_names_that_the_code_misses_becomes_the_code(open_seglam):
+    rechecker = ScriptedRechecker({key({"value": 0}): "=round(value * 9 / 5 + 32, 2)"})
+    seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)
+    result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
+    assert (result.route, result.answer, len(synthesizer.calls), len(rechecker.asked)) == ("miss", 438.98, 1, 1)
+    assert seglam.run("c to f, please", {"value": 37}).answer == pytest.approx(98.6)
+
+
+def test_no_formula_is_lifted_that_contradicts_the_authors_reading_of_the_request(open_seglam):
+    backwards = backwards_conversion_draft()
+    rechecker = ScriptedRechecker({key({"value": 0}): "=round(value * 9 / 5, 2)"})  # no offset: not the author's 438.98
+    seglam, synthesizer = open_seglam([backwards], rechecker=rechecker)
+    result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
+    assert result.route == "error"
+    assert "lifted" not in next(s.decision for s in result.trace if s.node == "recheck")
+
+
 def test_a_test_whose_two_worked_answers_disagree_is_dropped(open_seglam):
     mislabelled = ({"table": "amount,id\n1,2.5\n2,3"}, 5.5)  # sums the wrong column: the code's 3.0 is right
     summing = draft(SUM_CODE, [mislabelled, ({"table": "amount\n1"}, 1.0), ({"table": "amount\n2\n5"}, 7.0)],

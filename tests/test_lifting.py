@@ -45,3 +45,24 @@ def test_a_date_comes_back_as_iso_text():
 )
 def test_no_formula_where_an_input_does_not_stand_in_it_exactly_once(expression, inputs):
     assert lift(expression, inputs) is None
+
+
+@pytest.mark.parametrize(
+    "expression, inputs, expected",
+    [
+        ("=sorted(values, reverse=True)", {"values": [3, 9, 4]}, [9, 4, 3]),
+        ("=len(set(table['vendor']))", {"table": "vendor,amount\nAcme,1\nHelix,2\nAcme,3\n"}, 2),
+        ("=datetime.strptime(date, '%m/%d/%Y').date()", {"date": "01/10/2023"}, "2023-01-10"),
+        ("=round(miles * 1.609344, 2)", {"miles": 10}, 16.09),
+    ],
+)
+def test_a_formula_over_the_inputs_names_is_a_procedure_as_it_stands(expression, inputs, expected):
+    from sandbox import Limits, Sandbox
+
+    lifted = lift(expression, inputs)
+    with Sandbox(limits=Limits()) as sandbox:
+        assert sandbox.run(lifted.code, inputs, limits=Limits(), namespace="test") == expected
+
+
+def test_an_input_that_stands_in_the_formula_neither_by_name_nor_by_value_does_not_lift():
+    assert lift("=sorted(values)", {"values": [3, 9, 4], "order": "descending"}) is None

@@ -9,6 +9,7 @@ import pytest
 
 from engine.base import EngineError, Reply, ReplyTruncated
 from orchestrator.prompts.synthesizer import (
+    TESTS_PER_REPLY,
     EngineSynthesizer,
     Retrieved,
     describe_request,
@@ -77,15 +78,18 @@ def test_the_prompt_shows_task_input_names_types_and_values():
 
 def test_the_reply_schema_pins_test_inputs_to_the_request_signature():
     schema = reply_schema(param_types(request()))
-    jsonschema.validate(REPLY, schema)
-    bad = {**REPLY, "tests": [{"inputs": {"amount": 1}, "expected": 1}] * 3}
+    reply = {**REPLY, "tests": REPLY["tests"][:TESTS_PER_REPLY]}
+    jsonschema.validate(reply, schema)
+    bad = {**reply, "tests": [{"inputs": {"amount": 1}, "expected": 1}] * TESTS_PER_REPLY}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
-    wrong_type = {**REPLY, "tests": [{"inputs": {"amount": "1", "rate": 1}, "expected": 1}] * 3}
+    wrong_type = {**reply, "tests": [{"inputs": {"amount": "1", "rate": 1}, "expected": 1}] * TESTS_PER_REPLY}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(wrong_type, schema)
     with pytest.raises(jsonschema.ValidationError):  # the other wordings are asked for, not optional
-        jsonschema.validate({k: v for k, v in REPLY.items() if k != "wordings"}, schema)
+        jsonschema.validate({k: v for k, v in reply.items() if k != "wordings"}, schema)
+    with pytest.raises(jsonschema.ValidationError):  # no more tests than asked for: each costs seconds
+        jsonschema.validate({**reply, "tests": reply["tests"] * 2}, schema)
 
 
 def test_a_reply_becomes_a_draft_with_clean_name_and_intent():

@@ -67,6 +67,11 @@ def repeats_rows(value, original) -> bool:
 LIST_HEAD_ITEMS = 2
 
 
+def states(stated, answer, rel_tol: float) -> bool:
+    """Whether an author's stated answer to the request is the code's answer (or its head)."""
+    return same_answer(stated, answer, rel_tol=rel_tol) or heads_list(stated, answer, rel_tol)
+
+
 def heads_list(stated, answer, rel_tol: float) -> bool:
     """Whether the author stated a list answer by its first LIST_HEAD_ITEMS items (or more) and the
     code's longer list begins with exactly those."""
@@ -270,8 +275,7 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
     if draft.expected_answer is not None and not fits_returns(draft.returns, draft.expected_answer):
         found.problems.append(f"your 'answer' {draft.expected_answer!r} is not of the declared return type "
                               f"{draft.returns.get('type')}: give the value the code must return for this request")
-    elif draft.expected_answer is not None and not same_answer(draft.expected_answer, answer, rel_tol=rel_tol) \
-            and not heads_list(draft.expected_answer, answer, rel_tol):
+    elif draft.expected_answer is not None and not states(draft.expected_answer, answer, rel_tol):
         found.problems.append(f"on the request's own inputs solve returned {answer!r}, but the answer there is "
                               f"{draft.expected_answer!r}{where_answer_is(draft.expected_answer, request)}")
         found.disputes.append(Dispute(None, request.inputs, draft.expected_answer, answer))

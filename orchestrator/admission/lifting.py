@@ -7,12 +7,13 @@ other direction, on every attempt, however plainly the retry says the code is wh
 writes "=round((226.1 * 9 / 5) + 32, 2)": the formula, over the request's figure. Put the
 parameter back where its value stands and that is a procedure: `round((value * 9 / 5) + 32, 2)`.
 The same holds for a text: "=len('Ship the order.'.split())" over the text input is
-`len(text.split())`.
+`len(text.split())`. A second opinion may also write its formula over the inputs' names
+("=sorted(values, reverse=True)"): that is a procedure as it stands.
 
 Lifting is mechanical, like complete_imports; the lifted code is a draft like any other: the
 recheck node keeps it only if it reproduces every answer worked out, and verify then checks it
-in full. An expression lifts only where each input's value stands in it exactly once, so that
-no figure of the formula is mistaken for an input (a value of 2 beside round(..., 2)).
+in full. An expression lifts only where each input stands in it by its name or its value exactly once,
+so that no figure of the formula is mistaken for an input (a value of 2 beside round(..., 2)).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from sandbox import complete_imports
 
 from ..types import JSON
-from .worked_answers import expression_body
+from .worked_answers import expression_body, is_table, library_names_used
 
 DATE_NAMES = ("date", "datetime", "timedelta")
 
@@ -38,17 +39,21 @@ class Lifted:
 
 def lift(expression: str, inputs: dict[str, JSON]) -> Lifted | None:
     """A solve() over `inputs`' names that computes `expression` with each input's value
-    replaced by its name, or None when some input's value does not stand in it exactly once,
-    an input is named like a name the formula uses, or it is not one expression."""
+    replaced by its name, or None when some input stands in it neither by its name nor by its
+    value exactly once, an input is named like a library name the formula uses (`date`), or it
+    is not one expression."""
     body = expression_body(expression)
     try:
         tree = ast.parse(body, mode="eval")
     except SyntaxError:
         return None
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    if names & set(inputs):
-        return None  # an input named like a name the formula uses (`date`) would shadow it
+    library = library_names_used(body)
+    if library & set(inputs):
+        return None  # an input named like a name the formula calls (`date`) would shadow it
     for name, value in inputs.items():
+        if name in names:
+            continue
         places = [node for node in ast.walk(tree) if stands_for(node, value)]
         if len(places) != 1:
             return None
@@ -57,11 +62,16 @@ def lift(expression: str, inputs: dict[str, JSON]) -> Lifted | None:
     # No comment marks the code as lifted: the model copies retrieved procedures, comments and
     # all, into the next draft (measured: Fahrenheit to Celsius after a lifted Celsius to Fahrenheit).
     header, returned = "", "result"
-    if names & set(DATE_NAMES):
-        # A date comes back as its ISO text, as from an "=" answer (worked_answers.PROGRAM).
-        header = f"from datetime import {', '.join(n for n in DATE_NAMES if n in names | {'date', 'datetime'})}\n\n\n"
-        returned = "result.isoformat() if isinstance(result, (date, datetime)) else result"
-    source = f"{header}def solve({', '.join(inputs)}):\n    result = {formula}\n    return {returned}\n"
+    dates = [name for name in DATE_NAMES if name in names and name not in inputs]
+    if dates:
+        # A date comes back as its ISO text, as from an "=" answer (worked_answers.PROGRAM),
+        # checked through a module name no input takes (an input may be named `date`).
+        header = f"import datetime as datetime_module\nfrom datetime import {', '.join(dates)}\n\n\n"
+        returned = "result.isoformat() if isinstance(result, datetime_module.date) else result"
+    # A CSV text read by column in the formula (table['amount']) is read as extract's Table.
+    tables = "".join(f"    {name} = extract.table({name})\n" for name, value in inputs.items()
+                     if name in names and is_table(value))
+    source = f"{header}def solve({', '.join(inputs)}):\n{tables}    result = {formula}\n    return {returned}\n"
     return Lifted(formula, complete_imports(source))
 
 

@@ -10,6 +10,12 @@ inputs, and neither the code nor what it returned, so the second answer is worke
 If it agrees with the code, the first value was the slip and verify runs again with it corrected;
 if not, the disagreement stands and verify's failure goes back to synthesis as before.
 
+The second answer is a value read off the inputs, or an "=" expression Python computes: over the
+figures and dates read (the 1.5B adds badly, and copies figures well), or, to count, sort or pick
+items, over the input by its name, since it counts characters, sorts and picks the last item
+badly in its head (bench/results/second_opinions.md). A formula over the names is a small
+program of its own (admission/second_opinions.py uses it so).
+
 `Rechecker` is the seam, like `Confirmer`: the product uses `EngineRechecker`; graph tests script
 one. Without a rechecker a disagreement fails verification at once.
 """
@@ -27,23 +33,30 @@ from ..types import JSON
 RECHECK_SYSTEM_PROMPT = """\
 You work out the exact answer to a task from its inputs, carefully, like a spreadsheet. Reply \
 with one JSON object {"answer": ...}: the value itself when you read it off the inputs (a name, \
-a date, a figure copied from the text), or, whenever it takes arithmetic or counting (a sum, a \
-mean, a count of words or items, a difference of dates, a weekday, a conversion of units), a string \
-that starts with "=" and holds one Python expression over the figures and texts you read, which \
-Python computes for you (math, date, datetime and timedelta are there; the inputs are not). Numbers \
-as numbers, dates as "YYYY-MM-DD", null when the inputs hold no answer.
+a date, a figure copied from the text), or, whenever it takes arithmetic, counting, ordering or \
+picking items (a sum, a mean, a count of words, characters, lines or items, a sort, the last \
+item, a difference of dates, a weekday, a conversion of units), a string that starts with "=" and \
+holds one Python expression, which Python computes for you: over the figures and dates you read \
+(math, date, datetime and timedelta are there), or, to count, sort or pick the items of a text, \
+list or table, over that input itself by its name (a CSV text is a table there: table['price'] \
+is that column's values, len(table) its rows). Numbers as numbers, dates as "YYYY-MM-DD", null \
+when the inputs hold no answer.
 
 Examples:
 Task: mean of the price column; inputs: {"table": "item,price\\na,4.50\\nb,2.50\\nc,3"}
 {"answer": "=(4.50 + 2.50 + 3) / 3"}
-Task: convert to Celsius; inputs: {"fahrenheit": 50}
-{"answer": "=round((50 - 32) * 5 / 9, 2)"}
+Task: kilograms in pounds; inputs: {"kg": 50}
+{"answer": "=round(50 * 2.20462, 2)"}
 Task: how many days from start to end?; inputs: {"start": "2023-11-20", "end": "2024-02-03"}
 {"answer": "=(date(2024, 2, 3) - date(2023, 11, 20)).days"}
 Task: which day of the week?; inputs: {"date": "2024-07-04"}
 {"answer": "=date(2024, 7, 4).strftime('%A')"}
 Task: count the words; inputs: {"text": "Ship the order, then bill it."}
-{"answer": "=len('Ship the order, then bill it.'.split())"}
+{"answer": "=len(text.split())"}
+Task: the two largest, biggest first; inputs: {"values": [3, 9, 4]}
+{"answer": "=sorted(values, reverse=True)[:2]"}
+Task: the city of the last row; inputs: {"table": "city,amount\\nOslo,3\\nLima,4"}
+{"answer": "=table['city'][-1]"}
 Task: the sender's address; inputs: {"email": "From: Ana Ruiz <ana@x.org>\\nHi team"}
 {"answer": "ana@x.org"}"""
 

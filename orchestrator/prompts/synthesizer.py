@@ -64,6 +64,12 @@ def param_types(request: Request) -> dict[str, str]:
     return {name: "number" if kind == "integer" else kind for name, kind in request.signature().items()}
 
 
+# Two tests, as the prompt asks: tests were 69% of what a reply of three wrote, ~80 tokens each
+# at ~10 tokens a second (bench/results/synthesis_tokens.md), and the author's expected answers
+# are its least reliable part. Where fewer than two pass, worked examples stand in (verify).
+TESTS_PER_REPLY = 2
+
+
 SYSTEM_PROMPT = f"""\
 You are a compiler from requests to Python. Each request gives a task and named inputs. You write \
 one small, general Python procedure that computes the answer from the inputs, so that the same \
@@ -107,7 +113,7 @@ you read and let Python do the arithmetic: a string that starts with "=" and hol
 such as "=4.50 + 2.50", "=round((98.6 - 32) * 5 / 9, 2)" or "=(date(2024, 3, 1) - date(2024, 1, 15)).days" \
 (math, date, datetime and timedelta are there). A list answer of more than {LIST_HEAD_ITEMS} items: write \
 its first {LIST_HEAD_ITEMS} items only, as JSON (the code returns the whole list; its first items are checked).
-- tests: 3 tests, each with different inputs (the same names and types as the request, values \
+- tests: {TESTS_PER_REPLY} tests, each with different inputs (the same names and types as the request, values \
 written by you, varied like real data would be: other labels, currencies, layouts; text inputs \
 short) and the exact expected answer: a value, or an "=" expression as for answer.
 
@@ -130,7 +136,6 @@ EXAMPLES = [
             "tests": [
                 {"inputs": {"table": "id,amount\n1,2.5\n2,3"}, "expected": "=2.5 + 3"},
                 {"inputs": {"table": "amount,id\n1200,a"}, "expected": 1200.0},
-                {"inputs": {"table": "id,amount\n"}, "expected": 0},
             ],
         },
     ),
@@ -147,7 +152,6 @@ EXAMPLES = [
             "answer": 1012.4,
             "code": "import extract\n\n\ndef solve(email):\n    return extract.amount(email, 'shipping', 'delivery')\n",
             "tests": [
-                {"inputs": {"email": "Shipping: $12.50\nTotal: $40.00"}, "expected": 12.5},
                 {"inputs": {"email": "DELIVERY EUR 3.000,00"}, "expected": 3000.0},
                 {"inputs": {"email": "free delivery"}, "expected": None},
             ],
@@ -170,7 +174,6 @@ EXAMPLES = [
             "tests": [
                 {"inputs": {"invoice": "INVOICE 7\nDate: Jan 5, 2022\nDue date: Feb 4, 2022"}, "expected": "2022-01-05"},
                 {"inputs": {"invoice": "Invoice date 28/01/2023\nPayment due 27/02/2023"}, "expected": "2023-01-28"},
-                {"inputs": {"invoice": "no date on this page"}, "expected": None},
             ],
         },
     ),
@@ -233,9 +236,6 @@ def reply_budget(base: int, request: Request) -> int:
     return max(base, min(MAX_REPLY_TOKENS, base + structured // CHARS_PER_TOKEN))
 
 
-# Three tests, as the prompt asks: given room for five, the 1.5B wrote five in 13 of 50 replies
-# of one model run, each ~70 tokens of a reply that is read at ~10 tokens a second.
-TESTS_PER_REPLY = 3
 TEST_TEXT_CHARS = 160
 TEST_LIST_ITEMS = 4
 MAX_WORDINGS = 6
