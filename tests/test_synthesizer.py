@@ -11,6 +11,7 @@ from engine.base import EngineError, Reply, ReplyTruncated
 from orchestrator.prompts.synthesizer import (
     TESTS_PER_REPLY,
     EngineSynthesizer,
+    answer_schema,
     Retrieved,
     describe_request,
     param_types,
@@ -225,7 +226,7 @@ def test_the_reply_budget_grows_with_the_records_an_answer_restates_and_test_lis
     assert 1200 + 500 < engine.budgets[1] < 4096 and engine.budgets[2] == 4096
     schema = reply_schema(param_types(records))
     test_inputs = schema["properties"]["tests"]["items"]["properties"]["inputs"]["properties"]
-    assert test_inputs["records"] == {"type": "array", "maxItems": 4}
+    assert test_inputs["records"]["maxItems"] == 4
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate([1, 2, 3, 4, 5], test_inputs["records"])
 
@@ -280,3 +281,18 @@ def test_a_code_block_cut_inside_solve_is_no_draft_and_says_why():
     synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
     assert synthesis.draft is None and "reached its limit of 30 lines of 200 characters before solve() was complete" \
         in synthesis.problem
+
+
+def test_every_bounded_list_in_the_reply_grammar_is_bounded_there():
+    """llama.cpp's grammar ignores an array's maxItems unless the array also names its items:
+    the answer's list head and the tests' lists were once unbounded for the model."""
+    from llama_cpp.llama_grammar import SchemaConverter
+
+    records = Request("apply the mapping", {"records": [{"id": 1}] * 5, "mapping": {"a": "b"}})
+    schema = reply_schema(param_types(records), answer_schema(records))
+    converter = SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    converter.visit(schema, "")
+    grammar = converter.format_grammar()
+    bounded = [line for line in grammar.splitlines() if '("," space' in line and ")?)?" in line]
+    assert any(line.startswith("answer") for line in bounded), grammar
+    assert any("records" in line.split("::=")[0] for line in bounded), grammar

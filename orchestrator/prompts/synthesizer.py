@@ -249,7 +249,8 @@ def test_input_schema(kind: str) -> dict[str, Any]:
     if kind == "string":
         return {"type": "string", "maxLength": TEST_TEXT_CHARS}
     if kind == "array":
-        return {"type": "array", "maxItems": TEST_LIST_ITEMS}
+        # "items" too: llama.cpp's grammar ignores an array's maxItems without it.
+        return {"type": "array", "maxItems": TEST_LIST_ITEMS, "items": ANY_JSON}
     return {"type": kind}
 
 
@@ -277,7 +278,7 @@ def answer_schema(request: Request) -> dict[str, Any]:
     # rules, and one of a document's length (27,000 characters) crashed it.
     text = {"type": "string", "maxLength": ANSWER_CHARS} if longest_text <= ANSWER_CHARS else {"type": "string"}
     return {"anyOf": [{"type": "number"}, text,
-                      {"type": "boolean"}, {"type": "null"}, {"type": "array", "maxItems": LIST_HEAD_ITEMS},
+                      {"type": "boolean"}, {"type": "null"}, {"type": "array", "maxItems": LIST_HEAD_ITEMS, "items": ANY_JSON},
                       {"type": "object"}]}
 
 
