@@ -496,6 +496,16 @@ def test_a_second_opinion_over_the_inputs_names_answers_every_question_in_one_ca
     assert "worked example answered 6.5; worked example answered 9.25" in decision
 
 
+def test_a_second_opinion_that_lifts_into_a_formula_answers_every_question_in_one_call(open_seglam):
+    rechecker = ScriptedRechecker({key({"value": 0}): "=30 + 2",  # no formula over its input: asked again
+                                   key({"value": 100}): "=round((100 * 9 / 5) + 32, 2)"})
+    seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)
+    result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
+    assert (result.route, result.answer) == ("miss", 438.98)
+    assert rechecker.asked == [{"value": 0}, {"value": 100}]
+    assert "formula '=round(value * 9 / 5 + 32, 2)' answers each question" in result.trace[-4].decision
+
+
 def test_a_formula_over_the_inputs_names_that_the_code_misses_becomes_the_code(open_seglam):
     rechecker = ScriptedRechecker({key({"value": 0}): "=round(value * 9 / 5 + 32, 2)"})
     seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)

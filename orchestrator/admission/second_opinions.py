@@ -9,14 +9,13 @@ answer out again without seeing the code:
   either way); the request's own answer stays disputed.
 When the draft has too few tests on data other than the request's (the author's tests restate
 it, as they often do), the request's data cut down or moved (derived_inputs.py)
-gets answers worked out the same way: worked examples. A second opinion written as a formula
-over the inputs' names is a small program of its own: it answers the other questions too,
-computed, without another model call. And when the code disagrees with answers
+gets answers worked out the same way: worked examples. A second opinion that is a formula over
+the inputs' names, or lifts into one, is a small program of its own: it answers the other
+questions too, computed, without another model call. And when the code disagrees with answers
 worked out that one of their formulas gives all of, the draft's code becomes that formula over
 the inputs (lifting.py). The recheck node applies this; verify then runs once more and its verdict stands."""
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, replace
 
 from sandbox import Sandbox, SandboxError
@@ -28,7 +27,7 @@ from .answers import same_reading
 from .derived_inputs import derived_inputs
 from .findings import states
 from .lifting import Lifted, lift
-from .worked_answers import NotAnExpression, compute, expression_body, is_expression, library_names_used
+from .worked_answers import PREFIX, NotAnExpression, compute, is_expression
 
 
 @dataclass
@@ -51,13 +50,14 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     examples = derived_inputs(request.inputs) if questions.worked_examples else []
     asked = [(dispute.inputs, dispute) for dispute in questions.disputes] + [(inputs, None) for inputs in examples]
     calls, notes, worked, doubtful = 0, [], [], set()
-    formula = None  # a second opinion written over the inputs' names, which answers every question
+    formula = None  # a second opinion's formula over the inputs' names, which answers every question
     for inputs, dispute in asked:
         opinion = Opinion(formula, 0) if formula else rechecker.work_out(request.task, inputs)
         calls += opinion.model_calls
-        if formula is None and reads_every_input(opinion.answer, inputs):
-            formula = opinion.answer
-            notes.append(f"the second opinion's formula {formula!r} answers each question")
+        if formula is None:
+            formula = general_formula(opinion.answer, inputs)
+            if formula:
+                notes.append(f"the second opinion's formula {formula!r} answers each question")
         value, problem = worked_value(opinion, sandbox, settings, request.namespace, inputs)
         if dispute is None and not problem and value is None:
             problem = "no answer there"  # a worked example needs an answer; a dispute may be settled by null
@@ -118,20 +118,13 @@ class Worked:
     dispute: Dispute | None = None
 
 
-def reads_every_input(answer: JSON, inputs: dict[str, JSON]) -> bool:
-    """Whether a second opinion is an "=" formula that reads every input by its name (none it
-    shadows with a library name): a procedure of its own, which answers any inputs of these
-    names, so the other questions need no model call. Asked one question a call, the 1.5B writes
-    the same formula for each (bench/results/second_opinions.md)."""
-    if not is_expression(answer):
-        return False
-    body = expression_body(answer)
-    try:
-        tree = ast.parse(body, mode="eval")
-    except SyntaxError:
-        return False
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    return bool(inputs) and set(inputs) <= names and not set(inputs) & library_names_used(body)
+def general_formula(answer: JSON, inputs: dict[str, JSON]) -> str | None:
+    """A second opinion as an "=" formula over the inputs' names, when it is one or lifts into
+    one (lifting.py): a small program of its own, which answers any inputs of these names, so
+    the other questions need no model call. Asked one question a call, the 1.5B writes the
+    same formula for each, and at times the backwards one (bench/results/second_opinions.md)."""
+    lifted = lift(answer, inputs) if is_expression(answer) else None
+    return None if lifted is None else PREFIX + lifted.formula
 
 
 def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Settings, namespace: str,
