@@ -12,8 +12,9 @@ The same holds for a text: "=len('Ship the order.'.split())" over the text input
 
 Lifting is mechanical, like complete_imports; the lifted code is a draft like any other: the
 recheck node keeps it only if it reproduces every answer worked out, and verify then checks it
-in full. An expression lifts only where each input stands in it by its name or its value exactly once,
-so that no figure of the formula is mistaken for an input (a value of 2 beside round(..., 2)).
+in full. An expression lifts only where each input stands in it by its name, or by its value
+exactly once, so that no figure of the formula is mistaken for an input (a value of 2 beside
+round(..., 2)).
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class Lifted:
 def lift(expression: str, inputs: dict[str, JSON]) -> Lifted | None:
     """A solve() over `inputs`' names that computes `expression` with each input's value
     replaced by its name, or None when some input stands in it neither by its name nor by its
-    value exactly once, an input is named like a library name the formula uses (`date`), or it
+    value (exactly once), an input is named like a library name the formula uses (`date`), or it
     is not one expression."""
     body = expression_body(expression)
     try:
