@@ -137,3 +137,15 @@ def test_a_list_quoted_as_text_and_cut_at_the_answers_limit_is_read_by_its_whole
     assert work_out(records, sandbox, LIMITS, "default").draft.expected_answer == [12, 7]
     records.expected_answer = "[{'id': 313, 'na"  # no whole item: the text, as written
     assert work_out(records, sandbox, LIMITS, "default").draft.expected_answer == "[{'id': 313, 'na"
+
+
+def test_a_yes_or_no_written_as_its_text_is_read_as_the_boolean_when_the_procedure_returns_one(sandbox):
+    valid = draft("def solve(address):\n    return '@' in address\n",
+                  [({"address": "a@b.io"}, "True"), ({"address": "ab.io"}, "false"), ({"address": "c@d"}, "maybe")],
+                  returns="boolean")
+    valid.expected_answer = " TRUE "
+    result = work_out(valid, sandbox, LIMITS, "default")
+    assert [test.expected for test in result.draft.tests] == [True, False, "maybe"]
+    assert result.draft.expected_answer is True
+    text = draft("def solve(address):\n    return 'True'\n", [({"address": "a"}, "True")], returns="string")
+    assert work_out(text, sandbox, LIMITS, "default").draft.tests[0].expected == "True"  # a text stays one

@@ -173,6 +173,14 @@ def read_structure(expected: JSON) -> JSON:
     return expected if structure is None else structure
 
 
+def read_boolean(expected: JSON) -> JSON:
+    """A yes-or-no answer the model wrote as its text ("True", "false"), as the boolean; anything
+    else as it is. Asked whether an email address is valid, the 1.5B quoted True in its answer
+    and its tests, and the right code was refused for returning a boolean."""
+    spelled = expected.strip().lower() if isinstance(expected, str) else None
+    return {"true": True, "false": False}.get(spelled, expected)
+
+
 def parsed(text: str) -> list | dict | None:
     """The list or object written in `text` as JSON or as Python, or None."""
     for read in (json.loads, ast.literal_eval):
@@ -193,11 +201,14 @@ def work_out(draft: Draft, sandbox: Sandbox, limits: Limits, namespace: str,
     problems: list[str] = []
 
     kinds = draft.returns.get("type")
-    structured = bool({"array", "object"} & set(kinds if isinstance(kinds, list) else [kinds]))
+    kinds = set(kinds if isinstance(kinds, list) else [kinds])
+    structured = bool({"array", "object"} & kinds)
 
     def value(expected: JSON, where: str, inputs: dict[str, JSON] | None) -> JSON:
         if not is_expression(expected):
-            return read_structure(expected) if structured else expected
+            if structured:
+                return read_structure(expected)
+            return read_boolean(expected) if "boolean" in kinds and "string" not in kinds else expected
         try:
             return compute(expected, sandbox, limits, namespace, inputs)
         except (NotAnExpression, SandboxError) as error:
