@@ -476,9 +476,18 @@ def test_a_formula_the_second_opinion_works_out_everywhere_becomes_the_code(open
     assert seglam.run("c to f, please", {"value": 37}).answer == pytest.approx(98.6)
 
 
-def test_no_formula_is_lifted_that_misses_an_answer_worked_out(open_seglam):
+def test_a_formula_overrules_a_worked_answer_done_in_the_head_and_the_authors_tests_then_decide(open_seglam):
     rechecker = ScriptedRechecker({key({"value": 226.1}): "=round((226.1 * 9 / 5) + 32, 2)",
-                                   key({"value": 0}): 32, key({"value": 100}): 200})
+                                   key({"value": 0}): 32, key({"value": 100}): 200})  # 212, miscounted
+    seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)
+    result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 438.98, 1)
+    stored = seglam.procedures.get(result.procedure_id, "default")
+    assert [test.expected for test in stored.tests] == [32, -40, 212]  # the author's, which the formula gives
+
+
+def test_no_formula_is_lifted_where_the_second_opinion_only_read_its_answers(open_seglam):
+    rechecker = ScriptedRechecker({key({"value": 226.1}): 438.98, key({"value": 0}): 32, key({"value": 100}): 212})
     seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)
     result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
     assert result.route == "error" and len(synthesizer.calls) == 3  # the 2nd and 3rd: the script has no more
@@ -494,6 +503,17 @@ def test_a_second_opinion_over_the_inputs_names_answers_every_question_in_one_ca
     assert len(rechecker.asked) == 1
     decision = next(s.decision for s in result.trace if s.node == "recheck")
     assert "worked example answered 6.5; worked example answered 9.25" in decision
+
+
+def test_a_formula_a_second_opinion_writes_later_answers_the_questions_it_read_in_its_head_before(open_seglam):
+    miscounted = restating_sum_draft()
+    miscounted.expected_answer = 18.0  # the author's sum done in its head
+    rechecker = ScriptedRechecker({key({"table": SUM_TABLE}): 18.0,  # so is the first second opinion
+                                   key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): "=sum(table['amount'])"})
+    seglam, synthesizer = open_seglam([miscounted], rechecker=rechecker)
+    result = seglam.run("sum the amount column", {"table": SUM_TABLE})
+    assert (result.route, result.answer, len(rechecker.asked)) == ("miss", 15.75, 2)
+    assert "the request: 15.75, not 18.0" in next(s.decision for s in result.trace if s.node == "recheck")
 
 
 def test_a_second_opinion_that_lifts_into_a_formula_answers_every_question_in_one_call(open_seglam):

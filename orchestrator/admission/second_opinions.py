@@ -49,15 +49,16 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     tolerance = settings.model_numbers_rel_tol
     examples = derived_inputs(request.inputs) if questions.worked_examples else []
     asked = [(dispute.inputs, dispute) for dispute in questions.disputes] + [(inputs, None) for inputs in examples]
-    calls, notes, worked, doubtful = 0, [], [], set()
-    formula = None  # a second opinion's formula over the inputs' names, which answers every question
-    for inputs, dispute in asked:
-        opinion = Opinion(formula, 0) if formula else rechecker.work_out(request.task, inputs)
-        calls += opinion.model_calls
-        if formula is None:
-            formula = general_formula(opinion.answer, inputs)
-            if formula:
-                notes.append(f"the second opinion's formula {formula!r} answers each question")
+    opinions = opinions_in_turn(request.task, asked, rechecker)
+    calls, notes, worked, doubtful = sum(opinion.model_calls for opinion in opinions), [], [], set()
+    # The questions are asked in turn until an answer is a formula over the inputs: it is the last.
+    formula = general_formula(opinions[-1].answer, asked[len(opinions) - 1][0]) if opinions else None
+    if formula:
+        # A program beats a reading done in the head on every question, the ones asked before too:
+        # the 1.5B answered "3" for the error lines of a log, then wrote the formula that counts 2.
+        opinions = [Opinion(formula, 0)] * len(asked)
+        notes.append(f"the second opinion's formula {formula!r} answers each question")
+    for (inputs, dispute), opinion in zip(asked, opinions):
         value, problem = worked_value(opinion, sandbox, settings, request.namespace, inputs)
         if dispute is None and not problem and value is None:
             problem = "no answer there"  # a worked example needs an answer; a dispute may be settled by null
@@ -105,6 +106,18 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     corrected = replace(draft, code=lifted.code if lifted else draft.code, tests=tests,
                         expected_answer=settled.get(None, draft.expected_answer), worked_examples=examples)
     return Settlement(corrected, against_code, notes, calls)
+
+
+def opinions_in_turn(task: str, asked: list[tuple[dict[str, JSON], Dispute | None]],
+                     rechecker: Rechecker) -> list[Opinion]:
+    """The second opinions on the questions in turn, until one is a formula over the inputs
+    (general_formula): that one answers every question, so asking on costs calls for nothing."""
+    opinions = []
+    for inputs, _ in asked:
+        opinions.append(rechecker.work_out(task, inputs))
+        if general_formula(opinions[-1].answer, inputs):
+            break
+    return opinions
 
 
 @dataclass
