@@ -516,6 +516,19 @@ def test_a_formula_a_second_opinion_writes_later_answers_the_questions_it_read_i
     assert "the request: 15.75, not 18.0" in next(s.decision for s in result.trace if s.node == "recheck")
 
 
+def test_a_formula_that_fails_on_a_question_overrules_nothing_and_the_questions_go_on(open_seglam):
+    miscounted = restating_sum_draft()
+    miscounted.expected_answer = 18.0
+    rechecker = ScriptedRechecker({key({"table": SUM_TABLE}): "=1.50 + 2 + 3 + 4.25 + 5",
+                                   key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): "=sum(table['price'])",
+                                   key({"table": "vendor,amount\nD,4.25\nE,5\n"}): 9.25})
+    seglam, synthesizer = open_seglam([miscounted], rechecker=rechecker)
+    result = seglam.run("sum the amount column", {"table": SUM_TABLE})
+    decision = next(s.decision for s in result.trace if s.node == "recheck")
+    assert len(rechecker.asked) == 3 and "answers each question" not in decision
+    assert "the request: 15.75, not 18.0" in decision and "worked example answered 9.25" in decision
+
+
 def test_a_second_opinion_that_lifts_into_a_formula_answers_every_question_in_one_call(open_seglam):
     rechecker = ScriptedRechecker({key({"value": 0}): "=30 + 2",  # no formula over its input: asked again
                                    key({"value": 100}): "=round((100 * 9 / 5) + 32, 2)"})

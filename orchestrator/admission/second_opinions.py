@@ -49,10 +49,13 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     tolerance = settings.model_numbers_rel_tol
     examples = derived_inputs(request.inputs) if questions.worked_examples else []
     asked = [(dispute.inputs, dispute) for dispute in questions.disputes] + [(inputs, None) for inputs in examples]
-    opinions = opinions_in_turn(request.task, asked, rechecker)
+    opinions, formula = [], None
+    for inputs, _ in asked:  # in turn, until one answer is a formula that answers them all
+        opinions.append(rechecker.work_out(request.task, inputs))
+        formula = formula_for_all(opinions[-1], inputs, asked, sandbox, settings, request.namespace)
+        if formula:
+            break
     calls, notes, worked, doubtful = sum(opinion.model_calls for opinion in opinions), [], [], set()
-    # The questions are asked in turn until an answer is a formula over the inputs: it is the last.
-    formula = general_formula(opinions[-1].answer, asked[len(opinions) - 1][0]) if opinions else None
     if formula:
         # A program beats a reading done in the head on every question, the ones asked before too:
         # the 1.5B answered "3" for the error lines of a log, then wrote the formula that counts 2.
@@ -108,18 +111,6 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     return Settlement(corrected, against_code, notes, calls)
 
 
-def opinions_in_turn(task: str, asked: list[tuple[dict[str, JSON], Dispute | None]],
-                     rechecker: Rechecker) -> list[Opinion]:
-    """The second opinions on the questions in turn, until one is a formula over the inputs
-    (general_formula): that one answers every question, so asking on costs calls for nothing."""
-    opinions = []
-    for inputs, _ in asked:
-        opinions.append(rechecker.work_out(task, inputs))
-        if general_formula(opinions[-1].answer, inputs):
-            break
-    return opinions
-
-
 @dataclass
 class Worked:
     """An answer worked out by the second opinion: for a disputed answer (`dispute`), or for the
@@ -138,6 +129,20 @@ def general_formula(answer: JSON, inputs: dict[str, JSON]) -> str | None:
     same formula for each, and at times the backwards one (bench/results/second_opinions.md)."""
     lifted = lift(answer, inputs) if is_expression(answer) else None
     return None if lifted is None else PREFIX + lifted.formula
+
+
+def formula_for_all(opinion: Opinion, inputs: dict[str, JSON], asked: list[tuple[dict[str, JSON], Dispute | None]],
+                    sandbox: Sandbox, settings: Settings, namespace: str) -> str | None:
+    """The opinion as a formula over the inputs (general_formula) when it computes an answer to
+    every question asked; else None. A formula that fails somewhere ("={len([...])}", a set)
+    must not overrule the answers read before it."""
+    formula = general_formula(opinion.answer, inputs)
+    if formula is None:
+        return None
+    for other, _ in asked:
+        if worked_value(Opinion(formula, 0), sandbox, settings, namespace, other)[1]:
+            return None
+    return formula
 
 
 def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Settings, namespace: str,
