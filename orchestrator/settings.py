@@ -49,6 +49,10 @@ class Settings:
     # is exact. Within this relative tolerance they agree; a wrong procedure (a rate applied
     # the wrong way, the subtotal for the total) is off by far more. Hand-written tests are exact.
     model_numbers_rel_tol: float = 0.03
+    # Second opinions one draft may ask for (admission/second_opinions.py), the request's own
+    # disputed answer first: a draft that needs more is seldom right, and each one over a list
+    # of records costs as much as a tenth of a synthesis.
+    max_second_opinions: int = 3
     # After synthesis gave up this often on one request (same namespace, task and inputs),
     # running it again answers with its last problem instead of calling the model: a rerun of
     # a batch does not pay again for the documents the model could not do. Other documents of

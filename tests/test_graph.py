@@ -419,11 +419,26 @@ def test_second_opinions_that_side_with_the_code_on_every_answer_admit_it(open_s
     wrong_everywhere.expected_answer = 7.0
     rechecker = ScriptedRechecker({key(inputs): expected for inputs, expected in TOTAL_TESTS}
                                   | {key({"invoice": "Total: 3.00"}): "=1 + 2"})
-    seglam, synthesizer = open_seglam([wrong_everywhere], rechecker=rechecker)
+    seglam, synthesizer = open_seglam([wrong_everywhere], rechecker=rechecker, max_second_opinions=4)
     result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
     assert (result.route, result.answer, len(rechecker.asked)) == ("miss", 3.0, 4)
+    assert rechecker.asked[0] == {"invoice": "Total: 3.00"}  # the request's own answer first
     stored = seglam.procedures.get(result.procedure_id, "default")
     assert [test.expected for test in stored.tests] == [12.0, 1234.5, None]
+
+
+def test_second_opinions_stop_at_their_limit_and_what_is_left_unsettled_fails_the_draft(open_seglam):
+    wrong_everywhere = total_draft()
+    for test in wrong_everywhere.tests:
+        test.expected = 7.0
+    wrong_everywhere.expected_answer = 7.0
+    rechecker = ScriptedRechecker({key(inputs): expected for inputs, expected in TOTAL_TESTS}
+                                  | {key({"invoice": "Total: 3.00"}): "=1 + 2"})
+    seglam, synthesizer = open_seglam([wrong_everywhere], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    assert result.route == "error" and len(rechecker.asked) == 3
+    assert "1 question(s) not asked: at most 3 second opinions a draft" in next(
+        s.decision for s in result.trace if s.node == "recheck")
 
 
 SUM_TABLE = "vendor,amount\nA,1.50\nB,2\nC,3\nD,4.25\nE,5\n"
@@ -530,17 +545,17 @@ def test_a_formula_that_fails_on_a_question_overrules_nothing_and_the_questions_
 
 
 def test_a_second_opinion_that_lifts_into_a_formula_answers_every_question_in_one_call(open_seglam):
-    rechecker = ScriptedRechecker({key({"value": 0}): "=30 + 2",  # no formula over its input: asked again
-                                   key({"value": 100}): "=round((100 * 9 / 5) + 32, 2)"})
+    rechecker = ScriptedRechecker({key({"value": 226.1}): 438.98,  # read, no formula: the next question is asked
+                                   key({"value": 0}): "=round((0 * 9 / 5) + 32, 2)"})
     seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)
     result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
     assert (result.route, result.answer) == ("miss", 438.98)
-    assert rechecker.asked == [{"value": 0}, {"value": 100}]
+    assert rechecker.asked == [{"value": 226.1}, {"value": 0}]
     assert "formula '=round(value * 9 / 5 + 32, 2)' answers each question" in result.trace[-4].decision
 
 
 def test_a_formula_over_the_inputs_names_that_the_code_misses_becomes_the_code(open_seglam):
-    rechecker = ScriptedRechecker({key({"value": 0}): "=round(value * 9 / 5 + 32, 2)"})
+    rechecker = ScriptedRechecker({key({"value": 226.1}): "=round(value * 9 / 5 + 32, 2)"})
     seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)
     result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
     assert (result.route, result.answer, len(synthesizer.calls), len(rechecker.asked)) == ("miss", 438.98, 1, 1)

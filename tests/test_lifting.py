@@ -37,8 +37,8 @@ def test_a_date_comes_back_as_iso_text():
     "expression, inputs",
     [
         ("=round((2 * 9 / 5) + 32, 2)", {"value": 2}),  # 2 is also round's digits
-        ("=(date(2024, 2, 3) - date(2023, 11, 20)).days", {"start": "2023-11-20", "end": "2024-02-03"}),  # not written
-        ("=date.fromisoformat('2024-07-04').weekday()", {"date": "2024-07-04"}),  # the input would shadow date
+        ("=(date(2024, 2, 3) - date(2023, 11, 20)).days", {"start": "2023-11-02", "end": "2024-02-03"}),  # no start
+        ("=math.floor(2.5) + 3", {"math": 3}),  # the input would hide the module
         ("=1 +", {"value": 1}),
         ("=4.5 + 2.5", {"table": "amount\n4.5\n2.5"}),
     ],
@@ -54,6 +54,11 @@ def test_no_formula_where_an_input_does_not_stand_in_it_exactly_once(expression,
         ("=len(set(table['vendor']))", {"table": "vendor,amount\nAcme,1\nHelix,2\nAcme,3\n"}, 2),
         ("=datetime.strptime(date, '%m/%d/%Y').date()", {"date": "01/10/2023"}, "2023-01-10"),
         ("=round(miles * 1.609344, 2)", {"miles": 10}, 16.09),
+        ("=(date(2024, 2, 3) - date(2023, 11, 20)).days", {"start": "2023-11-20", "end": "2024-02-03"}, 75),
+        ("=(date(2023, 3, 10) + timedelta(days=80)).strftime('%Y-%m-%d')", {"date": "2023-03-10", "days": 80},
+         "2023-05-29"),  # the input `date` beside datetime's
+        ("=date(2024, 7, 4) - timedelta(days=3)", {"days": 3, "date": "2024-07-04"}, "2024-07-01"),
+        ("=date.fromisoformat('2024-07-04').strftime('%A')", {"date": "2024-07-04"}, "Thursday"),
     ],
 )
 def test_a_formula_over_the_inputs_names_is_a_procedure_as_it_stands(expression, inputs, expected):
@@ -66,3 +71,14 @@ def test_a_formula_over_the_inputs_names_is_a_procedure_as_it_stands(expression,
 
 def test_an_input_that_stands_in_the_formula_neither_by_name_nor_by_value_does_not_lift():
     assert lift("=sorted(values)", {"values": [3, 9, 4], "order": "descending"}) is None
+
+
+def test_a_lifted_date_formula_answers_other_dates_as_code_and_as_a_worked_answer():
+    from orchestrator.admission.worked_answers import compute
+    from sandbox import Limits, Sandbox
+
+    lifted = lift("=(date(2023, 3, 10) + timedelta(days=80)).strftime('%Y-%m-%d')", {"date": "2023-03-10", "days": 80})
+    other = {"date": "2024-01-30", "days": 2}
+    with Sandbox(limits=Limits()) as sandbox:
+        assert sandbox.run(lifted.code, other, limits=Limits(), namespace="test") == "2024-02-01"
+        assert compute("=" + lifted.formula, sandbox, Limits(), "test", other) == "2024-02-01"

@@ -48,14 +48,19 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     answers (tests settled, doubtful ones dropped, maybe lifted code), with what was learnt."""
     tolerance = settings.model_numbers_rel_tol
     examples = derived_inputs(request.inputs) if questions.worked_examples else []
-    asked = [(dispute.inputs, dispute) for dispute in questions.disputes] + [(inputs, None) for inputs in examples]
+    # The request's own answer first: unsettled, it fails the draft whatever the rest says.
+    disputes = sorted(questions.disputes, key=lambda dispute: dispute.test is not None)
+    asked = [(dispute.inputs, dispute) for dispute in disputes] + [(inputs, None) for inputs in examples]
     opinions, formula = [], None
-    for inputs, _ in asked:  # in turn, until one answer is a formula that answers them all
+    for inputs, _ in asked[:settings.max_second_opinions]:  # in turn, until a formula answers them all
         opinions.append(rechecker.work_out(request.task, inputs))
         formula = formula_for_all(opinions[-1], inputs, asked, sandbox, settings, request.namespace)
         if formula:
             break
     calls, notes, worked, doubtful = sum(opinion.model_calls for opinion in opinions), [], [], set()
+    if not formula and len(opinions) < len(asked):
+        notes.append(f"{len(asked) - len(opinions)} question(s) not asked: at most {settings.max_second_opinions} "
+                     "second opinions a draft")
     if formula:
         # A program beats a reading done in the head on every question, the ones asked before too:
         # the 1.5B answered "3" for the error lines of a log, then wrote the formula that counts 2.
