@@ -14,7 +14,7 @@ from .errors import (
     Violation,
     WorkerCrashed,
 )
-from .policy import complete_imports, drop_module_tests
+from .policy import complete_imports, drop_module_tests, listed_rows
 from .pool import Sandbox, SandboxWarning
 
 __all__ = [
@@ -30,4 +30,5 @@ __all__ = [
     "WorkerCrashed",
     "complete_imports",
     "drop_module_tests",
+    "listed_rows",
 ]

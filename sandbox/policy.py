@@ -361,6 +361,46 @@ def complete_imports(source: str) -> str:
     return "".join(f"import {name}\n" for name in missing) + source
 
 
+CSV_READERS = {"reader", "DictReader"}
+
+
+def listed_rows(source: str) -> str:
+    """The source with every csv reader it names read into a list, `rows =
+    list(csv.DictReader(...))`, unless the code steps through it with next().
+
+    A reader is an iterator: `len(rows)` raises and a second pass finds nothing. The 1.5B makes
+    this mistake in every other table task (a count of rows, a mean) and, told the fix, rewrites
+    the same line; a list serves every other use of the rows, so the fix is mechanical, like
+    complete_imports. Source that does not parse is returned unchanged.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    stepped = {node.args[0].id for node in ast.walk(tree)
+               if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "next"
+               and node.args and isinstance(node.args[0], ast.Name)}
+    readers = [node.value for node in ast.walk(tree)
+               if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+               and node.targets[0].id not in stepped and _is_csv_reader(node.value)]
+    if not readers:
+        return source
+    lines = [line.encode() for line in source.splitlines(keepends=True)]  # ast's columns count bytes
+    for call in sorted(readers, key=lambda node: (node.lineno, node.col_offset), reverse=True):
+        end = lines[call.end_lineno - 1]
+        lines[call.end_lineno - 1] = end[:call.end_col_offset] + b")" + end[call.end_col_offset:]
+        start = lines[call.lineno - 1]
+        lines[call.lineno - 1] = start[:call.col_offset] + b"list(" + start[call.col_offset:]
+    return b"".join(lines).decode()
+
+
+def _is_csv_reader(node: ast.expr) -> bool:
+    function = node.func if isinstance(node, ast.Call) else None
+    if isinstance(function, ast.Attribute):
+        return function.attr in CSV_READERS and isinstance(function.value, ast.Name) and function.value.id == "csv"
+    return isinstance(function, ast.Name) and function.id in CSV_READERS
+
+
 def drop_module_tests(source: str) -> str:
     """The source without the top-level statements that test or demo it: `assert solve(...)
     == ...`, `print(solve(...))`, an `if __name__ == "__main__":` block.

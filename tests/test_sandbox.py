@@ -20,7 +20,7 @@ from sandbox import (
     Violation,
     WorkerCrashed,
 )
-from sandbox.policy import complete_imports, drop_module_tests
+from sandbox.policy import complete_imports, drop_module_tests, listed_rows
 
 TIGHT = Limits(cpu_s=1, wall_s=2, memory_mb=256, output_bytes=100_000)
 
@@ -142,6 +142,21 @@ def test_allowed_modules_a_procedure_uses_without_importing_them_are_imported(sa
     assert complete_imports("def solve(os):\n    return os.sep\n").startswith("def solve")
     assert complete_imports("def solve():\n    return subprocess.run\n").startswith("def solve")
     assert complete_imports("def solve(:\n") == "def solve(:\n"
+
+
+def test_a_csv_reader_a_procedure_names_is_read_into_a_list_unless_it_is_stepped_through(sandbox):
+    counted = ("import csv\nimport io\n\ndef solve(table):\n    rows = csv.DictReader(io.StringIO(table), delimiter=',')\n"
+               "    return {'rows': len(rows), 'first': next(iter(rows))['a'], 'all': [r['a'] for r in rows]}\n")
+    with pytest.raises(SandboxError, match="has no len"):
+        sandbox.run(counted, {"table": "a\n1\n2"})
+    listed = listed_rows(counted)
+    assert "rows = list(csv.DictReader(io.StringIO(table), delimiter=','))" in listed
+    assert sandbox.run(listed, {"table": "a\n1\n2"}) == {"rows": 2, "first": "1", "all": ["1", "2"]}
+    stepped = "import csv\n\ndef solve(text):\n    lines = csv.reader(text.splitlines())\n    return next(lines)\n"
+    assert listed_rows(stepped) == stepped  # next() needs the iterator
+    named = "from csv import DictReader\n\ndef solve(text):\n    rows = DictReader(text.splitlines())  # é\n    return len(rows)\n"
+    assert "rows = list(DictReader(text.splitlines()))  # é" in listed_rows(named)
+    assert listed_rows("def solve(:\n") == "def solve(:\n"
 
 
 def test_tests_a_model_appends_to_its_code_are_dropped_before_they_fail_every_run(sandbox):

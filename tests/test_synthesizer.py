@@ -296,3 +296,12 @@ def test_every_bounded_list_in_the_reply_grammar_is_bounded_there():
     bounded = [line for line in grammar.splitlines() if '("," space' in line and ")?)?" in line]
     assert any(line.startswith("answer") for line in bounded), grammar
     assert any("records" in line.split("::=")[0] for line in bounded), grammar
+
+
+def test_a_drafts_code_gets_its_mechanical_fixes_imports_and_listed_rows():
+    code = "import csv\n\ndef solve(amount, rate):\n    rows = csv.DictReader(io.StringIO(rate))\n    return len(rows)\n"
+    engine = ScriptedEngine(REPLY)
+    engine.code = code
+    synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
+    assert synthesis.draft.code.startswith("import io\n")
+    assert "rows = list(csv.DictReader(io.StringIO(rate)))" in synthesis.draft.code
