@@ -412,14 +412,23 @@ def test_a_draft_that_fails_for_another_reason_gets_no_second_opinion(open_segla
     assert rechecker.asked == [] and "recheck" not in nodes(result)
 
 
-def test_second_opinions_that_side_with_the_code_on_every_answer_admit_it(open_seglam):
+def wrong_everywhere_draft() -> Draft:
+    """The total procedure, right, with every answer its author expected wrong: four disputes."""
     wrong_everywhere = total_draft()
     for test in wrong_everywhere.tests:
         test.expected = 7.0
     wrong_everywhere.expected_answer = 7.0
-    rechecker = ScriptedRechecker({key(inputs): expected for inputs, expected in TOTAL_TESTS}
-                                  | {key({"invoice": "Total: 3.00"}): "=1 + 2"})
-    seglam, synthesizer = open_seglam([wrong_everywhere], rechecker=rechecker, max_second_opinions=4)
+    return wrong_everywhere
+
+
+def code_siding_rechecker() -> ScriptedRechecker:
+    return ScriptedRechecker({key(inputs): expected for inputs, expected in TOTAL_TESTS}
+                             | {key({"invoice": "Total: 3.00"}): "=1 + 2"})
+
+
+def test_second_opinions_that_side_with_the_code_on_every_answer_admit_it(open_seglam):
+    rechecker = code_siding_rechecker()
+    seglam, synthesizer = open_seglam([wrong_everywhere_draft()], rechecker=rechecker, max_second_opinions=4)
     result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
     assert (result.route, result.answer, len(rechecker.asked)) == ("miss", 3.0, 4)
     assert rechecker.asked[0] == {"invoice": "Total: 3.00"}  # the request's own answer first
@@ -428,13 +437,8 @@ def test_second_opinions_that_side_with_the_code_on_every_answer_admit_it(open_s
 
 
 def test_second_opinions_stop_at_their_limit_and_what_is_left_unsettled_fails_the_draft(open_seglam):
-    wrong_everywhere = total_draft()
-    for test in wrong_everywhere.tests:
-        test.expected = 7.0
-    wrong_everywhere.expected_answer = 7.0
-    rechecker = ScriptedRechecker({key(inputs): expected for inputs, expected in TOTAL_TESTS}
-                                  | {key({"invoice": "Total: 3.00"}): "=1 + 2"})
-    seglam, synthesizer = open_seglam([wrong_everywhere], rechecker=rechecker, max_attempts=1)
+    rechecker = code_siding_rechecker()
+    seglam, synthesizer = open_seglam([wrong_everywhere_draft()], rechecker=rechecker, max_attempts=1)
     result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
     assert result.route == "error" and len(rechecker.asked) == 3
     assert "1 question(s) not asked: at most 3 second opinions a draft" in next(
