@@ -277,10 +277,21 @@ def test_a_code_block_cut_inside_solve_is_no_draft_and_says_why():
 
     engine = ScriptedEngine(REPLY)
     engine.code = ("import extract\n\ndef solve(amount, rate):\n"
-                   + ("    return extract.amount(amount, " + "'tax', " * CODE_LINE_CHARS)[:CODE_LINE_CHARS] + "\n")
+                   + ("    return extract.amount(amount, " + "'tax' + " * CODE_LINE_CHARS)[:CODE_LINE_CHARS] + "\n")
     synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
     assert synthesis.draft is None and "reached its limit of 30 lines of 200 characters before solve() was complete" \
         in synthesis.problem
+
+
+def test_a_line_cut_in_a_loop_of_one_repeated_argument_keeps_the_argument_once():
+    from engine.replies import CODE_LINE_CHARS
+
+    engine = ScriptedEngine(REPLY)
+    engine.code = ("import extract\n\ndef solve(amount, rate):\n"
+                   + ("    return round(extract.amount(amount, 'vat', " + "'tax', " * CODE_LINE_CHARS)[:CODE_LINE_CHARS]
+                   + "\n")
+    synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
+    assert synthesis.draft.code.endswith("    return round(extract.amount(amount, 'vat', 'tax'))\n")
 
 
 def test_every_bounded_list_in_the_reply_grammar_is_bounded_there():

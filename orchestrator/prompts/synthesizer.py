@@ -22,6 +22,7 @@ from sandbox.modules import ALLOWED as MODULES
 from ..storage.knowledge import Passage
 from ..admission.contracts import stated_contract
 from ..admission.findings import LIST_HEAD_ITEMS
+from ..admission.worked_answers import TEXT_LITERAL
 from ..settings import Settings
 from .common import ANY_JSON, preview, returns_schema
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
@@ -335,6 +336,32 @@ def block_was_cut(code: str) -> bool:
     return len(lines) >= CODE_BLOCK_LINES or any(len(line) >= CODE_LINE_CHARS for line in lines)
 
 
+# One argument written again and again to the line's limit ("'tax', 'tax', 'tax', ..."): a loop
+# greedy decoding falls into, which the block's limit cuts.
+REPEATED_ARGUMENT = re.compile(r"""(,\s*('[^'\n]*'|"[^"\n]*"))(?:,\s*\2){2,}""")
+BRACKETS = {"(": ")", "[": "]", "{": "}"}
+
+
+def without_loops(code: str) -> str:
+    """The code with each line cut inside a loop of one repeated argument ended after the
+    argument's first time, and its brackets closed: what the model meant, extract.amount(text,
+    'tax'), before it looped. Other lines stay as they are."""
+    lines = []
+    for line in code.splitlines(keepends=True):
+        loop = REPEATED_ARGUMENT.search(line) if len(line.rstrip("\n")) >= CODE_LINE_CHARS else None
+        if loop:
+            head = line[:loop.start()] + loop.group(1)
+            still_open = []
+            for character in TEXT_LITERAL.sub("''", head):
+                if character in BRACKETS:
+                    still_open.append(BRACKETS[character])
+                elif character in BRACKETS.values() and still_open:
+                    still_open.pop()
+            line = head + "".join(reversed(still_open)) + "\n"
+        lines.append(line)
+    return "".join(lines)
+
+
 def whole_statements(code: str) -> str:
     """The longest run of the code's first lines that parses: what a cut block wrote whole (the
     model's solve(), before the tests and prints it appended in spite of the prompt)."""
@@ -447,7 +474,7 @@ def draft_of(reply, params: dict[str, str], budget: int) -> tuple[Draft | None, 
         return None, "the model's reply was not the JSON object asked for"
     code = reply.code_block or ""
     if block_was_cut(code):  # by the grammar: keep what was whole, if solve() is
-        code = whole_statements(code)
+        code = whole_statements(without_loops(code))
         if not re.search(r"^def solve\(", code, re.M):
             return None, (f"the ```python block reached its limit of {CODE_BLOCK_LINES} lines of {CODE_LINE_CHARS} "
                           "characters before solve() was complete: write the imports and solve() only, no tests, "
