@@ -307,6 +307,7 @@ def test_every_bounded_list_in_the_reply_grammar_is_bounded_there():
     bounded = [line for line in grammar.splitlines() if '("," space' in line and ")?)?" in line]
     assert any(line.startswith("answer") for line in bounded), grammar
     assert any("records" in line.split("::=")[0] for line in bounded), grammar
+    assert any(line.startswith("tests-item-expected") for line in bounded), grammar  # a test's answer too
 
 
 def test_a_drafts_code_gets_its_mechanical_fixes_imports_and_listed_rows():

@@ -276,6 +276,13 @@ def inputs_schema(params: dict[str, str]) -> dict[str, Any]:
 ANSWER_CHARS = 200
 
 
+# A test's expected answer is bounded as its inputs are: unbounded, the 1.5B wrote each test's
+# records again as one JSON string, and a reply of two tests took over two minutes (rename_keys).
+EXPECTED_SCHEMA = {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": ANSWER_CHARS}, {"type": "boolean"},
+                             {"type": "null"}, {"type": "array", "maxItems": TEST_LIST_ITEMS, "items": ANY_JSON},
+                             {"type": "object"}]}
+
+
 def answer_schema(request: Request) -> dict[str, Any]:
     longest_text = max([len(value) for value in request.inputs.values() if isinstance(value, str)], default=0)
     # Unbounded beside a longer text: llama.cpp's grammar spells a length limit out as nested
@@ -304,7 +311,7 @@ def reply_schema(params: dict[str, str], answer: dict[str, Any] = ANY_JSON) -> d
                 "maxItems": TESTS_PER_REPLY,
                 "items": {
                     "type": "object",
-                    "properties": {"inputs": inputs_schema(params), "expected": ANY_JSON},
+                    "properties": {"inputs": inputs_schema(params), "expected": EXPECTED_SCHEMA},
                     "required": ["inputs", "expected"],
                 },
             },
