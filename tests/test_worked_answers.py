@@ -98,6 +98,7 @@ TABLE = "vendor,amount,date\nAcme,1918.28,2023-06-07\nNordwind,1181.28,2024-12-0
     ("=table['date'][0]", "2023-06-07"),
     ("=table.split('\\n')[0]", "vendor,amount,date"),  # and still the text
     ("=sum(1 for line in log.split('\\n') if 'ERROR' in line)", 1),
+    ("=sum(1 for line in log.split('\n') if 'ERROR' in line)", 1),  # '\\n' as the model's JSON gives it
 ])
 def test_a_csv_input_is_read_by_column_and_row_as_well_as_text(sandbox, expression, value):
     log = "ERROR a, b\nINFO c, d\nWARN e, f\n"  # the same separators in every line, and no header

@@ -108,8 +108,10 @@ def closed(body: str) -> str:
 
 
 def expression_body(expression: str) -> str:
-    """The Python of an "=..." answer, with the model's usual slips of form mended."""
-    return closed(without_leading_zeros(expression[len(PREFIX):].strip()))
+    """The Python of an "=..." answer, with the model's usual slips of form mended. One is a line
+    break: an expression is one line, and the model means Python's '\\n' where its JSON's "\\n"
+    gave a line break ("=sum(1 for line in log.split('\\n') if 'ERROR' in line)")."""
+    return closed(without_leading_zeros(expression[len(PREFIX):].strip().replace("\n", "\\n")))
 
 
 # The names PROGRAM brings into scope; an input of the same name would hide one.
