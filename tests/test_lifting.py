@@ -59,6 +59,7 @@ def test_no_formula_where_an_input_does_not_stand_in_it_exactly_once(expression,
          "2023-05-29"),  # the input `date` beside datetime's
         ("=date(2024, 7, 4) - timedelta(days=3)", {"days": 3, "date": "2024-07-04"}, "2024-07-01"),
         ("=date.fromisoformat('2024-07-04').strftime('%A')", {"date": "2024-07-04"}, "Thursday"),
+        ("=date.fromisoformat(date).strftime('%A')", {"date": "2024-07-04"}, "Thursday"),  # both by name
     ],
 )
 def test_a_formula_over_the_inputs_names_is_a_procedure_as_it_stands(expression, inputs, expected):

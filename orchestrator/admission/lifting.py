@@ -56,9 +56,10 @@ def lift(expression: str, inputs: dict[str, JSON]) -> Lifted | None:
         return None  # an input named like a name the formula calls (`math`) would hide it
     if shadowed:
         tree = QualifyDates().visit(tree)  # the input `date` is the input; datetime's is datetime_module.date
+        names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     # Dates first: a date's figures (2023, 3, 10) must not be taken for another input's value.
     for name, value in sorted(inputs.items(), key=lambda item: not is_iso_date(item[1])):
-        if name in names and name not in shadowed:
+        if name in names:
             continue
         places = [node for node in ast.walk(tree) if stands_for(node, value)]
         if len(places) != 1:
@@ -96,9 +97,9 @@ def stands_for(node: ast.AST, value: JSON) -> bool:
     if isinstance(node, ast.Call) and is_iso_date(value):
         function = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
         figures = [arg.value for arg in node.args if isinstance(arg, ast.Constant) and type(arg.value) is int]
+        day = date.fromisoformat(value)
         return (function == "date" and len(figures) == 3 == len(node.args) and not node.keywords
-                and figures == [date.fromisoformat(value).year, date.fromisoformat(value).month,
-                                date.fromisoformat(value).day])
+                and figures == [day.year, day.month, day.day])
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
         return is_number(value) and is_number(node.operand.value) and math.isclose(-node.operand.value, value)
     if not isinstance(node, ast.Constant):
