@@ -92,19 +92,28 @@ def closed(body: str) -> str:
     code = TEXT_LITERAL.sub("''", body)
     while code.endswith("}") and code.count("}") > code.count("{"):
         code, body = code[:-1].rstrip(), body[:-1].rstrip()
-    still_open = []
-    for character in code:
-        if character in CLOSERS:
-            still_open.append(CLOSERS[character])
-        elif character in CLOSERS.values():
-            if not still_open or still_open.pop() != character:
-                return body
-    repaired = body + "".join(reversed(still_open))
+    closers = closing_brackets(body)
+    if closers is None:
+        return body
+    repaired = body + closers
     try:
         ast.parse(repaired, mode="eval")
     except SyntaxError:
         return body
     return repaired
+
+
+def closing_brackets(text: str) -> str | None:
+    """The brackets that close what `text` leaves open (inside its string literals aside), or
+    None when one of its brackets closes another kind than the last one open."""
+    still_open = []
+    for character in TEXT_LITERAL.sub("''", text):
+        if character in CLOSERS:
+            still_open.append(CLOSERS[character])
+        elif character in CLOSERS.values():
+            if not still_open or still_open.pop() != character:
+                return None
+    return "".join(reversed(still_open))
 
 
 def expression_body(expression: str) -> str:

@@ -22,7 +22,7 @@ from sandbox.modules import ALLOWED as MODULES
 from ..storage.knowledge import Passage
 from ..admission.contracts import stated_contract
 from ..admission.findings import LIST_HEAD_ITEMS
-from ..admission.worked_answers import TEXT_LITERAL
+from ..admission.worked_answers import closing_brackets
 from ..settings import Settings
 from .common import ANY_JSON, preview, returns_schema
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
@@ -346,7 +346,6 @@ def block_was_cut(code: str) -> bool:
 # One argument written again and again to the line's limit ("'tax', 'tax', 'tax', ..."): a loop
 # greedy decoding falls into, which the block's limit cuts.
 REPEATED_ARGUMENT = re.compile(r"""(,\s*('[^'\n]*'|"[^"\n]*"))(?:,\s*\2){2,}""")
-BRACKETS = {"(": ")", "[": "]", "{": "}"}
 
 
 def without_loops(code: str) -> str:
@@ -358,13 +357,7 @@ def without_loops(code: str) -> str:
         loop = REPEATED_ARGUMENT.search(line) if len(line.rstrip("\n")) >= CODE_LINE_CHARS else None
         if loop:
             head = line[:loop.start()] + loop.group(1)
-            still_open = []
-            for character in TEXT_LITERAL.sub("''", head):
-                if character in BRACKETS:
-                    still_open.append(BRACKETS[character])
-                elif character in BRACKETS.values() and still_open:
-                    still_open.pop()
-            line = head + "".join(reversed(still_open)) + "\n"
+            line = head + (closing_brackets(head) or "") + "\n"
         lines.append(line)
     return "".join(lines)
 
