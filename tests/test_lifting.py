@@ -5,6 +5,14 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.admission.lifting import lift
+from orchestrator.admission.worked_answers import compute
+from sandbox import Limits, Sandbox
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(limits=Limits()) as opened:
+        yield opened
 
 
 @pytest.mark.parametrize(
@@ -62,24 +70,17 @@ def test_no_formula_where_an_input_does_not_stand_in_it_exactly_once(expression,
         ("=date.fromisoformat(date).strftime('%A')", {"date": "2024-07-04"}, "Thursday"),  # both by name
     ],
 )
-def test_a_formula_over_the_inputs_names_is_a_procedure_as_it_stands(expression, inputs, expected):
-    from sandbox import Limits, Sandbox
-
+def test_a_formula_over_the_inputs_names_is_a_procedure_as_it_stands(sandbox, expression, inputs, expected):
     lifted = lift(expression, inputs)
-    with Sandbox(limits=Limits()) as sandbox:
-        assert sandbox.run(lifted.code, inputs, limits=Limits(), namespace="test") == expected
+    assert sandbox.run(lifted.code, inputs, limits=Limits(), namespace="test") == expected
 
 
 def test_an_input_that_stands_in_the_formula_neither_by_name_nor_by_value_does_not_lift():
     assert lift("=sorted(values)", {"values": [3, 9, 4], "order": "descending"}) is None
 
 
-def test_a_lifted_date_formula_answers_other_dates_as_code_and_as_a_worked_answer():
-    from orchestrator.admission.worked_answers import compute
-    from sandbox import Limits, Sandbox
-
+def test_a_lifted_date_formula_answers_other_dates_as_code_and_as_a_worked_answer(sandbox):
     lifted = lift("=(date(2023, 3, 10) + timedelta(days=80)).strftime('%Y-%m-%d')", {"date": "2023-03-10", "days": 80})
     other = {"date": "2024-01-30", "days": 2}
-    with Sandbox(limits=Limits()) as sandbox:
-        assert sandbox.run(lifted.code, other, limits=Limits(), namespace="test") == "2024-02-01"
-        assert compute("=" + lifted.formula, sandbox, Limits(), "test", other) == "2024-02-01"
+    assert sandbox.run(lifted.code, other, limits=Limits(), namespace="test") == "2024-02-01"
+    assert compute("=" + lifted.formula, sandbox, Limits(), "test", other) == "2024-02-01"

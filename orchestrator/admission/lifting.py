@@ -26,6 +26,7 @@ from datetime import date
 from sandbox import complete_imports
 
 from ..types import JSON
+from .variants import ISO_DATE
 from .worked_answers import expression_body, is_table, library_names_used
 
 DATE_NAMES = ("date", "datetime", "timedelta")
@@ -85,10 +86,14 @@ def lift(expression: str, inputs: dict[str, JSON]) -> Lifted | None:
 
 
 def is_iso_date(value: JSON) -> bool:
+    """Whether a value is a real date written YYYY-MM-DD (variants.ISO_DATE, and no 2024-02-31)."""
+    if not (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+        return False
     try:
-        return isinstance(value, str) and len(value) == 10 and date.fromisoformat(value) is not None
+        date.fromisoformat(value)
     except ValueError:
         return False
+    return True
 
 
 def stands_for(node: ast.AST, value: JSON) -> bool:

@@ -13,8 +13,8 @@ if not, the disagreement stands and verify's failure goes back to synthesis as b
 The second answer is a value read off the inputs, or an "=" expression Python computes: over the
 figures and dates read (the 1.5B adds badly, and copies figures well), or, to count, sort or pick
 items, over the input by its name, since it counts characters, sorts and picks the last item
-badly in its head (bench/results/second_opinions.md). A formula over the names is a small
-program of its own (admission/second_opinions.py uses it so).
+badly in its head (bench/results/second_opinions@c54ff7b.md, the prompt before). A formula over
+the names is a small program of its own (admission/second_opinions.py uses it so).
 
 `Rechecker` is the seam, like `Confirmer`: the product uses `EngineRechecker`; graph tests script
 one. Without a rechecker a disagreement fails verification at once.
