@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("replies", type=Path, help="a model run's --replies JSONL")
     parser.add_argument("--families", default=None,
                         help="comma-separated families (default: those of the outcomes file beside the replies)")
-    parser.add_argument("--show-errors", action="store_true", help="print each failed kind's whole problem")
+    parser.add_argument("--show", default="",
+                        help="comma-separated families whose trace to print (all: every kind not answered right)")
     args = parser.parse_args(argv)
     outcomes_file = args.replies.with_name(args.replies.name.replace("cache-replies-", "cache-outcomes-"))
     if args.families:
@@ -91,18 +92,22 @@ def main(argv: list[str] | None = None) -> int:
     structured = structured_items([name for name in families if name in STRUCTURED_BY_NAME], 1)
     chosen = structured + subset(load_stream(), families, 1)
     engine = RecordedEngine.load(args.replies)
-    right = 0
+    shown = set(args.show.split(","))
+    right = calls = 0
     with tempfile.TemporaryDirectory(prefix="seglam-replay-") as home, \
             Seglam.open(home, engine=engine, embedder=Embedder()) as seglam:
         for item in chosen:
             result = seglam.run(item.task, item.inputs, namespace=NAMESPACE)
             was_right = result.route != "error" and correct(item.expected, result.answer)
             right += was_right
-            print(f"{item.family:24} {result.route:10} {'right' if was_right else 'WRONG' if result.route != 'error' else '-'}")
-            if args.show_errors and not was_right:
-                print("    " + (result.error or repr(result.answer)).replace("\n", "\n    "))
-    print(f"\n{right}/{len(chosen)} right; {engine.guesses} message(s) answered by a near recorded one, "
-          f"{engine.unanswered} with no recorded reply")
+            calls += result.model_calls
+            print(f"{item.family:24} {result.route:6} {'right' if was_right else 'WRONG' if result.route != 'error' else '-':5} "
+                  f"{result.model_calls} call(s)")
+            if item.family in shown or ("all" in shown and not was_right):
+                for step in result.trace:
+                    print(f"    {step.node}: " + step.decision.replace("\n", "\n        "))
+    print(f"\n{right}/{len(chosen)} right, {calls / len(chosen):.2f} model calls a kind; {engine.guesses} message(s) "
+          f"answered by a near recorded one, {engine.unanswered} with no recorded reply")
     return 0
 
 

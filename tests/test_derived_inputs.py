@@ -29,6 +29,12 @@ def test_a_one_line_text_is_halved_and_a_document_kept_whole():
     assert derived_inputs({"label": "Total due", "flag": True}) == []
 
 
+def test_for_a_formula_a_document_keeps_its_first_or_its_last_half_of_lines():
+    log = "INFO a\nERROR b\nWARN c\nERROR d\n"
+    assert derived_inputs({"log": log, "level": "ERROR"}, cut_lines=True) == [
+        {"log": "INFO a\nERROR b\n", "level": "ERROR"}, {"log": "WARN c\nERROR d\n", "level": "ERROR"}]
+
+
 def test_records_are_fewer_with_other_figures_and_an_objects_keys_stay():
     records = [{"id": n, "name": f"Client {n}", "amount": 10.5 * n, "placed": "2024-03-01"} for n in range(1, 6)]
     first, second = derived_inputs({"records": records, "mapping": {"name": "full_name"}})

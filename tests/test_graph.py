@@ -693,3 +693,48 @@ def test_a_test_expecting_null_where_the_code_raises_is_left_out_and_the_rest_de
         s.decision for s in result.trace if s.node == "verify")
     stored = seglam.procedures.get(result.procedure_id, "default")
     assert [test.inputs for test in stored.tests] == [{"items": ["apple", "pear"]}, {"items": ["x", "y", "z"]}]
+
+
+ERROR_LOG = "10:00 INFO start\n10:01 ERROR disk full\n10:02 WARN slow\n10:03 ERROR timeout\n"
+COUNT_ERRORS = "def solve(log):\n    return sum(1 for line in log.split('\\n') if 'ERROR' in line)\n"
+
+
+def test_a_formula_also_answers_the_requests_lines_cut_down_and_those_stand_in_for_missing_tests(open_seglam):
+    # The author miscounts the request and its one other test is the request again: too little
+    # evidence. The second opinion's formula settles the request and, at no model call, answers
+    # the log's first and last half of lines: two worked examples the code must match.
+    miscounted = draft(COUNT_ERRORS, [({"log": ERROR_LOG}, 2), ({"log": "ERROR a\nINFO b\n"}, 1)],
+                       name="count_error_lines", params={"log": "string"})
+    miscounted.expected_answer = 3
+    rechecker = ScriptedRechecker({key({"log": ERROR_LOG}): "=sum(1 for line in log.split('\\n') if 'ERROR' in line)"})
+    seglam, synthesizer = open_seglam([miscounted], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("count the error lines in the log", {"log": ERROR_LOG})
+    assert (result.route, result.answer, result.model_calls) == ("miss", 2, 2)
+    decision = next(s.decision for s in result.trace if s.node == "recheck")
+    assert "worked example answered 1; worked example answered 1" in decision
+
+
+def test_a_formula_the_code_disagrees_with_on_the_requests_lines_cut_down_refuses_it(open_seglam):
+    # Right on the request (once the formula settles it) and on both of its author's tests,
+    # wrong on the log's first half: without the formula's worked examples it would be admitted.
+    log = "ERROR a\nERROR b\nINFO c\nINFO d\n"
+    half_the_lines = draft("def solve(log):\n    return len(log.split('\\n')) // 2\n",
+                           [({"log": "ERROR x\nINFO y\n"}, 1), ({"log": "INFO q\nERROR z\nERROR w\n"}, 2)],
+                           name="count_error_lines", params={"log": "string"})
+    half_the_lines.expected_answer = 3
+    rechecker = ScriptedRechecker({key({"log": log}): "=log.count('ERROR')"})
+    seglam, synthesizer = open_seglam([half_the_lines], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("count the error lines in the log", {"log": log})
+    assert result.route == "error" and len(rechecker.asked) == 1
+    assert "solve returned 1 but the answer worked out there is 2" in result.error
+
+
+def test_a_second_opinion_that_spells_out_a_boolean_reads_as_one(open_seglam):
+    valid = "import re\n\ndef solve(address):\n    return bool(re.fullmatch(r'[^@ ]+@[^@ ]+\\.[a-z]{2,}', address))\n"
+    slipped = draft(valid, [({"address": "a@b"}, True), ({"address": "x@y.org"}, True), ({"address": "no"}, False)],
+                    name="valid_email", params={"address": "string"}, returns="boolean")
+    rechecker = ScriptedRechecker({key({"address": "a@b"}): "False"})
+    seglam, synthesizer = open_seglam([slipped], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("is this email address valid?", {"address": "chloe@orbital.net"})
+    assert (result.route, result.answer) == ("miss", True)
+    assert "test 1: False, not True" in next(s.decision for s in result.trace if s.node == "recheck")

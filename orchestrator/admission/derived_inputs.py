@@ -25,18 +25,21 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 SHAPES = [(3, 0, 0.37, 11, -41), (0, 2, 1.6, 29, 23)]
 
 
-def derived_inputs(inputs: dict[str, JSON], count: int = 2) -> list[dict[str, JSON]]:
-    """Up to `count` other inputs like `inputs`, each different from them and from each other."""
+def derived_inputs(inputs: dict[str, JSON], count: int = 2, cut_lines: bool = False) -> list[dict[str, JSON]]:
+    """Up to `count` other inputs like `inputs`, each different from them and from each other.
+    With `cut_lines`, a text of several lines that is no table (a log, a document) keeps its
+    first or its last half of lines: for answers a formula computes, which reads what is left
+    as the code does, where the model reading it could look for a line cut away."""
     made: list[dict[str, JSON]] = []
     for shape in SHAPES[:count]:
-        derived = {name: derived_value(value, shape, position)
+        derived = {name: derived_value(value, shape, position, cut_lines)
                    for position, (name, value) in enumerate(inputs.items())}
         if derived != inputs and derived not in made:
             made.append(derived)
     return made
 
 
-def derived_value(value: JSON, shape: tuple, position: int) -> JSON:
+def derived_value(value: JSON, shape: tuple, position: int, cut_lines: bool = False) -> JSON:
     """`value` changed by `shape` (lists and objects item by item); the input at `position`
     moves a date (position + 1) times the shape's days, so that two dates move apart (a start and
     an end: another number of days)."""
@@ -53,25 +56,28 @@ def derived_value(value: JSON, shape: tuple, position: int) -> JSON:
                 return (date.fromisoformat(value.strip()) + timedelta(days=days * (position + 1))).isoformat()
             except ValueError:
                 return value
-        return shorter_text(value, head, tail)
+        return shorter_text(value, head, tail, cut_lines)
     if isinstance(value, list):  # records: fewer of them, each changed like the rest
-        return [derived_value(item, shape, position) for item in (value[:head] if head else value[-tail:])]
+        return [derived_value(item, shape, position, cut_lines) for item in (value[:head] if head else value[-tail:])]
     if isinstance(value, dict):  # an order, a record: the same keys, other figures and dates
-        return {key: derived_value(item, shape, position) for key, item in value.items()}
+        return {key: derived_value(item, shape, position, cut_lines) for key, item in value.items()}
     return value
 
 
-def shorter_text(text: str, head: int, tail: int) -> str:
+def shorter_text(text: str, head: int, tail: int, cut_lines: bool = False) -> str:
     """A table (a header line and rows) with `head` rows from the start or `tail` from the end;
     a one-line text of MIN_WORDS words or more with its first or its last half (by sentences,
     else by words); any other text as it is: cutting a document's lines can cut away what a
-    task looks for."""
+    task looks for (unless `cut_lines`: then its first or last half of lines)."""
     lines = text.strip("\n").split("\n")
     if len(lines) >= 4 and looks_tabular(lines):
         rows = lines[1:1 + head] if head else lines[-tail:]
         return "\n".join([lines[0], *rows]) + ("\n" if text.endswith("\n") else "")
     if len(lines) > 1:
-        return text
+        if not cut_lines:
+            return text
+        half = len(lines) // 2
+        return "\n".join(lines[:half] if head else lines[-half:]) + ("\n" if text.endswith("\n") else "")
     if len(text.split()) < MIN_WORDS:
         return text  # a label, a column name, a unit: part of the task's shape, not its data
     pieces = SENTENCE_END.split(text.strip())

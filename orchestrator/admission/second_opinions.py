@@ -27,7 +27,7 @@ from .answers import same_reading
 from .derived_inputs import derived_inputs
 from .findings import states
 from .lifting import Lifted, lift
-from .worked_answers import PREFIX, NotAnExpression, compute, is_expression
+from .worked_answers import PREFIX, NotAnExpression, compute, is_expression, read_as_returned
 
 
 @dataclass
@@ -64,10 +64,14 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     if formula:
         # A program beats a reading done in the head on every question, the ones asked before too:
         # the 1.5B answered "3" for the error lines of a log, then wrote the formula that counts 2.
+        # It also answers the request's data cut down, at no model call: evidence apart from the
+        # author's tests, which often restate the request.
+        if not examples:
+            asked += [(inputs, None) for inputs in derived_inputs(request.inputs, cut_lines=True)]
         opinions = [Opinion(formula, 0)] * len(asked)
         notes.append(f"the second opinion's formula {formula!r} answers each question")
     for (inputs, dispute), opinion in zip(asked, opinions):
-        value, problem = worked_value(opinion, sandbox, settings, request.namespace, inputs)
+        value, problem = worked_value(opinion, draft.returns, sandbox, settings, request.namespace, inputs)
         if dispute is None and not problem and value is None:
             problem = "no answer there"  # a worked example needs an answer; a dispute may be settled by null
         if problem and dispute is not None and dispute.test is not None:
@@ -145,7 +149,7 @@ def formula_for_all(opinion: Opinion, inputs: dict[str, JSON], asked: list[tuple
     if formula is None:
         return None
     for other, _ in asked:
-        if worked_value(Opinion(formula, 0), sandbox, settings, namespace, other)[1]:
+        if worked_value(Opinion(formula, 0), {}, sandbox, settings, namespace, other)[1]:
             return None
     return formula
 
@@ -175,14 +179,16 @@ def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Set
     return None, None
 
 
-def worked_value(opinion: Opinion, sandbox: Sandbox, settings: Settings, namespace: str,
+def worked_value(opinion: Opinion, returns: dict, sandbox: Sandbox, settings: Settings, namespace: str,
                  inputs: dict[str, JSON]) -> tuple[JSON, str]:
     """(the second opinion as a value, '') or (None, why there is none). An "=" expression is
-    computed in the sandbox, like the author's, with the inputs it answers for bound by name."""
+    computed in the sandbox, like the author's, with the inputs it answers for bound by name;
+    an answer written as text is read as the type the draft returns (`returns`, its schema):
+    asked whether an address is valid, the 1.5B answers "False"."""
     if opinion.reason:
         return None, opinion.reason
     if not is_expression(opinion.answer):
-        return opinion.answer, ""
+        return read_as_returned(opinion.answer, returns), ""
     try:
         return compute(opinion.answer, sandbox, settings.limits, namespace, inputs), ""
     except (NotAnExpression, SandboxError) as error:

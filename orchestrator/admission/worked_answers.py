@@ -192,6 +192,16 @@ def read_boolean(expected: JSON) -> JSON:
     return {"true": True, "false": False}.get(spelled, expected)
 
 
+def read_as_returned(answer: JSON, returns: dict) -> JSON:
+    """An answer written as text, read as the type the procedure returns (its JSON schema): a
+    quoted list or object as the structure, a quoted yes or no as the boolean; else as it is."""
+    kinds = returns.get("type")
+    kinds = set(kinds if isinstance(kinds, list) else [kinds])
+    if {"array", "object"} & kinds:
+        return read_structure(answer)
+    return read_boolean(answer) if "boolean" in kinds and "string" not in kinds else answer
+
+
 def parsed(text: str) -> list | dict | None:
     """The list or object written in `text` as JSON or as Python, or None."""
     for read in (json.loads, ast.literal_eval):
@@ -211,15 +221,9 @@ def work_out(draft: Draft, sandbox: Sandbox, limits: Limits, namespace: str,
     inputs bound by name (a test's; for the answer to the request, `request_inputs`)."""
     problems: list[str] = []
 
-    kinds = draft.returns.get("type")
-    kinds = set(kinds if isinstance(kinds, list) else [kinds])
-    structured = bool({"array", "object"} & kinds)
-
     def value(expected: JSON, where: str, inputs: dict[str, JSON] | None) -> JSON:
         if not is_expression(expected):
-            if structured:
-                return read_structure(expected)
-            return read_boolean(expected) if "boolean" in kinds and "string" not in kinds else expected
+            return read_as_returned(expected, draft.returns)
         try:
             return compute(expected, sandbox, limits, namespace, inputs)
         except (NotAnExpression, SandboxError) as error:
