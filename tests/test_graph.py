@@ -575,6 +575,17 @@ def test_no_formula_is_lifted_that_contradicts_the_authors_reading_of_the_reques
     assert "lifted" not in next(s.decision for s in result.trace if s.node == "recheck")
 
 
+def test_a_formula_that_agrees_with_the_authors_tests_is_lifted_though_the_author_misread_the_request(open_seglam):
+    backwards = backwards_conversion_draft()
+    backwards.expected_answer = 723.0  # the 1.5B's request answer; its tests read the task right
+    rechecker = ScriptedRechecker({key({"value": 0}): "=value * 9 / 5 + 32"})
+    seglam, synthesizer = open_seglam([backwards], rechecker=rechecker)
+    result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", pytest.approx(438.98), 1)
+    decision = next(s.decision for s in result.trace if s.node == "recheck")
+    assert "solve() lifted from it (result = value * 9 / 5 + 32)" in decision
+
+
 def test_a_test_whose_two_worked_answers_disagree_is_dropped(open_seglam):
     mislabelled = ({"table": "amount,id\n1,2.5\n2,3"}, 5.5)  # sums the wrong column: the code's 3.0 is right
     summing = draft(SUM_CODE, [mislabelled, ({"table": "amount\n1"}, 1.0), ({"table": "amount\n2\n5"}, 7.0)],
