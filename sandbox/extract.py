@@ -38,11 +38,19 @@ def _number(text: str) -> float | None:
     return Price.fromstring(text).amount_float
 
 
+# A label's last word for "number" in any of its spellings: "invoice number" is also "INVOICE NO.".
+_NUMBER_WORDS = {"no", "no.", "nr", "nr.", "num", "num.", "number", "#"}
+_ANY_NUMBER_WORD = r"(?:number|num\.?|no\.?|nr\.?|#)"
+
+
 def _label_pattern(label: str) -> re.Pattern:
     words = label.split()
     if not words:
         raise ValueError("extract: a label must have a word in it, such as 'total'")
-    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(word) for word in words) + r"(?!\w)", re.IGNORECASE)
+    spelled = [re.escape(word) for word in words]
+    if len(words) > 1 and words[-1].lower() in _NUMBER_WORDS:
+        spelled[-1] = _ANY_NUMBER_WORD
+    return re.compile(r"(?<!\w)" + r"\s+".join(spelled) + r"(?!\w)", re.IGNORECASE)
 
 
 def _labelled_values(text: str, labels: tuple[str, ...]):
@@ -61,17 +69,47 @@ def _labelled_values(text: str, labels: tuple[str, ...]):
                 break
 
 
-def field(text: str, *labels: str) -> str | None:
+def field(text: str | dict | list, *labels: str):
     """The value of the first line of `text` labelled with one of `labels`, stripped:
     field(invoice, "invoice no", "invoice number", "invoice #") -> "INV-2024-0042" from
     "Invoice No: INV-2024-0042" or "INVOICE NO. INV-2024-0042". Labels are matched as whole
-    words without regard to case, so "total" matches "TOTAL DUE:" but not "Subtotal:".
-    None when no line has such a label."""
+    words without regard to case, so "total" matches "TOTAL DUE:" but not "Subtotal:"; a
+    label ending in "number", "no", "nr" or "#" matches any of them. None when no line has
+    such a label.
+
+    Given a parsed JSON object or array instead of text, the labels are a path of keys (and
+    positions) into it, as a model writes it: field(order, "customer", "address", "city") is
+    order["customer"]["address"]["city"], the value as it is there; None when the path is
+    not there."""
+    if isinstance(text, (dict, list)):
+        return _walked(text, labels)
     for value in _labelled_values(text, labels):
         stripped = value.strip().lstrip(_BETWEEN).strip()
         if stripped:
             return stripped
     return None
+
+
+def _key_form(key) -> str:
+    return re.sub(r"[\s_-]+", "", str(key)).lower()
+
+
+def _walked(document: dict | list, path: tuple):
+    """The value at `path` in a parsed JSON document: a key as written, else one of the same
+    letters ("Customer Name" for customer_name); a position in an array. None when absent."""
+    value = document
+    for step in path:
+        if isinstance(value, dict):
+            if step not in value:
+                step = next((key for key in value if _key_form(key) == _key_form(step)), None)
+            if step is None:
+                return None
+            value = value[step]
+        elif isinstance(value, list) and re.fullmatch(r"-?\d+", str(step)) and -len(value) <= int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return None
+    return value
 
 
 EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

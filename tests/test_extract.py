@@ -233,6 +233,37 @@ def test_field_passes_over_the_number_word_that_ends_a_label(line, label, value)
     assert field(line, label) == value
 
 
+@pytest.mark.parametrize("line, labels", [
+    ("INVOICE NO. F-2022-8914", ("invoice number", "number")),  # the 1.5B's labels for this line
+    ("Invoice # F-2022-8914", ("invoice no",)),
+    ("Rechnung Nr. F-2022-8914", ("rechnung number",)),
+    ("Invoice Number: F-2022-8914", ("invoice #",)),
+])
+def test_a_label_ending_in_a_number_word_matches_every_spelling_of_it(line, labels):
+    assert field(line, *labels) == "F-2022-8914"
+
+
+def test_a_number_word_alone_is_still_a_word_of_its_own():
+    assert field("No. of items: 4\nNumber: 7", "number") == "7"
+
+
+def test_field_walks_a_parsed_json_document_by_its_labels_as_keys():
+    order = {"id": "SO-1", "customer": {"Full Name": "Mei Tanaka", "address": {"city": "Recife"}},
+             "lines": [{"sku": "A-1", "qty": 2}, {"sku": "B-7", "qty": 1}]}
+    assert field(order, "customer", "address", "city") == "Recife"
+    assert field(order, "customer", "full_name") == "Mei Tanaka"
+    assert (field(order, "lines", "-1", "sku"), field(order, "lines", 0, "qty")) == ("B-7", 2)
+    assert field(order, "customer", "address", "zip") is None
+    assert field(order, "lines", "5", "sku") is None and field(order, "id", "x") is None
+    assert field([{"a": 1}], "0", "a") == 1
+
+
+def test_a_procedure_reads_a_nested_order_with_extract_field():
+    code = "import extract\n\ndef solve(order):\n    return extract.field(order, 'customer', 'address', 'city')\n"
+    with Sandbox(workers=1) as sandbox:
+        assert sandbox.run(code, {"order": {"customer": {"address": {"city": "Recife"}}}}) == "Recife"
+
+
 def test_email_reads_the_address_on_the_labelled_line():
     from sandbox.extract import email
 
