@@ -20,6 +20,7 @@ from ..types import Draft, Request
 from .grounding import Ungrounded, check_grounded
 from ..matching.intent_terms import asks_for_a_figure, code_contradiction, contradiction
 from .answers import ReturnsMismatch, answer_spellings, check_returns, same_answer, same_reading, spells
+from .derived_inputs import derived_inputs
 from .hints import hint, reading_call
 from .selection import selection_problem
 from .variants import request_variants
@@ -295,13 +296,23 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
     if len(evidence) < needed:
         found.problems.append(f"only {len(passed)} test(s) have inputs of their own and pass (a test that restates "
                               f"the request proves nothing): write {needed} or more with other data")
-        found.wants_other_data += 1
+        if could_have_evidence(len(evidence), found.disputes, request) >= needed:
+            found.wants_other_data += 1
     answers = {json.dumps(test.expected, sort_keys=True) for test in evidence} | {json.dumps(answer, sort_keys=True)}
     if evidence and len(answers) == 1:
         found.problems.append(f"every test and the request expect the same answer {answer!r}, so a procedure that "
                               "ignores its inputs would pass: add a test whose answer differs")
         found.wants_other_data += 1
     return found
+
+
+def could_have_evidence(evidence: int, disputes: list[Dispute], request: Request) -> int:
+    """The most tests on other data a second opinion could leave the draft: its disputed tests,
+    settled for the code, and a worked example for each way the request's data can be cut down.
+    Where that still falls short (an email address is one token: nothing to cut), a second
+    opinion is a model call that cannot admit the draft."""
+    settled = sum(dispute.test is not None for dispute in disputes)
+    return evidence + settled + len(derived_inputs(request.inputs, cut_lines=True))
 
 
 def passing_worked_examples(draft: Draft, sandbox: Sandbox, settings: Settings, namespace: str, rel_tol: float,

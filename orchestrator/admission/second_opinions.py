@@ -16,6 +16,7 @@ worked out that one of their formulas gives all of, the draft's code becomes tha
 the inputs (lifting.py). The recheck node applies this; verify then runs once more and its verdict stands."""
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, replace
 
 from sandbox import Sandbox, SandboxError
@@ -27,7 +28,7 @@ from .answers import same_reading
 from .derived_inputs import derived_inputs
 from .findings import states
 from .lifting import Lifted, lift
-from .worked_answers import PREFIX, NotAnExpression, compute, is_expression, read_as_returned
+from .worked_answers import PREFIX, NotAnExpression, compute, expression_body, is_expression, read_as_returned
 
 
 @dataclass
@@ -51,16 +52,19 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     # The request's own answer first: unsettled, it fails the draft whatever the rest says.
     disputes = sorted(questions.disputes, key=lambda dispute: dispute.test is not None)
     asked = [(dispute.inputs, dispute) for dispute in disputes] + [(inputs, None) for inputs in examples]
-    opinions, formula = [], None
+    opinions, formula, failing = [], None, False
     for inputs, _ in asked[:settings.max_second_opinions]:  # in turn, until a formula answers them all
         opinions.append(rechecker.work_out(request.task, inputs))
         formula = formula_for_all(opinions[-1], inputs, asked, sandbox, settings, request.namespace)
-        if formula:
+        failing = not formula and fails_where_asked(opinions[-1], inputs, draft.returns, sandbox, settings,
+                                                    request.namespace)
+        if formula or failing:
             break
     calls, notes, worked, doubtful = sum(opinion.model_calls for opinion in opinions), [], [], set()
     if not formula and len(opinions) < len(asked):
-        notes.append(f"{len(asked) - len(opinions)} question(s) not asked: at most {settings.max_second_opinions} "
-                     "second opinions a draft")
+        why = (f"the formula {opinions[-1].answer!r} fails where it was asked, and the model writes one formula "
+               "for every question" if failing else f"at most {settings.max_second_opinions} second opinions a draft")
+        notes.append(f"{len(asked) - len(opinions)} question(s) not asked: {why}")
     if formula:
         # A program beats a reading done in the head on every question, the ones asked before too:
         # the 1.5B answered "3" for the error lines of a log, then wrote the formula that counts 2.
@@ -152,6 +156,23 @@ def formula_for_all(opinion: Opinion, inputs: dict[str, JSON], asked: list[tuple
         if worked_value(Opinion(formula, 0), {}, sandbox, settings, namespace, other)[1]:
             return None
     return formula
+
+
+def fails_where_asked(opinion: Opinion, inputs: dict[str, JSON], returns: dict, sandbox: Sandbox,
+                      settings: Settings, namespace: str) -> bool:
+    """Whether the opinion is a formula over the inputs' names that cannot be computed for the
+    question it answers. Asked the next question, the 1.5B writes the same formula again:
+    "=[record['full_name'] for record in records]" for every question of a key mapping, in
+    every model run (bench/results/cache-replies-model@all-*.jsonl)."""
+    if not is_expression(opinion.answer):
+        return False
+    try:
+        tree = ast.parse(expression_body(opinion.answer), mode="eval")
+    except SyntaxError:
+        return False
+    if not any(isinstance(node, ast.Name) and node.id in inputs for node in ast.walk(tree)):
+        return False
+    return bool(worked_value(opinion, returns, sandbox, settings, namespace, inputs)[1])
 
 
 def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Settings, namespace: str,
