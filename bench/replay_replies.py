@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     outcomes_file = args.replies.with_name(args.replies.name.replace("cache-replies-", "cache-outcomes-"))
     if args.families:
         families = args.families.split(",")
-    elif outcomes_file.exists():
+    elif outcomes_file != args.replies and outcomes_file.exists():
         families = [json.loads(line)["family"] for line in outcomes_file.open(encoding="utf-8")]
     else:
         parser.error(f"no outcomes file {outcomes_file}: name the families with --families")

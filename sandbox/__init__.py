@@ -14,7 +14,7 @@ from .errors import (
     Violation,
     WorkerCrashed,
 )
-from .policy import complete_imports, drop_module_tests, listed_rows
+from .policy import complete_imports, drop_module_tests, formatted_after_arithmetic, listed_rows, mended
 from .pool import Sandbox, SandboxWarning
 
 __all__ = [
@@ -30,5 +30,7 @@ __all__ = [
     "WorkerCrashed",
     "complete_imports",
     "drop_module_tests",
+    "formatted_after_arithmetic",
     "listed_rows",
+    "mended",
 ]

@@ -20,7 +20,7 @@ from sandbox import (
     Violation,
     WorkerCrashed,
 )
-from sandbox.policy import complete_imports, drop_module_tests, listed_rows
+from sandbox.policy import complete_imports, drop_module_tests, formatted_after_arithmetic, listed_rows
 
 TIGHT = Limits(cpu_s=1, wall_s=2, memory_mb=256, output_bytes=100_000)
 
@@ -142,6 +142,23 @@ def test_allowed_modules_a_procedure_uses_without_importing_them_are_imported(sa
     assert complete_imports("def solve(os):\n    return os.sep\n").startswith("def solve")
     assert complete_imports("def solve():\n    return subprocess.run\n").startswith("def solve")
     assert complete_imports("def solve(:\n") == "def solve(:\n"
+
+
+def test_a_date_formatted_before_its_arithmetic_is_formatted_after_it(sandbox):
+    slipped = ("import datetime\n\ndef solve(date, days):\n    return datetime.datetime.strptime(date, '%Y-%m-%d') + "
+               "datetime.timedelta(days=days).strftime('%Y-%m-%d')\n")  # the 1.5B's, at db83ed4
+    with pytest.raises(SandboxError, match="'datetime.timedelta' object has no attribute 'strftime'"):
+        sandbox.run(slipped, {"date": "2024-02-27", "days": 3})
+    mended = formatted_after_arithmetic(slipped)
+    assert "(datetime.datetime.strptime(date, '%Y-%m-%d') + datetime.timedelta(days=days)).strftime(" in mended
+    assert sandbox.run(mended, {"date": "2024-02-27", "days": 3}) == "2024-03-01"
+    across_lines = ("import datetime\nfrom datetime import timedelta\n\ndef solve(start, n):\n"
+                    "    day = datetime.date.fromisoformat(start) - timedelta(\n        days=n).isoformat()  # é\n"
+                    "    return day\n")
+    assert sandbox.run(formatted_after_arithmetic(across_lines), {"start": "2024-03-01", "n": 1}) == "2024-02-29"
+    right = "import datetime\n\ndef solve(d):\n    return (datetime.date.fromisoformat(d) + datetime.timedelta(1)).isoformat()\n"
+    assert formatted_after_arithmetic(right) == right
+    assert formatted_after_arithmetic("def solve(:\n") == "def solve(:\n"
 
 
 def test_a_csv_reader_a_procedure_names_is_read_into_a_list_unless_it_is_stepped_through(sandbox):

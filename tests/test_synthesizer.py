@@ -310,10 +310,12 @@ def test_every_bounded_list_in_the_reply_grammar_is_bounded_there():
     assert any(line.startswith("tests-item-expected") for line in bounded), grammar  # a test's answer too
 
 
-def test_a_drafts_code_gets_its_mechanical_fixes_imports_and_listed_rows():
-    code = "import csv\n\ndef solve(amount, rate):\n    rows = csv.DictReader(io.StringIO(rate))\n    return len(rows)\n"
+def test_a_drafts_code_gets_its_mechanical_fixes_imports_listed_rows_and_dates_formatted_last():
+    code = ("import csv\n\ndef solve(amount, rate):\n    rows = csv.DictReader(io.StringIO(rate))\n"
+            "    return len(rows), datetime.date(2024, 1, 1) + datetime.timedelta(amount).isoformat()\n")
     engine = ScriptedEngine(REPLY)
     engine.code = code
     synthesis = EngineSynthesizer(engine).synthesize(request(), Retrieved(), [])
-    assert synthesis.draft.code.startswith("import io\n")
+    assert synthesis.draft.code.startswith("import datetime\nimport io\n")
     assert "rows = list(csv.DictReader(io.StringIO(rate)))" in synthesis.draft.code
+    assert "(datetime.date(2024, 1, 1) + datetime.timedelta(amount)).isoformat()" in synthesis.draft.code

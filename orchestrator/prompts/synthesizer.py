@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from engine.base import Engine, EngineError, ReplyTruncated
 from engine.replies import CODE_BLOCK_LINES, CODE_LINE_CHARS
-from sandbox import complete_imports, drop_module_tests, listed_rows
+from sandbox import mended
 from sandbox.modules import ALLOWED as MODULES
 
 from ..storage.knowledge import Passage
@@ -383,7 +383,7 @@ def to_draft(data: dict[str, Any], params: dict[str, str]) -> Draft:
         intent=" ".join(str(data["intent"]).split()),
         params=params,
         returns=returns_schema(data["returns"]),
-        code=listed_rows(complete_imports(drop_module_tests(named_solve(data["code"], params)))),
+        code=mended(named_solve(data["code"], params)),
         tests=[ProcedureTest(inputs=t["inputs"], expected=t["expected"]) for t in data["tests"]],
         expected_answer=data.get("answer"),
         wordings=[" ".join(str(w).split()) for w in data.get("wordings") or []],
