@@ -144,6 +144,27 @@ def test_the_reader_stands_in_only_where_both_readings_agree(open_seglam):
     assert result.route == "error" and seglam.list_procedures("default") == []
 
 
+INVOICE = ("Nordwind AG\nInvoice number: RE-2023-1858\nDate: 2024-05-15\n9 x meeting service\n"
+           "Subtotal: 5,053.83 USD\nVAT (10%): 505.38 USD\nTotal payable: 5,559.21 USD\n")
+ONE_LAYOUT_INVOICE_TOTAL = ("import re\n\ndef solve(invoice):\n"
+                            "    return float(re.search(r'Total payable: (\\d+\\.\\d+) USD', invoice).group(1))\n")
+
+
+@pytest.mark.parametrize("task, stands_in", [
+    ("Gesamtbetrag der Rechnung", True),  # no form stated, not in English: the model's number decides
+    ("montant total de la facture", True),
+    ("Steuerbetrag der Rechnung", False),  # a part of the total: no reader
+])
+def test_the_total_reader_stands_in_for_a_total_asked_in_any_language_and_read_as_a_number(open_seglam, task,
+                                                                                          stands_in):
+    model_draft = draft(ONE_LAYOUT_INVOICE_TOTAL, [({"invoice": "Total payable: 12.00 USD"}, 12.0)],
+                        name="invoice_total", params={"invoice": "string"})
+    model_draft.expected_answer = 5559.21  # the 1.5B's reading, right; its pattern misses "5,559.21"
+    seglam, _ = open_seglam([model_draft], max_attempts=1)
+    result = seglam.run(task, {"invoice": INVOICE})
+    assert (result.route, result.answer) == (("miss", 5559.21) if stands_in else ("error", None))
+
+
 MESSAGE = "Date: 2024-02-27\nTo: Jonas Weber <jonas.weber@nordwind.de>\nFrom: Omar Haddad <omar.haddad@acme.io>\nHi Jonas"
 
 

@@ -259,7 +259,8 @@ def test_the_feedback_shows_the_input_lines_holding_the_answer(open_seglam):
         name="invoice_total")
     colon_only.expected_answer = 1234.5
     seglam, synthesizer = open_seglam([colon_only, total_draft()])
-    seglam.run("Extract the grand total of this invoice", {"invoice": "Subtotal 1,000.00\nTOTAL $1,234.50\nBye"})
+    # Asked for the amount payable: "grand total" would let seglam's own reader stand in (readers.py).
+    seglam.run("Extract the amount payable on this invoice", {"invoice": "Subtotal 1,000.00\nTOTAL $1,234.50\nBye"})
     assert "is in these input lines: 'TOTAL $1,234.50'" in synthesizer.calls[1][1][0]
 
 
@@ -439,7 +440,8 @@ def test_second_opinions_that_side_with_the_code_on_every_answer_admit_it(open_s
 def test_second_opinions_stop_at_their_limit_and_what_is_left_unsettled_fails_the_draft(open_seglam):
     rechecker = code_siding_rechecker()
     seglam, synthesizer = open_seglam([wrong_everywhere_draft()], rechecker=rechecker, max_attempts=1)
-    result = seglam.run("Extract the grand total of this invoice", {"invoice": "Total: 3.00"})
+    # Not "grand total": seglam's reader would read the settled 3.00 and stand in (readers.py).
+    result = seglam.run("Extract the amount payable on this invoice", {"invoice": "Total: 3.00"})
     assert result.route == "error" and len(rechecker.asked) == 3
     assert "1 question(s) not asked: at most 3 second opinions a draft" in next(
         s.decision for s in result.trace if s.node == "recheck")

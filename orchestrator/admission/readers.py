@@ -38,16 +38,21 @@ OTHER_DATE = re.compile(r"\b(?:due|delivery|expir\w*|birth|start|end|payment|shi
 def reader_call(request: Request, answer) -> tuple[str, tuple[str, ...]] | None:
     """The extract function (and its labels) that answers this task over one text, or None:
     `date` for a document's date asked as YYYY-MM-DD, `total` for its grand total asked as a
-    number, `email` for the sender's or recipient's address when the model's answer is one."""
+    number (or asked for in any language and read by the model as one), `email` for the
+    sender's or recipient's address when the model's answer is one."""
     texts = [name for name, value in request.inputs.items() if isinstance(value, str)]
     if len(request.inputs) != 1 or len(texts) != 1:
         return None
     contract = stated_contract(request.task)
     if contract == ISO_DATE and DATE_TASK.search(request.task) and not OTHER_DATE.search(request.task):
         return "date", ()
+    terms = intent_terms(request.task)
     if contract == NUMBER and TOTAL_TASK.search(request.task) and not PART_OF_TOTAL.search(request.task):
         return "total", ()
-    parties = intent_terms(request.task).get("party", frozenset())
+    read_as_number = isinstance(answer, (int, float)) and not isinstance(answer, bool)
+    if contract is None and read_as_number and terms.get("document field") == {"total"}:
+        return "total", ()  # "Gesamtbetrag der Rechnung", read by the model as a number
+    parties = terms.get("party", frozenset())
     if len(parties) == 1 and isinstance(answer, str) and EMAIL_ADDRESS.fullmatch(answer.strip()):
         return "email", PARTY_LABELS[next(iter(parties))]
     return None
