@@ -385,13 +385,8 @@ def listed_rows(source: str) -> str:
                and node.targets[0].id not in stepped and _is_csv_reader(node.value)]
     if not readers:
         return source
-    lines = [line.encode() for line in source.splitlines(keepends=True)]  # ast's columns count bytes
-    for call in sorted(readers, key=lambda node: (node.lineno, node.col_offset), reverse=True):
-        end = lines[call.end_lineno - 1]
-        lines[call.end_lineno - 1] = end[:call.end_col_offset] + b")" + end[call.end_col_offset:]
-        start = lines[call.lineno - 1]
-        lines[call.lineno - 1] = start[:call.col_offset] + b"list(" + start[call.col_offset:]
-    return b"".join(lines).decode()
+    return _with_insertions(source, [(call.lineno, call.col_offset, b"list(") for call in readers]
+                            + [(call.end_lineno, call.end_col_offset, b")") for call in readers])
 
 
 def mended(source: str) -> str:
@@ -422,10 +417,16 @@ def formatted_after_arithmetic(source: str) -> str:
              and node.right.func.attr in DATE_FORMATTERS and _is_timedelta(node.right.func.value)]
     if not slips:
         return source
-    lines = [line.encode() for line in source.splitlines(keepends=True)]  # ast's columns count bytes
-    edits = [(node.lineno, node.col_offset, b"(") for node in slips]
-    edits += [(node.right.func.value.end_lineno, node.right.func.value.end_col_offset, b")") for node in slips]
-    for line, column, text in sorted(edits, reverse=True):
+    return _with_insertions(source, [(node.lineno, node.col_offset, b"(") for node in slips]
+                            + [(node.right.func.value.end_lineno, node.right.func.value.end_col_offset, b")")
+                               for node in slips])
+
+
+def _with_insertions(source: str, insertions: list[tuple[int, int, bytes]]) -> str:
+    """The source with each text inserted at its (line, column), as ast numbers them: lines
+    from 1, columns in bytes of UTF-8. Inserted from the last place back, so none moves another."""
+    lines = [line.encode() for line in source.splitlines(keepends=True)]
+    for line, column, text in sorted(insertions, reverse=True):
         lines[line - 1] = lines[line - 1][:column] + text + lines[line - 1][column:]
     return b"".join(lines).decode()
 

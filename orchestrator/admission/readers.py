@@ -24,6 +24,7 @@ from ..matching.intent_terms import intent_terms
 from ..types import Draft, Request
 from .answers import same_answer
 from .contracts import ISO_DATE, NUMBER, stated_contract
+from .lifting import is_number
 
 # A task for the grand total, not a line or a part of it ("the tax amount", "the subtotal").
 TOTAL_TASK = re.compile(r"\b(?:grand\s+)?total\b|\bamount\s+(?:due|payable|to\s+pay)\b", re.IGNORECASE)
@@ -49,8 +50,7 @@ def reader_call(request: Request, answer) -> tuple[str, tuple[str, ...]] | None:
     terms = intent_terms(request.task)
     if contract == NUMBER and TOTAL_TASK.search(request.task) and not PART_OF_TOTAL.search(request.task):
         return "total", ()
-    read_as_number = isinstance(answer, (int, float)) and not isinstance(answer, bool)
-    if contract is None and read_as_number and terms.get("document field") == {"total"}:
+    if contract is None and is_number(answer) and terms.get("document field") == {"total"}:
         return "total", ()  # "Gesamtbetrag der Rechnung", read by the model as a number
     parties = terms.get("party", frozenset())
     if len(parties) == 1 and isinstance(answer, str) and EMAIL_ADDRESS.fullmatch(answer.strip()):
