@@ -188,13 +188,14 @@ class LlamaEngine:
 
     def _load(self):
         if self._llm is None:
-            from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            from .grammar_first import GrammarFirstLlama
 
             kwargs = self.llama_kwargs()
             try:
                 with parallel_context(self.parallel):
-                    llm = Llama(**kwargs)
+                    llm = GrammarFirstLlama(**kwargs)
             except ValueError as error:
                 raise EngineError(f"llama.cpp could not load {kwargs['model_path']}: {error}") from None
             template = llm.metadata.get("tokenizer.chat_template")
