@@ -111,6 +111,16 @@ def test_run_python_reports_failures_as_results(parts):
     assert "there is no tool 'search_docs' here" in offered.run(ToolCall("search_docs", {"query": "x"}), CODE)
 
 
+def test_run_python_runs_the_draft_mended_as_verification_will(parts):
+    tools, _, _ = parts
+    offered = bound(tools, request())
+    tested = "def solve(amount, rate):\n    return amount * rate\n\n\nassert solve(1, 2) == 3\n"  # a wrong test
+    assert offered.run_python(tested, {"amount": 2, "rate": 3}) == 'solve() on {"amount": 2, "rate": 3} returned: 6'
+    dates = ("import datetime\n\ndef solve(amount, rate):\n"
+             "    return datetime.date(2024, 1, 30) + datetime.timedelta(days=amount).strftime('%Y-%m-%d')\n")
+    assert offered.run_python(dates, {"amount": 2, "rate": 0}) == 'solve() on {"amount": 2, "rate": 0} returned: "2024-02-01"'
+
+
 def test_tools_only_ever_see_the_requests_namespace(parts, sandbox):
     tools, store, knowledge = parts
     knowledge.add("rates-a.md", "Tenant A converts at the ECB reference rate of the invoice date.", namespace="a")

@@ -20,7 +20,7 @@ from typing import Any
 
 from engine.base import Engine, Reply, ToolCall, ToolSpec
 from sandbox import Limits, Sandbox, SandboxError
-from sandbox import complete_imports
+from sandbox import mended
 
 from ..storage.embed import Embedder
 from ..storage.knowledge import KnowledgeBase
@@ -114,7 +114,7 @@ class RequestTools:
     def run_python(self, code: str | None, inputs: dict[str, Any] | None) -> str:
         if not code or "def solve" not in code:
             return "there is no solve() to run: write it in the ```python block of the same reply"
-        code = complete_imports(code)  # as the draft will be verified
+        code = mended(code)  # as the draft will be verified: a mechanical slip is not reported
         violations = self._tools.sandbox.check(code)
         if violations:
             return f"the code breaks the sandbox rules: {'; '.join(violations)}"
