@@ -1,7 +1,8 @@
-"""Greedy decoding under a grammar checks the grammar on the model's pick first (engine.grammar_first).
+"""Decoding under a grammar asks the grammar about the sampled token first (engine.grammar_first).
 
-The shortcut must not change a single token: these run the real 0.5B model, once through
-llama-cpp-python's sampler chain and once through GrammarFirstLlama, on the same prompt.
+A greedy reply must not change by a single token: these run the real 0.5B model, once through
+llama-cpp-python's sampler chain and once through GrammarFirstLlama, on the same prompt. A
+sampled one must still follow the grammar, whatever it draws.
 """
 from __future__ import annotations
 
@@ -75,10 +76,24 @@ def test_where_the_grammar_refuses_the_models_pick_the_full_pass_decides(models,
     assert made[-1].full_passes >= 1  # 'Hello' was the model's pick, not '{'
 
 
-def test_sampled_replies_and_penalties_keep_llama_cpp_pythons_chain(models):
+def test_a_sampled_reply_follows_the_grammar_whatever_it_draws(models, monkeypatch):
+    _, shortcut = models
+    made = samplers_made(shortcut, monkeypatch)
+    prompt = prompt_of(shortcut, "Say hello.")
+    grammar = LlamaGrammar.from_string('root ::= "{\\"zebra\\": " [0-9] [0-9] "}"', verbose=False)
+    for seed in range(3):
+        shortcut.reset()
+        text = shortcut.create_completion(prompt=prompt, grammar=grammar, temperature=1.5, repeat_penalty=1.0,
+                                          max_tokens=16, seed=seed)["choices"][0]["text"]
+        assert list(json.loads(text)) == ["zebra"] and isinstance(made[-1], GrammarFirstSampler)
+        assert made[-1].full_passes >= 1
+
+
+def test_penalties_and_mirostat_keep_llama_cpp_pythons_chain(models):
     _, shortcut = models
     grammar = reply_grammar(SCHEMA, None)
     assert isinstance(shortcut._init_sampler(temp=0.0, repeat_penalty=1.0, grammar=grammar), GrammarFirstSampler)
-    assert not isinstance(shortcut._init_sampler(temp=0.7, repeat_penalty=1.0, grammar=grammar), GrammarFirstSampler)
+    assert isinstance(shortcut._init_sampler(temp=0.7, repeat_penalty=1.0, grammar=grammar), GrammarFirstSampler)
     assert not isinstance(shortcut._init_sampler(temp=0.0, repeat_penalty=1.1, grammar=grammar), GrammarFirstSampler)
+    assert not isinstance(shortcut._init_sampler(temp=0.7, mirostat_mode=2, grammar=grammar), GrammarFirstSampler)
     assert not isinstance(shortcut._init_sampler(temp=0.0, repeat_penalty=1.0), GrammarFirstSampler)
