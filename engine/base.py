@@ -66,7 +66,7 @@ class Reply:
     cached_prompt_tokens: int = 0
     completion_tokens: int = 0
     prompt_ms: float = 0.0
-    decode_ms: float = 0.0
+    decode_ms: float = 0.0  # from the prompt's end to the reply's end, sampling (and any grammar) included
     total_ms: float = 0.0
     model: str = ""
     evicted_tokens: int = 0  # dropped from a full context to make room (the llama backend's context shift)

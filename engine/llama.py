@@ -244,14 +244,17 @@ class LlamaEngine:
                 raise ContextOverflow(len(prompt), self.n_ctx, reserved=max_tokens)
             llama_cpp.llama_perf_context_reset(llm.ctx)
             evicted = 0
+            generating = 0.0
             try:
                 if fits:
                     self.last_prefix = self._warm_prefix(llm, messages, tools, prompt)
                     cached = self._kept_tokens(llm, prompt)
+                    generating = time.perf_counter()
                     text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens,
                                                                             temperature)
                 else:  # bounded mode: the window slides, so no earlier state is reused
                     self.last_prefix, self.last_speculation, cached = None, None, 0
+                    generating = time.perf_counter()
                     text, finish_reason, completion_tokens, evicted, _ = complete_with_context_shift(
                         llm, prompt, grammar=grammar, max_tokens=max_tokens, temperature=temperature, seed=self.seed
                     )
@@ -260,7 +263,8 @@ class LlamaEngine:
                 llm._ctx.kv_cache_clear()
                 raise EngineError(f"llama.cpp failed while generating ({error}); try a shorter prompt, "
                                   "a lower max_tokens or a smaller n_ctx") from None
-            total_ms = (time.perf_counter() - started) * 1000
+            finished_at = time.perf_counter()
+            total_ms = (finished_at - started) * 1000
             perf = llama_cpp.llama_perf_context(llm.ctx)
         reply = Reply(
             text=text,
@@ -269,7 +273,9 @@ class LlamaEngine:
             completion_tokens=completion_tokens,
             # llama.cpp counts a verify batch as prompt evaluation: speculation times its own phases
             prompt_ms=self.last_speculation.prompt_s * 1000 if self.last_speculation else perf.t_p_eval_ms,
-            decode_ms=self.last_speculation.decode_s * 1000 if self.last_speculation else perf.t_eval_ms,
+            # wall time, sampling included: llama.cpp's own t_eval_ms leaves it (and so the grammar) out
+            decode_ms=(self.last_speculation.decode_s * 1000 if self.last_speculation
+                       else (finished_at - generating) * 1000 - perf.t_p_eval_ms),
             total_ms=total_ms,
             model=self.model_id,
             evicted_tokens=evicted,
