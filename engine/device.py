@@ -27,10 +27,10 @@ FLASH_ATTN_ENV = "SEGLAM_FLASH_ATTN"
 # reply is not the plain one. gpu: yes, where the draft is many times cheaper than the main model.
 SPECULATE_DEFAULT = {"cpu": False, "gpu": True}
 
-# Synthesis drafts one call asks for (LlamaEngine.chat_many), per device. cpu: 1. Measured
-# (bench/results/parallel_drafts.md, 1.5B Q4_K_M, 2 cores): decoding k sequences together is no
-# cheaper per token here than one (12.9 tok/s alone, 10.1 over 3 sequences: 3 drafts took 3.7
-# times one draft's time), and a retry that reads the failure is worth more than a blind sample.
+# Synthesis drafts one call asks for (LlamaEngine.chat_many), per device. cpu: 1. On 2 cores a
+# second sequence in the same batched decode costs well over half a reply more
+# (bench/results/parallel_drafts.md), and in the 37-kind model run two drafts a call verified
+# no kind that one did not, with a slower median miss (bench/results/cache.md, run cand2-3b89bce).
 # gpu: 3, where a step of a few sequences costs about one (decoding is memory-bound there; not
 # measured: no GPU was lent).
 DRAFTS_PER_CALL_DEFAULT = {"cpu": 1, "gpu": 3}
