@@ -244,17 +244,19 @@ class LlamaEngine:
                 raise ContextOverflow(len(prompt), self.n_ctx, reserved=max_tokens)
             llama_cpp.llama_perf_context_reset(llm.ctx)
             evicted = 0
-            generating = 0.0
+            generating, prompt_ms_before = 0.0, 0.0  # when the reply's own prompt evaluation began
             try:
                 if fits:
                     self.last_prefix = self._warm_prefix(llm, messages, tools, prompt)
                     cached = self._kept_tokens(llm, prompt)
                     generating = time.perf_counter()
+                    prompt_ms_before = llama_cpp.llama_perf_context(llm.ctx).t_p_eval_ms
                     text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens,
                                                                             temperature)
                 else:  # bounded mode: the window slides, so no earlier state is reused
                     self.last_prefix, self.last_speculation, cached = None, None, 0
                     generating = time.perf_counter()
+                    prompt_ms_before = llama_cpp.llama_perf_context(llm.ctx).t_p_eval_ms
                     text, finish_reason, completion_tokens, evicted, _ = complete_with_context_shift(
                         llm, prompt, grammar=grammar, max_tokens=max_tokens, temperature=temperature, seed=self.seed
                     )
@@ -275,7 +277,7 @@ class LlamaEngine:
             prompt_ms=self.last_speculation.prompt_s * 1000 if self.last_speculation else perf.t_p_eval_ms,
             # wall time, sampling included: llama.cpp's own t_eval_ms leaves it (and so the grammar) out
             decode_ms=(self.last_speculation.decode_s * 1000 if self.last_speculation
-                       else (finished_at - generating) * 1000 - perf.t_p_eval_ms),
+                       else (finished_at - generating) * 1000 - (perf.t_p_eval_ms - prompt_ms_before)),
             total_ms=total_ms,
             model=self.model_id,
             evicted_tokens=evicted,

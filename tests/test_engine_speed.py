@@ -102,6 +102,7 @@ def test_a_new_process_reuses_the_saved_system_turn_and_answers_as_a_cold_one(tm
     built = first.chat(ASK, max_tokens=16)
     prefix = len(first.fixed_prefix(first.load(), ASK, None, first.tokenize_chat(ASK)))
     assert first.last_prefix == "built" and built.cached_prompt_tokens == 0 and prefix >= 256
+    assert 0 < built.decode_ms and built.prompt_ms + built.decode_ms <= built.total_ms  # the prefix is prompt time
     assert len(list(tmp_path.glob("*.kv"))) == 1 and len(list(tmp_path.glob("*.json"))) == 1
     assert not list(tmp_path.glob("*.tmp"))  # written through a temporary file, renamed into place
     again = first.chat(ASK[:1] + [{"role": "user", "content": "Name the capital of Spain."}], max_tokens=8)
