@@ -13,18 +13,17 @@ import os
 from .base import EngineError
 
 # What the engine uses when asked for "auto", per device. cpu: on. Measured (make bench-engine,
-# 1.5B Q4_K_M, 2 cores), off then on in 4 pairs with nothing else on the machine
-# (2026-12-02): on was faster in every decode pair (x1.03-1.24, median 9.0 vs 8.4 tok/s) and in
-# 3 of 4 prompt pairs (median 34.7 vs 32.3 tok/s); an earlier quiet run agreed (decode x1.23).
-# The one run that had off ahead (decode x0.88) shared the CPU with other jobs.
+# 1.5B Q4_K_M, 2 cores, off then on in 4 pairs; bench/results/engine.md): on is ahead at the
+# median in prompt and decode, in every quiet run so far; the one run that had off ahead shared
+# the CPU with other jobs.
 # gpu: on, llama.cpp's GPU kernels (not measured: no GPU was lent to these runs).
 FLASH_ATTN_DEFAULT = {"cpu": True, "gpu": True}
 FLASH_ATTN_ENV = "SEGLAM_FLASH_ATTN"
 
 # Whether draft_model="auto" speculates, per device. cpu: no. Measured (bench/results/engine.md):
-# 0.53x plain with the 0.5B draft held on at 94% acceptance, 0.29x for a first reply that also
-# pays the draft's catch-up on the prompt, and the batched verify flips near-tie tokens, so the
-# reply is not the plain one. gpu: yes, where the draft is many times cheaper than the main model.
+# slower than plain with the 0.5B draft, held on or adaptive (which also pays the draft's
+# catch-up on the prompt), and the batched verify flips near-tie tokens, so the reply is not
+# the plain one. gpu: yes, where the draft is many times cheaper than the main model.
 SPECULATE_DEFAULT = {"cpu": False, "gpu": True}
 
 # Synthesis drafts one call asks for (LlamaEngine.chat_many), per device. cpu: 1. On 2 cores a

@@ -2,7 +2,7 @@
 
 Within a process llama-cpp-python already keeps the previous call's KV state and re-evaluates
 only past the longest common token prefix. What it loses is everything at exit: every new
-process paid the full synthesis system prompt (≈1,000 tokens, ≈15 s at 1.5B on two cores)
+process paid the full synthesis system prompt (about 2,000 tokens: the longest part of a first miss on a CPU)
 before its first token. This store keeps that prefix's KV state on disk, in the seglam home.
 
 - llama.cpp's own sequence-state files (`llama_state_seq_save_file` / `_load_file`) hold
