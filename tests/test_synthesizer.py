@@ -17,7 +17,7 @@ from orchestrator.prompts.synthesizer import (
     param_types,
     preview,
     reply_schema,
-    tests_per_reply,
+    reply_test_count,
 )
 from orchestrator.types import Request
 
@@ -82,9 +82,9 @@ def test_a_reply_over_records_or_an_object_holds_fewer_tests_than_one_over_text_
     over_text = Request("count the words", {"text": "a b c"})
     over_records = Request("map ids to names", {"records": [{"id": 1, "name": "Mei"}]})
     over_object = Request("the order's city", {"order": {"customer": {"city": "Lyon"}}})
-    assert tests_per_reply(over_text) == tests_per_reply(Request("first item", {"items": ["a", "b"]})) == 3
-    assert tests_per_reply(over_records) == tests_per_reply(over_object) == 2
-    schema = reply_schema(param_types(over_records), tests=tests_per_reply(over_records))
+    assert reply_test_count(over_text) == reply_test_count(Request("first item", {"items": ["a", "b"]})) == 3
+    assert reply_test_count(over_records) == reply_test_count(over_object) == 2
+    schema = reply_schema(param_types(over_records), tests=reply_test_count(over_records))
     assert schema["properties"]["tests"]["minItems"] == schema["properties"]["tests"]["maxItems"] == 2
 
 

@@ -73,7 +73,7 @@ TESTS_PER_REPLY = 3
 TESTS_PER_REPLY_OVER_RECORDS = 2
 
 
-def tests_per_reply(request: Request) -> int:
+def reply_test_count(request: Request) -> int:
     """How many tests the reply for this request must hold: fewer where an input is an object or
     a list of objects, whose tests are long to write."""
     structured = any(isinstance(value, dict) or (isinstance(value, list) and any(isinstance(item, dict) for item in value))
@@ -446,7 +446,7 @@ class EngineSynthesizer:
             messages[1]["content"] += f"\n{GUIDANCE}"
         prompt_sha = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
         budget = reply_budget(self.max_tokens, request)
-        chat = {"schema": reply_schema(params, answer_schema(request), tests_per_reply(request)), "max_tokens": budget,
+        chat = {"schema": reply_schema(params, answer_schema(request), reply_test_count(request)), "max_tokens": budget,
                 "code_block": "python"}
         model = getattr(self.engine, "model_id", None)
         loop = ToolLoop(self.engine, tools, self.max_tool_calls)
