@@ -17,7 +17,6 @@ from orchestrator.prompts.synthesizer import (
     param_types,
     preview,
     reply_schema,
-    reply_test_count,
 )
 from orchestrator.types import Request
 
@@ -76,16 +75,6 @@ def test_the_prompt_shows_task_input_names_types_and_values():
     prompt = describe_request(request(), Retrieved())
     assert "convert the amount into euros" in prompt
     assert "- amount (integer):" in prompt and "0.92" in prompt
-
-
-def test_a_reply_over_records_or_an_object_holds_fewer_tests_than_one_over_text_or_numbers():
-    over_text = Request("count the words", {"text": "a b c"})
-    over_records = Request("map ids to names", {"records": [{"id": 1, "name": "Mei"}]})
-    over_object = Request("the order's city", {"order": {"customer": {"city": "Lyon"}}})
-    assert reply_test_count(over_text) == reply_test_count(Request("first item", {"items": ["a", "b"]})) == 3
-    assert reply_test_count(over_records) == reply_test_count(over_object) == 2
-    schema = reply_schema(param_types(over_records), tests=reply_test_count(over_records))
-    assert schema["properties"]["tests"]["minItems"] == schema["properties"]["tests"]["maxItems"] == 2
 
 
 def test_the_reply_schema_pins_test_inputs_to_the_request_signature():
