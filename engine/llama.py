@@ -17,8 +17,8 @@
   (the long fixed synthesis instructions) is also kept on disk (engine.prefix_cache), so a
   new process starts warm. `Reply.cached_prompt_tokens` shows both.
 - Flash attention is on where it is faster, per device (engine.device), unless overridden.
-- A greedy reply under a grammar asks the grammar about the model's pick first and about the
-  whole vocabulary only when it refuses it (engine.grammar_first): the same tokens, faster.
+- A reply under a grammar asks the grammar about the sampled token first and about the whole
+  vocabulary only when it refuses it (engine.grammar_first): a greedy reply is the same, faster.
 - Greedy replies may be decoded speculatively with the 0.5B draft model (engine.speculative):
   same tokens as plain decoding, grammar included; the draft length adapts to the measured
   costs and acceptance, and speculation stays off where it does not pay (this CPU).
