@@ -34,7 +34,8 @@ TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32
 class GrammarFirstSampler:
     """Samples with `sampling` (a chain without the grammar) and asks the grammar about that token
     first. Quacks like llama-cpp-python's `LlamaSampler` where the decoding loops use it:
-    `sample(ctx, idx)` picks and accepts the token (the grammar advances), `accept`, `reset`."""
+    `sample(ctx, idx)` picks the token and accepts it (the grammar advances). Both chains free
+    themselves when dropped."""
 
     def __init__(self, llm: Llama, grammar, sampling: internals.LlamaSampler, greedy: bool) -> None:
         self._sampling, self._greedy = sampling, greedy
@@ -75,18 +76,6 @@ class GrammarFirstSampler:
         llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(array))
         llama_cpp.llama_sampler_apply(self._sampling.sampler, ctypes.byref(array))
         return int(array.data[array.selected].id)
-
-    def accept(self, token: int) -> None:
-        self._sampling.accept(token)
-        self._grammar_chain.accept(token)
-
-    def reset(self) -> None:
-        self._sampling.reset()
-        self._grammar_chain.reset()
-
-    def close(self) -> None:
-        self._sampling.close()
-        self._grammar_chain.close()
 
 
 class GrammarFirstLlama(Llama):

@@ -244,19 +244,18 @@ class LlamaEngine:
                 raise ContextOverflow(len(prompt), self.n_ctx, reserved=max_tokens)
             llama_cpp.llama_perf_context_reset(llm.ctx)
             evicted = 0
-            generating, prompt_ms_before = 0.0, 0.0  # when the reply's own prompt evaluation began
             try:
                 if fits:
                     self.last_prefix = self._warm_prefix(llm, messages, tools, prompt)
                     cached = self._kept_tokens(llm, prompt)
-                    generating = time.perf_counter()
-                    prompt_ms_before = llama_cpp.llama_perf_context(llm.ctx).t_p_eval_ms
-                    text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens,
-                                                                            temperature)
                 else:  # bounded mode: the window slides, so no earlier state is reused
                     self.last_prefix, self.last_speculation, cached = None, None, 0
-                    generating = time.perf_counter()
-                    prompt_ms_before = llama_cpp.llama_perf_context(llm.ctx).t_p_eval_ms
+                # the reply's own prompt evaluation begins: a system turn built above is not its time
+                generating, prompt_ms_before = time.perf_counter(), llama_cpp.llama_perf_context(llm.ctx).t_p_eval_ms
+                if fits:
+                    text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens,
+                                                                            temperature)
+                else:
                     text, finish_reason, completion_tokens, evicted, _ = complete_with_context_shift(
                         llm, prompt, grammar=grammar, max_tokens=max_tokens, temperature=temperature, seed=self.seed
                     )

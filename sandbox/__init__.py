@@ -14,7 +14,7 @@ from .errors import (
     Violation,
     WorkerCrashed,
 )
-from .policy import complete_imports, drop_module_tests, formatted_after_arithmetic, listed_rows, mended
+from .policy import complete_imports, mended
 from .pool import Sandbox, SandboxWarning
 
 __all__ = [
@@ -29,8 +29,5 @@ __all__ = [
     "Violation",
     "WorkerCrashed",
     "complete_imports",
-    "drop_module_tests",
-    "formatted_after_arithmetic",
-    "listed_rows",
     "mended",
 ]
