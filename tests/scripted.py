@@ -51,11 +51,21 @@ class ScriptedSynthesizer:
 
 @dataclass
 class ScriptedRechecker:
-    """Answers second opinions from a table of (task, inputs as JSON) -> answer; records each
-    question. A question the table lacks gets no opinion."""
+    """Answers second opinions from a table of (inputs as JSON) -> answer, and third opinions
+    from one of (inputs as JSON) -> formula; records each question. A question the table lacks
+    gets no opinion."""
 
     answers: dict[str, object]
+    formulas: dict[str, str] = field(default_factory=dict)
     asked: list[dict] = field(default_factory=list)
+    asked_for_formulas: list[dict] = field(default_factory=list)
+
+    def write_formula(self, task: str, inputs: dict) -> Opinion:
+        self.asked_for_formulas.append(inputs)
+        key = json.dumps(inputs, sort_keys=True)
+        if key not in self.formulas:
+            return Opinion(None, 1, "the script has no formula")
+        return Opinion(self.formulas[key], 1)
 
     def work_out(self, task: str, inputs: dict) -> Opinion:
         self.asked.append(inputs)

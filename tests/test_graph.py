@@ -471,8 +471,54 @@ def test_a_worked_example_the_code_gets_wrong_sends_the_draft_back(open_seglam):
     rechecker = ScriptedRechecker({key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): 7.0})
     seglam, synthesizer = open_seglam([restating_sum_draft()], rechecker=rechecker)
     result = seglam.run("sum the amount column", {"table": SUM_TABLE})
-    assert result.route == "error" and len(rechecker.asked) == 2
+    # The reading stands alone against the code: no more readings, a formula is asked, none comes.
+    assert result.route == "error" and len(rechecker.asked) == 1
+    assert rechecker.asked_for_formulas == [{"table": SUM_TABLE}]
+    decision = next(s.decision for s in result.trace if s.node == "recheck")
+    assert "a formula written apart does not side with the code (the script has no formula)" in decision
+    assert "1 question(s) not asked: a second answer stands alone against the code" in decision
     assert "solve returned 6.5 but the answer worked out there is 7.0" in synthesizer.calls[1][1][0]
+
+
+def test_a_formula_written_apart_that_gives_the_codes_answers_outvotes_a_reading_that_stood_alone(open_seglam):
+    rechecker = ScriptedRechecker({key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): 7.0},
+                                  formulas={key({"table": SUM_TABLE}): "=sum(table['amount'])"})
+    seglam, synthesizer = open_seglam([restating_sum_draft()], rechecker=rechecker)
+    result = seglam.run("sum the amount column", {"table": SUM_TABLE})
+    assert (result.route, result.answer, result.model_calls, len(synthesizer.calls)) == ("miss", 15.75, 3, 1)
+    decision = next(s.decision for s in result.trace if s.node == "recheck")
+    assert "a formula written apart, \"=sum(table['amount'])\", gives the code's answer to every question, " \
+           "against the second opinion's 7.0" in decision
+    assert "worked example answered 6.5; worked example answered 9.25" in decision
+
+
+def test_a_formula_written_apart_that_misses_the_codes_answers_changes_nothing(open_seglam):
+    rechecker = ScriptedRechecker({key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): 7.0},
+                                  formulas={key({"table": SUM_TABLE}): "=len(table)"})
+    seglam, synthesizer = open_seglam([restating_sum_draft()], rechecker=rechecker)
+    result = seglam.run("sum the amount column", {"table": SUM_TABLE})
+    assert result.route == "error"
+    assert "a formula written apart does not side with the code ('=len(table)')" in next(
+        s.decision for s in result.trace if s.node == "recheck")
+    assert "solve returned 6.5 but the answer worked out there is 7.0" in synthesizer.calls[1][1][0]
+
+
+def test_a_second_formula_outvotes_a_first_that_stands_alone_against_the_code_and_its_author(open_seglam):
+    rechecker = ScriptedRechecker({key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): "=len(table)"},
+                                  formulas={key({"table": SUM_TABLE}): "=sum(table['amount'])"})
+    seglam, synthesizer = open_seglam([restating_sum_draft()], rechecker=rechecker)
+    result = seglam.run("sum the amount column", {"table": SUM_TABLE})
+    assert (result.route, result.answer, len(rechecker.asked), result.model_calls) == ("miss", 15.75, 1, 3)
+
+
+def test_no_formula_is_asked_where_the_second_answer_agrees_with_the_author_against_the_code(open_seglam):
+    misread = total_draft()
+    misread.expected_answer = 4.0
+    rechecker = ScriptedRechecker({key({"invoice": "Total: 3.00"}): 4.0},
+                                  formulas={key({"invoice": "Total: 3.00"}): "=3.0"})
+    seglam, synthesizer = open_seglam([misread], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("Extract the amount payable on this invoice", {"invoice": "Total: 3.00"})
+    assert result.route == "error" and rechecker.asked_for_formulas == []
 
 
 def backwards_conversion_draft():

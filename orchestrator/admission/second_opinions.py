@@ -13,7 +13,18 @@ gets answers worked out the same way: worked examples. A second opinion that is 
 the inputs' names, or lifts into one, is a small program of its own: it answers the other
 questions too, computed, without another model call. And when the code disagrees with answers
 worked out that one of their formulas gives all of, the draft's code becomes that formula over
-the inputs (lifting.py). The recheck node applies this; verify then runs once more and its verdict stands."""
+the inputs (lifting.py).
+
+A second answer can also stand alone against the code: a worked example, or the request's own
+answer where the author read what the code returns, that only the second opinion disputes. One
+voice against the code and its author is not enough to refuse it, nor to admit it: the 1.5B
+read "pallet B7" as the last of ["pallet B7", "PO-7781"], and counted characters without their
+spaces, against right code (bench/results/cache-replies-model@all-2fe65dc.jsonl). So a third
+opinion is asked, a formula the model must write over the inputs' names
+(Rechecker.write_formula). Where it computes the code's answer on every question, two programs
+written apart and the author agree, and it answers the questions in place of the readings; where
+it does not, nothing changes. The recheck node applies this; verify then runs once more and its
+verdict stands."""
 from __future__ import annotations
 
 import ast
@@ -52,18 +63,36 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     # The request's own answer first: unsettled, it fails the draft whatever the rest says.
     disputes = sorted(questions.disputes, key=lambda dispute: dispute.test is not None)
     asked = [(dispute.inputs, dispute) for dispute in disputes] + [(inputs, None) for inputs in examples]
-    opinions, formula, failing = [], None, False
-    for inputs, _ in asked[:settings.max_second_opinions]:  # in turn, until a formula answers them all
+    opinions, formula, failing, alone = [], None, False, False
+    for inputs, dispute in asked[:settings.max_second_opinions]:  # in turn, until a formula answers them all
         opinions.append(rechecker.work_out(request.task, inputs))
         formula = formula_for_all(opinions[-1], inputs, asked, sandbox, settings, request.namespace)
         failing = not formula and fails_where_asked(opinions[-1], inputs, draft.returns, sandbox, settings,
                                                     request.namespace)
-        if formula or failing:
+        # A reading that stands alone against the code ends the readings: the third opinion,
+        # a formula, answers every question, the ones not yet asked too.
+        alone = not formula and not failing and stands_alone(opinions[-1], inputs, dispute, draft, sandbox, settings,
+                                                             request.namespace)
+        if formula or failing or alone:
             break
     calls, notes, worked, doubtful = sum(opinion.model_calls for opinion in opinions), [], [], set()
+    if formula and not alone:
+        alone = formula_stands_alone(formula, asked, draft, sandbox, settings, request.namespace)
+    if alone and len(opinions) < settings.max_second_opinions:
+        third = rechecker.write_formula(request.task, request.inputs)
+        calls += third.model_calls
+        confirming = confirming_formula(third, request.inputs, asked, draft, sandbox, settings, request.namespace)
+        if confirming:
+            notes.append(f"a formula written apart, {confirming!r}, gives the code's answer to every question, "
+                         f"against the second opinion's {opinions[-1].answer!r}")
+            formula = confirming
+        else:
+            notes.append(f"a formula written apart does not side with the code "
+                         f"({third.reason or repr(third.answer)})")
     if not formula and len(opinions) < len(asked):
         why = (f"the formula {opinions[-1].answer!r} fails where it was asked, and the model writes one formula "
-               "for every question" if failing else f"at most {settings.max_second_opinions} second opinions a draft")
+               "for every question" if failing else "a second answer stands alone against the code" if alone
+               else f"at most {settings.max_second_opinions} second opinions a draft")
         notes.append(f"{len(asked) - len(opinions)} question(s) not asked: {why}")
     if formula:
         # A program beats a reading done in the head on every question, the ones asked before too:
@@ -198,6 +227,68 @@ def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Set
                 states(other.dispute.expected, got, tolerance) for other, got in zip(worked, answers) if other.dispute):
             return lifted, answers
     return None, None
+
+
+def code_answer(draft: Draft, inputs: dict[str, JSON], sandbox: Sandbox, settings: Settings,
+                namespace: str) -> tuple[JSON, bool]:
+    """(what the draft's code returns for `inputs`, True), or (None, False) where it fails."""
+    try:
+        return sandbox.run(draft.code, inputs, limits=settings.limits, namespace=namespace), True
+    except SandboxError:
+        return None, False
+
+
+def alone_against(value: JSON, inputs: dict[str, JSON], dispute: Dispute | None, draft: Draft, sandbox: Sandbox,
+                  settings: Settings, namespace: str) -> bool:
+    """Whether a second answer disputes the code with no answer of the author's beside it: on a
+    worked example (the author wrote none there), or on the request where the author read what
+    the code returns. A test's dispute never is: a second answer that agrees with the author
+    there makes two against the code, and one that agrees with neither only drops the test."""
+    if dispute is not None and (dispute.test is not None
+                                or same_reading(value, dispute.expected, rel_tol=settings.model_numbers_rel_tol)):
+        return False
+    got, ran = (dispute.got, True) if dispute is not None else code_answer(draft, inputs, sandbox, settings, namespace)
+    return ran and not same_reading(value, got, rel_tol=settings.model_numbers_rel_tol)
+
+
+def stands_alone(opinion: Opinion, inputs: dict[str, JSON], dispute: Dispute | None, draft: Draft, sandbox: Sandbox,
+                 settings: Settings, namespace: str) -> bool:
+    """Whether one second opinion, as its value, stands alone against the code (alone_against)."""
+    value, problem = worked_value(opinion, draft.returns, sandbox, settings, namespace, inputs)
+    return not problem and alone_against(value, inputs, dispute, draft, sandbox, settings, namespace)
+
+
+def formula_stands_alone(formula: str, asked: list[tuple[dict[str, JSON], Dispute | None]], draft: Draft,
+                         sandbox: Sandbox, settings: Settings, namespace: str) -> bool:
+    """Whether a second opinion's formula stands alone against the code on some question and
+    nowhere agrees with the author against it (there, lifting.py weighs the two readings)."""
+    tolerance = settings.model_numbers_rel_tol
+    values = [worked_value(Opinion(formula, 0), draft.returns, sandbox, settings, namespace, inputs)[0]
+              for inputs, _ in asked]
+    if any(dispute is not None and same_reading(value, dispute.expected, rel_tol=tolerance)
+           and not same_reading(value, dispute.got, rel_tol=tolerance)
+           for value, (_, dispute) in zip(values, asked)):
+        return False
+    return any(alone_against(value, inputs, dispute, draft, sandbox, settings, namespace)
+               for value, (inputs, dispute) in zip(values, asked))
+
+
+def confirming_formula(third: Opinion, inputs: dict[str, JSON], asked: list[tuple[dict[str, JSON], Dispute | None]],
+                       draft: Draft, sandbox: Sandbox, settings: Settings, namespace: str) -> str | None:
+    """The third opinion's formula, written for `inputs`, over the inputs' names when it
+    computes, on every question asked, what the draft's code returns there; else None."""
+    if third.reason:
+        return None
+    formula = formula_for_all(third, inputs, asked, sandbox, settings, namespace)
+    if formula is None:
+        return None
+    for question, dispute in asked:
+        value, problem = worked_value(Opinion(formula, 0), draft.returns, sandbox, settings, namespace, question)
+        got, ran = (dispute.got, True) if dispute is not None else code_answer(draft, question, sandbox, settings,
+                                                                                namespace)
+        if problem or not ran or not same_reading(value, got, rel_tol=settings.model_numbers_rel_tol):
+            return None
+    return formula
 
 
 def worked_value(opinion: Opinion, returns: dict, sandbox: Sandbox, settings: Settings, namespace: str,

@@ -16,6 +16,13 @@ items, over the input by its name, since it counts characters, sorts and picks t
 badly in its head (bench/results/second_opinions@c54ff7b.md, the prompt before). A formula over
 the names is a small program of its own (admission/second_opinions.py uses it so).
 
+When that second answer still stands alone against the code (no answer of the author's backs
+it), a third opinion settles the tie: a formula the model must write over the inputs' names,
+one small program for every question (FORMULA_SYSTEM_PROMPT). Asked so, the 1.5B writes
+`items[-1]`, `len(text)` or `len(set(table['vendor']))` where its free second opinion read
+"pallet B7", 11 or 4 in its head; and where it reads better than it programs (an address off an
+email), its formula disagrees with the code and changes nothing (admission/second_opinions.py).
+
 `Rechecker` is the seam, like `Confirmer`: the product uses `EngineRechecker`; graph tests script
 one. Without a rechecker a disagreement fails verification at once.
 """
@@ -27,6 +34,7 @@ from typing import Protocol
 
 from engine.base import Engine, EngineError
 
+from ..admission.worked_answers import PREFIX
 from .common import ANY_JSON, preview
 from ..types import JSON
 
@@ -62,6 +70,35 @@ Task: the sender's address; inputs: {"email": "From: Ana Ruiz <ana@x.org>\\nHi t
 
 RECHECK_SCHEMA = {"type": "object", "properties": {"answer": ANY_JSON}, "required": ["answer"]}
 RECHECK_MAX_TOKENS = 160
+
+FORMULA_SYSTEM_PROMPT = """\
+You write one Python expression that computes the exact answer to a task from its named inputs. \
+The inputs are variables of those names: a text is a str, a list a list, a record a dict, a list \
+of records a list of dicts, a CSV text a table (table['price'] is that column's values as numbers, \
+len(table) its rows). re, math, collections, date, datetime and timedelta are there. Reply with \
+one JSON object {"formula": "..."}: the expression, on one line, over the inputs' names, so that \
+it answers any inputs of these names, not only these. It returns the answer itself: a number as a \
+number, a date as "YYYY-MM-DD", a mapping as a dict.
+
+Examples:
+Task: mean of the price column; inputs: {"table": "item,price\\na,4.50\\nb,2.50\\nc,3"}
+{"formula": "sum(table['price']) / len(table)"}
+Task: kilograms in pounds; inputs: {"kg": 50}
+{"formula": "round(kg * 2.20462, 2)"}
+Task: how many days from start to end?; inputs: {"start": "2023-11-20", "end": "2024-02-03"}
+{"formula": "(date.fromisoformat(end) - date.fromisoformat(start)).days"}
+Task: which day of the week?; inputs: {"day": "2024-07-04"}
+{"formula": "date.fromisoformat(day).strftime('%A')"}
+Task: count the words; inputs: {"text": "Ship the order, then bill it."}
+{"formula": "len(text.split())"}
+Task: the two largest, biggest first; inputs: {"values": [3, 9, 4]}
+{"formula": "sorted(values, reverse=True)[:2]"}
+Task: names of the paid orders; inputs: {"orders": [{"name": "Ana", "paid": true}, {"name": "Li", "paid": false}]}
+{"formula": "[order['name'] for order in orders if order['paid']]"}
+Task: total amount per city; inputs: {"rows": [{"city": "Oslo", "amount": 3}, {"city": "Lima", "amount": 4}]}
+{"formula": "{city: sum(row['amount'] for row in rows if row['city'] == city) for city in {row['city'] for row in rows}}"}"""
+
+FORMULA_SCHEMA = {"type": "object", "properties": {"formula": {"type": "string"}}, "required": ["formula"]}
 
 
 @dataclass
@@ -104,6 +141,11 @@ class Rechecker(Protocol):
         """The answer to `task` over `inputs`, worked out without seeing any code."""
         ...
 
+    def write_formula(self, task: str, inputs: dict[str, JSON]) -> Opinion:
+        """An "=" formula over the inputs' names that answers `task`, written without seeing
+        any code."""
+        ...
+
 
 def describe_task(task: str, inputs: dict[str, JSON]) -> str:
     shown = {name: preview(value) if isinstance(value, str) else value for name, value in inputs.items()}
@@ -117,14 +159,22 @@ class EngineRechecker:
         self.engine = engine
 
     def work_out(self, task: str, inputs: dict[str, JSON]) -> Opinion:
-        messages = [
-            {"role": "system", "content": RECHECK_SYSTEM_PROMPT},
-            {"role": "user", "content": describe_task(task, inputs)},
-        ]
+        return self._ask(RECHECK_SYSTEM_PROMPT, RECHECK_SCHEMA, "answer", task, inputs)
+
+    def write_formula(self, task: str, inputs: dict[str, JSON]) -> Opinion:
+        opinion = self._ask(FORMULA_SYSTEM_PROMPT, FORMULA_SCHEMA, "formula", task, inputs)
+        if opinion.reason:
+            return opinion
+        if not isinstance(opinion.answer, str) or not opinion.answer.strip():
+            return Opinion(None, 1, "the reply held no formula")
+        return Opinion(PREFIX + opinion.answer.strip().removeprefix(PREFIX), 1)
+
+    def _ask(self, system: str, schema: dict, key: str, task: str, inputs: dict[str, JSON]) -> Opinion:
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": describe_task(task, inputs)}]
         try:
-            reply = self.engine.chat(messages, schema=RECHECK_SCHEMA, max_tokens=RECHECK_MAX_TOKENS)
+            reply = self.engine.chat(messages, schema=schema, max_tokens=RECHECK_MAX_TOKENS)
         except EngineError as error:
             return Opinion(None, 1, f"the engine failed: {error}")
-        if not isinstance(reply.data, dict) or "answer" not in reply.data:
+        if not isinstance(reply.data, dict) or key not in reply.data:
             return Opinion(None, 1, "the reply was not the JSON object asked for")
-        return Opinion(reply.data["answer"], 1)
+        return Opinion(reply.data[key], 1)
