@@ -4,7 +4,10 @@ the first request of each family of bench/cache's public workload (or of those n
 (orchestrator/admission/derived_inputs.py), against the reference. An "=" answer is computed as
 the recheck node computes it, with the inputs it answers for bound by name.
 
-    SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python bench/second_opinions.py [--out FILE]
+    SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python bench/second_opinions.py [--formulas] [--out FILE]
+
+With --formulas the third opinion is measured instead: the formula the model must write over the
+inputs' names (Rechecker.write_formula), written to bench/results/second_opinions-formulas.md.
 
 Writes bench/results/second_opinions.md (or --out): each question, the model's answer as written, its
 value, whether it is right, the seconds it took, and whether its formula lifts into a procedure
@@ -35,14 +38,17 @@ from orchestrator.admission.worked_answers import NotAnExpression, compute, is_e
 from sandbox import Limits, Sandbox, SandboxError  # noqa: E402
 
 OUT = ROOT / "bench/results/second_opinions.md"
+FORMULAS_OUT = ROOT / "bench/results/second_opinions-formulas.md"
 TOLERANCE = Settings().model_numbers_rel_tol  # what the recheck node accepts
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", help="comma-separated families (default: every family of the workload)")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--formulas", action="store_true", help="ask for the third opinion's formula instead")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    args.out = args.out or (FORMULAS_OUT if args.formulas else OUT)
     firsts = {}
     for item in load_stream():
         firsts.setdefault(item.family, item)
@@ -54,7 +60,8 @@ def main() -> int:
             for inputs in [item.inputs, *derived_inputs(item.inputs)]:
                 expected = expected_answer(BY_NAME[family], inputs)
                 started = time.perf_counter()
-                opinion = rechecker.work_out(item.task, inputs)
+                ask = rechecker.write_formula if args.formulas else rechecker.work_out
+                opinion = ask(item.task, inputs)
                 seconds = time.perf_counter() - started
                 value = opinion.answer
                 if is_expression(value):
@@ -74,6 +81,7 @@ def main() -> int:
                             f"{str(value)[:40]} | {expected} | {'yes' if ok else 'no'} | {seconds:.1f} | {lifting} |")
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     args.out.write_text("\n".join([
+        "# Third opinions: the formula the model writes over the inputs' names" if args.formulas else
         "# Second opinions: the model working answers out again",
         "",
         f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}, `python bench/second_opinions.py "
