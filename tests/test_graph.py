@@ -476,7 +476,7 @@ def test_a_worked_example_the_code_gets_wrong_sends_the_draft_back(open_seglam):
     assert rechecker.asked_for_formulas == [{"table": SUM_TABLE}]
     decision = next(s.decision for s in result.trace if s.node == "recheck")
     assert "a formula written apart does not side with the code (the script has no formula)" in decision
-    assert "1 question(s) not asked: a second answer stands alone against the code" in decision
+    assert "1 question(s) not asked: an answer against the code that no formula outvoted" in decision
     assert "solve returned 6.5 but the answer worked out there is 7.0" in synthesizer.calls[1][1][0]
 
 
@@ -492,7 +492,7 @@ def test_a_formula_written_apart_that_gives_the_codes_answers_outvotes_a_reading
     assert "worked example answered 6.5; worked example answered 9.25" in decision
 
 
-def test_a_formula_written_apart_that_misses_the_codes_answers_changes_nothing(open_seglam):
+def test_a_formula_written_apart_that_misses_the_codes_answers_admits_nothing(open_seglam):
     rechecker = ScriptedRechecker({key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): 7.0},
                                   formulas={key({"table": SUM_TABLE}): "=len(table)"})
     seglam, synthesizer = open_seglam([restating_sum_draft()], rechecker=rechecker)
@@ -500,7 +500,7 @@ def test_a_formula_written_apart_that_misses_the_codes_answers_changes_nothing(o
     assert result.route == "error"
     assert "a formula written apart does not side with the code ('=len(table)')" in next(
         s.decision for s in result.trace if s.node == "recheck")
-    assert "solve returned 6.5 but the answer worked out there is 7.0" in synthesizer.calls[1][1][0]
+    assert "solve returned 6.5 but the answer worked out there is 3" in synthesizer.calls[1][1][0]
 
 
 def test_a_second_formula_outvotes_a_first_that_stands_alone_against_the_code_and_its_author(open_seglam):
@@ -511,14 +511,26 @@ def test_a_second_formula_outvotes_a_first_that_stands_alone_against_the_code_an
     assert (result.route, result.answer, len(rechecker.asked), result.model_calls) == ("miss", 15.75, 1, 3)
 
 
-def test_no_formula_is_asked_where_the_second_answer_agrees_with_the_author_against_the_code(open_seglam):
+def test_no_formula_outvotes_a_figure_read_off_the_inputs_by_the_author_and_the_second_opinion(open_seglam):
     misread = total_draft()
     misread.expected_answer = 4.0
-    rechecker = ScriptedRechecker({key({"invoice": "Total: 3.00"}): 4.0},
-                                  formulas={key({"invoice": "Total: 3.00"}): "=3.0"})
+    invoice = {"invoice": "Total: 3.00\nPaid: 4.00"}
+    rechecker = ScriptedRechecker({key(invoice): "4.00"}, formulas={key(invoice): "=3.0"})
     seglam, synthesizer = open_seglam([misread], rechecker=rechecker, max_attempts=1)
-    result = seglam.run("Extract the amount payable on this invoice", {"invoice": "Total: 3.00"})
+    result = seglam.run("Extract the amount payable on this invoice", invoice)
     assert result.route == "error" and rechecker.asked_for_formulas == []
+
+
+def test_a_formula_outvotes_a_count_the_author_and_the_second_opinion_both_worked_out_in_the_head(open_seglam):
+    counting = draft("def solve(table):\n    return len(table.strip().split('\\n')) - 1\n",
+                     [({"table": "id\n1\n2"}, 2), ({"table": "id\n7"}, 1)], name="count_rows")
+    counting.expected_answer = 5  # four rows, counted in the head
+    table = {"table": "id,vendor\n10,A\n11,B\n12,C\n13,D\n"}
+    rechecker = ScriptedRechecker({key(table): 5}, formulas={key(table): "=len(table)"})
+    seglam, synthesizer = open_seglam([counting], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("how many rows", table)
+    assert (result.route, result.answer, len(rechecker.asked), result.model_calls) == ("miss", 4, 1, 3)
+    assert "the request: 4, not 5" in next(s.decision for s in result.trace if s.node == "recheck")
 
 
 def backwards_conversion_draft():
@@ -572,14 +584,15 @@ def test_a_second_opinion_over_the_inputs_names_answers_every_question_in_one_ca
     assert "worked example answered 6.5; worked example answered 9.25" in decision
 
 
-def test_a_formula_a_second_opinion_writes_later_answers_the_questions_it_read_in_its_head_before(open_seglam):
+def test_a_formula_written_apart_answers_the_questions_read_in_the_head_before_it(open_seglam):
     miscounted = restating_sum_draft()
     miscounted.expected_answer = 18.0  # the author's sum done in its head
-    rechecker = ScriptedRechecker({key({"table": SUM_TABLE}): 18.0,  # so is the first second opinion
-                                   key({"table": "vendor,amount\nA,1.50\nB,2\nC,3\n"}): "=sum(table['amount'])"})
+    rechecker = ScriptedRechecker({key({"table": SUM_TABLE}): 18.0},  # so is the first second opinion
+                                  formulas={key({"table": SUM_TABLE}): "=sum(table['amount'])"})
     seglam, synthesizer = open_seglam([miscounted], rechecker=rechecker)
     result = seglam.run("sum the amount column", {"table": SUM_TABLE})
-    assert (result.route, result.answer, len(rechecker.asked)) == ("miss", 15.75, 2)
+    assert (result.route, result.answer, len(rechecker.asked), len(rechecker.asked_for_formulas)) == \
+        ("miss", 15.75, 1, 1)
     assert "the request: 15.75, not 18.0" in next(s.decision for s in result.trace if s.node == "recheck")
 
 
@@ -598,13 +611,26 @@ def test_a_formula_that_fails_where_it_was_asked_overrules_nothing_and_ends_the_
 
 
 def test_a_second_opinion_that_lifts_into_a_formula_answers_every_question_in_one_call(open_seglam):
-    rechecker = ScriptedRechecker({key({"value": 226.1}): 438.98,  # read, no formula: the next question is asked
-                                   key({"value": 0}): "=round((0 * 9 / 5) + 32, 2)"})
+    rechecker = ScriptedRechecker({key({"value": 226.1}): "=round((226.1 * 9 / 5) + 32, 2)",
+                                   key({"value": 0}): 32})
     seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)
     result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
     assert (result.route, result.answer) == ("miss", 438.98)
-    assert rechecker.asked == [{"value": 226.1}, {"value": 0}]
+    assert rechecker.asked == [{"value": 226.1}] and rechecker.asked_for_formulas == []
     assert "formula '=round(value * 9 / 5 + 32, 2)' answers each question" in result.trace[-4].decision
+
+
+def test_a_formula_written_apart_that_the_code_misses_lifts_where_the_author_read_the_same(open_seglam):
+    # The author and the second opinion read 438.98 in their heads, against the code: the third
+    # opinion's formula does not give the code's answers, and becomes the code.
+    rechecker = ScriptedRechecker({key({"value": 226.1}): 438.98},
+                                  formulas={key({"value": 226.1}): "=round(value * 9 / 5 + 32, 2)"})
+    seglam, synthesizer = open_seglam([backwards_conversion_draft()], rechecker=rechecker)
+    result = seglam.run("convert celsius to fahrenheit", {"value": 226.1})
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", 438.98, 1)
+    decision = next(s.decision for s in result.trace if s.node == "recheck")
+    assert "third opinion's formula '=round(value * 9 / 5 + 32, 2)' answers each question" in decision
+    assert "solve() lifted from it" in decision
 
 
 def test_a_formula_over_the_inputs_names_that_the_code_misses_becomes_the_code(open_seglam):

@@ -28,6 +28,8 @@ verdict stands."""
 from __future__ import annotations
 
 import ast
+import json
+import re
 from dataclasses import dataclass, replace
 
 from sandbox import Sandbox, SandboxError
@@ -63,35 +65,40 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     # The request's own answer first: unsettled, it fails the draft whatever the rest says.
     disputes = sorted(questions.disputes, key=lambda dispute: dispute.test is not None)
     asked = [(dispute.inputs, dispute) for dispute in disputes] + [(inputs, None) for inputs in examples]
-    opinions, formula, failing, alone = [], None, False, False
+    opinions, formula, failing, against = [], None, False, False
     for inputs, dispute in asked[:settings.max_second_opinions]:  # in turn, until a formula answers them all
         opinions.append(rechecker.work_out(request.task, inputs))
         formula = formula_for_all(opinions[-1], inputs, asked, sandbox, settings, request.namespace)
         failing = not formula and fails_where_asked(opinions[-1], inputs, draft.returns, sandbox, settings,
                                                     request.namespace)
-        # A reading that stands alone against the code ends the readings: the third opinion,
-        # a formula, answers every question, the ones not yet asked too.
-        alone = not formula and not failing and stands_alone(opinions[-1], inputs, dispute, draft, sandbox, settings,
-                                                             request.namespace)
-        if formula or failing or alone:
+        # A reading against the code that a formula may outvote ends the readings: the third
+        # opinion, a formula, answers every question, the ones not yet asked too.
+        against = not formula and not failing and contested(opinions[-1], inputs, dispute, draft, sandbox, settings,
+                                                            request.namespace)
+        if formula or failing or against:
             break
     calls, notes, worked, doubtful = sum(opinion.model_calls for opinion in opinions), [], [], set()
-    if formula and not alone:
-        alone = formula_stands_alone(formula, asked, draft, sandbox, settings, request.namespace)
-    if alone and len(opinions) < settings.max_second_opinions:
+    if formula and not against:
+        against = formula_contested(formula, asked, draft, sandbox, settings, request.namespace)
+    confirmed = False
+    if against and len(opinions) < settings.max_second_opinions:
         third = rechecker.write_formula(request.task, request.inputs)
         calls += third.model_calls
         confirming = confirming_formula(third, request.inputs, asked, draft, sandbox, settings, request.namespace)
         if confirming:
             notes.append(f"a formula written apart, {confirming!r}, gives the code's answer to every question, "
                          f"against the second opinion's {opinions[-1].answer!r}")
-            formula = confirming
+            formula, confirmed = confirming, True
         else:
+            # Not the code's answers: a program all the same, weighed as a second opinion's
+            # formula is (it may settle tests, or lift into the code where the author agrees).
+            formula = None if third.reason else formula_for_all(third, request.inputs, asked, sandbox, settings,
+                                                                request.namespace)
             notes.append(f"a formula written apart does not side with the code "
                          f"({third.reason or repr(third.answer)})")
     if not formula and len(opinions) < len(asked):
         why = (f"the formula {opinions[-1].answer!r} fails where it was asked, and the model writes one formula "
-               "for every question" if failing else "a second answer stands alone against the code" if alone
+               "for every question" if failing else "an answer against the code that no formula outvoted" if against
                else f"at most {settings.max_second_opinions} second opinions a draft")
         notes.append(f"{len(asked) - len(opinions)} question(s) not asked: {why}")
     if formula:
@@ -102,7 +109,8 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
         if not examples:
             asked += [(inputs, None) for inputs in derived_inputs(request.inputs, cut_lines=True)]
         opinions = [Opinion(formula, 0)] * len(asked)
-        notes.append(f"the second opinion's formula {formula!r} answers each question")
+        if not confirmed:
+            notes.append(f"the {'third' if against else 'second'} opinion's formula {formula!r} answers each question")
     for (inputs, dispute), opinion in zip(asked, opinions):
         value, problem = worked_value(opinion, draft.returns, sandbox, settings, request.namespace, inputs)
         if dispute is None and not problem and value is None:
@@ -238,30 +246,58 @@ def code_answer(draft: Draft, inputs: dict[str, JSON], sandbox: Sandbox, setting
         return None, False
 
 
-def alone_against(value: JSON, inputs: dict[str, JSON], dispute: Dispute | None, draft: Draft, sandbox: Sandbox,
-                  settings: Settings, namespace: str) -> bool:
-    """Whether a second answer disputes the code with no answer of the author's beside it: on a
-    worked example (the author wrote none there), or on the request where the author read what
-    the code returns. A test's dispute never is: a second answer that agrees with the author
-    there makes two against the code, and one that agrees with neither only drops the test."""
-    if dispute is not None and (dispute.test is not None
-                                or same_reading(value, dispute.expected, rel_tol=settings.model_numbers_rel_tol)):
-        return False
+def outvotable(answer: JSON, value: JSON, inputs: dict[str, JSON], dispute: Dispute | None, draft: Draft,
+               sandbox: Sandbox, settings: Settings, namespace: str) -> bool:
+    """Whether a second answer (`answer` as written, `value` as computed) against the code may be
+    outvoted by a formula written apart: where no answer of the author's backs it (a worked
+    example, or the request where the author read what the code returns), or where it and the
+    author's agree but it was worked out in the head (worked_in_head): the 1.5B and its author
+    miscount alike, {'shipped': 3, ...} twice for two shipped records. A test whose second
+    answer agrees with neither is only dropped: nothing to outvote."""
+    tolerance = settings.model_numbers_rel_tol
     got, ran = (dispute.got, True) if dispute is not None else code_answer(draft, inputs, sandbox, settings, namespace)
-    return ran and not same_reading(value, got, rel_tol=settings.model_numbers_rel_tol)
+    if not ran or same_reading(value, got, rel_tol=tolerance):
+        return False
+    if dispute is None:
+        return True
+    if same_reading(value, dispute.expected, rel_tol=tolerance):
+        return worked_in_head(answer, inputs)
+    return dispute.test is None
 
 
-def stands_alone(opinion: Opinion, inputs: dict[str, JSON], dispute: Dispute | None, draft: Draft, sandbox: Sandbox,
-                 settings: Settings, namespace: str) -> bool:
-    """Whether one second opinion, as its value, stands alone against the code (alone_against)."""
+FIGURE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def worked_in_head(answer: JSON, inputs: dict[str, JSON]) -> bool:
+    """Whether an answer written as a value was worked out in the head: not a formula, and not
+    a text or figure that stands in the inputs as written (an address, a total read off an
+    invoice), where the 1.5B reads well. A count, a yes or no, a list or mapping it builds are
+    where it goes wrong (bench/results/second_opinions.md)."""
+    if is_expression(answer) or answer is None:
+        return False
+    shown = json.dumps(inputs, ensure_ascii=False)
+    if isinstance(answer, str):
+        return answer.strip() not in shown and answer.strip() not in "".join(
+            value for value in inputs.values() if isinstance(value, str))
+    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+        return not any(float(figure.replace(",", "")) == answer for figure in FIGURE.findall(shown)
+                       if figure.replace(",", "").lstrip("-"))
+    return True
+
+
+def contested(opinion: Opinion, inputs: dict[str, JSON], dispute: Dispute | None, draft: Draft, sandbox: Sandbox,
+              settings: Settings, namespace: str) -> bool:
+    """Whether one second opinion, as its value, is an answer against the code that a formula
+    written apart may outvote (outvotable)."""
     value, problem = worked_value(opinion, draft.returns, sandbox, settings, namespace, inputs)
-    return not problem and alone_against(value, inputs, dispute, draft, sandbox, settings, namespace)
+    return not problem and outvotable(opinion.answer, value, inputs, dispute, draft, sandbox, settings, namespace)
 
 
-def formula_stands_alone(formula: str, asked: list[tuple[dict[str, JSON], Dispute | None]], draft: Draft,
-                         sandbox: Sandbox, settings: Settings, namespace: str) -> bool:
-    """Whether a second opinion's formula stands alone against the code on some question and
-    nowhere agrees with the author against it (there, lifting.py weighs the two readings)."""
+def formula_contested(formula: str, asked: list[tuple[dict[str, JSON], Dispute | None]], draft: Draft,
+                      sandbox: Sandbox, settings: Settings, namespace: str) -> bool:
+    """Whether a second opinion's formula is against the code on some question with no answer
+    of the author's beside it, and nowhere agrees with the author against it (there, lifting.py
+    weighs the two readings)."""
     tolerance = settings.model_numbers_rel_tol
     values = [worked_value(Opinion(formula, 0), draft.returns, sandbox, settings, namespace, inputs)[0]
               for inputs, _ in asked]
@@ -269,7 +305,7 @@ def formula_stands_alone(formula: str, asked: list[tuple[dict[str, JSON], Disput
            and not same_reading(value, dispute.got, rel_tol=tolerance)
            for value, (_, dispute) in zip(values, asked)):
         return False
-    return any(alone_against(value, inputs, dispute, draft, sandbox, settings, namespace)
+    return any(outvotable(formula, value, inputs, dispute, draft, sandbox, settings, namespace)
                for value, (inputs, dispute) in zip(values, asked))
 
 

@@ -95,6 +95,8 @@ Task: the two largest, biggest first; inputs: {"values": [3, 9, 4]}
 {"formula": "sorted(values, reverse=True)[:2]"}
 Task: names of the paid orders; inputs: {"orders": [{"name": "Ana", "paid": true}, {"name": "Li", "paid": false}]}
 {"formula": "[order['name'] for order in orders if order['paid']]"}
+Task: how often each word occurs; inputs: {"words": ["tea", "milk", "tea"]}
+{"formula": "dict(collections.Counter(words))"}
 Task: total amount per city; inputs: {"rows": [{"city": "Oslo", "amount": 3}, {"city": "Lima", "amount": 4}]}
 {"formula": "{city: sum(row['amount'] for row in rows if row['city'] == city) for city in {row['city'] for row in rows}}"}"""
 
