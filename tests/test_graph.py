@@ -526,7 +526,7 @@ def test_a_formula_outvotes_a_count_the_author_and_the_second_opinion_both_worke
                      [({"table": "id\n1\n2"}, 2), ({"table": "id\n7"}, 1)], name="count_rows")
     counting.expected_answer = 5  # four rows, counted in the head
     table = {"table": "id,vendor\n10,A\n11,B\n12,C\n13,D\n"}
-    rechecker = ScriptedRechecker({key(table): 5}, formulas={key(table): "=len(table)"})
+    rechecker = ScriptedRechecker({key(table): "=5"}, formulas={key(table): "=len(table)"})  # a value all the same
     seglam, synthesizer = open_seglam([counting], rechecker=rechecker, max_attempts=1)
     result = seglam.run("how many rows", table)
     assert (result.route, result.answer, len(rechecker.asked), result.model_calls) == ("miss", 4, 1, 3)

@@ -15,16 +15,17 @@ questions too, computed, without another model call. And when the code disagrees
 worked out that one of their formulas gives all of, the draft's code becomes that formula over
 the inputs (lifting.py).
 
-A second answer can also stand alone against the code: a worked example, or the request's own
-answer where the author read what the code returns, that only the second opinion disputes. One
-voice against the code and its author is not enough to refuse it, nor to admit it: the 1.5B
-read "pallet B7" as the last of ["pallet B7", "PO-7781"], and counted characters without their
-spaces, against right code (bench/results/cache-replies-model@all-2fe65dc.jsonl). So a third
-opinion is asked, a formula the model must write over the inputs' names
+A second answer against the code may also have no answer of the author's beside it (a worked
+example, or the request where the author read what the code returns), or agree with the
+author's where both were worked out in the head (worked_in_head). That settles nothing either
+way: the 1.5B read "pallet B7" as the last of ["pallet B7", "PO-7781"], counted characters
+without their spaces, and, with its author, counted three shipped records of two, each time
+against right code (bench/results/cache-replies-model@all-2fe65dc.jsonl). So the readings stop
+and a third opinion is asked: a formula the model must write over the inputs' names
 (Rechecker.write_formula). Where it computes the code's answer on every question, two programs
-written apart and the author agree, and it answers the questions in place of the readings; where
-it does not, nothing changes. The recheck node applies this; verify then runs once more and its
-verdict stands."""
+written apart agree, and it answers the questions in place of the readings; where it does not,
+it is weighed as a second opinion's formula is. The recheck node applies this; verify then runs
+once more and its verdict stands."""
 from __future__ import annotations
 
 import ast
@@ -272,8 +273,14 @@ def worked_in_head(answer: JSON, inputs: dict[str, JSON]) -> bool:
     """Whether an answer written as a value was worked out in the head: not a formula, and not
     a text or figure that stands in the inputs as written (an address, a total read off an
     invoice), where the 1.5B reads well. A count, a yes or no, a list or mapping it builds are
-    where it goes wrong (bench/results/second_opinions.md)."""
-    if is_expression(answer) or answer is None:
+    where it goes wrong (bench/results/second_opinions.md). A formula that is only a value
+    ("={'shipped': 3, 'open': 1}") was worked out in the head all the same."""
+    if is_expression(answer):
+        try:
+            answer = ast.literal_eval(expression_body(answer))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return False  # a computation: over the inputs' names, or over figures read
+    if answer is None:
         return False
     shown = json.dumps(inputs, ensure_ascii=False)
     if isinstance(answer, str):

@@ -16,12 +16,12 @@ items, over the input by its name, since it counts characters, sorts and picks t
 badly in its head (bench/results/second_opinions@c54ff7b.md, the prompt before). A formula over
 the names is a small program of its own (admission/second_opinions.py uses it so).
 
-When that second answer still stands alone against the code (no answer of the author's backs
-it), a third opinion settles the tie: a formula the model must write over the inputs' names,
-one small program for every question (FORMULA_SYSTEM_PROMPT). Asked so, the 1.5B writes
-`items[-1]`, `len(text)` or `len(set(table['vendor']))` where its free second opinion read
-"pallet B7", 11 or 4 in its head; and where it reads better than it programs (an address off an
-email), its formula disagrees with the code and changes nothing (admission/second_opinions.py).
+When that second answer settles nothing (no answer of the author's backs it, or both were
+worked out in the head), a third opinion is asked: a formula the model must write over the
+inputs' names, one small program for every question (FORMULA_SYSTEM_PROMPT). Asked so, the 1.5B
+writes `items[-1]`, `len(text)` or `len(set(table['vendor']))` where its free second opinion
+read "pallet B7", 11 or 4 in its head; where it reads better than it programs (an address off
+an email), no third opinion is asked (admission/second_opinions.py).
 
 `Rechecker` is the seam, like `Confirmer`: the product uses `EngineRechecker`; graph tests script
 one. Without a rechecker a disagreement fails verification at once.
