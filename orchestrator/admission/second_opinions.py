@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from dataclasses import dataclass, replace
 
 from sandbox import Sandbox, SandboxError
@@ -38,7 +37,7 @@ from sandbox import Sandbox, SandboxError
 from ..prompts.rechecker import Dispute, Opinion, Questions, Rechecker
 from ..settings import Settings
 from ..types import JSON, Draft, ProcedureTest, Request
-from .answers import same_reading
+from .answers import FIGURE, same_reading
 from .derived_inputs import derived_inputs
 from .findings import states
 from .lifting import Lifted, lift
@@ -264,9 +263,6 @@ def outvotable(answer: JSON, value: JSON, inputs: dict[str, JSON], dispute: Disp
     if same_reading(value, dispute.expected, rel_tol=tolerance):
         return worked_in_head(answer, inputs)
     return dispute.test is None
-
-
-FIGURE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
 def worked_in_head(answer: JSON, inputs: dict[str, JSON]) -> bool:
