@@ -80,7 +80,7 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     calls, notes, worked, doubtful = sum(opinion.model_calls for opinion in opinions), [], [], set()
     if formula and not against:
         against = formula_contested(formula, asked, draft, sandbox, settings, request.namespace)
-    confirmed = False
+    confirmed, third_formula = False, False
     if against and len(opinions) < settings.max_second_opinions:
         third = rechecker.write_formula(request.task, request.inputs)
         calls += third.model_calls
@@ -94,6 +94,7 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
             # formula is (it may settle tests, or lift into the code where the author agrees).
             formula = None if third.reason else formula_for_all(third, request.inputs, asked, sandbox, settings,
                                                                 request.namespace)
+            third_formula = formula is not None
             notes.append(f"a formula written apart does not side with the code "
                          f"({third.reason or repr(third.answer)})")
     if not formula and len(opinions) < len(asked):
@@ -110,7 +111,7 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
             asked += [(inputs, None) for inputs in derived_inputs(request.inputs, cut_lines=True)]
         opinions = [Opinion(formula, 0)] * len(asked)
         if not confirmed:
-            notes.append(f"the {'third' if against else 'second'} opinion's formula {formula!r} answers each question")
+            notes.append(f"the {'third' if third_formula else 'second'} opinion's formula {formula!r} answers each question")
     for (inputs, dispute), opinion in zip(asked, opinions):
         value, problem = worked_value(opinion, draft.returns, sandbox, settings, request.namespace, inputs)
         if dispute is None and not problem and value is None:
@@ -237,9 +238,12 @@ def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Set
     return None, None
 
 
-def code_answer(draft: Draft, inputs: dict[str, JSON], sandbox: Sandbox, settings: Settings,
+def code_answer(draft: Draft, inputs: dict[str, JSON], dispute: Dispute | None, sandbox: Sandbox, settings: Settings,
                 namespace: str) -> tuple[JSON, bool]:
-    """(what the draft's code returns for `inputs`, True), or (None, False) where it fails."""
+    """(what the draft's code returns for `inputs`, True), or (None, False) where it fails; a
+    dispute already holds it."""
+    if dispute is not None:
+        return dispute.got, True
     try:
         return sandbox.run(draft.code, inputs, limits=settings.limits, namespace=namespace), True
     except SandboxError:
@@ -255,7 +259,7 @@ def outvotable(answer: JSON, value: JSON, inputs: dict[str, JSON], dispute: Disp
     miscount alike, {'shipped': 3, ...} twice for two shipped records. A test whose second
     answer agrees with neither is only dropped: nothing to outvote."""
     tolerance = settings.model_numbers_rel_tol
-    got, ran = (dispute.got, True) if dispute is not None else code_answer(draft, inputs, sandbox, settings, namespace)
+    got, ran = code_answer(draft, inputs, dispute, sandbox, settings, namespace)
     if not ran or same_reading(value, got, rel_tol=tolerance):
         return False
     if dispute is None:
@@ -323,8 +327,7 @@ def confirming_formula(third: Opinion, inputs: dict[str, JSON], asked: list[tupl
         return None
     for question, dispute in asked:
         value, problem = worked_value(Opinion(formula, 0), draft.returns, sandbox, settings, namespace, question)
-        got, ran = (dispute.got, True) if dispute is not None else code_answer(draft, question, sandbox, settings,
-                                                                                namespace)
+        got, ran = code_answer(draft, question, dispute, sandbox, settings, namespace)
         if problem or not ran or not same_reading(value, got, rel_tol=settings.model_numbers_rel_tol):
             return None
     return formula
