@@ -456,3 +456,35 @@ def names_in(text: str, names: frozenset[str]) -> frozenset[str]:
     folded = unicodedata.normalize("NFC", text).casefold()
     return frozenset(name for name in names
                      if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", folded))
+
+
+# How the synthesis prompt spells a term a task names, for the axes where the 1.5B model took
+# the task for its sibling: it counted ERROR lines for "how many warnings", converted kilometres
+# into miles for "how many kilometres is this distance in miles", and kept the fields it was
+# asked to remove (model runs of issue 25). Each value is said with the one it is not.
+READINGS: dict[str, dict[str, str]] = {
+    "severity": {"errors": "the errors (ERROR lines), not the warnings",
+                 "warnings": "the warnings (WARN/WARNING lines), not the errors"},
+    "selection": {"drop": "remove the named ones and keep the rest",
+                  "keep": "keep only the named ones and drop the rest"},
+    "order": {"ascending": "ascending (smallest first)", "descending": "descending (largest first)"},
+    "position": {"first": "the first one, not the last", "last": "the last one, not the first"},
+    "party": {"sender": "the sender (From), not the recipient", "recipient": "the recipient (To), not the sender"},
+    "shift in time": {"later": "later in time (add)", "earlier": "earlier in time (subtract)"},
+}
+
+
+def task_reading(task: str) -> str | None:
+    """What the task's own words settle, spelt out for the model ("from miles to kilometres";
+    "the warnings (WARN/WARNING lines), not the errors"), or None when they settle nothing the
+    model is known to turn around. An axis whose task names both values says nothing."""
+    terms = intent_terms(task)
+    said = []
+    source, target = terms.get("conversion source"), terms.get("conversion target")
+    if source and target:
+        said.append(f"convert from {next(iter(source))} to {next(iter(target))}")
+    for axis, spelt in READINGS.items():
+        values = terms.get(axis, frozenset())
+        if len(values) == 1:
+            said.append(spelt[next(iter(values))])
+    return "; ".join(said) or None

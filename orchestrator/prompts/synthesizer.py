@@ -23,6 +23,7 @@ from ..storage.knowledge import Passage
 from ..admission.contracts import stated_contract
 from ..admission.findings import LIST_HEAD_ITEMS
 from ..admission.worked_answers import closing_brackets
+from ..matching.intent_terms import task_reading
 from ..settings import Settings
 from .common import ANY_JSON, preview, returns_schema
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
@@ -199,6 +200,9 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
     if contract is not None:
         lines[1:1] = ["", f"The answer must be {contract.form} (null when the inputs do not hold it); "
                       f"convert what the inputs write into that form."]
+    reading = task_reading(request.task)
+    if reading is not None:
+        lines[1:1] = ["", f"The task's words say: {reading}."]
     for name, value in request.inputs.items():
         size = f", {len(value)} characters" if isinstance(value, str) else ""
         lines.append(f"- {name} ({json_type(value)}{size}):")
