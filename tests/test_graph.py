@@ -533,6 +533,33 @@ def test_a_formula_outvotes_a_count_the_author_and_the_second_opinion_both_worke
     assert "the request: 4, not 5" in next(s.decision for s in result.trace if s.node == "recheck")
 
 
+MODE_CODE = ("import re\n\ndef solve(text):\n    words = re.findall(r'[a-z]+', text.lower())\n"
+             "    return max(words, key=words.count)\n")
+
+
+def test_a_second_answer_that_differs_from_lower_casing_code_only_in_case_agrees_with_it(open_seglam):
+    mode = draft(MODE_CODE, [({"text": "This is a test. This is a test."}, "test"), ({"text": "b a a"}, "a")],
+                 name="most_common_word", params={"text": "string"}, returns="string")
+    text = {"text": "Payment invoice. Delivery invoice at server invoice invoice."}
+    rechecker = ScriptedRechecker({key({"text": "This is a test. This is a test."}): "This",
+                                   key({"text": "Payment invoice."}): "Payment",
+                                   key({"text": "Delivery invoice at server invoice invoice."}): "invoice"})
+    seglam, synthesizer = open_seglam([mode], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("most common word in the text", text)
+    assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", "invoice", 1)
+    assert "test 1: 'this', not 'test'" in next(s.decision for s in result.trace if s.node == "recheck")
+
+
+def test_a_task_that_names_a_letter_case_keeps_the_case_of_a_second_answer(open_seglam):
+    mode = draft(MODE_CODE, [({"text": "This is a test. This is a test."}, "test"), ({"text": "b a a"}, "a")],
+                 name="most_common_word", params={"text": "string"}, returns="string")
+    rechecker = ScriptedRechecker({key({"text": "This is a test. This is a test."}): "This"})
+    seglam, synthesizer = open_seglam([mode], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("the most common word, in its upper case spelling", {"text": "Invoice invoice. Pay."})
+    assert result.route == "error"
+    assert "test 1: 'this', not 'test'" not in next(s.decision for s in result.trace if s.node == "recheck")
+
+
 def backwards_conversion_draft():
     """Celsius to Fahrenheit as the 1.5B writes it: the right answers expected, the formula of
     the other direction coded."""

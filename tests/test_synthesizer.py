@@ -253,6 +253,36 @@ def test_an_input_named_like_a_module_is_pointed_out_in_the_prompt():
     assert "import column" not in said
 
 
+@pytest.mark.parametrize("task, reading", [
+    ("How many kilometres is this distance in miles, please?", "convert from miles to kilometres"),
+    ("How many warnings are in this log, please?", "the warnings (WARN/WARNING lines), not the errors"),
+    ("Felder aus allen Datensätzen entfernen", "remove the named ones and keep the rest"),
+    ("who sent this email", "the sender (From), not the recipient"),
+])
+def test_the_prompt_spells_out_what_the_tasks_words_settle(task, reading):
+    said = describe_request(Request(task, {"value": "x"}), Retrieved())
+    assert f"The task's words say: {reading}." in said
+
+
+def test_a_task_whose_words_settle_nothing_the_model_turns_around_gets_no_reading():
+    assert "The task's words say" not in describe_request(request(), Retrieved())
+    # Both values of an axis named: the words settle nothing.
+    assert "The task's words say" not in describe_request(
+        Request("count the errors and warnings", {"log": "x"}), Retrieved())
+
+
+def test_inputs_that_name_fields_of_another_inputs_records_are_pointed_out():
+    records = [{"id": 1, "name": "Anna", "status": "open"}, {"id": 2, "name": "Luis", "status": "shipped"}]
+    renaming = describe_request(Request("apply the key mapping to each record",
+                                        {"records": records, "mapping": {"name": "full_name"}}), Retrieved())
+    assert "The keys of `mapping` are field names of the records in `records`; its values are not." in renaming
+    dropping = describe_request(Request("Felder entfernen", {"records": records, "fields": ["name", "id"]}), Retrieved())
+    assert "The items of `fields` are field names of the records in `records`." in dropping
+    unrelated = describe_request(Request("Felder entfernen", {"records": records, "fields": ["name", "colour"]}),
+                                 Retrieved())
+    assert "field names" not in unrelated
+
+
 def test_by_default_a_call_asks_for_as_many_drafts_as_pay_on_the_engines_device():
     engine = BatchedEngine([REPLY, REPLY])
     engine.drafts_per_call = 2

@@ -35,6 +35,7 @@ from typing import Protocol
 from engine.base import Engine, EngineError
 
 from ..admission.worked_answers import PREFIX
+from ..matching.intent_terms import task_reading
 from .common import ANY_JSON, preview
 from ..types import JSON
 
@@ -150,8 +151,13 @@ class Rechecker(Protocol):
 
 
 def describe_task(task: str, inputs: dict[str, JSON]) -> str:
+    """The question as one line; what the task's words settle (task_reading) comes with it, as it
+    does for the author: told it, the 1.5B coded miles to kilometres right, and its second
+    opinion, not told it, worked the answer out the other way round."""
     shown = {name: preview(value) if isinstance(value, str) else value for name, value in inputs.items()}
-    return f"Task: {task}; inputs: {json.dumps(shown, ensure_ascii=False)}"
+    reading = task_reading(task)
+    said = f" (its words say: {reading})" if reading else ""
+    return f"Task: {task}{said}; inputs: {json.dumps(shown, ensure_ascii=False)}"
 
 
 class EngineRechecker:

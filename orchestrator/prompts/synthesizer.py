@@ -208,6 +208,7 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
         lines.append(f"- {name} ({json_type(value)}{size}):")
         lines.append(preview(value))
     lines += [module_named(name) for name in request.inputs if name in MODULES]
+    lines += field_names(request.inputs)
     if retrieved.examples:
         lines += ["", "Cached procedures for similar tasks (for reference; they may not fit this task):"]
         for example in retrieved.examples:
@@ -217,6 +218,27 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
         lines += [f"[{p.source}] {p.text}" for p in retrieved.passages]
     lines += ["", "Reply with the ```python block, then the JSON object."]
     return "\n".join(lines)
+
+
+def field_names(inputs: dict[str, Any]) -> list[str]:
+    """Where one input names fields of the records another input lists, a line saying so: the
+    1.5B read {"name": "full_name"} beside a list of records as values to look up and built
+    `record['full_name']`, in every model run of a key mapping, and kept the fields a list of
+    names asked it to remove."""
+    said = []
+    for records_name, records in inputs.items():
+        if not (isinstance(records, list) and records and all(isinstance(item, dict) for item in records)):
+            continue
+        fields = {key for record in records for key in record}
+        for name, value in inputs.items():
+            if isinstance(value, dict) and value and set(value) <= fields:
+                values_too = all(isinstance(item, str) and item in fields for item in value.values())
+                said.append(f"The keys of `{name}` are field names of the records in `{records_name}`; its values "
+                            f"{'are too' if values_too else 'are not'}.")
+            elif (isinstance(value, list) and value and all(isinstance(item, str) for item in value)
+                  and set(value) <= fields):
+                said.append(f"The items of `{name}` are field names of the records in `{records_name}`.")
+    return said
 
 
 def module_named(name: str) -> str:
