@@ -45,3 +45,14 @@ def test_records_are_fewer_with_other_figures_and_an_objects_keys_stay():
     order = {"id": "SO-1", "customer": {"city": "Recife"}, "lines": [{"qty": 2, "unit_price": 9.5}] * 4}
     moved = derived_inputs({"order": order})[1]["order"]
     assert moved["customer"] == {"city": "Recife"} and moved["lines"] == [{"qty": 32, "unit_price": 44.2}] * 2
+
+
+def test_a_lone_token_moves_its_letters_and_keeps_its_shape():
+    assert derived_inputs({"address": "chloe.martin@orbital.net"}) == [
+        {"address": "dimpf.nbsujo@pscjubm.ofu"}, {"address": "ejnqg.octvkp@qtdkvcn.pgv"}]
+    assert derived_inputs({"code": "Zed-9"}) == [{"code": "Afe-9"}, {"code": "Bgf-9"}]
+
+
+def test_a_token_beside_other_inputs_is_a_label_and_a_token_without_letters_stays():
+    assert derived_inputs({"table": "amount\n1\n2", "column": "amount"}) == []
+    assert derived_inputs({"date": "01/10/2023"}) == []

@@ -560,6 +560,22 @@ def test_a_task_that_names_a_letter_case_keeps_the_case_of_a_second_answer(open_
     assert "test 1: 'this', not 'test'" not in next(s.decision for s in result.trace if s.node == "recheck")
 
 
+EMAIL_CODE = "import re\n\ndef solve(address):\n    return re.fullmatch(r'[\\w.+-]+@[\\w-]+(\\.[\\w-]+)*\\.[a-z]{2,}', address) is not None\n"
+
+
+def test_a_lone_token_gets_worked_examples_with_its_letters_moved(open_seglam):
+    checking = draft(EMAIL_CODE, [({"address": "chloe.martin@orbital.net"}, True),  # restates the request
+                                  ({"address": "chloe.martin@orbital"}, True)],  # the author's slip
+                     name="valid_email", params={"address": "string"}, returns="boolean")
+    rechecker = ScriptedRechecker({key({"address": "chloe.martin@orbital"}): "False",
+                                   key({"address": "dimpf.nbsujo@pscjubm.ofu"}): "True",
+                                   key({"address": "ejnqg.octvkp@qtdkvcn.pgv"}): "True"})
+    seglam, synthesizer = open_seglam([checking], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("Could you check whether this email address is valid?", {"address": "chloe.martin@orbital.net"})
+    assert (result.route, result.answer, result.model_calls) == ("miss", True, 4)
+    assert "test 2: False, not True" in next(s.decision for s in result.trace if s.node == "recheck")
+
+
 def backwards_conversion_draft():
     """Celsius to Fahrenheit as the 1.5B writes it: the right answers expected, the formula of
     the other direction coded."""

@@ -5,7 +5,9 @@ test, cut short or with its header mangled (measured: all three tests of a sum, 
 so its tests prove nothing or fail for want of a well-formed table. The request already has the
 shape every later request of its kind will have; what a test needs is other data in that shape.
 So: a table keeps its header and loses most rows, a text keeps its first sentences, a list of
-records loses most of them, a number and an ISO date move, inside records and objects too. The
+records loses most of them, a number and an ISO date move, inside records and objects too. A
+request whose one input is a single token (an email address to validate) has nothing to cut
+down: its letters move instead, keeping its shape. The
 recheck node has the model work out the answer for each of these inputs
 (orchestrator/prompts/rechecker.py) and the draft's code must agree with it.
 
@@ -31,12 +33,39 @@ def derived_inputs(inputs: dict[str, JSON], count: int = 2, cut_lines: bool = Fa
     first or its last half of lines: for answers a formula computes, which reads what is left
     as the code does, where the model reading it could look for a line cut away."""
     made: list[dict[str, JSON]] = []
-    for shape in SHAPES[:count]:
-        derived = {name: derived_value(value, shape, position, cut_lines)
-                   for position, (name, value) in enumerate(inputs.items())}
+    for step, shape in enumerate(SHAPES[:count], 1):
+        if lone_token(inputs):
+            derived = {name: letters_moved(value, step) for name, value in inputs.items()}
+        else:
+            derived = {name: derived_value(value, shape, position, cut_lines)
+                       for position, (name, value) in enumerate(inputs.items())}
         if derived != inputs and derived not in made:
             made.append(derived)
     return made
+
+
+def lone_token(inputs: dict[str, JSON]) -> bool:
+    """Whether the request's one input is a single token with letters in it (an email address,
+    a username, an SKU): the data itself, with nothing to cut down. Beside other inputs such a
+    token is more often a label of theirs ("amount", the column to sum), part of the task's
+    shape, which must not change."""
+    if len(inputs) != 1:
+        return False
+    value = next(iter(inputs.values()))
+    return (isinstance(value, str) and len(value) >= 3 and not any(ch.isspace() for ch in value.strip())
+            and any(ch.isascii() and ch.isalpha() for ch in value) and not ISO_DATE.fullmatch(value.strip()))
+
+
+def letters_moved(token: str, step: int) -> str:
+    """The token with each ASCII letter `step` places on in the alphabet (wrapping, case kept),
+    digits and punctuation where they were: "chloe.martin@orbital.net" becomes
+    "dimpf.nbsujo@pscjubm.ofu", another token of the same shape, for the second opinion to judge."""
+    def moved(ch: str) -> str:
+        if not (ch.isascii() and ch.isalpha()):
+            return ch
+        base = ord("a") if ch.islower() else ord("A")
+        return chr(base + (ord(ch) - base + step) % 26)
+    return "".join(moved(ch) for ch in token)
 
 
 def derived_value(value: JSON, shape: tuple, position: int, cut_lines: bool = False) -> JSON:

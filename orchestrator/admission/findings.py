@@ -309,8 +309,8 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
 def could_have_evidence(evidence: int, disputes: list[Dispute], request: Request) -> int:
     """The most tests on other data a second opinion could leave the draft: its disputed tests,
     settled for the code, and a worked example for each way the request's data can be cut down.
-    Where that still falls short (an email address is one token: nothing to cut), a second
-    opinion is a model call that cannot admit the draft."""
+    Where that still falls short (a date written 01/10/2023: nothing to cut down or move), a
+    second opinion is a model call that cannot admit the draft."""
     settled = sum(dispute.test is not None for dispute in disputes)
     return evidence + settled + len(derived_inputs(request.inputs, cut_lines=True))
 
