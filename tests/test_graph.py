@@ -705,13 +705,13 @@ def test_a_formula_that_agrees_with_the_authors_tests_is_lifted_though_the_autho
 
 
 def test_no_second_opinion_is_asked_where_its_answers_could_not_admit_the_draft(open_seglam):
-    address = "chloe.martin@orbital"  # one token: no data to cut down for worked examples
-    checking = draft("def solve(address):\n    return '@' in address and '.' in address.split('@')[-1]\n",
-                     [({"address": address}, False), ({"address": "ada@lovelace.org"}, False)],
-                     name="is_valid_email", params={"address": "string"}, returns="boolean")
-    rechecker = ScriptedRechecker({key({"address": "ada@lovelace.org"}): "True"})
+    phone = "+49-30-1234567"  # one token without letters: nothing to cut down or move for worked examples
+    checking = draft("def solve(phone):\n    return phone.startswith('+') and len(phone) > 8\n",
+                     [({"phone": phone}, False), ({"phone": "+1-555-0100"}, False)],
+                     name="is_valid_phone", params={"phone": "string"}, returns="boolean")
+    rechecker = ScriptedRechecker({key({"phone": "+1-555-0100"}): "True"})
     seglam, synthesizer = open_seglam([checking], rechecker=rechecker)
-    result = seglam.run("is this email address valid", {"address": address})
+    result = seglam.run("is this phone number valid", {"phone": phone})
     assert result.route == "error" and rechecker.asked == []  # settled, test 2 would still be the only one
     assert "only 0 test(s) have inputs of their own and pass" in synthesizer.calls[1][1][0]
 
