@@ -179,28 +179,6 @@ EXAMPLES = [
             ],
         },
     ),
-    (
-        # Records in, records out: the 1.5B returned json.dumps() strings for every record of a key
-        # mapping and kept the fields it was asked to drop, shown no reshaping of records.
-        "give each order line its line total",
-        {"lines": [{"sku": "A1", "qty": 2, "price": 4.5}, {"sku": "B7", "qty": 1, "price": 3.0}]},
-        {
-            "name": "line_totals",
-            "intent": "Return each order line with a 'line_total' field added: its qty times its price.",
-            "wordings": ["lines:total", "What does each line come to?", "add the line totals",
-                         "Zeilensummen ergänzen", "ajoute le total de chaque ligne"],
-            "returns": "array",
-            "answer": [{"sku": "A1", "qty": 2, "price": 4.5, "line_total": 9.0},
-                       {"sku": "B7", "qty": 1, "price": 3.0, "line_total": 3.0}],
-            "code": "def solve(lines):\n    return [{**line, 'line_total': round(line['qty'] * line['price'], 2)} "
-                    "for line in lines]\n",
-            "tests": [
-                {"inputs": {"lines": [{"sku": "C", "qty": 3, "price": 1.5}]},
-                 "expected": [{"sku": "C", "qty": 3, "price": 1.5, "line_total": 4.5}]},
-                {"inputs": {"lines": []}, "expected": []},
-            ],
-        },
-    ),
 ]
 def render_reply(reply: dict[str, Any]) -> str:
     """A reply as the model writes it: the code in a fenced block, then the JSON about it."""
