@@ -56,3 +56,14 @@ def test_a_lone_token_moves_its_letters_and_keeps_its_shape():
 def test_a_token_beside_other_inputs_is_a_label_and_a_token_without_letters_stays():
     assert derived_inputs({"table": "amount\n1\n2", "column": "amount"}) == []
     assert derived_inputs({"date": "01/10/2023"}) == []
+
+
+LOG = "10:00 ERROR [db] login ok\n10:07 INFO [auth] timeout\n10:14 ERROR [worker] slow query\n"
+
+
+def test_a_log_without_the_level_the_task_asks_for_gets_a_line_turned_to_it():
+    assert derived_inputs({"log": LOG}, task="How many warnings are in this log, please?") == [
+        {"log": "10:00 WARN [db] login ok\n10:07 INFO [auth] timeout\n10:14 ERROR [worker] slow query\n"}]
+    # The log already writes the level asked, or the task asks for none: nothing to turn.
+    assert derived_inputs({"log": LOG}, task="How many errors are in this log?") == []
+    assert derived_inputs({"log": LOG}, task="count the lines") == []

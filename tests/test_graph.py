@@ -576,6 +576,20 @@ def test_a_lone_token_gets_worked_examples_with_its_letters_moved(open_seglam):
     assert "test 2: False, not True" in next(s.decision for s in result.trace if s.node == "recheck")
 
 
+def test_a_log_that_never_writes_the_level_asked_for_gets_a_worked_example_that_does(open_seglam):
+    counting = draft("def solve(log):\n    return sum(1 for line in log.splitlines() if 'WARN' in line)\n",
+                     [({"log": "ERROR a\nERROR b"}, 2), ({"log": "INFO c"}, 0)],  # the author counted errors
+                     name="count_warnings", params={"log": "string"})
+    counting.expected_answer = 2
+    log = {"log": "10:00 ERROR [db] login ok\n10:07 INFO [auth] timeout\n10:14 ERROR [worker] slow\n"}
+    rechecker = ScriptedRechecker({key(log): 2},
+                                  formulas={key(log): "=len([line for line in log.splitlines() if 'WARN' in line])"})
+    seglam, synthesizer = open_seglam([counting], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("How many warnings are in this log, please?", log)
+    # Every answer the request's own log gives is 0; the log with a line turned to WARN gives 1.
+    assert (result.route, result.answer, result.model_calls) == ("miss", 0, 3)
+
+
 def backwards_conversion_draft():
     """Celsius to Fahrenheit as the 1.5B writes it: the right answers expected, the formula of
     the other direction coded."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from ..matching.intent_terms import intent_terms
 from ..types import JSON
 from .variants import ISO_DATE
 
@@ -27,12 +28,15 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 SHAPES = [(3, 0, 0.37, 11, -41), (0, 2, 1.6, 29, 23)]
 
 
-def derived_inputs(inputs: dict[str, JSON], count: int = 2, cut_lines: bool = False) -> list[dict[str, JSON]]:
-    """Up to `count` other inputs like `inputs`, each different from them and from each other.
-    With `cut_lines`, a text of several lines that is no table (a log, a document) keeps its
-    first or its last half of lines: for answers a formula computes, which reads what is left
-    as the code does, where the model reading it could look for a line cut away."""
-    made: list[dict[str, JSON]] = []
+def derived_inputs(inputs: dict[str, JSON], count: int = 2, cut_lines: bool = False,
+                   task: str = "") -> list[dict[str, JSON]]:
+    """Up to `count` other inputs like `inputs`, each different from them and from each other,
+    and, for a `task` that asks for a log level the inputs never write, one with a line turned
+    to it (turned_to_the_level). With `cut_lines`, a text of several lines that is no table (a
+    log, a document) keeps its first or its last half of lines: for answers a formula computes,
+    which reads what is left as the code does, where the model reading it could look for a line
+    cut away."""
+    made: list[dict[str, JSON]] = turned_to_the_level(task, inputs)
     for step, shape in enumerate(SHAPES[:count], 1):
         if lone_token(inputs):
             derived = {name: letters_moved(value, step) for name, value in inputs.items()}
@@ -42,6 +46,32 @@ def derived_inputs(inputs: dict[str, JSON], count: int = 2, cut_lines: bool = Fa
         if derived != inputs and derived not in made:
             made.append(derived)
     return made
+
+
+# How a log writes the levels a task may ask for (intent_terms' severity axis), and the levels
+# a line of it may have instead.
+LEVEL_WRITTEN = {"errors": "ERROR", "warnings": "WARN"}
+LEVEL = re.compile(r"\b(ERROR|WARN(?:ING)?|INFO|DEBUG)\b", re.I)
+
+
+def turned_to_the_level(task: str, inputs: dict[str, JSON]) -> list[dict[str, JSON]]:
+    """For a task that counts or picks one log level, where a text input of several lines never
+    writes it: that text with the level of its first levelled line turned to the one asked
+    ("How many warnings are in this log?" over a log of ERROR and INFO lines). On such a log
+    every right answer is 0, so a procedure that ignores its input would pass every question
+    the request's own data can raise: only data that holds the level asked tells them apart."""
+    asked = intent_terms(task).get("severity", frozenset()) if task else frozenset()
+    if len(asked) != 1:
+        return []
+    level = LEVEL_WRITTEN[next(iter(asked))]
+    for name, value in inputs.items():
+        if not isinstance(value, str) or "\n" not in value.strip() or re.search(rf"\b{level}", value, re.I):
+            continue
+        found = LEVEL.search(value)
+        if found:
+            written = level if found.group().isupper() else level.lower()
+            return [{**inputs, name: value[:found.start()] + written + value[found.end():]}]
+    return []
 
 
 def lone_token(inputs: dict[str, JSON]) -> bool:

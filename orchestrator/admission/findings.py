@@ -312,7 +312,7 @@ def could_have_evidence(evidence: int, disputes: list[Dispute], request: Request
     Where that still falls short (a date written 01/10/2023: nothing to cut down or move), a
     second opinion is a model call that cannot admit the draft."""
     settled = sum(dispute.test is not None for dispute in disputes)
-    return evidence + settled + len(derived_inputs(request.inputs, cut_lines=True))
+    return evidence + settled + len(derived_inputs(request.inputs, cut_lines=True, task=request.task))
 
 
 def passing_worked_examples(draft: Draft, sandbox: Sandbox, settings: Settings, namespace: str, rel_tol: float,

@@ -62,7 +62,7 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     """Ask the second opinion every question verify raised and return the draft corrected by the
     answers (tests settled, doubtful ones dropped, maybe lifted code), with what was learnt."""
     tolerance = settings.model_numbers_rel_tol
-    examples = derived_inputs(request.inputs) if questions.worked_examples else []
+    examples = derived_inputs(request.inputs, task=request.task) if questions.worked_examples else []
     # The request's own answer first: unsettled, it fails the draft whatever the rest says.
     disputes = sorted(questions.disputes, key=lambda dispute: dispute.test is not None)
     asked = [(dispute.inputs, dispute) for dispute in disputes] + [(inputs, None) for inputs in examples]
@@ -110,7 +110,7 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
         # It also answers the request's data cut down, at no model call: evidence apart from the
         # author's tests, which often restate the request.
         if not examples:
-            asked += [(inputs, None) for inputs in derived_inputs(request.inputs, cut_lines=True)]
+            asked += [(inputs, None) for inputs in derived_inputs(request.inputs, cut_lines=True, task=request.task)]
         opinions = [Opinion(formula, 0)] * len(asked)
         if not confirmed:
             notes.append(f"the {'third' if third_formula else 'second'} opinion's formula {formula!r} answers each question")
