@@ -42,10 +42,11 @@ ALLOWED = (
     "re", "json", "math", "cmath", "datetime", "time", "statistics", "collections",
     "itertools", "functools", "decimal", "fractions", "csv", "string", "textwrap",
     "unicodedata", "heapq", "bisect", "io", "html", "base64", "urllib.parse", "extract",
+    "reshape",
 )
 
 # Allowed modules of seglam's own, by the name a procedure imports them under.
-OWN = {"extract": "sandbox.extract"}
+OWN = {"extract": "sandbox.extract", "reshape": "sandbox.reshape"}
 
 # Imported by C code in the allowed modules (datetime.strptime), never by a procedure: a
 # procedure cannot even spell a name that starts with "_".

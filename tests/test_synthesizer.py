@@ -278,9 +278,10 @@ def test_inputs_that_name_fields_of_another_inputs_records_are_pointed_out():
     assert "The keys of `mapping` are field names of the records in `records`; its values are not." in renaming
     dropping = describe_request(Request("Felder entfernen", {"records": records, "fields": ["name", "id"]}), Retrieved())
     assert "The items of `fields` are field names of the records in `records`." in dropping
+    assert "reshape.drop_fields(records, names)" in dropping and "reshape.rename_keys" in renaming
     unrelated = describe_request(Request("Felder entfernen", {"records": records, "fields": ["name", "colour"]}),
                                  Retrieved())
-    assert "field names" not in unrelated
+    assert "field names" not in unrelated and "reshape" not in unrelated
 
 
 def test_by_default_a_call_asks_for_as_many_drafts_as_pay_on_the_engines_device():

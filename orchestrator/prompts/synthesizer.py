@@ -238,7 +238,16 @@ def field_names(inputs: dict[str, Any]) -> list[str]:
             elif (isinstance(value, list) and value and all(isinstance(item, str) for item in value)
                   and set(value) <= fields):
                 said.append(f"The items of `{name}` are field names of the records in `{records_name}`.")
+    if said:
+        said.append(RESHAPE)
     return said
+
+
+# Told which fields are named, the 1.5B still kept the fields it was to remove and built
+# json.dumps() strings for a key mapping: the edit itself comes ready-made (sandbox/reshape.py).
+RESHAPE = ("You may also import reshape: reshape.drop_fields(records, names) removes the named fields from each "
+           "record, reshape.keep_fields(records, names) keeps only them, reshape.rename_keys(records, mapping) "
+           "renames each field named in mapping to its value there; each returns new records.")
 
 
 def module_named(name: str) -> str:
