@@ -590,6 +590,20 @@ def test_a_log_that_never_writes_the_level_asked_for_gets_a_worked_example_that_
     assert (result.route, result.answer, result.model_calls) == ("miss", 0, 3)
 
 
+def test_a_formula_that_calls_the_reshape_edit_the_code_calls_settles_the_requests_answer(open_seglam):
+    dropping = draft("import reshape\n\ndef solve(records, fields):\n    return reshape.drop_fields(records, fields)\n",
+                     [({"records": [{"id": 1, "name": "A", "x": 2}], "fields": ["name"]}, [{"id": 1, "x": 2}])],
+                     name="drop_fields", params={"records": "array", "fields": "array"}, returns="array")
+    records = [{"id": 7, "name": "Anna", "status": "open"}, {"id": 8, "name": "Luis", "status": "shipped"},
+               {"id": 9, "name": "Mei", "status": "open"}]
+    dropping.expected_answer = records  # the author copied the records, fields and all
+    inputs = {"records": records, "fields": ["name", "id"]}
+    rechecker = ScriptedRechecker({key(inputs): "=reshape.drop_fields(records, fields)"})
+    seglam, synthesizer = open_seglam([dropping], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("Felder aus allen Datensätzen entfernen", inputs)
+    assert (result.route, result.answer) == ("miss", [{"status": "open"}, {"status": "shipped"}, {"status": "open"}])
+
+
 def backwards_conversion_draft():
     """Celsius to Fahrenheit as the 1.5B writes it: the right answers expected, the formula of
     the other direction coded."""

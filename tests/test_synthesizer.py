@@ -284,6 +284,14 @@ def test_inputs_that_name_fields_of_another_inputs_records_are_pointed_out():
     assert "field names" not in unrelated and "reshape" not in unrelated
 
 
+def test_a_second_opinion_is_told_the_tasks_reading_and_where_reshape_was_offered():
+    from orchestrator.prompts.rechecker import describe_task
+    asked = describe_task("Felder entfernen", {"records": [{"id": 1, "name": "A"}], "fields": ["name"]})
+    assert asked.startswith("Task: Felder entfernen (its words say: remove the named ones and keep the rest); inputs:")
+    assert "A formula may call reshape: reshape.drop_fields(records, names)" in asked
+    assert describe_task("count the words", {"text": "a b"}) == 'Task: count the words; inputs: {"text": "a b"}'
+
+
 def test_by_default_a_call_asks_for_as_many_drafts_as_pay_on_the_engines_device():
     engine = BatchedEngine([REPLY, REPLY])
     engine.drafts_per_call = 2

@@ -26,3 +26,34 @@ def preview(value: JSON, limit: int = PREVIEW_CHARS) -> str:
 def returns_schema(kind: str) -> dict[str, Any]:
     # A procedure that may find nothing (no due date in the text) answers null.
     return {"type": [kind, "null"]}
+
+
+def field_names(inputs: dict[str, Any]) -> list[str]:
+    """Where one input names fields of the records another input lists, a line saying so: the
+    1.5B read {"name": "full_name"} beside a list of records as values to look up and built
+    `record['full_name']`, in every model run of a key mapping, and kept the fields a list of
+    names asked it to remove."""
+    said = []
+    for records_name, records in inputs.items():
+        if not (isinstance(records, list) and records and all(isinstance(item, dict) for item in records)):
+            continue
+        fields = {key for record in records for key in record}
+        for name, value in inputs.items():
+            if isinstance(value, dict) and value and set(value) <= fields:
+                values_too = all(isinstance(item, str) and item in fields for item in value.values())
+                said.append(f"The keys of `{name}` are field names of the records in `{records_name}`; its values "
+                            f"{'are too' if values_too else 'are not'}.")
+            elif (isinstance(value, list) and value and all(isinstance(item, str) for item in value)
+                  and set(value) <= fields):
+                said.append(f"The items of `{name}` are field names of the records in `{records_name}`.")
+    if said:
+        said.append(RESHAPE)
+    return said
+
+
+# Told which fields are named, the 1.5B still kept the fields it was to remove and built
+# json.dumps() strings for a key mapping: the edit itself comes ready-made (sandbox/reshape.py).
+RESHAPE_FUNCTIONS = ("reshape.drop_fields(records, names) removes the named fields from each record, "
+                     "reshape.keep_fields(records, names) keeps only them, reshape.rename_keys(records, mapping) "
+                     "renames each field named in mapping to its value there; each returns new records")
+RESHAPE = f"You may also import reshape: {RESHAPE_FUNCTIONS}."
