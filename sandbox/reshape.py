@@ -2,9 +2,9 @@
 
 A request over records often names some of their fields: the fields to remove, the ones to
 keep, a mapping of old names to new. The 1.5B model reads such a task right and codes it
-wrong: it kept the fields it was asked to remove, and turned a key mapping into
-`json.dumps({**record, **mapping})`, in every model run of issue 25, with the right reading of
-the task spelt out beside it. Named operations leave it only the choice of which, and that
+wrong: with the right reading of the task spelt out beside it, it kept the fields a German
+request asked it to remove and wrapped a key mapping's records in `json.dumps()` (model runs
+all-98ec081 to all-f84d4e7, bench/results/cache.md). Named operations leave it only the choice of which, and that
 choice is what verification checks (admission/selection.py, the task's own words).
 
 Each function takes a list of records (or one record) and returns new records: the input is

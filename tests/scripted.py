@@ -62,17 +62,17 @@ class ScriptedRechecker:
 
     def write_formula(self, task: str, inputs: dict) -> Opinion:
         self.asked_for_formulas.append(inputs)
-        key = json.dumps(inputs, sort_keys=True)
-        if key not in self.formulas:
-            return Opinion(None, 1, "the script has no formula")
-        return Opinion(self.formulas[key], 1)
+        return scripted_opinion(self.formulas, inputs, "the script has no formula")
 
     def work_out(self, task: str, inputs: dict) -> Opinion:
         self.asked.append(inputs)
-        key = json.dumps(inputs, sort_keys=True)
-        if key not in self.answers:
-            return Opinion(None, 1, "the script has no answer")
-        return Opinion(self.answers[key], 1)
+        return scripted_opinion(self.answers, inputs, "the script has no answer")
+
+
+def scripted_opinion(table: dict, inputs: dict, missing: str) -> Opinion:
+    """The table's entry for these inputs as a one-call opinion, or none, saying `missing`."""
+    key = json.dumps(inputs, sort_keys=True)
+    return Opinion(table[key], 1) if key in table else Opinion(None, 1, missing)
 
 
 class ScriptedRewording:

@@ -39,6 +39,40 @@ from ..matching.intent_terms import task_reading
 from .common import ANY_JSON, RESHAPE_FUNCTIONS, field_names, preview
 from ..types import JSON
 
+# Worked examples for both prompts, one list so that the two stay in step: (task, its inputs as
+# shown, the second opinion's answer, the third opinion's formula; None where a prompt shows none).
+EXAMPLES: list[tuple[str, str, str | None, str | None]] = [
+    ("mean of the price column", '{"table": "item,price\\na,4.50\\nb,2.50\\nc,3"}',
+     "=(4.50 + 2.50 + 3) / 3", "sum(table['price']) / len(table)"),
+    ("kilograms in pounds", '{"kg": 50}', "=round(50 * 2.20462, 2)", "round(kg * 2.20462, 2)"),
+    ("how many days from start to end?", '{"start": "2023-11-20", "end": "2024-02-03"}',
+     "=(date(2024, 2, 3) - date(2023, 11, 20)).days", "(date.fromisoformat(end) - date.fromisoformat(start)).days"),
+    ("which day of the week?", '{"date": "2024-07-04"}', "=date(2024, 7, 4).strftime('%A')", None),
+    # Not named `date` in a formula: the input would hide datetime's date.
+    ("which day of the week?", '{"day": "2024-07-04"}', None, "date.fromisoformat(day).strftime('%A')"),
+    ("count the words", '{"text": "Ship the order, then bill it."}', "=len(text.split())", "len(text.split())"),
+    ("the two largest, biggest first", '{"values": [3, 9, 4]}', "=sorted(values, reverse=True)[:2]",
+     "sorted(values, reverse=True)[:2]"),
+    ("the city of the last row", '{"table": "city,amount\\nOslo,3\\nLima,4"}', "=table['city'][-1]", None),
+    ("the sender's address", '{"email": "From: Ana Ruiz <ana@x.org>\\nHi team"}', "ana@x.org", None),
+    ("names of the paid orders", '{"orders": [{"name": "Ana", "paid": true}, {"name": "Li", "paid": false}]}',
+     None, "[order['name'] for order in orders if order['paid']]"),
+    ("how often each word occurs", '{"words": ["tea", "milk", "tea"]}', None, "dict(collections.Counter(words))"),
+    ("total amount per city", '{"rows": [{"city": "Oslo", "amount": 3}, {"city": "Lima", "amount": 4}]}', None,
+     "{city: sum(row['amount'] for row in rows if row['city'] == city) for city in {row['city'] for row in rows}}"),
+]
+
+
+def shown_examples(key: str) -> str:
+    """The examples with a reply of this kind ("answer" or "formula"), as the prompt shows them."""
+    shown = []
+    for task, inputs, answer, formula in EXAMPLES:
+        reply = answer if key == "answer" else formula
+        if reply is not None:
+            shown.append(f"Task: {task}; inputs: {inputs}\n{json.dumps({key: reply})}")
+    return "\n".join(shown)
+
+
 RECHECK_SYSTEM_PROMPT = """\
 You work out the exact answer to a task from its inputs, carefully, like a spreadsheet. Reply \
 with one JSON object {"answer": ...}: the value itself when you read it off the inputs (a name, \
@@ -52,22 +86,7 @@ is that column's values, len(table) its rows). Numbers as numbers, dates as "YYY
 when the inputs hold no answer.
 
 Examples:
-Task: mean of the price column; inputs: {"table": "item,price\\na,4.50\\nb,2.50\\nc,3"}
-{"answer": "=(4.50 + 2.50 + 3) / 3"}
-Task: kilograms in pounds; inputs: {"kg": 50}
-{"answer": "=round(50 * 2.20462, 2)"}
-Task: how many days from start to end?; inputs: {"start": "2023-11-20", "end": "2024-02-03"}
-{"answer": "=(date(2024, 2, 3) - date(2023, 11, 20)).days"}
-Task: which day of the week?; inputs: {"date": "2024-07-04"}
-{"answer": "=date(2024, 7, 4).strftime('%A')"}
-Task: count the words; inputs: {"text": "Ship the order, then bill it."}
-{"answer": "=len(text.split())"}
-Task: the two largest, biggest first; inputs: {"values": [3, 9, 4]}
-{"answer": "=sorted(values, reverse=True)[:2]"}
-Task: the city of the last row; inputs: {"table": "city,amount\\nOslo,3\\nLima,4"}
-{"answer": "=table['city'][-1]"}
-Task: the sender's address; inputs: {"email": "From: Ana Ruiz <ana@x.org>\\nHi team"}
-{"answer": "ana@x.org"}"""
+""" + shown_examples("answer")
 
 RECHECK_SCHEMA = {"type": "object", "properties": {"answer": ANY_JSON}, "required": ["answer"]}
 RECHECK_MAX_TOKENS = 160
@@ -82,24 +101,7 @@ it answers any inputs of these names, not only these. It returns the answer itse
 number, a date as "YYYY-MM-DD", a mapping as a dict.
 
 Examples:
-Task: mean of the price column; inputs: {"table": "item,price\\na,4.50\\nb,2.50\\nc,3"}
-{"formula": "sum(table['price']) / len(table)"}
-Task: kilograms in pounds; inputs: {"kg": 50}
-{"formula": "round(kg * 2.20462, 2)"}
-Task: how many days from start to end?; inputs: {"start": "2023-11-20", "end": "2024-02-03"}
-{"formula": "(date.fromisoformat(end) - date.fromisoformat(start)).days"}
-Task: which day of the week?; inputs: {"day": "2024-07-04"}
-{"formula": "date.fromisoformat(day).strftime('%A')"}
-Task: count the words; inputs: {"text": "Ship the order, then bill it."}
-{"formula": "len(text.split())"}
-Task: the two largest, biggest first; inputs: {"values": [3, 9, 4]}
-{"formula": "sorted(values, reverse=True)[:2]"}
-Task: names of the paid orders; inputs: {"orders": [{"name": "Ana", "paid": true}, {"name": "Li", "paid": false}]}
-{"formula": "[order['name'] for order in orders if order['paid']]"}
-Task: how often each word occurs; inputs: {"words": ["tea", "milk", "tea"]}
-{"formula": "dict(collections.Counter(words))"}
-Task: total amount per city; inputs: {"rows": [{"city": "Oslo", "amount": 3}, {"city": "Lima", "amount": 4}]}
-{"formula": "{city: sum(row['amount'] for row in rows if row['city'] == city) for city in {row['city'] for row in rows}}"}"""
+""" + shown_examples("formula")
 
 FORMULA_SCHEMA = {"type": "object", "properties": {"formula": {"type": "string"}}, "required": ["formula"]}
 
