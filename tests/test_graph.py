@@ -521,16 +521,48 @@ def test_no_formula_outvotes_a_figure_read_off_the_inputs_by_the_author_and_the_
     assert result.route == "error" and rechecker.asked_for_formulas == []
 
 
-def test_a_formula_outvotes_a_count_the_author_and_the_second_opinion_both_worked_out_in_the_head(open_seglam):
+def test_a_formula_outvotes_a_figure_the_author_and_the_second_opinion_both_worked_out_in_the_head(open_seglam):
+    averaging = draft("def solve(table):\n    amounts = [float(line.split(',')[1]) for line in table.strip().split('\\n')[1:]]\n"
+                      "    return sum(amounts) / len(amounts)\n",
+                      [({"table": "id,amount\n1,2\n2,4"}, 3.0), ({"table": "id,amount\n7,5"}, 5.0)], name="mean_amount")
+    averaging.expected_answer = 3.5  # the mean of 1, 2, 3 and 4, worked out in the head
+    table = {"table": "id,amount\n10,1\n11,2\n12,3\n13,4\n"}
+    rechecker = ScriptedRechecker({key(table): "=3.5"},  # a value all the same
+                                  formulas={key(table): "=sum(table['amount']) / len(table)"})
+    seglam, synthesizer = open_seglam([averaging], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("the mean of the amount column", table)
+    assert (result.route, result.answer, len(rechecker.asked), result.model_calls) == ("miss", 2.5, 1, 3)
+    assert "the request: 2.5, not 3.5" in next(s.decision for s in result.trace if s.node == "recheck")
+
+
+def test_a_count_is_put_to_a_formula_before_any_reading(open_seglam):
     counting = draft("def solve(table):\n    return len(table.strip().split('\\n')) - 1\n",
                      [({"table": "id\n1\n2"}, 2), ({"table": "id\n7"}, 1)], name="count_rows")
     counting.expected_answer = 5  # four rows, counted in the head
     table = {"table": "id,vendor\n10,A\n11,B\n12,C\n13,D\n"}
-    rechecker = ScriptedRechecker({key(table): "=5"}, formulas={key(table): "=len(table)"})  # a value all the same
+    rechecker = ScriptedRechecker({key(table): "=5"}, formulas={key(table): "=len(table)"})
+    seglam, synthesizer = open_seglam([counting], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("how many rows", table)
+    # The author's count and a reading in the head miscount alike: the formula, asked first,
+    # settles the request's answer for the code, and no reading is asked.
+    assert (result.route, result.answer, len(rechecker.asked), result.model_calls) == ("miss", 4, 0, 2)
+    decision = next(s.decision for s in result.trace if s.node == "recheck")
+    assert "a formula written apart, '=len(table)', gives the code's answer to every question" in decision
+    assert "the request: 4, not 5" in decision
+
+
+def test_a_formula_asked_first_that_misses_the_codes_answer_leaves_the_readings_to_decide(open_seglam):
+    counting = draft("def solve(table):\n    return len(table.strip().split('\\n')) - 1\n",
+                     [({"table": "id\n1\n2"}, 2), ({"table": "id\n7"}, 1)], name="count_rows")
+    counting.expected_answer = 5
+    table = {"table": "id,vendor\n10,A\n11,B\n12,C\n13,D\n"}
+    rechecker = ScriptedRechecker({key(table): "=len(table)"}, formulas={key(table): "=len(table) + 1"})
     seglam, synthesizer = open_seglam([counting], rechecker=rechecker, max_attempts=1)
     result = seglam.run("how many rows", table)
     assert (result.route, result.answer, len(rechecker.asked), result.model_calls) == ("miss", 4, 1, 3)
-    assert "the request: 4, not 5" in next(s.decision for s in result.trace if s.node == "recheck")
+    assert rechecker.asked_for_formulas == [table]  # asked once, first, never again
+    assert "a formula written first does not side with the code ('=len(table) + 1')" in next(
+        s.decision for s in result.trace if s.node == "recheck")
 
 
 MODE_CODE = ("import re\n\ndef solve(text):\n    words = re.findall(r'[a-z]+', text.lower())\n"
@@ -569,10 +601,13 @@ def test_a_lone_token_gets_worked_examples_with_its_letters_moved(open_seglam):
                      name="valid_email", params={"address": "string"}, returns="boolean")
     rechecker = ScriptedRechecker({key({"address": "chloe.martin@orbital"}): "False",
                                    key({"address": "dimpf.nbsujo@pscjubm.ofu"}): "True",
-                                   key({"address": "ejnqg.octvkp@qtdkvcn.pgv"}): "True"})
+                                   key({"address": "ejnqg.octvkp@qtdkvcn.pgv"}): "True"},
+                                  formulas={key({"address": "chloe.martin@orbital.net"}):
+                                            "=re.fullmatch(r'[^@ ]+@[^@ ]+\\.[a-z]+', address) is not None"})
     seglam, synthesizer = open_seglam([checking], rechecker=rechecker, max_attempts=1)
     result = seglam.run("Could you check whether this email address is valid?", {"address": "chloe.martin@orbital.net"})
-    assert (result.route, result.answer, result.model_calls) == ("miss", True, 4)
+    # A yes or no goes to a formula first; it answers the author's slip and both moved addresses.
+    assert (result.route, result.answer, result.model_calls, len(rechecker.asked)) == ("miss", True, 2, 0)
     assert "test 2: False, not True" in next(s.decision for s in result.trace if s.node == "recheck")
 
 
@@ -587,7 +622,8 @@ def test_a_log_that_never_writes_the_level_asked_for_gets_a_worked_example_that_
     seglam, synthesizer = open_seglam([counting], rechecker=rechecker, max_attempts=1)
     result = seglam.run("How many warnings are in this log, please?", log)
     # Every answer the request's own log gives is 0; the log with a line turned to WARN gives 1.
-    assert (result.route, result.answer, result.model_calls) == ("miss", 0, 3)
+    # A count: the formula is asked first, and answers both.
+    assert (result.route, result.answer, result.model_calls, len(rechecker.asked)) == ("miss", 0, 2, 0)
 
 
 def test_a_formula_that_calls_the_reshape_edit_the_code_calls_settles_the_requests_answer(open_seglam):
@@ -870,12 +906,13 @@ COUNT_ERRORS = "def solve(log):\n    return sum(1 for line in log.split('\\n') i
 
 def test_a_formula_also_answers_the_requests_lines_cut_down_and_those_stand_in_for_missing_tests(open_seglam):
     # The author miscounts the request and its one other test is the request again: too little
-    # evidence. The second opinion's formula settles the request and, at no model call, answers
-    # the log's first and last half of lines: two worked examples the code must match.
+    # evidence. The formula, asked first for a count, settles the request and, at no model call,
+    # answers the log's first and last half of lines: two worked examples the code must match.
     miscounted = draft(COUNT_ERRORS, [({"log": ERROR_LOG}, 2), ({"log": "ERROR a\nINFO b\n"}, 1)],
                        name="count_error_lines", params={"log": "string"})
     miscounted.expected_answer = 3
-    rechecker = ScriptedRechecker({key({"log": ERROR_LOG}): "=sum(1 for line in log.split('\\n') if 'ERROR' in line)"})
+    rechecker = ScriptedRechecker({}, formulas={key({"log": ERROR_LOG}):
+                                                "=sum(1 for line in log.split('\\n') if 'ERROR' in line)"})
     seglam, synthesizer = open_seglam([miscounted], rechecker=rechecker, max_attempts=1)
     result = seglam.run("count the error lines in the log", {"log": ERROR_LOG})
     assert (result.route, result.answer, result.model_calls) == ("miss", 2, 2)

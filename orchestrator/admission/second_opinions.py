@@ -24,8 +24,10 @@ against right code (bench/results/cache-replies-model@all-2fe65dc.jsonl). So the
 and a third opinion is asked: a formula the model must write over the inputs' names
 (Rechecker.write_formula). Where it computes the code's answer on every question, two programs
 written apart agree, and it answers the questions in place of the readings; where it does not,
-it is weighed as a second opinion's formula is. The recheck node applies this; verify then runs
-once more and its verdict stands."""
+it is weighed as a second opinion's formula is. Where the code's answer is itself of such a
+kind (a yes or no, a count, a list or mapping built, an item picked: formula_first), that
+formula is asked first, and where it gives the code's answers no reading is asked at all. The
+recheck node applies this; verify then runs once more and its verdict stands."""
 from __future__ import annotations
 
 import ast
@@ -66,8 +68,17 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     # The request's own answer first: unsettled, it fails the draft whatever the rest says.
     disputes = sorted(questions.disputes, key=lambda dispute: dispute.test is not None)
     asked = [(dispute.inputs, dispute) for dispute in disputes] + [(inputs, None) for inputs in examples]
-    opinions, formula, failing, against = [], None, False, False
-    for inputs, dispute in asked[:settings.max_second_opinions]:  # in turn, until a formula answers them all
+    opinions, formula, failing, against, confirmed = [], None, False, False, False
+    # Where the code's answer is of a kind the 1.5B gets wrong in its head, the formula comes
+    # first: asked after the readings, it outvoted them in every such kind, a call or two later
+    # (valid_email, distinct_vendors, records_to_map: bench/results/cache-replies-model@all-3117044.jsonl).
+    third = (rechecker.write_formula(request.task, request.inputs)
+             if formula_first(draft, request, sandbox, settings) else None)
+    calls, readings = (third.model_calls, settings.max_second_opinions - 1) if third else (0, settings.max_second_opinions)
+    confirming = third and confirming_formula(third, request.inputs, asked, draft, sandbox, settings, request.namespace)
+    if confirming:
+        formula, confirmed, readings = confirming, True, 0
+    for inputs, dispute in asked[:readings]:  # in turn, until a formula answers them all
         opinions.append(in_the_codes_case(rechecker.work_out(request.task, inputs), request, inputs, dispute, draft,
                                           sandbox, settings))
         formula = formula_for_all(opinions[-1], inputs, asked, sandbox, settings, request.namespace)
@@ -79,14 +90,18 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
                                                             request.namespace)
         if formula or failing or against:
             break
-    calls, notes, worked, doubtful = sum(opinion.model_calls for opinion in opinions), [], [], set()
-    if formula and not against:
+    calls += sum(opinion.model_calls for opinion in opinions)
+    notes, worked, doubtful = [], [], set()
+    if confirmed:
+        notes.append(f"a formula written apart, {formula!r}, gives the code's answer to every question")
+    if formula and not against and not confirmed:
         against = formula_contested(formula, asked, draft, sandbox, settings, request.namespace)
-    confirmed, third_formula = False, False
-    if against and len(opinions) < settings.max_second_opinions:
-        third = rechecker.write_formula(request.task, request.inputs)
-        calls += third.model_calls
-        confirming = confirming_formula(third, request.inputs, asked, draft, sandbox, settings, request.namespace)
+    third_formula = False
+    if against and (third or len(opinions) < settings.max_second_opinions):
+        if third is None:
+            third = rechecker.write_formula(request.task, request.inputs)
+            calls += third.model_calls
+            confirming = confirming_formula(third, request.inputs, asked, draft, sandbox, settings, request.namespace)
         if confirming:
             notes.append(f"a formula written apart, {confirming!r}, gives the code's answer to every question, "
                          f"against the second opinion's {opinions[-1].answer!r}")
@@ -99,6 +114,9 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
             third_formula = formula is not None
             notes.append(f"a formula written apart does not side with the code "
                          f"({third.reason or repr(third.answer)})")
+    elif third and not confirmed:
+        notes.append(f"a formula written first does not side with the code ({third.reason or repr(third.answer)}), "
+                     "and no reading against the code needs outvoting: the readings decide")
     if not formula and len(opinions) < len(asked):
         why = (f"the formula {opinions[-1].answer!r} fails where it was asked, and the model writes one formula "
                "for every question" if failing else "an answer against the code that no formula outvoted" if against
@@ -173,6 +191,21 @@ class Worked:
     answer: JSON  # as the model wrote it, maybe an "=" expression
     value: JSON
     dispute: Dispute | None = None
+
+
+def formula_first(draft: Draft, request: Request, sandbox: Sandbox, settings: Settings) -> bool:
+    """Whether the code's answer to the request is of a kind the 1.5B works out badly in its
+    head and well as a formula: a yes or no, a count (a whole number), a list or mapping it
+    builds, an item it picks from a list ("pallet B7" read as the last of ["pallet B7",
+    "PO-7781"]). A text or figure it reads off the inputs, a date or a conversion it computes
+    from the figures it reads, stay with the readings, which get those right
+    (bench/results/second_opinions.md)."""
+    got, ran = code_answer(draft, request.inputs, None, sandbox, settings, request.namespace)
+    if not ran or got is None:
+        return False
+    if isinstance(got, (bool, int, list, dict)):
+        return True  # a count too where its figure stands in the inputs: 0 in "10:00:00" counts nothing
+    return any(isinstance(value, list) and got in value for value in request.inputs.values())
 
 
 def general_formula(answer: JSON, inputs: dict[str, JSON]) -> str | None:
