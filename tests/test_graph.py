@@ -579,7 +579,25 @@ def test_a_second_answer_that_differs_from_lower_casing_code_only_in_case_agrees
     seglam, synthesizer = open_seglam([mode], rechecker=rechecker, max_attempts=1)
     result = seglam.run("most common word in the text", text)
     assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", "invoice", 1)
-    assert "test 1: 'this', not 'test'" in next(s.decision for s in result.trace if s.node == "recheck")
+    decision = next(s.decision for s in result.trace if s.node == "recheck")
+    assert "test 1: 'this', not 'test'" in decision
+    # Settled for the code, test 1 is the second test on other data the draft lacked: the
+    # worked examples are not asked.
+    assert (result.model_calls, len(rechecker.asked)) == (2, 1)
+    assert "2 question(s) not asked: the tests settled and the examples answered make up" in decision
+
+
+def test_worked_examples_are_asked_until_they_make_up_the_tests_the_draft_lacks(open_seglam):
+    mode = draft(MODE_CODE, [({"text": "This is a test. This is a test."}, "test")],
+                 name="most_common_word", params={"text": "string"}, returns="string")
+    text = {"text": "Payment invoice. Delivery invoice at server invoice invoice."}
+    rechecker = ScriptedRechecker({key({"text": "This is a test. This is a test."}): "This",
+                                   key({"text": "Payment invoice."}): "Payment",
+                                   key({"text": "Delivery invoice at server invoice invoice."}): "invoice"})
+    seglam, synthesizer = open_seglam([mode], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("most common word in the text", text)
+    # Two tests short: the settled test makes up one, the first worked example the other.
+    assert (result.route, result.answer, result.model_calls, len(rechecker.asked)) == ("miss", "invoice", 3, 2)
 
 
 def test_a_task_that_names_a_letter_case_keeps_the_case_of_a_second_answer(open_seglam):

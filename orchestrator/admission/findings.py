@@ -202,6 +202,9 @@ class Findings:
     disputes: list[Dispute] = field(default_factory=list)
     # Problems that tests on other data would settle: too few of them, or all with one answer.
     wants_other_data: int = 0
+    # How many more tests on other data would do, when too few is the only want of them (not
+    # all with one answer, where a worked example must also answer otherwise); else None.
+    tests_short: int | None = None
     # Tests (by place) that prove nothing either way, to leave out of what is stored.
     left_out: list[int] = field(default_factory=list)
 
@@ -298,11 +301,13 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
                               f"the request proves nothing): write {needed} or more with other data")
         if could_have_evidence(len(evidence), found.disputes, request) >= needed:
             found.wants_other_data += 1
+            found.tests_short = needed - len(evidence)
     answers = {json.dumps(test.expected, sort_keys=True) for test in evidence} | {json.dumps(answer, sort_keys=True)}
     if evidence and len(answers) == 1:
         found.problems.append(f"every test and the request expect the same answer {answer!r}, so a procedure that "
                               "ignores its inputs would pass: add a test whose answer differs")
         found.wants_other_data += 1
+        found.tests_short = None
     return found
 
 

@@ -40,7 +40,7 @@ from sandbox import Sandbox, SandboxError
 from ..prompts.rechecker import Dispute, Opinion, Questions, Rechecker
 from ..settings import Settings
 from ..types import JSON, Draft, ProcedureTest, Request
-from .answers import FIGURE, same_reading
+from .answers import FIGURE, same_answer, same_reading
 from .derived_inputs import derived_inputs
 from .findings import states
 from .lifting import Lifted, lift
@@ -78,7 +78,13 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     confirming = third and confirming_formula(third, request.inputs, asked, draft, sandbox, settings, request.namespace)
     if confirming:
         formula, confirmed, readings = confirming, True, 0
+    enough = False
     for inputs, dispute in asked[:readings]:  # in turn, until a formula answers them all
+        # Worked examples only while the draft still lacks tests on other data: the disputed
+        # tests settled for the code may make them up (the 1.5B's most common word: 2 calls, not 4).
+        enough = dispute is None and makes_up(questions.tests_short, asked, opinions, draft, request, sandbox, settings)
+        if enough:
+            break
         opinions.append(in_the_codes_case(rechecker.work_out(request.task, inputs), request, inputs, dispute, draft,
                                           sandbox, settings))
         formula = formula_for_all(opinions[-1], inputs, asked, sandbox, settings, request.namespace)
@@ -120,7 +126,8 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     if not formula and len(opinions) < len(asked):
         why = (f"the formula {opinions[-1].answer!r} fails where it was asked, and the model writes one formula "
                "for every question" if failing else "an answer against the code that no formula outvoted" if against
-               else f"at most {settings.max_second_opinions} second opinions a draft")
+               else "the tests settled and the examples answered make up the tests on other data it lacked"
+               if enough else f"at most {settings.max_second_opinions} second opinions a draft")
         notes.append(f"{len(asked) - len(opinions)} question(s) not asked: {why}")
     if formula:
         # A program beats a reading done in the head on every question, the ones asked before too:
@@ -191,6 +198,29 @@ class Worked:
     answer: JSON  # as the model wrote it, maybe an "=" expression
     value: JSON
     dispute: Dispute | None = None
+
+
+def makes_up(short: int | None, asked: list[tuple[dict[str, JSON], Dispute | None]], opinions: list[Opinion],
+             draft: Draft, request: Request, sandbox: Sandbox, settings: Settings) -> bool:
+    """Whether the answers worked out so far make up the `short` tests on other data the draft
+    lacks: disputed tests whose second answer is the code's, which settle so, and worked
+    examples the code answers. One must answer otherwise than the request, or every test would
+    share its answer and a constant pass. `short` None: never (all examples are asked)."""
+    if short is None:
+        return False
+    tolerance = settings.model_numbers_rel_tol
+    requests_answer, _ = code_answer(draft, request.inputs, None, sandbox, settings, request.namespace)
+    gained, varied = 0, False
+    for (inputs, dispute), opinion in zip(asked, opinions):
+        if dispute is not None and dispute.test is None:
+            continue  # the request's own answer is no test on other data
+        value, problem = worked_value(opinion, draft.returns, sandbox, settings, request.namespace, inputs)
+        got, ran = code_answer(draft, inputs, dispute, sandbox, settings, request.namespace)
+        if problem or not ran or value is None or not same_reading(value, got, rel_tol=tolerance):
+            continue
+        gained += 1
+        varied = varied or not same_answer(got, requests_answer)
+    return gained >= short and varied
 
 
 def formula_first(draft: Draft, request: Request, sandbox: Sandbox, settings: Settings) -> bool:

@@ -130,6 +130,10 @@ class Questions:
 
     disputes: list[Dispute]
     worked_examples: bool
+    # Tests on other data the draft still lacks, when that is all it lacks of them: worked
+    # examples are asked only until the disputed tests settled for the code and the examples
+    # the code answers make these up. None: every worked example is asked.
+    tests_short: int | None = None
 
 
 @dataclass

@@ -40,7 +40,8 @@ def verify(state: State, runtime: Runtime[Context]):
     draft, found = assessed[chosen]
     which = f"draft {chosen + 1} of {len(assessed)}: " if len(assessed) > 1 else ""
     if found.settleable and second_opinion:
-        questions = Questions(found.disputes, worked_examples=found.wants_other_data > 0)
+        questions = Questions(found.disputes, worked_examples=found.wants_other_data > 0,
+                              tests_short=found.tests_short)
         return ({"draft": draft, "alternatives": [], "questions": questions},
                 f"{which}{found.problems[0]}; asking for a second opinion")
     if found.problems:
