@@ -42,11 +42,11 @@ ALLOWED = (
     "re", "json", "math", "cmath", "datetime", "time", "statistics", "collections",
     "itertools", "functools", "decimal", "fractions", "csv", "string", "textwrap",
     "unicodedata", "heapq", "bisect", "io", "html", "base64", "urllib.parse", "extract",
-    "reshape",
+    "reshape", "validate",
 )
 
 # Allowed modules of seglam's own, by the name a procedure imports them under.
-OWN = {"extract": "sandbox.extract", "reshape": "sandbox.reshape"}
+OWN = {"extract": "sandbox.extract", "reshape": "sandbox.reshape", "validate": "sandbox.validate"}
 
 # Imported by C code in the allowed modules (datetime.strptime), never by a procedure: a
 # procedure cannot even spell a name that starts with "_".
@@ -71,6 +71,7 @@ def load() -> dict[str, types.ModuleType]:
     modules["time"].strftime("%Y")
     modules["re"].compile(r"\d+(?:\.\d+)?").findall("1.5")
     modules["unicodedata"].normalize("NFKC", "x")
+    modules["validate"].warm()
     load_text_codecs()
     return modules
 

@@ -284,6 +284,19 @@ def test_inputs_that_name_fields_of_another_inputs_records_are_pointed_out():
     assert "field names" not in unrelated and "reshape" not in unrelated
 
 
+@pytest.mark.parametrize("task", ["Could you check whether this IBAN is valid, please?", "IBAN-Prüfziffer prüfen",
+                                  "is this credit card number valid", "check the VAT number"])
+def test_a_task_about_an_identifier_with_check_digits_is_offered_their_rules(task):
+    from orchestrator.prompts.rechecker import describe_task
+    assert "You may also import validate: validate.iban(text)" in describe_request(Request(task, {"text": "x"}), Retrieved())
+    assert "A formula may call validate: validate.iban(text)" in describe_task(task, {"text": "x"})
+
+
+@pytest.mark.parametrize("task", ["montant de la TVA de la facture", "the VAT of the invoice", "USt-Betrag der Rechnung"])
+def test_a_tax_amount_is_no_identifier(task):
+    assert "validate" not in describe_request(Request(task, {"invoice": "x"}), Retrieved())
+
+
 def test_a_second_opinion_is_told_the_tasks_reading_and_where_reshape_was_offered():
     from orchestrator.prompts.rechecker import describe_task
     asked = describe_task("Felder entfernen", {"records": [{"id": 1, "name": "A"}], "fields": ["name"]})

@@ -3,6 +3,7 @@ of the answers a model or a procedure may give."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..types import JSON
@@ -57,3 +58,21 @@ RESHAPE_FUNCTIONS = ("reshape.drop_fields(records, names) removes the named fiel
                      "reshape.keep_fields(records, names) keeps only them, reshape.rename_keys(records, mapping) "
                      "renames each field named in mapping to its value there; each returns new records")
 RESHAPE = f"You may also import reshape: {RESHAPE_FUNCTIONS}."
+
+
+# Tasks about an identifier that carries check digits. Asked whether an IBAN is valid, the 1.5B
+# wrote a pattern for its layout and left the check digits out, in every model run (iban_valid):
+# the rule comes ready-made (sandbox/validate.py). A tax amount ("montant de la TVA", "VAT") is
+# no identifier: only a VAT number is.
+CHECKED_IDENTIFIER = re.compile(
+    r"\b(iban|isbn|ean|gtin|barcode|card number|credit card|kreditkarten?\w*|carte (bancaire|de cr[ée]dit)|"
+    r"vat (number|id|no)|ust-?id\w*|num[ée]ro de tva|tva intracommunautaire)\b", re.I)
+VALIDATE_FUNCTIONS = ("validate.iban(text), validate.card_number(text), validate.isbn(text), validate.ean(text) "
+                      "and validate.vat_number(text) each return True when the identifier written in text (spaces "
+                      "and dashes allowed) is valid, its check digits included, else False")
+VALIDATE = f"You may also import validate: {VALIDATE_FUNCTIONS}."
+
+
+def identifier_checks(task: str) -> list[str]:
+    """Where the task is about an identifier with check digits, the line that offers their rules."""
+    return [VALIDATE] if CHECKED_IDENTIFIER.search(task) else []

@@ -36,7 +36,7 @@ from engine.base import Engine, EngineError
 
 from ..admission.worked_answers import PREFIX
 from ..matching.intent_terms import task_reading
-from .common import ANY_JSON, RESHAPE_FUNCTIONS, field_names, preview
+from .common import ANY_JSON, RESHAPE_FUNCTIONS, VALIDATE_FUNCTIONS, field_names, identifier_checks, preview
 from ..types import JSON
 
 # Worked examples for both prompts, one list so that the two stay in step: (task, its inputs as
@@ -163,9 +163,10 @@ def describe_task(task: str, inputs: dict[str, JSON]) -> str:
     shown = {name: preview(value) if isinstance(value, str) else value for name, value in inputs.items()}
     reading = task_reading(task)
     said = f" (its words say: {reading})" if reading else ""
-    # Where the draft was offered reshape, a formula may call it too: two calls written apart
+    # Where the draft was offered reshape or validate, a formula may call it too: two calls apart
     # that choose the same edit agree on the one thing such code decides.
     offered = f"\nA formula may call reshape: {RESHAPE_FUNCTIONS}." if field_names(inputs) else ""
+    offered += f"\nA formula may call validate: {VALIDATE_FUNCTIONS}." if identifier_checks(task) else ""
     return f"Task: {task}{said}; inputs: {json.dumps(shown, ensure_ascii=False)}{offered}"
 
 

@@ -25,7 +25,7 @@ from ..admission.findings import LIST_HEAD_ITEMS
 from ..admission.worked_answers import closing_brackets
 from ..matching.intent_terms import task_reading
 from ..settings import Settings
-from .common import ANY_JSON, field_names, preview, returns_schema
+from .common import ANY_JSON, field_names, identifier_checks, preview, returns_schema
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
 from ..types import Draft, Procedure, ProcedureTest, Request, json_type
 
@@ -209,6 +209,7 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
         lines.append(preview(value))
     lines += [module_named(name) for name in request.inputs if name in MODULES]
     lines += field_names(request.inputs)
+    lines += identifier_checks(request.task)
     if retrieved.examples:
         lines += ["", "Cached procedures for similar tasks (for reference; they may not fit this task):"]
         for example in retrieved.examples:
