@@ -569,15 +569,21 @@ MODE_CODE = ("import re\n\ndef solve(text):\n    words = re.findall(r'[a-z]+', t
              "    return max(words, key=words.count)\n")
 
 
-def test_a_second_answer_that_differs_from_lower_casing_code_only_in_case_agrees_with_it(open_seglam):
-    mode = draft(MODE_CODE, [({"text": "This is a test. This is a test."}, "test"), ({"text": "b a a"}, "a")],
-                 name="most_common_word", params={"text": "string"}, returns="string")
-    text = {"text": "Payment invoice. Delivery invoice at server invoice invoice."}
+def most_common_word(open_seglam, tests: list[tuple[dict, object]]):
+    """The request for the most common word, drafted as MODE_CODE with these tests, and a second
+    opinion that reads each question's text as written."""
+    mode = draft(MODE_CODE, tests, name="most_common_word", params={"text": "string"}, returns="string")
     rechecker = ScriptedRechecker({key({"text": "This is a test. This is a test."}): "This",
                                    key({"text": "Payment invoice."}): "Payment",
                                    key({"text": "Delivery invoice at server invoice invoice."}): "invoice"})
     seglam, synthesizer = open_seglam([mode], rechecker=rechecker, max_attempts=1)
-    result = seglam.run("most common word in the text", text)
+    result = seglam.run("most common word in the text", {"text": "Payment invoice. Delivery invoice at server invoice invoice."})
+    return result, rechecker, synthesizer
+
+
+def test_a_second_answer_that_differs_from_lower_casing_code_only_in_case_agrees_with_it(open_seglam):
+    result, rechecker, synthesizer = most_common_word(
+        open_seglam, [({"text": "This is a test. This is a test."}, "test"), ({"text": "b a a"}, "a")])
     assert (result.route, result.answer, len(synthesizer.calls)) == ("miss", "invoice", 1)
     decision = next(s.decision for s in result.trace if s.node == "recheck")
     assert "test 1: 'this', not 'test'" in decision
@@ -588,14 +594,7 @@ def test_a_second_answer_that_differs_from_lower_casing_code_only_in_case_agrees
 
 
 def test_worked_examples_are_asked_until_they_make_up_the_tests_the_draft_lacks(open_seglam):
-    mode = draft(MODE_CODE, [({"text": "This is a test. This is a test."}, "test")],
-                 name="most_common_word", params={"text": "string"}, returns="string")
-    text = {"text": "Payment invoice. Delivery invoice at server invoice invoice."}
-    rechecker = ScriptedRechecker({key({"text": "This is a test. This is a test."}): "This",
-                                   key({"text": "Payment invoice."}): "Payment",
-                                   key({"text": "Delivery invoice at server invoice invoice."}): "invoice"})
-    seglam, synthesizer = open_seglam([mode], rechecker=rechecker, max_attempts=1)
-    result = seglam.run("most common word in the text", text)
+    result, rechecker, _ = most_common_word(open_seglam, [({"text": "This is a test. This is a test."}, "test")])
     # Two tests short: the settled test makes up one, the first worked example the other.
     assert (result.route, result.answer, result.model_calls, len(rechecker.asked)) == ("miss", "invoice", 3, 2)
 
