@@ -66,7 +66,7 @@ def warm() -> None:
         _iban._get_cc_module(country)
     for country in sorted(_vat.MEMBER_STATES) + ["el", "eu"]:
         _vat._get_cc_module(country)
-    for database in ("iban", "be/banks", "isbn"):  # the data files those modules read (stdnum 2.2)
+    for database in ("iban", "be/banks", "isbn", "at/postleitzahl"):  # what those modules read (stdnum 2.2)
         numdb.get(database)
     iban("GB82 WEST 1234 5698 7654 32")
     vat_number("DE136695976")

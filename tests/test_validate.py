@@ -53,3 +53,20 @@ def test_only_the_named_checks_are_offered(sandbox):
     code = "import validate\n\n\ndef solve(text):\n    return validate.warm()\n"
     with pytest.raises(Violation, match="validate.warm is not available to procedures"):
         sandbox.run(code, {"text": ""})
+
+
+def test_every_data_file_the_imported_rules_read_is_loaded_before_confinement():
+    # A newer stdnum may read another file on first use: inside the worker that is EPERM.
+    import re
+    import sys
+
+    from sandbox import validate
+    from stdnum import numdb
+
+    validate.warm()
+    wanted = set()
+    for name, module in list(sys.modules.items()):
+        if name.startswith("stdnum") and getattr(module, "__file__", None):
+            with open(module.__file__, encoding="utf-8") as source:
+                wanted |= set(re.findall(r"numdb\.get\('([^']+)'\)", source.read()))
+    assert wanted and wanted <= set(numdb._open_databases)
