@@ -657,6 +657,42 @@ def test_a_formula_that_calls_the_reshape_edit_the_code_calls_settles_the_reques
     assert (result.route, result.answer) == ("miss", [{"status": "open"}, {"status": "shipped"}, {"status": "open"}])
 
 
+RENAMING_RECORDS = [{"id": 7, "name": "Anna", "status": "open"}, {"id": 8, "name": "Luis", "status": "shipped"},
+                    {"id": 9, "name": "Mei", "status": "open"}]
+
+
+def renaming_run(open_seglam, stated_head: list):
+    """A key mapping coded as the 1.5B coded it (the mapped key dropped), its one test's answer
+    stated by its head (cut at the answer's length cap), and a formula written apart that renames."""
+    dropping = draft("def solve(records, mapping):\n    return [{k: v for k, v in r.items() if k not in mapping} "
+                     "for r in records]\n",
+                     [({"records": RENAMING_RECORDS[:2], "mapping": {"name": "full_name"}}, stated_head)],
+                     name="apply_key_mapping", params={"records": "array", "mapping": "object"}, returns="array")
+    dropping.expected_answer = RENAMING_RECORDS  # the author copied the records unchanged
+    inputs = {"records": RENAMING_RECORDS, "mapping": {"name": "full_name"}}
+    renamed = [{("full_name" if k == "name" else k): v for k, v in r.items()} for r in RENAMING_RECORDS]
+    rechecker = ScriptedRechecker({key(inputs): renamed},  # read in the head: against the code
+                                  formulas={key(inputs): "=reshape.rename_keys(records, mapping)"})
+    seglam, _ = open_seglam([dropping], rechecker=rechecker, max_attempts=1)
+    return seglam.run("apply the key mapping to each record", inputs)
+
+
+def test_a_test_stated_by_one_whole_record_is_a_reading_that_lifts_the_formula(open_seglam):
+    result = renaming_run(open_seglam, [{"id": 7, "full_name": "Anna", "status": "open"}])
+    assert result.route == "miss"
+    assert result.answer == [{"id": 7, "full_name": "Anna", "status": "open"},
+                             {"id": 8, "full_name": "Luis", "status": "shipped"},
+                             {"id": 9, "full_name": "Mei", "status": "open"}]
+    assert "solve() lifted from it (result = reshape.rename_keys(records, mapping))" in next(
+        s.decision for s in result.trace if s.node == "recheck")
+
+
+def test_one_figure_at_the_head_of_a_list_is_no_reading_to_lift_by(open_seglam):
+    # The same run with the test stated as one record's id alone: no whole record agrees.
+    result = renaming_run(open_seglam, [7])
+    assert result.route == "error"
+
+
 def backwards_conversion_draft():
     """Celsius to Fahrenheit as the 1.5B writes it: the right answers expected, the formula of
     the other direction coded."""
