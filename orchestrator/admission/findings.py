@@ -73,10 +73,10 @@ def states(stated, answer, rel_tol: float) -> bool:
     return same_answer(stated, answer, rel_tol=rel_tol) or heads_list(stated, answer, rel_tol)
 
 
-def heads_list(stated, answer, rel_tol: float) -> bool:
-    """Whether the author stated a list answer by its first LIST_HEAD_ITEMS items (or more) and the
+def heads_list(stated, answer, rel_tol: float, least: int = LIST_HEAD_ITEMS) -> bool:
+    """Whether the author stated a list answer by its first `least` items (or more) and the
     code's longer list begins with exactly those."""
-    return (isinstance(stated, list) and isinstance(answer, list) and LIST_HEAD_ITEMS <= len(stated) < len(answer)
+    return (isinstance(stated, list) and isinstance(answer, list) and least <= len(stated) < len(answer)
             and same_answer(stated, answer[:len(stated)], rel_tol=rel_tol))
 
 

@@ -42,7 +42,7 @@ from ..settings import Settings
 from ..types import JSON, Draft, ProcedureTest, Request
 from .answers import FIGURE, same_answer, same_reading
 from .derived_inputs import derived_inputs
-from .findings import states
+from .findings import heads_list, states
 from .lifting import Lifted, lift
 from .worked_answers import PREFIX, NotAnExpression, compute, expression_body, is_expression, read_as_returned
 
@@ -310,9 +310,8 @@ def reads_as(stated: JSON, answer: JSON, tolerance: float) -> bool:
     1.5B stated one record of four, renamed right, over code that dropped the key
     (bench/results/cache-replies-model@all-52d9f25.jsonl). A whole record is a reading; one
     number at the head of a list is not, and needs the usual two items."""
-    return states(stated, answer, tolerance) or (
-        isinstance(stated, list) and len(stated) == 1 and isinstance(stated[0], dict) and bool(stated[0])
-        and isinstance(answer, list) and len(answer) > 1 and same_answer(stated[0], answer[0], rel_tol=tolerance))
+    one_record = isinstance(stated, list) and len(stated) == 1 and isinstance(stated[0], dict) and bool(stated[0])
+    return states(stated, answer, tolerance) or (one_record and heads_list(stated, answer, tolerance, least=1))
 
 
 def code_answer(draft: Draft, inputs: dict[str, JSON], dispute: Dispute | None, sandbox: Sandbox, settings: Settings,
