@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from orchestrator import BadRequest, Settings
+from orchestrator.admission.derived_inputs import derived_inputs
 from orchestrator.types import Draft, ProcedureTest
 from scripted import ScriptedRechecker, draft
 
@@ -311,6 +312,31 @@ def test_expected_answers_written_as_arithmetic_are_computed_and_stored_as_value
     assert (result.route, result.answer) == ("miss", 14.75)
     stored = seglam.procedures.get(result.procedure_id, "default")
     assert [test.expected for test in stored.tests] == [pytest.approx(4030.13), 1.0, 0]
+
+
+def test_a_draft_over_a_table_asked_for_no_tests_is_admitted_on_the_tables_rows_cut_down(open_seglam):
+    summed = draft(SUM_CODE, [], name="sum_amount")  # over rows of data no tests are asked for
+    table = {"table": "id,amount\n1,10.5\n2,4.25\n3,1.25\n4,2\n5,7\n"}
+    summed.expected_answer = "=10.5 + 4.25 + 1.25 + 2 + 7"
+    cut_down = derived_inputs(table, cut_lines=True)[0]
+    # asked of the table cut down, the second opinion writes an expression that answers every question
+    rechecker = ScriptedRechecker({key(cut_down): "=sum(table['amount'])"})
+    seglam, _ = open_seglam([summed], rechecker=rechecker, max_attempts=1)
+    result = seglam.run("Sum the amount column", table)
+    assert (result.route, result.answer, result.model_calls) == ("miss", 25.0, 2)
+    decision = next(s.decision for s in result.trace if s.node == "verify")
+    assert "it has no tests (none asked" in decision and "asking for a second opinion" in decision
+    recheck = next(s.decision for s in result.trace if s.node == "recheck")
+    assert recheck.count("worked example answered") == 2
+
+
+def test_without_a_second_opinion_a_draft_with_no_tests_is_not_admitted(open_seglam):
+    summed = draft(SUM_CODE, [], name="sum_amount")
+    summed.expected_answer = 25.0
+    seglam, _ = open_seglam([summed], max_attempts=1)
+    result = seglam.run("Sum the amount column", {"table": "id,amount\n1,10.5\n2,4.25\n3,1.25\n4,2\n5,7\n"})
+    assert result.route == "error" and "it has no tests (none asked" in result.error
+    assert seglam.procedures.list() == []
 
 
 def test_an_expected_answer_that_is_not_arithmetic_the_sandbox_allows_sends_the_model_back(open_seglam):

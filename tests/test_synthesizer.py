@@ -231,6 +231,24 @@ def test_the_reply_budget_grows_with_the_records_an_answer_restates_and_test_lis
         jsonschema.validate([1, 2, 3, 4, 5], test_inputs["records"])
 
 
+@pytest.mark.parametrize("inputs, restated", [
+    ({"records": RECORDS[:5], "mapping": {"name": "title"}}, ["records"]),
+    ({"order": {"id": "SO-1", "lines": [{"sku": f"SKU-{n}", "qty": n, "unit_price": 9.5} for n in range(4)]}}, ["order"]),
+    ({"table": "id,vendor,amount\n" + "".join(f"{n},Vendor {n},{n * 3.5}\n" for n in range(8))}, ["table"]),
+    ({"items": ["apple", "banana", "cherry"]}, []),  # a short list: a test of its own is short too
+    ({"records": [{"id": 1}]}, []),  # one small record: as short as a test's text may be
+    ({"invoice": "ACME\nInvoice 7\nTotal 12.50 EUR\n" * 5}, []),  # a document: tests make up short ones
+])
+def test_over_rows_of_data_a_reply_writes_no_tests_and_is_told_so(inputs, restated):
+    engine = ScriptedEngine(REPLY)
+    EngineSynthesizer(engine).synthesize(Request("do the task", inputs), Retrieved(), [])
+    (messages, schema) = engine.seen[-1]
+    tests = schema["properties"]["tests"]
+    assert tests["minItems"] == tests["maxItems"] == (0 if restated else TESTS_PER_REPLY)
+    told = "The JSON's tests stay empty ([])" in messages[1]["content"]
+    assert told == bool(restated) and all(f"`{name}`" in messages[1]["content"] for name in restated)
+
+
 def test_an_answer_is_asked_for_by_its_first_items_and_no_longer_than_the_requests_texts():
     engine = ScriptedEngine(REPLY)
     records = Request("Rename the keys of each record by the mapping", {"records": RECORDS, "mapping": {"name": "title"}})

@@ -22,12 +22,12 @@ from sandbox.modules import ALLOWED as MODULES
 from ..storage.knowledge import Passage
 from ..admission.contracts import stated_contract
 from ..admission.findings import LIST_HEAD_ITEMS
-from ..admission.worked_answers import closing_brackets
+from ..admission.worked_answers import closing_brackets, is_table
 from ..matching.intent_terms import task_reading
 from ..settings import Settings
 from .common import ANY_JSON, field_names, identifier_checks, preview, returns_schema
 from .synthesis_tools import GUIDANCE, MAX_TOOL_CALLS, SynthesisTools, ToolLoop
-from ..types import Draft, Procedure, ProcedureTest, Request, json_type
+from ..types import JSON, Draft, Procedure, ProcedureTest, Request, json_type
 
 RETURN_TYPES = ["string", "number", "integer", "boolean", "array", "object"]
 
@@ -210,6 +210,10 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
     lines += [module_named(name) for name in request.inputs if name in MODULES]
     lines += field_names(request.inputs)
     lines += identifier_checks(request.task)
+    restated = restated_inputs(request)
+    if restated:
+        lines.append(f"The JSON's tests stay empty ([]): tests would only restate {' and '.join(f'`{name}`' for name in restated)}; "
+                     "seglam checks the code on the request's data cut down instead.")
     if retrieved.examples:
         lines += ["", "Cached procedures for similar tasks (for reference; they may not fit this task):"]
         for example in retrieved.examples:
@@ -289,6 +293,28 @@ EXPECTED_SCHEMA = {"anyOf": [{"type": "number"}, {"type": "string", "maxLength":
                              {"type": "object"}]}
 
 
+def restated_inputs(request: Request) -> list[str]:
+    """The inputs a test could only restate: rows of data (a list of records, an object, a CSV
+    table) longer than a test's text may be. Over such inputs the 1.5B copied the request's rows
+    into both tests, or wrote expected answers that were wrong, in all 12 such kinds of a model run
+    (bench/results/cache-replies-model@all-0be5192.jsonl): half of each reply, up to 500 tokens
+    (a minute here), and never the evidence that admitted the code; the request's data cut down
+    (admission/derived_inputs.py), answered by a second opinion, was."""
+    def rows(value: JSON) -> bool:
+        if isinstance(value, str):
+            return is_table(value)
+        return isinstance(value, dict) or (isinstance(value, list) and any(isinstance(item, dict) for item in value))
+
+    return [name for name, value in request.inputs.items()
+            if rows(value) and len(value if isinstance(value, str) else json.dumps(value)) > TEST_TEXT_CHARS]
+
+
+def tests_asked(request: Request) -> int:
+    """How many tests a reply for this request writes: none over rows of data it could only
+    restate (restated_inputs), else TESTS_PER_REPLY."""
+    return 0 if restated_inputs(request) else TESTS_PER_REPLY
+
+
 def answer_schema(request: Request) -> dict[str, Any]:
     longest_text = max([len(value) for value in request.inputs.values() if isinstance(value, str)], default=0)
     # Unbounded beside a longer text: llama.cpp's grammar spells a length limit out as nested
@@ -299,9 +325,11 @@ def answer_schema(request: Request) -> dict[str, Any]:
                       {"type": "object"}]}
 
 
-def reply_schema(params: dict[str, str], answer: dict[str, Any] = ANY_JSON) -> dict[str, Any]:
-    """The JSON the model must produce; test inputs are constrained to the request's own names
-    and types, so a test can never call solve() with the wrong arguments."""
+def reply_schema(params: dict[str, str], answer: dict[str, Any] = ANY_JSON,
+                 tests: int = TESTS_PER_REPLY) -> dict[str, Any]:
+    """The JSON the model must produce, with exactly `tests` tests; test inputs are constrained
+    to the request's own names and types, so a test can never call solve() with the wrong
+    arguments."""
     return {
         "type": "object",
         "properties": {
@@ -313,8 +341,8 @@ def reply_schema(params: dict[str, str], answer: dict[str, Any] = ANY_JSON) -> d
             "answer": answer,
             "tests": {
                 "type": "array",
-                "minItems": TESTS_PER_REPLY,
-                "maxItems": TESTS_PER_REPLY,
+                "minItems": tests,
+                "maxItems": tests,
                 "items": {
                     "type": "object",
                     "properties": {"inputs": inputs_schema(params), "expected": EXPECTED_SCHEMA},
@@ -442,7 +470,8 @@ class EngineSynthesizer:
             messages[1]["content"] += f"\n{GUIDANCE}"
         prompt_sha = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
         budget = reply_budget(self.max_tokens, request)
-        chat = {"schema": reply_schema(params, answer_schema(request)), "max_tokens": budget, "code_block": "python"}
+        chat = {"schema": reply_schema(params, answer_schema(request), tests_asked(request)), "max_tokens": budget,
+                "code_block": "python"}
         model = getattr(self.engine, "model_id", None)
         loop = ToolLoop(self.engine, tools, self.max_tool_calls)
         try:
