@@ -17,6 +17,7 @@ from orchestrator.prompts.synthesizer import (
     param_types,
     preview,
     reply_schema,
+    restated_inputs,
 )
 from orchestrator.types import Request
 
@@ -239,14 +240,13 @@ def test_the_reply_budget_grows_with_the_records_an_answer_restates_and_test_lis
     ({"records": [{"id": 1}]}, []),  # one small record: as short as a test's text may be
     ({"invoice": "ACME\nInvoice 7\nTotal 12.50 EUR\n" * 5}, []),  # a document: tests make up short ones
 ])
-def test_over_rows_of_data_a_reply_writes_no_tests_and_is_told_so(inputs, restated):
+def test_over_rows_of_data_a_reply_writes_no_tests(inputs, restated):
     engine = ScriptedEngine(REPLY)
-    EngineSynthesizer(engine).synthesize(Request("do the task", inputs), Retrieved(), [])
-    (messages, schema) = engine.seen[-1]
-    tests = schema["properties"]["tests"]
+    request = Request("do the task", inputs)
+    EngineSynthesizer(engine).synthesize(request, Retrieved(), [])
+    tests = engine.seen[-1][1]["properties"]["tests"]
     assert tests["minItems"] == tests["maxItems"] == (0 if restated else TESTS_PER_REPLY)
-    told = "The JSON's tests stay empty ([])" in messages[1]["content"]
-    assert told == bool(restated) and all(f"`{name}`" in messages[1]["content"] for name in restated)
+    assert restated_inputs(request) == restated
 
 
 def test_an_answer_is_asked_for_by_its_first_items_and_no_longer_than_the_requests_texts():

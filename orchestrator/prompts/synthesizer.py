@@ -210,10 +210,6 @@ def describe_request(request: Request, retrieved: Retrieved) -> str:
     lines += [module_named(name) for name in request.inputs if name in MODULES]
     lines += field_names(request.inputs)
     lines += identifier_checks(request.task)
-    restated = restated_inputs(request)
-    if restated:
-        lines.append(f"The JSON's tests stay empty ([]): tests would only restate {' and '.join(f'`{name}`' for name in restated)}; "
-                     "seglam checks the code on the request's data cut down instead.")
     if retrieved.examples:
         lines += ["", "Cached procedures for similar tasks (for reference; they may not fit this task):"]
         for example in retrieved.examples:
@@ -311,7 +307,9 @@ def restated_inputs(request: Request) -> list[str]:
 
 def tests_asked(request: Request) -> int:
     """How many tests a reply for this request writes: none over rows of data it could only
-    restate (restated_inputs), else TESTS_PER_REPLY."""
+    restate (restated_inputs), else TESTS_PER_REPLY. The grammar alone says so, when the reply
+    reaches its tests: told beforehand, the 1.5B wrote its tests into the code block instead
+    (a test function and the request's records, until the block's line limit)."""
     return 0 if restated_inputs(request) else TESTS_PER_REPLY
 
 
