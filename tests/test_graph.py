@@ -687,17 +687,22 @@ RENAMING_RECORDS = [{"id": 7, "name": "Anna", "status": "open"}, {"id": 8, "name
                     {"id": 9, "name": "Mei", "status": "open"}]
 
 
-def renaming_run(open_seglam, stated_head: list):
+RENAMED = [{("full_name" if k == "name" else k): v for k, v in r.items()} for r in RENAMING_RECORDS]
+
+
+def renaming_run(open_seglam, stated_head: list | None, reading=RENAMED):
     """A key mapping coded as the 1.5B coded it (the mapped key dropped), its one test's answer
-    stated by its head (cut at the answer's length cap), and a formula written apart that renames."""
+    stated by its head (cut at the answer's length cap; None: no test, as over records none is
+    asked for), the request's answer read by a second opinion (in the head, by default), and a
+    formula written apart that renames."""
+    tests = [] if stated_head is None else [
+        ({"records": RENAMING_RECORDS[:2], "mapping": {"name": "full_name"}}, stated_head)]
     dropping = draft("def solve(records, mapping):\n    return [{k: v for k, v in r.items() if k not in mapping} "
-                     "for r in records]\n",
-                     [({"records": RENAMING_RECORDS[:2], "mapping": {"name": "full_name"}}, stated_head)],
+                     "for r in records]\n", tests,
                      name="apply_key_mapping", params={"records": "array", "mapping": "object"}, returns="array")
     dropping.expected_answer = RENAMING_RECORDS  # the author copied the records unchanged
     inputs = {"records": RENAMING_RECORDS, "mapping": {"name": "full_name"}}
-    renamed = [{("full_name" if k == "name" else k): v for k, v in r.items()} for r in RENAMING_RECORDS]
-    rechecker = ScriptedRechecker({key(inputs): renamed},  # read in the head: against the code
+    rechecker = ScriptedRechecker({key(inputs): reading},  # against the code
                                   formulas={key(inputs): "=reshape.rename_keys(records, mapping)"})
     seglam, _ = open_seglam([dropping], rechecker=rechecker, max_attempts=1)
     return seglam.run("apply the key mapping to each record", inputs)
@@ -711,6 +716,24 @@ def test_a_test_stated_by_one_whole_record_is_a_reading_that_lifts_the_formula(o
                              {"id": 9, "full_name": "Mei", "status": "open"}]
     assert "solve() lifted from it (result = reshape.rename_keys(records, mapping))" in next(
         s.decision for s in result.trace if s.node == "recheck")
+
+
+def test_a_reading_asked_apart_that_gives_the_formulas_answer_lifts_it_where_the_author_sided_with_neither(
+        open_seglam):
+    # No test, the author's answer the records unrenamed, the code dropping the key: the formula
+    # written apart and the reading (a list wrapped once more, as the 1.5B wrote it) agree.
+    result = renaming_run(open_seglam, None, reading="=[reshape.rename_keys(records, {'name': 'full_name'})]")
+    assert (result.route, result.answer) == ("miss", RENAMED)
+    assert "solve() lifted from it (result = reshape.rename_keys(records, mapping))" in next(
+        s.decision for s in result.trace if s.node == "recheck")
+
+
+@pytest.mark.parametrize("reading", ["=[reshape.drop_fields(records, ['name'])]",  # the code's answer, computed
+                                     [RENAMED]])  # the formula's, read in the head
+def test_a_reading_apart_that_is_no_program_giving_the_formulas_answer_lifts_nothing(open_seglam, reading):
+    result = renaming_run(open_seglam, None, reading=reading)
+    assert result.answer != RENAMED
+    assert "lifted" not in next(s.decision for s in result.trace if s.node == "recheck")
 
 
 def test_one_figure_at_the_head_of_a_list_is_no_reading_to_lift_by(open_seglam):

@@ -129,6 +129,16 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
                else "the tests settled and the examples answered make up the tests on other data it lacked"
                if enough else f"at most {settings.max_second_opinions} second opinions a draft")
         notes.append(f"{len(asked) - len(opinions)} question(s) not asked: {why}")
+    # Readings computed as expressions, asked apart from the formula that answers everything:
+    # where one gives the formula's answer against the code, two programs written apart agree.
+    # (A reading done in the head is no such program: the 1.5B and its formula can share a
+    # misreading of the task, as counting characters without their spaces.)
+    apart = []
+    if third_formula:
+        for (inputs, dispute), opinion in zip(asked, opinions):
+            value, problem = worked_value(opinion, draft.returns, sandbox, settings, request.namespace, inputs)
+            if dispute is not None and not problem and is_expression(opinion.answer):
+                apart.append(Worked(inputs, opinion.answer, value, dispute))
     if formula:
         # A program beats a reading done in the head on every question, the ones asked before too:
         # the 1.5B answered "3" for the error lines of a log, then wrote the formula that counts 2.
@@ -155,7 +165,7 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
             worked.append(Worked(inputs, opinion.answer, value, dispute))
             if dispute is None:
                 notes.append(f"worked example answered {value!r}")
-    lifted, lifted_answers = lifted_code(draft.code, worked, sandbox, settings, request.namespace, tolerance)
+    lifted, lifted_answers = lifted_code(draft.code, worked, sandbox, settings, request.namespace, tolerance, apart)
     if lifted:
         notes.append("the code disagrees with the answers worked out, which one formula gives: "
                      f"solve() lifted from it (result = {lifted.formula})")
@@ -279,10 +289,11 @@ def fails_where_asked(opinion: Opinion, inputs: dict[str, JSON], returns: dict, 
 
 
 def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Settings, namespace: str,
-                tolerance: float) -> tuple[Lifted | None, list[JSON] | None]:
+                tolerance: float, apart: list[Worked] = ()) -> tuple[Lifted | None, list[JSON] | None]:
     """A solve() lifted from one of the worked answers (lifting.py) that gives every
     answer worked out, with what it returns for each, when the draft's code gives some of them
-    wrong; else (None, None)."""
+    wrong and a second reading agrees with it against the code: the author's, or one of the
+    readings `apart` (asked apart from the formula, each of a disputed question); else (None, None)."""
     if not any(item.dispute and not same_reading(item.value, item.dispute.got, rel_tol=tolerance) for item in worked):
         return None, None
     for item in worked:
@@ -297,10 +308,30 @@ def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Set
         # Two readings apart must agree against the code somewhere: the author's answer to at
         # least one disputed question is the formula's. An author may still misread the request
         # itself (723.0 for 226.1 °C) while its tests read it right; its tests then decide.
-        if all(same_reading(other.value, got, rel_tol=tolerance) for other, got in zip(worked, answers)) and any(
-                reads_as(other.dispute.expected, got, tolerance) for other, got in zip(worked, answers) if other.dispute):
+        if all(same_reading(other.value, got, rel_tol=tolerance) for other, got in zip(worked, answers)) and (any(
+                reads_as(other.dispute.expected, got, tolerance) for other, got in zip(worked, answers) if other.dispute)
+                or any(reads_apart(reading, lifted, sandbox, settings, namespace, tolerance) for reading in apart)):
             return lifted, answers
     return None, None
+
+
+def reads_apart(reading: Worked, lifted: Lifted, sandbox: Sandbox, settings: Settings, namespace: str,
+                tolerance: float) -> bool:
+    """Whether a reading of a disputed question, computed as an expression apart from the formula
+    lifted, gives the formula's answer there and not the code's: two programs apart against the
+    code, where the author sided with neither. A list answer may come wrapped once more: asked for the records
+    with a key renamed, the 1.5B read "=[reshape.rename_keys(records, {'name': 'full_name'})]",
+    the formula apart was reshape.rename_keys(records, mapping), and its author restated the
+    records unrenamed over code that dropped the key (bench/results/cache-replies-model@all-89eeba4.jsonl)."""
+    try:
+        answer = sandbox.run(lifted.code, reading.inputs, limits=settings.limits, namespace=namespace)
+    except SandboxError:
+        return False
+    value = reading.value
+    if isinstance(answer, list) and isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    return (same_reading(value, answer, rel_tol=tolerance)
+            and not same_reading(reading.dispute.got, answer, rel_tol=tolerance))
 
 
 def reads_as(stated: JSON, answer: JSON, tolerance: float) -> bool:
