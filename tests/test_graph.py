@@ -325,7 +325,7 @@ def test_a_draft_over_a_table_asked_for_no_tests_is_admitted_on_the_tables_rows_
     result = seglam.run("Sum the amount column", table)
     assert (result.route, result.answer, result.model_calls) == ("miss", 25.0, 2)
     decision = next(s.decision for s in result.trace if s.node == "verify")
-    assert "it has no tests (none asked" in decision and "asking for a second opinion" in decision
+    assert "it has no tests of its own" in decision and "asking for a second opinion" in decision
     recheck = next(s.decision for s in result.trace if s.node == "recheck")
     assert recheck.count("worked example answered") == 2
 
@@ -335,7 +335,7 @@ def test_without_a_second_opinion_a_draft_with_no_tests_is_not_admitted(open_seg
     summed.expected_answer = 25.0
     seglam, _ = open_seglam([summed], max_attempts=1)
     result = seglam.run("Sum the amount column", {"table": "id,amount\n1,10.5\n2,4.25\n3,1.25\n4,2\n5,7\n"})
-    assert result.route == "error" and "it has no tests (none asked" in result.error
+    assert result.route == "error" and "it has no tests of its own" in result.error
     assert seglam.procedures.list() == []
 
 

@@ -300,8 +300,8 @@ def findings(draft: Draft, request: Request | None, sandbox: Sandbox, settings: 
         found.problems.append(
             f"only {len(passed)} test(s) have inputs of their own and pass (a test that restates the request proves "
             f"nothing): write {needed} or more with other data" if draft.tests else
-            f"it has no tests (none asked: they would restate the request's rows), and {needed - len(evidence)} more "
-            "answer(s) on the request's data cut down are needed to admit it")
+            f"it has no tests of its own, and {needed - len(evidence)} more answer(s) on other data (the request's "
+            "data cut down, worked out by a second opinion) are needed to admit it")
         if could_have_evidence(len(evidence), found.disputes, request) >= needed:
             found.wants_other_data += 1
             found.tests_short = needed - len(evidence)
