@@ -289,7 +289,7 @@ def fails_where_asked(opinion: Opinion, inputs: dict[str, JSON], returns: dict, 
 
 
 def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Settings, namespace: str,
-                tolerance: float, apart: list[Worked] = ()) -> tuple[Lifted | None, list[JSON] | None]:
+                tolerance: float, apart: list[Worked]) -> tuple[Lifted | None, list[JSON] | None]:
     """A solve() lifted from one of the worked answers (lifting.py) that gives every
     answer worked out, with what it returns for each, when the draft's code gives some of them
     wrong and a second reading agrees with it against the code: the author's, or one of the
@@ -306,8 +306,9 @@ def lifted_code(code: str, worked: list[Worked], sandbox: Sandbox, settings: Set
         except SandboxError:
             continue
         # Two readings apart must agree against the code somewhere: the author's answer to at
-        # least one disputed question is the formula's. An author may still misread the request
-        # itself (723.0 for 226.1 °C) while its tests read it right; its tests then decide.
+        # least one disputed question is the formula's, or a reading computed apart is (reads_apart).
+        # An author may still misread the request itself (723.0 for 226.1 °C) while its tests
+        # read it right; its tests then decide.
         if all(same_reading(other.value, got, rel_tol=tolerance) for other, got in zip(worked, answers)) and (any(
                 reads_as(other.dispute.expected, got, tolerance) for other, got in zip(worked, answers) if other.dispute)
                 or any(reads_apart(reading, lifted, sandbox, settings, namespace, tolerance) for reading in apart)):
@@ -319,10 +320,11 @@ def reads_apart(reading: Worked, lifted: Lifted, sandbox: Sandbox, settings: Set
                 tolerance: float) -> bool:
     """Whether a reading of a disputed question, computed as an expression apart from the formula
     lifted, gives the formula's answer there and not the code's: two programs apart against the
-    code, where the author sided with neither. A list answer may come wrapped once more: asked for the records
-    with a key renamed, the 1.5B read "=[reshape.rename_keys(records, {'name': 'full_name'})]",
-    the formula apart was reshape.rename_keys(records, mapping), and its author restated the
-    records unrenamed over code that dropped the key (bench/results/cache-replies-model@all-89eeba4.jsonl)."""
+    code, where the author sided with neither. A list answer may come wrapped once more: asked
+    for the records with a key renamed, the 1.5B read
+    "=[reshape.rename_keys(records, {'name': 'full_name'})]", the formula apart was
+    reshape.rename_keys(records, mapping), and its author restated the records unrenamed over
+    code that dropped the key (bench/results/cache-replies-model@all-89eeba4.jsonl)."""
     try:
         answer = sandbox.run(lifted.code, reading.inputs, limits=settings.limits, namespace=namespace)
     except SandboxError:
