@@ -12,12 +12,13 @@ import os
 
 from .base import EngineError
 
-# What the engine uses when asked for "auto", per device. cpu: on. Measured (make bench-engine,
-# 1.5B Q4_K_M, 2 cores, off then on in 4 pairs; bench/results/engine.md): on is ahead at the
-# median in prompt and decode, in every quiet run so far; the one run that had off ahead shared
-# the CPU with other jobs.
+# What the engine uses when asked for "auto", per device. cpu: off. A synthesis reply is decoded
+# after a ~1,900-token context; there, on 2 cores, plain decoding is no slower with it off and
+# decoding with drafts from the grammar 1.38x faster than with it on and plain, against 1.21x
+# with it on (bench/results/synthesis_decoding.md, the four ways in turn on six requests). The
+# short contexts of make bench-engine (bench/results/engine.md) had it ahead at the median.
 # gpu: on, llama.cpp's GPU kernels (not measured: no GPU was lent to these runs).
-FLASH_ATTN_DEFAULT = {"cpu": True, "gpu": True}
+FLASH_ATTN_DEFAULT = {"cpu": False, "gpu": True}
 FLASH_ATTN_ENV = "SEGLAM_FLASH_ATTN"
 
 # Whether draft_model="auto" speculates, per device. cpu: no. Measured (bench/results/engine.md):
@@ -52,3 +53,14 @@ def resolve_flash_attn(setting: bool | str | None, device: str) -> bool:
         raise EngineError(f"flash attention setting {choice!r} is not one of on, off, auto "
                           f"(the flash_attn argument or ${FLASH_ATTN_ENV})")
     return FLASH_ATTN_DEFAULT[device] if choice == "auto" else choice == "on"
+
+
+def on_or_off(setting: bool | None, env: str, name: str, default: bool = True) -> bool:
+    """A switch: an explicit bool wins, then the environment variable ("on" or "off"), then
+    the default."""
+    if isinstance(setting, bool):
+        return setting
+    choice = (os.environ.get(env) or ("on" if default else "off")).strip().lower()
+    if choice not in ("on", "off"):
+        raise EngineError(f"{name} setting {choice!r} is not on or off (the {name} argument or ${env})")
+    return choice == "on"

@@ -22,6 +22,9 @@
 - Greedy replies may be decoded speculatively with the 0.5B draft model (engine.speculative):
   same tokens as plain decoding, grammar included; the draft length adapts to the measured
   costs and acceptance, and speculation stays off where it does not pay (this CPU).
+- Where no draft model pays, a greedy reply under a schema still speculates, on drafts that
+  cost nothing to make: the keys, separators and brackets its grammar fixes, and what it copies
+  from its prompt (engine.schema_drafts). Same tokens as the main model picks, in fewer steps.
 - `chat_many` gives several replies to one prompt in one batched decode (engine.batched): the
   first is `chat`'s, the others sampled; synthesis lets verification pick among them.
 - Every reply carries token counts and llama.cpp's own prompt and decode timings.
@@ -39,16 +42,24 @@ from typing import Any
 
 from .base import ContextOverflow, EngineError, Reply, ReplyTruncated, ToolSpec
 from .batched import generate_together, parallel_context
-from .device import DRAFTS_PER_CALL_DEFAULT, SPECULATE_DEFAULT, device_kind, resolve_flash_attn
+from .device import DRAFTS_PER_CALL_DEFAULT, SPECULATE_DEFAULT, device_kind, on_or_off, resolve_flash_attn
 from .kv.llama_shift import complete_with_context_shift
 from .models import MODELS, check_gguf, default_model_path, installed_model, is_verified, seglam_home, sha256_of
 from .prefix_cache import MIN_PREFIX_TOKENS, PrefixStore, prefix_key
 from .replies import grammar_for, parse_structured, prepare_messages, tools_schema
-from .speculative import (DraftLengthController, Drafter, SpeculationStats, load_controller, save_controller,
-                          speculative_generate)
+from .schema_drafts import GrammarDrafter
+from .speculative import (DraftLengthController, Drafter, PromptLookupDrafter, SpeculationStats, load_controller,
+                          save_controller, speculative_generate)
 
 PREFIX_DIR_ENV = "SEGLAM_PREFIX_DIR"
 DRAFT_MODEL_ENV = "SEGLAM_DRAFT_MODEL"
+GRAMMAR_DRAFTS_ENV = "SEGLAM_GRAMMAR_DRAFTS"
+# Drafts from the grammar are a whole key-and-separator run. Copies from the prompt are checked
+# only after the last 4 to 6 tokens matched, and 4 at a time: with 3 to 5 and 8, more than half
+# were refused and decoding was slower than with no copies (bench/results/synthesis_decoding.md).
+GRAMMAR_DRAFT_TOKENS = 16
+COPIED_DRAFT_TOKENS = 4
+COPY_NGRAM = (4, 6)  # the fewest and most trailing tokens a copy must match earlier in the context
 
 
 @lru_cache(maxsize=16)
@@ -87,6 +98,9 @@ class LlamaEngine:
         pays, engine.device.SPECULATE_DEFAULT: not on a CPU; then only while measured costs agree),
         a GGUF path (same vocabulary as the main model), or "off"; None reads
         $SEGLAM_DRAFT_MODEL, else "auto". Only greedy replies (temperature 0) speculate.
+    grammar_drafts: speculate on the text a reply's schema fixes and on copies from its prompt
+        where no draft model speculates (engine.schema_drafts); None reads
+        $SEGLAM_GRAMMAR_DRAFTS ("on" or "off"), else on.
     context_shift: when a prompt plus its reply would not fit n_ctx, evict old tokens (sinks +
         recent, engine/kv/llama_shift.py) instead of raising ContextOverflow; `Reply.evicted_tokens`
         says how many went.
@@ -105,6 +119,7 @@ class LlamaEngine:
         prefix_cache: bool = True,
         prefix_dir: str | Path | None = None,
         draft_model: str | Path | None = None,
+        grammar_drafts: bool | None = None,
         context_shift: bool = False,
         parallel: int = 4,
         seed: int = 0,
@@ -125,6 +140,7 @@ class LlamaEngine:
         self._state_dir = Path(prefix_dir or os.environ.get(PREFIX_DIR_ENV) or seglam_home(home) / "kv").expanduser()
         self._prefix_store = PrefixStore(self._state_dir) if prefix_cache else None
         self._draft_setting = str(draft_model or os.environ.get(DRAFT_MODEL_ENV) or "auto")
+        self.grammar_drafts = on_or_off(grammar_drafts, GRAMMAR_DRAFTS_ENV, "grammar_drafts")
         self._drafter: Drafter | None = None
         self._controller = None
         self._controller_file: Path | None = None
@@ -253,8 +269,8 @@ class LlamaEngine:
                 # the reply's own prompt evaluation begins: a system turn built above is not its time
                 generating, prompt_ms_before = time.perf_counter(), llama_cpp.llama_perf_context(llm.ctx).t_p_eval_ms
                 if fits:
-                    text, finish_reason, completion_tokens = self._complete(llm, prompt, grammar, max_tokens,
-                                                                            temperature)
+                    text, finish_reason, completion_tokens = self._complete(
+                        llm, prompt, grammar, max_tokens, temperature, grammar_schema, code_block)
                 else:
                     text, finish_reason, completion_tokens, evicted, _ = complete_with_context_shift(
                         llm, prompt, grammar=grammar, max_tokens=max_tokens, temperature=temperature, seed=self.seed
@@ -385,7 +401,8 @@ class LlamaEngine:
         key = prefix_key(self.model_sha256, prefix, self.prefix_settings())
         return self._prefix_store.warm(llm, prefix, key)
 
-    def _complete(self, llm, prompt: list[int], grammar, max_tokens: int, temperature: float) -> tuple[str, str, int]:
+    def _complete(self, llm, prompt: list[int], grammar, max_tokens: int, temperature: float,
+                  schema: dict[str, Any] | None = None, code_block: str | None = None) -> tuple[str, str, int]:
         """Generate from prompt tokens: (text, finish reason "stop"|"length", tokens generated).
 
         The one place tokens are produced, so another decoding strategy replaces only this.
@@ -393,7 +410,14 @@ class LlamaEngine:
         self.last_speculation = None
         drafter = self._drafter_for(temperature)
         if drafter is not None:
-            return self._complete_speculatively(llm, drafter, prompt, grammar, max_tokens)
+            return self._complete_speculatively(llm, drafter, self._controller, prompt, grammar, max_tokens)
+        if self.grammar_drafts and schema is not None and temperature == 0.0:
+            copies = PromptLookupDrafter(max_ngram_size=COPY_NGRAM[1], min_ngram_size=COPY_NGRAM[0],
+                                         max_draft=COPIED_DRAFT_TOKENS)
+            # drafting costs nothing here, so every proposal is checked: the drafter limits itself
+            always = DraftLengthController(max_draft=GRAMMAR_DRAFT_TOKENS, min_draft=GRAMMAR_DRAFT_TOKENS)
+            return self._complete_speculatively(llm, GrammarDrafter(llm, schema, code_block, copies), always,
+                                                prompt, grammar, max_tokens)
         result = llm.create_completion(
             prompt=prompt,
             grammar=grammar,
@@ -453,7 +477,7 @@ class LlamaEngine:
         with self._lock:
             self._drafter, self._controller, self._controller_file = drafter, controller, None
 
-    def _complete_speculatively(self, llm, drafter: Drafter, prompt: list[int], grammar,
+    def _complete_speculatively(self, llm, drafter, controller: DraftLengthController, prompt: list[int], grammar,
                                 max_tokens: int) -> tuple[str, str, int]:
         import llama_cpp
 
@@ -470,12 +494,12 @@ class LlamaEngine:
         drafter.catch_up(prompt)
         caught_up = time.perf_counter()
         tokens, finish, stats = speculative_generate(
-            llm, drafter, self._controller, sampler, first, max_tokens,
+            llm, drafter, controller, sampler, first, max_tokens,
             lambda token: llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
         stats.prompt_s, stats.draft_prompt_s = prompted - started, caught_up - prompted
         stats.decode_s = time.perf_counter() - prompted
         self.last_speculation = stats
-        if self._controller_file is not None:  # what this machine measured, for the next process
+        if controller is self._controller and self._controller_file is not None:  # for the next process
             save_controller(self._controller_file, self._controller)
         text = llm.detokenize(tokens, prev_tokens=prompt).decode("utf-8", errors="ignore")
         return text, finish, len(tokens)

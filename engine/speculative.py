@@ -141,22 +141,32 @@ class Drafter:
 
 
 class PromptLookupDrafter:
-    """Proposals copied from the context: what followed the last n-gram where it occurred
-    before (llama-cpp-python's LlamaPromptLookupDecoding). Free to draft; pays only where the
-    reply repeats its prompt."""
+    """Proposals copied from the context: what followed the most recent earlier occurrence of
+    the context's last n tokens, for n from max_ngram_size down to min_ngram_size. Free to
+    draft; pays only where the reply repeats its prompt (a test's input copied from the
+    request's document, an answer that is one of its values).
 
-    def __init__(self, max_ngram_size: int = 3):
-        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+    llama-cpp-python's LlamaPromptLookupDecoding goes down to single tokens and takes the
+    earliest occurrence: a lone `"` or `,` then proposes whatever followed it first in the
+    prompt, which a reply rarely repeats, and every refused token costs a verify position.
+    """
 
-        self.lookup = LlamaPromptLookupDecoding
-        self.max_ngram_size = max_ngram_size
+    def __init__(self, max_ngram_size: int = 3, min_ngram_size: int = 1, max_draft: int | None = None):
+        self.max_ngram_size, self.min_ngram_size, self.max_draft = max_ngram_size, min_ngram_size, max_draft
 
     def catch_up(self, context: list[int]) -> None:
         """Nothing to evaluate: the context is the whole model."""
 
     def propose(self, context: list[int], k: int, is_end) -> list[int]:
-        found = self.lookup.find_candidate_pred_tokens(np.asarray(context, dtype=np.intc), self.max_ngram_size, k)
-        return [int(token) for token in found]
+        k = min(k, self.max_draft or k)
+        tokens = np.asarray(context, dtype=np.int64)
+        for size in range(min(self.max_ngram_size, len(tokens) - 1), self.min_ngram_size - 1, -1):
+            windows = np.lib.stride_tricks.sliding_window_view(tokens[:-1], size)
+            found = np.flatnonzero((windows == tokens[-size:]).all(axis=1))
+            if found.size:
+                start = int(found[-1]) + size
+                return [int(token) for token in tokens[start:start + k]]
+        return []
 
 
 def speculative_generate(llm, drafter: Drafter, controller: DraftLengthController, sampler, first: int,

@@ -12,7 +12,7 @@ import warnings
 import pytest
 
 from engine.base import EngineError
-from engine.device import FLASH_ATTN_DEFAULT, resolve_flash_attn
+from engine.device import FLASH_ATTN_DEFAULT, on_or_off, resolve_flash_attn
 from engine.llama import LlamaEngine
 from engine.models import MODELS, models_dir
 from engine.prefix_cache import PrefixStateWarning, PrefixStore
@@ -32,6 +32,18 @@ def test_flash_attention_follows_the_argument_then_the_environment_then_the_devi
     monkeypatch.setenv("SEGLAM_FLASH_ATTN", "fast")
     with pytest.raises(EngineError, match=r"'fast' is not one of on, off, auto .*SEGLAM_FLASH_ATTN"):
         resolve_flash_attn(None, "cpu")
+
+
+def test_a_switch_follows_the_argument_then_the_environment_then_its_default(monkeypatch):
+    monkeypatch.delenv("SEGLAM_GRAMMAR_DRAFTS", raising=False)
+    assert on_or_off(None, "SEGLAM_GRAMMAR_DRAFTS", "grammar_drafts") is True
+    assert on_or_off(None, "SEGLAM_GRAMMAR_DRAFTS", "grammar_drafts", default=False) is False
+    monkeypatch.setenv("SEGLAM_GRAMMAR_DRAFTS", " Off")
+    assert on_or_off(None, "SEGLAM_GRAMMAR_DRAFTS", "grammar_drafts") is False
+    assert on_or_off(True, "SEGLAM_GRAMMAR_DRAFTS", "grammar_drafts") is True
+    monkeypatch.setenv("SEGLAM_GRAMMAR_DRAFTS", "maybe")
+    with pytest.raises(EngineError, match=r"grammar_drafts setting 'maybe' is not on or off .*SEGLAM_GRAMMAR_DRAFTS"):
+        LlamaEngine(grammar_drafts=None)
 
 
 def measured(step_s: float, draft_s: float, extra_s: float, accepted: int, drafted: int = 4) -> DraftLengthController:
@@ -142,7 +154,7 @@ def pair(tmp_path_factory):
     """The 1.5B main model with the 0.5B draft, speculation held on so that it runs here."""
     engine = LlamaEngine(n_ctx=2048, prefix_dir=tmp_path_factory.mktemp("kv"),
                          draft_model=models_dir() / MODELS["draft"].filename)  # "auto" does not speculate on a CPU
-    plain = LlamaEngine(n_ctx=2048, prefix_cache=False, draft_model="off")
+    plain = LlamaEngine(n_ctx=2048, prefix_cache=False, draft_model="off", grammar_drafts=False)
     return engine, plain
 
 
@@ -171,6 +183,30 @@ def test_speculative_greedy_output_is_the_plain_output_token_for_token(pair, con
     assert fast.text == slow.text and fast.completion_tokens == slow.completion_tokens
     if constrained:
         assert fast.data == slow.data == {"name": "add"} and "return a + b" in fast.code_block
+
+
+ADD_REPLY = dict(max_tokens=96, code_block="python",
+                 schema={"type": "object", "properties": {"name": {"type": "string"}, "arity": {"type": "integer"}},
+                         "required": ["name", "arity"]})
+ADD_ASK = [{"role": "user", "content": "Reply with a ```python block that defines add(a, b) returning a + b (a one-line "
+                                       'body, nothing else), then the JSON {"name": <the function name>, "arity": '
+                                       "<how many arguments it takes>}."}]
+
+
+@pytest.mark.slow
+def test_a_reply_under_a_schema_speculates_on_what_its_grammar_fixes_without_a_draft_model(pair, monkeypatch):
+    _, plain = pair
+    slow = plain.chat(ADD_ASK, **ADD_REPLY)
+    assert plain.last_speculation is None
+    monkeypatch.setattr(plain, "grammar_drafts", True)
+    fast = plain.chat(ADD_ASK, **ADD_REPLY)
+    stats = plain.last_speculation
+    # proposed and written: the fence's end with `{"name": "` (from the grammar), `", "arity":`
+    # (copied from the code block's own dict); not all copies are kept
+    assert stats is not None and stats.accepted >= 6 and stats.drafted >= stats.accepted
+    assert fast.text == slow.text and fast.data == {"name": "add", "arity": 2}
+    free = plain.chat([{"role": "user", "content": "Say hi."}], max_tokens=4)  # no schema: nothing to draft from
+    assert free.text and plain.last_speculation is None
 
 
 @pytest.mark.slow
