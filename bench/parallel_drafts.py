@@ -11,14 +11,11 @@ Writes bench/results/parallel_drafts.json and .md.
 """
 from __future__ import annotations
 
-import json
-import os
-import platform
 import statistics
 import sys
 import time
 
-from bench.cache.results import RESULTS, product
+from bench.cache.results import stamped, write_figures
 from bench.cache.workload import load_stream
 from engine.llama import LlamaEngine
 from orchestrator.prompts.synthesizer import (SYSTEM_PROMPT, Retrieved, describe_request, param_types, reply_budget,
@@ -39,7 +36,6 @@ def first_requests():
 
 
 def main() -> int:
-    commit = product()
     engine = LlamaEngine(draft_model="off", parallel=max(COUNTS))
     rows = {k: [] for k in COUNTS}
     for request in first_requests():
@@ -62,21 +58,14 @@ def main() -> int:
                    "cost_in_single_replies": statistics.median(r["seconds"] / single[r["task"]] for r in rs),
                    "usable_replies": sum(r["usable"] for r in rs)}
                for k, rs in rows.items()}
-    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
-               "command": "SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python -m bench.parallel_drafts",
-               "machine": {"cores": len(os.sched_getaffinity(0)), "platform": platform.platform(), "gpu": None},
-               "model": engine.model_id, "families": FAMILIES, "summary": summary, "calls": rows}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "parallel_drafts.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = ["# Several drafts in one batched decode (bench/parallel_drafts.py)", "",
-             f"{results['date']}, {results['machine']['cores']} cores, no GPU, {engine.model_id}, seglam {commit}.",
-             f"`{results['command']}`", "",
-             "| drafts per call | seconds a call (median) | tokens/s, all sequences | cost in single replies (median) | usable replies |",
-             "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {k} | {s['seconds_median']:.1f} | {s['tokens_per_s']:.1f} | {s['cost_in_single_replies']:.2f} | "
-              f"{s['usable_replies']} of {k * len(FAMILIES)} |" for k, s in summary.items()]
-    (RESULTS / "parallel_drafts.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    results = stamped("SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python -m bench.parallel_drafts",
+                      engine.model_id, families=FAMILIES, summary=summary, calls=rows)
+    body = ["| drafts per call | seconds a call (median) | tokens/s, all sequences | cost in single replies (median) "
+            "| usable replies |", "| --- | --- | --- | --- | --- |"]
+    body += [f"| {k} | {s['seconds_median']:.1f} | {s['tokens_per_s']:.1f} | {s['cost_in_single_replies']:.2f} | "
+             f"{s['usable_replies']} of {k * len(FAMILIES)} |" for k, s in summary.items()]
+    print(write_figures("parallel_drafts", "Several drafts in one batched decode (bench/parallel_drafts.py)", results,
+                        body))
     return 0
 
 

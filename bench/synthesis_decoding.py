@@ -6,9 +6,10 @@ reply's grammar and prompt (engine.schema_drafts), on the real synthesis prompt 
 A synthesis reply is decoded after a ~1,900-token context (the system turn and the request),
 where attention costs more than in the short prompts bench/engine.py times flash attention on.
 For the first request of each family below, the system turn and the request are warm, then one
-greedy reply (the schema and token budget synthesis asks for) is decoded in each of four ways in
-turn, so a busy spell of the machine hits all four alike: flash attention on or off (two engines
-in this process), each with plain decoding and with the drafts. Figures per way: milliseconds
+greedy reply (the schema and token budget synthesis asks for) is decoded in each of five ways in
+turn, so a busy spell of the machine hits every way alike: flash attention on or off (two
+engines in this process); plain decoding, the grammar's drafts alone, or with copies from the
+prompt too (the engine's default). Figures per way: milliseconds
 per decoded token over all replies, the median per-reply ratio against flash attention on and
 plain decoding (the engine's earlier default), and the drafted and accepted tokens. The replies
 of two ways may differ (a batch of several tokens rounds differently from one at a time and can
@@ -17,23 +18,22 @@ Writes bench/results/synthesis_decoding.json and .md.
 """
 from __future__ import annotations
 
-import json
-import os
-import platform
 import statistics
-import time
 
-from bench.cache.results import RESULTS, product
+from bench.cache.results import stamped, write_figures
 from bench.cache.workload import load_stream
-from engine.llama import LlamaEngine
+import engine.llama as engine_llama
+from engine.llama import COPIED_DRAFT_TOKENS, LlamaEngine
 from orchestrator.prompts.synthesizer import (SYSTEM_PROMPT, Retrieved, answer_schema, describe_request, param_types,
                                               reply_budget, reply_schema, tests_asked)
 from orchestrator.settings import Settings
 from orchestrator.types import Request
 
 FAMILIES = ["date_plus_days", "km_to_miles", "valid_email", "email_sender", "invoice_total", "count_by_status"]
-WAYS = [("on", False), ("on", True), ("off", False), ("off", True)]  # (flash attention, drafts)
-BASELINE = ("on", False)
+# (flash attention, drafts: none, the grammar's only, the grammar's and copies from the prompt)
+WAYS = [("on", "none"), ("on", "grammar and copies"), ("off", "none"), ("off", "grammar"),
+        ("off", "grammar and copies")]
+BASELINE = ("on", "none")
 COMMAND = "SEGLAM_CPU_LOCK=1 flock /tmp/seglam-cpu.lock .venv/bin/python -m bench.synthesis_decoding"
 
 
@@ -45,12 +45,17 @@ def first_requests() -> list[Request]:
     return [firsts[family] for family in FAMILIES]
 
 
-def name(way: tuple[str, bool]) -> str:
-    return f"flash attention {way[0]}, {'drafts' if way[1] else 'plain'}"
+def name(way: tuple[str, str]) -> str:
+    return f"flash attention {way[0]}, drafts: {way[1]}"
+
+
+def drafting(engine: LlamaEngine, drafts: str) -> None:
+    """Set the engine to draft as `drafts` says (copies off: none of 0 tokens)."""
+    engine.grammar_drafts = drafts != "none"
+    engine_llama.COPIED_DRAFT_TOKENS = COPIED_DRAFT_TOKENS if drafts == "grammar and copies" else 0
 
 
 def main() -> int:
-    commit = product()
     engines = {setting: LlamaEngine(draft_model="off", flash_attn=setting) for setting in ("on", "off")}
     rows: dict[tuple[str, bool], list[dict]] = {way: [] for way in WAYS}
     for family, request in zip(FAMILIES, first_requests()):
@@ -62,7 +67,7 @@ def main() -> int:
             engine.chat(messages, max_tokens=1)  # the system turn and the request, warm for every way
         for way in WAYS:
             engine = engines[way[0]]
-            engine.grammar_drafts = way[1]
+            drafting(engine, way[1])
             reply = engine.chat(messages, **chat)
             stats = engine.last_speculation
             rows[way].append({"family": family, "tokens": reply.completion_tokens, "decode_ms": reply.decode_ms,
@@ -76,26 +81,19 @@ def main() -> int:
         "speedup_median": statistics.median(
             (base[r["family"]]["decode_ms"] / base[r["family"]]["tokens"]) / (r["decode_ms"] / r["tokens"]) for r in rs),
         "drafted": sum(r["drafted"] for r in rs), "accepted": sum(r["accepted"] for r in rs),
-        "same_reply_as_plain": sum(r["text"] == p["text"] for r, p in zip(rs, rows[(way[0], False)])),
+        "same_reply_as_plain": sum(r["text"] == p["text"] for r, p in zip(rs, rows[(way[0], "none")])),
         "replies": len(rs)} for way, rs in rows.items()}
-    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit, "command": COMMAND,
-               "machine": {"cores": len(os.sched_getaffinity(0)), "platform": platform.platform(), "gpu": None},
-               "model": engines["on"].model_id, "families": FAMILIES, "summary": summary,
-               "replies": {name(way): rs for way, rs in rows.items()}}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "synthesis_decoding.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    results = stamped(COMMAND, engines["on"].model_id, families=FAMILIES, summary=summary,
+                      replies={name(way): rs for way, rs in rows.items()})
     contexts = [r["context_tokens"] for r in rows[BASELINE]]
-    lines = ["# Decoding a synthesis reply: flash attention, drafts from the grammar (bench/synthesis_decoding.py)", "",
-             f"{results['date']}, {results['machine']['cores']} cores, no GPU, {results['model']}, seglam {commit}.",
-             f"`{COMMAND}`", "",
-             f"First request of each of {len(FAMILIES)} families ({', '.join(FAMILIES)}); context before the reply "
-             f"{min(contexts)}-{max(contexts)} tokens.", "",
-             "| way | ms per token | speed-up over flash attention on, plain (median) | drafted | accepted "
-             "| same reply as plain |", "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {way} | {s['ms_per_token']:.1f} | {s['speedup_median']:.2f}x | {s['drafted']} | {s['accepted']} "
-              f"| {s['same_reply_as_plain']} of {s['replies']} |" for way, s in summary.items()]
-    (RESULTS / "synthesis_decoding.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    body = [f"First request of each of {len(FAMILIES)} families ({', '.join(FAMILIES)}); context before the reply "
+            f"{min(contexts)}-{max(contexts)} tokens.", "",
+            "| way | ms per token | speed-up over flash attention on, no drafts (median) | drafted | accepted "
+            "| same reply as no drafts |", "| --- | --- | --- | --- | --- | --- |"]
+    body += [f"| {way} | {s['ms_per_token']:.1f} | {s['speedup_median']:.2f}x | {s['drafted']} | {s['accepted']} "
+             f"| {s['same_reply_as_plain']} of {s['replies']} |" for way, s in summary.items()]
+    print(write_figures("synthesis_decoding", "Decoding a synthesis reply: flash attention, drafts from the grammar "
+                        "(bench/synthesis_decoding.py)", results, body))
     return 0
 
 

@@ -55,8 +55,9 @@ PREFIX_DIR_ENV = "SEGLAM_PREFIX_DIR"
 DRAFT_MODEL_ENV = "SEGLAM_DRAFT_MODEL"
 GRAMMAR_DRAFTS_ENV = "SEGLAM_GRAMMAR_DRAFTS"
 # Drafts from the grammar are a whole key-and-separator run. Copies from the prompt are checked
-# only after the last 4 to 6 tokens matched, and 4 at a time: with 3 to 5 and 8, more than half
-# were refused and decoding was slower than with no copies (bench/results/synthesis_decoding.md).
+# only after the last 4 to 6 tokens matched, and 4 at a time: in a trial with 3 to 5 and 8, more
+# than half were refused and decoding was slower than with the grammar's drafts alone
+# (bench/results/synthesis_decoding.md measures these settings against no copies).
 GRAMMAR_DRAFT_TOKENS = 16
 COPIED_DRAFT_TOKENS = 4
 COPY_NGRAM = (4, 6)  # the fewest and most trailing tokens a copy must match earlier in the context

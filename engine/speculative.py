@@ -158,7 +158,7 @@ class PromptLookupDrafter:
         """Nothing to evaluate: the context is the whole model."""
 
     def propose(self, context: list[int], k: int, is_end) -> list[int]:
-        k = min(k, self.max_draft or k)
+        k = k if self.max_draft is None else min(k, self.max_draft)
         tokens = np.asarray(context, dtype=np.int64)
         for size in range(min(self.max_ngram_size, len(tokens) - 1), self.min_ngram_size - 1, -1):
             windows = np.lib.stride_tricks.sliding_window_view(tokens[:-1], size)

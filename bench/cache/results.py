@@ -43,6 +43,26 @@ def product() -> str:
     return f"{commit}{' + uncommitted changes' if dirty else ''} ({root})"
 
 
+def stamped(command: str, model: str, **figures: Any) -> dict[str, Any]:
+    """A benchmark's results with what makes them comparable: when, which seglam, the command,
+    the machine and the model."""
+    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": product(),
+            "command": command, "machine": {"cores": len(os.sched_getaffinity(0)), "platform": platform.platform(),
+                                            "gpu": None},
+            "model": model, **figures}
+
+
+def write_figures(stem: str, title: str, results: dict[str, Any], body: list[str]) -> str:
+    """Write bench/results/<stem>.json (`results`, from `stamped`) and <stem>.md: the title, the
+    stamp, the command, then `body`. Returns the markdown."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    lines = [f"# {title}", "", f"{results['date']}, {results['machine']['cores']} cores, no GPU, {results['model']}, "
+             f"seglam {results['commit']}.", f"`{results['command']}`", "", *body]
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    return "\n".join(lines)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
