@@ -45,12 +45,15 @@ def tools_prompt(tools: list[ToolSpec]) -> str:
 # 1.5B still wrote tests, asserts, prints and copies of the request's records after solve() in
 # 21 of 52 replies of one model run (59% of the blocks' characters), went on with comment lines
 # about them when those were refused, or repeated one argument until the token budget ran out
-# ("'tax', 'tax', ...": 159 s and no draft). Tests belong in the JSON.
+# ("'tax', 'tax', ...": 159 s and no draft). Tests belong in the JSON: no function at the margin
+# is named test... or main... either (a key mapping's reply wrote `def test(records, mapping)` and
+# a `def main()` holding the request's records, 1,393 characters, in model run all-4e543eb).
 CODE_BLOCK_LINES = 30
 CODE_LINE_CHARS = 200
 CODE_BLOCK_GBNF = f"""code-body ::= code-line{{0,{CODE_BLOCK_LINES}}}
 code-line ::= (code-margin code-rest | ("    " | "\\t") [ \\t]* [^ \\t#\\n`] code-rest)? "\\n"
-code-margin ::= "import " | "from " | "def " | "class " | "@" | [A-Z_] [A-Z0-9_]* " "* "="
+code-margin ::= "import " | "from " | "def " own-function | "class " | "@" | [A-Z_] [A-Z0-9_]* " "* "="
+own-function ::= [a-ln-su-zA-Z_] | "t" ([a-df-zA-Z0-9_(] | "e" ([a-rt-zA-Z0-9_(] | "s" [a-su-zA-Z0-9_(])) | "m" ([b-zA-Z0-9_(] | "a" ([a-hj-zA-Z0-9_(] | "i" [a-mo-zA-Z0-9_(]))
 code-rest ::= [^\\n`]{{0,{CODE_LINE_CHARS}}}
 """
 

@@ -168,6 +168,36 @@ def test_a_code_block_holds_definitions_only_even_when_the_prompt_asks_for_a_scr
     assert all(re.match(r"(import |from |def |class |@|[A-Z_][A-Z0-9_]* *=)", line) for line in margin), margin
 
 
+def grammar_allows(engine: LlamaEngine, grammar, text: str) -> bool:
+    """Whether `grammar` lets the model write `text` (in the model's own tokens), token by token."""
+    import ctypes
+    import math
+
+    import llama_cpp
+    from llama_cpp import _internals
+
+    llm = engine.load()
+    chain = _internals.LlamaSampler()
+    chain.add_grammar(llm._model, grammar)
+    rule = llama_cpp.llama_sampler_chain_get(chain.sampler, 0)
+    for token in llm.tokenize(text.encode(), add_bos=False, special=False):
+        one = llama_cpp.llama_token_data(id=token, logit=0.0, p=0.0)
+        single = llama_cpp.llama_token_data_array(data=ctypes.pointer(one), size=1, selected=-1, sorted=False)
+        llama_cpp.llama_sampler_apply(rule, ctypes.byref(single))
+        if math.isinf(single.data[0].logit):
+            return False
+        chain.accept(token)
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("function, allowed", [("solve", True), ("tally", True), ("maximum", True), ("t", True),
+                                               ("test_solve", False), ("test", False), ("main", False)])
+def test_a_code_block_defines_no_test_or_main_function(engine, function, allowed):
+    grammar = grammar_for(json.dumps(ANSWER), "python")
+    assert grammar_allows(engine, grammar, f"```python\ndef {function}(x):\n    return x\n```\n") is allowed
+
+
 @pytest.mark.slow
 def test_several_replies_decode_together_the_first_being_chats_and_the_prompt_stays_reusable(engine):
     schema = {"type": "object", "properties": {"word": {"type": "string"}}, "required": ["word"]}

@@ -12,6 +12,7 @@ from orchestrator.prompts.synthesizer import (
     TESTS_PER_REPLY,
     EngineSynthesizer,
     answer_schema,
+    declared_returns,
     Retrieved,
     describe_request,
     param_types,
@@ -389,3 +390,14 @@ def test_a_drafts_code_gets_its_mechanical_fixes_imports_listed_rows_and_dates_f
     assert synthesis.draft.code.startswith("import datetime\nimport io\n")
     assert "rows = list(csv.DictReader(io.StringIO(rate)))" in synthesis.draft.code
     assert "(datetime.date(2024, 1, 1) + datetime.timedelta(amount)).isoformat()" in synthesis.draft.code
+
+
+@pytest.mark.parametrize("answer, declared, kind", [
+    ({"open": 1, "closed": 2}, "number", "object"),  # the label is the slip: the answer is a structure
+    ([3, 1], "integer", "array"),
+    ("5559.21", "number", "number"),  # a figure written as text is still a number
+    ({"open": 1}, "array", "array"),  # both say structure: the label stands
+    (None, "string", "string"),
+])
+def test_a_worked_answer_that_is_a_structure_overrules_a_scalar_return_label(answer, declared, kind):
+    assert declared_returns({"answer": answer, "returns": declared}) == kind
