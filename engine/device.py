@@ -13,10 +13,10 @@ import os
 from .base import EngineError
 
 # What the engine uses when asked for "auto", per device. cpu: off. A synthesis reply is decoded
-# after a ~1,900-token context; there, on 2 cores, plain decoding is no slower with it off and
-# decoding with drafts from the grammar 1.38x faster than with it on and plain, against 1.21x
-# with it on (bench/results/synthesis_decoding.md, the four ways in turn on six requests). The
-# short contexts of make bench-engine (bench/results/engine.md) had it ahead at the median.
+# after a ~1,900-token context; there, on 2 cores, plain decoding is 1.08x faster with it off, and
+# decoding with drafts from the grammar and the prompt 1.37x faster than with it on and plain,
+# against 1.18x with it on (bench/results/synthesis_decoding.md, the ways in turn on six
+# requests). The short contexts of make bench-engine (bench/results/engine.md) had it ahead.
 # gpu: on, llama.cpp's GPU kernels (not measured: no GPU was lent to these runs).
 FLASH_ATTN_DEFAULT = {"cpu": False, "gpu": True}
 FLASH_ATTN_ENV = "SEGLAM_FLASH_ATTN"
