@@ -6,8 +6,9 @@ Sections, all on the real synthesis prompt (orchestrator.prompts.synthesizer.SYS
 request built as synthesis builds it, from the invoice demo's first document):
   prefix reuse   the first call (cold: nothing cached), a second request and a retry in the
                  same process, and a fresh engine that loads the saved system-turn state
-  flash attention  prompt eval (≈450 tokens) and decode tok/s, flash attention off and on,
-                 in 4 pairs (off then on), medians and each pair's ratio
+  flash attention  prompt eval (≈450 tokens) and decode tok/s after the synthesis system turn
+                 (≈1,700 tokens), flash attention off and on, in 4 pairs (off then on), medians
+                 and each pair's ratio
   decoding       one full synthesis reply (code block + JSON grammar) per strategy: plain;
                  the 0.5B draft with the adaptive controller as the engine runs it (auto:
                  may switch itself off) and held on (min_draft=1); prompt lookup through the
@@ -104,7 +105,10 @@ def prefix_reuse(kv_dir: Path) -> dict:
 
 def flash_attention() -> dict:
     messages = [{"role": "user", "content": SYSTEM_PROMPT[:FLASH_PROMPT_CHARS]}]
-    free = [{"role": "user", "content": "Write a Python function that parses ISO dates and explain it."}]
+    # decoded after the synthesis system turn, as synthesis decodes: the verdict depends on the
+    # context length (bench/results/synthesis_decoding.md), and a short one favoured it on
+    free = [{"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": "Write a Python function that parses ISO dates and explain it."}]
     samples = {"on": {"prompt": [], "decode": []}, "off": {"prompt": [], "decode": []}}
     for setting in ("off", "on") * FLASH_PAIRS:
         engine = LlamaEngine(n_ctx=N_CTX, flash_attn=setting, prefix_cache=False, draft_model="off")
