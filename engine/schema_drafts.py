@@ -218,7 +218,8 @@ class GrammarDrafter:
     def propose(self, context: list[int], k: int, is_end) -> list[int]:
         start = self.reply_start if self.reply_start is not None else len(context)
         text = self.llm.detokenize(context[start:], prev_tokens=context[:start]).decode("utf-8", errors="replace")
+        # a token that ends inside a character (decoded as U+FFFD) has nothing fixed after it yet
         fixed = fixed_text(self.schema, self.code_block, text) if not text.endswith("\ufffd") else ""
-        if fixed:  # a token ending inside a character has nothing fixed after it yet
+        if fixed:
             return self.llm.tokenize(fixed.encode("utf-8"), add_bos=False, special=False)[:k]
         return self.fallback.propose(context, k, is_end) if self.fallback is not None else []
