@@ -14,6 +14,12 @@ def test_a_table_keeps_its_header_and_loses_rows():
     ]
 
 
+def test_a_table_of_three_rows_loses_one_either_way():
+    table = "id,amount,currency\n1,10.50,EUR\n2,4.25,EUR\n3,100,EUR\n"
+    assert derived_inputs({"table": table}) == [{"table": "id,amount,currency\n1,10.50,EUR\n2,4.25,EUR\n"},
+                                                {"table": "id,amount,currency\n2,4.25,EUR\n3,100,EUR\n"}]
+
+
 def test_numbers_and_dates_move_and_two_dates_move_apart():
     first, second = derived_inputs({"start": "2023-12-06", "end": "2024-08-29", "count": 3, "rate": 0.5})
     assert first == {"start": "2023-10-26", "end": "2024-06-08", "count": 12, "rate": 11.19}

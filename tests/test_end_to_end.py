@@ -23,10 +23,11 @@ def test_a_miss_compiles_a_procedure_and_a_paraphrase_with_new_data_hits_it(tmp_
         procedure = seglam.procedures.get(first.procedure_id, "default")
         assert procedure.provenance.author == "model"
         assert procedure.provenance.model.startswith("qwen2.5-coder-1.5b-instruct-q4_k_m@")
-        # Admission keeps the tests with data of their own (a reply has two; one that restates
-        # the request is dropped, and worked examples on the request's own data, evidence at
-        # admission, are never stored).
-        assert len(procedure.tests) >= 1 and "def solve(table)" in procedure.code
+        # Admission keeps only the tests with data of their own: one that restates the request
+        # is dropped, and worked examples on the request's data cut down (evidence at admission
+        # where the model's own tests give too little) are never stored: they carry user data.
+        assert "def solve(table)" in procedure.code
+        assert all("4.25,EUR\n3,100,EUR" not in test.inputs["table"] for test in procedure.tests)
 
         second = seglam.run("Add up the amount column of the CSV table",
                             {"table": "amount,id,currency\n2.5,a,USD\n1000,b,USD\n"})
