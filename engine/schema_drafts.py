@@ -3,10 +3,10 @@
 A reply constrained by a JSON schema spends many of its tokens on text the schema fixes: the
 keys in their order, the separators between them, the quote that opens a string, the brackets
 of an array whose length is fixed, the rest of an enum value once its start tells which, the
-fence that closes a code block and the `{"name": "` after it. In a synthesis reply that is about
-a third of its tokens. Decoded plainly each costs a full step of the model; proposed as a draft,
-the main model checks a run of them in one batch, which on a CPU costs a fraction of a step per
-token (the weights are read once). Every kept token is still the one the main model picks with
+fence that closes a code block and the `{"name": "` after it. In synthesis replies that was a
+quarter of their tokens (bench/results/synthesis_decoding.md). Decoded plainly each costs a full
+step of the model; proposed as a draft, the main model checks a run of them in one batch, which
+on a CPU costs a fraction of a step per token (the weights are read once). Every kept token is still the one the main model picks with
 the grammar applied (engine.speculative), so the drafts only save time, and where the model
 writes the structure differently (no space after a colon) they are refused and cost little.
 
