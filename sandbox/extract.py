@@ -18,9 +18,10 @@ import datetime
 import io
 import re
 
+from cleanco.clean import get_unique_terms
 from price_parser import Price
 
-__all__ = ["amount", "date", "dates", "email", "field", "table", "total"]
+__all__ = ["amount", "company", "date", "dates", "email", "field", "table", "total"]
 
 # What may stand between a label and its value: "Invoice # RE-1", "INVOICE NO. F-1", "Total - 5".
 _BETWEEN = " \t:#.-–"
@@ -637,6 +638,87 @@ def total(text: str) -> float | None:
                 if adjusted in after:
                     return adjusted
     return best
+
+
+
+def _legal_form_pattern() -> re.Pattern:
+    """Any legal form (Ltd, GmbH, SDN BHD, S.A.R.L., Inc., B.V. ...) written at a line's end, in
+    the spellings a document uses: dots and spaces optional ("SDN.BHD", "Sdn. Bhd.", "S/B"),
+    then maybe a registration number in brackets ("(519537-X)") and end punctuation. The forms
+    are cleanco's, the library made for recognising them; of its two-letter forms only those
+    below count, in capitals: the others are also everyday words ("AT", "DA", "OK", "PP")."""
+    forms = {form.strip(" .") for form in get_unique_terms() if len(form.replace(".", "")) > 2} - _NOT_FORMS
+    forms |= {"s/b", "sendirian berhad", "berhad"} | _TWO_LETTER_FORMS  # Malaysia's short and long forms
+    spelled = ("(?-i:" + re.escape(form.upper()) + ")" if form in _TWO_LETTER_FORMS
+               else r"[.\s]*".join(re.escape(part) for part in re.split(r"[.\s]+", form)) + r"\.?"
+               for form in sorted(forms, key=len, reverse=True))
+    return re.compile(r"(?<![\w])(?:" + "|".join(spelled) + r")(?=\s*(?:\([^)]*\d[^)]*\)?)?[\s.,;:]*$)",
+                      re.IGNORECASE)
+
+
+_TWO_LETTER_FORMS = {"ag", "sa", "nv", "bv", "ab", "as", "oy", "kg", "co"}
+# cleanco's longer forms that are also words at a header line's end: "Incl. VAT", "05 SEP".
+_NOT_FORMS = {"vat", "sep", "ans", "sem", "dat", "cio", "ead", "sal", "fie", "sgr"}
+_LEGAL_FORM = _legal_form_pattern()
+_HEADER_LINES = 10  # a document names its issuer near the top
+_NAME_LINES = 3  # a name is written on three lines at most
+_REGISTERED_NAME_LINES = 3  # a registration number under a name: the issuer's, when near the top
+# A company's registration number alone on its line: digits with a letter prefix or a check letter
+# ("JM0325955-V", "(801580-T)", "1074617K"), in brackets, or labelled ("Co. Reg. No.: 795225-A",
+# "Company No: 20965-W", "HRB 12345"). Bare digits are not one: an order or a table number.
+_REGISTRATION = re.compile(
+    r"[(\[]?\s*(?:(?:(?:co(?:mpany)?|business)\.?\s*)?(?:r[eo]g(?:istration)?|rfg|roc|no)\.?\s*(?:no\.?)?\s*[:.]?\s*"
+    r"|(?:hr[ab]|rcs|kvk|krs|crn)\s*[:.]?\s*)?"
+    r"(?:[A-Z]{1,3}\s*\d{5,}\s*(?:-?\s*[A-Z])?|\d{5,}\s*-?\s*[A-Z]|(?<=[(\[])\d{5,}|(?<=[\s:.])\d{5,})"
+    r"\s*[)\]]?\.?", re.IGNORECASE)
+_TITLE = re.compile(r"\b(?:tax\s+invoice|invoice|receipt|bill|rechnung|facture|factura|faktura|quittung)\b",
+                    re.IGNORECASE)
+
+
+def company(text: str) -> str | None:
+    """The company that issued a document, as written on it: the first of its top lines that
+    ends in a legal form ("ACME Tools GmbH", "BOOK TA .K (TAMAN DAYA) SDN BHD", "Carrefour SA",
+    "Ferrous Ltd.") or stands right above the company's registration number ("YONGFATT
+    ENTERPRISE" over "(JM0517726)", "Shell Isni Petro Trading" over "Company No: 002643278-A"),
+    up to its legal form (a registration number after it dropped). A name that begins on the
+    line above (the line begins with "&", closes a bracket opened above, or holds no name before
+    its legal form but "Co." and brackets) is joined with that line. None when no top line is
+    so marked: a shop name alone is not told from a slogan or an address, so no answer rather
+    than a wrong one."""
+    if not isinstance(text, str):
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip()][:_HEADER_LINES]
+    for number, line in enumerate(lines):
+        if _TITLE.search(line) or re.fullmatch(r"\(.*\)", line):
+            continue
+        form = _LEGAL_FORM.search(line)
+        registered = (number < _REGISTERED_NAME_LINES and number + 1 < len(lines)
+                      and _REGISTRATION.fullmatch(lines[number + 1]) and not re.search(r"\d|:$", line))
+        if form is None and not registered:
+            continue
+        head, end = (line[:form.start()], form.end()) if form else (line, len(line))
+        first, piece = number, head
+        while first and number - first < _NAME_LINES - 1 and _begins_above(piece, lines[first - 1]):
+            first -= 1
+            piece = lines[first]
+        if not re.search(r"[^\W\d_]{2,}", " ".join(lines[first:number] + [head])):
+            continue  # a legal form alone ("Ltd."), with no name above it
+        return " ".join(lines[first:number] + [line[:end].strip(" ,;:")])
+    return None
+
+
+def _begins_above(before: str, above: str) -> bool:
+    """Whether a name whose line holds `before` (up to its legal form) began on the line above:
+    that line holds letters and no digits or colon, and this one opens with "&" or that one
+    ends with it, this one closes a bracket opened there, or this one holds a single word
+    ("ENTERPRISE", "TRADING") or nothing but "Co." and brackets ("POPULAR BOOK" / "CO. (M) SDN BHD")."""
+    if re.search(r"\d|:", above) or not re.search(r"[^\W\d_]{2,}", above) or _TITLE.search(above):
+        return False
+    outside = re.sub(r"\([^)]*(?:\)|$)", " ", before).split()  # brackets, closed here or not
+    return (before.lstrip().startswith("&") or above.endswith("&") or before.count(")") > before.count("(")
+            or above.count("(") > above.count(")")
+            or (len(outside) == 1 and "." not in outside[0])
+            or all(word.strip(".").lower() in _TWO_LETTER_FORMS for word in outside))
 
 
 _SEPARATORS = ",;\t|"

@@ -228,3 +228,40 @@ def test_a_figure_not_printed_in_a_table_is_still_ungrounded():
     with pytest.raises(Ungrounded):
         check_grounded(47.21, Request(task="Find the amount of the Blue Fern Ltd row as a number",
                                       inputs={"table": TABLE}), {"type": "number"})
+
+
+COMPANY_TASK = "Extract the company name of the receipt as text"
+COMPANY_RECEIPT = RECEIPT.replace("SDN BND", "SDN BHD")
+# What the 1.5B model wrote for a receipt's company: this receipt's name, copied into the code.
+ONE_RECEIPTS_COMPANY = """import re
+
+def solve(receipt):
+    found = re.search(r'(BOOK TA \\.K\\(TAMAN DAYA\\) SDN BHD)', receipt)
+    return found.group(1) if found else None
+"""
+
+
+def test_where_seglams_reader_reads_the_company_the_model_read_the_reader_is_the_procedure(open_seglam):
+    tests = [({"receipt": "Blue Fern Ltd\nTOTAL 4.50"}, "Blue Fern Ltd"), ({"receipt": "Nordwind AG\nSumme 7,00"}, "nordwind ag")]
+    model_draft = draft(ONE_RECEIPTS_COMPANY, tests,
+                        name="receipt_company", intent="Extract the company name of a receipt as text", returns="string")
+    model_draft.expected_answer = "Book Ta .K(Taman Daya) Sdn Bhd"  # the same name, in other case
+    seglam, _ = open_seglam([model_draft], max_attempts=1)
+    first = seglam.run(COMPANY_TASK, {"receipt": COMPANY_RECEIPT})
+    assert (first.route, first.answer) == ("miss", "BOOK TA .K(TAMAN DAYA) SDN BHD"), first.error  # as printed
+    (stored,) = seglam.list_procedures("default")
+    assert "extract.company(receipt)" in stored.code and "re.search" not in stored.code
+    assert [test.expected for test in stored.tests] == ["Blue Fern Ltd", "Nordwind AG"]  # the reader's spelling
+    other_layout = "YONGFATT ENTERPRISE\n(JM0517726)\nNO 122.124 JALAN DEDAP 13\nTOTAL 9.00\n"
+    later = seglam.run(COMPANY_TASK, {"receipt": other_layout}, synthesize=False)
+    assert (later.route, later.answer) == ("hit", "YONGFATT ENTERPRISE")
+
+
+def test_the_company_reader_stands_in_only_where_both_readings_name_the_same_company(open_seglam):
+    model_draft = draft(ONE_RECEIPTS_COMPANY, [({"receipt": "Blue Fern Ltd\nTOTAL 4.50"}, "Blue Fern Ltd")],
+                        name="receipt_company", intent="Extract the company name of a receipt as text", returns="string")
+    model_draft.expected_answer = "KF MODELLING CLAY KIDDY FISH"  # the model read an item line
+    seglam, _ = open_seglam([model_draft], max_attempts=1)
+    result = seglam.run(COMPANY_TASK, {"receipt": COMPANY_RECEIPT})
+    assert result.answer != "BOOK TA .K(TAMAN DAYA) SDN BHD"
+    assert all("extract.company" not in procedure.code for procedure in seglam.list_procedures("default"))

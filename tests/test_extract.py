@@ -280,3 +280,58 @@ def test_a_csv_text_reads_as_a_table_by_column_and_row():
     assert rows["amount"] == [1918.28, 1181.28, 5.0] and rows["date"][0] == "2023-06-07"
     assert [row["vendor"] for row in rows] == ["A", "B", "C"] and len(rows) == 3
     assert rows.startswith("vendor,") and rows[0:6] == "vendor"
+
+
+@pytest.mark.parametrize("document, name", [
+    ("ACME Tools GmbH\nMusterstraße 1\n10115 Berlin", "ACME Tools GmbH"),
+    ("Carrefour SA\n93 avenue de Paris", "Carrefour SA"),
+    ("Rechnung\nFerrous Ltd.\n12 High St", "Ferrous Ltd."),  # a title line is no issuer
+    ("TAX INVOICE\nNordwind AG\nInvoice number: RE-1", "Nordwind AG"),
+    ("99 SPEED MART S/B (519537-X)\nLOT P.T. 2811", "99 SPEED MART S/B"),  # its registration number dropped
+    # a person's name written above is not part of the company's
+    ("TAN WOON YANN\nMR D.I.Y. (M) SDN BHD\n(CO. RFG : 860671-D)", "MR D.I.Y. (M) SDN BHD"),
+])
+def test_company_is_the_top_line_ending_in_a_legal_form(document, name):
+    from sandbox.extract import company
+
+    assert company(document) == name
+
+
+@pytest.mark.parametrize("document, name", [
+    ("YONGFATT ENTERPRISE\n(JM0517726)\nNO 122.124 JALAN DEDAP 13", "YONGFATT ENTERPRISE"),
+    ("Shell Isni Petro Trading\nCompany No: 002643278-A\nJalan 1", "Shell Isni Petro Trading"),
+])
+def test_a_name_over_its_registration_number_is_the_company(document, name):
+    from sandbox.extract import company
+
+    assert company(document) == name
+
+
+@pytest.mark.parametrize("document, name", [
+    ("POPULAR BOOK\nCO. (M) SDN BHD\n(CO. NO. 113825-W)", "POPULAR BOOK CO. (M) SDN BHD"),
+    ("AIK HUAT HARDWARE\nENTERPRISE (SETIA\nALAM) SDN BHD\n822737-X", "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD"),
+    ("THE COFFEE BEAN\n& TEA LEAF (M) SDN. BHD.\nCOMPANY NO.:441970-H", "THE COFFEE BEAN & TEA LEAF (M) SDN. BHD."),
+])
+def test_a_company_name_written_over_several_lines_is_joined(document, name):
+    from sandbox.extract import company
+
+    assert company(document) == name
+
+
+@pytest.mark.parametrize("document", [
+    "FUYI MINI MARKET\nTOTAL 9.00\nCASH 10.00",  # a shop name alone: no answer rather than a guess
+    "Total incl. VAT\n9.00",  # a legal form's letters that are an everyday word
+    "ORDER NO.\n1000219\nTABLE 5",  # bare digits are an order number, not a registration
+    "Ltd.\nfoo",
+    "",
+])
+def test_no_company_where_no_top_line_is_marked_as_one(document):
+    from sandbox.extract import company
+
+    assert company(document) is None
+
+
+def test_company_runs_in_the_sandbox():
+    code = "import extract\n\n\ndef solve(text):\n    return extract.company(text)\n"
+    with Sandbox(workers=1) as sandbox:
+        assert sandbox.run(code, {"text": "Blue Fern Ltd\nTotal 4.00"}) == "Blue Fern Ltd"

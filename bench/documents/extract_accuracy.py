@@ -19,6 +19,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bench.documents.truth import company_key  # noqa: E402
 from sandbox import extract  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "sroie" / "receipts.jsonl"
@@ -72,6 +73,7 @@ def main() -> None:
         "date(text, 'date')": (lambda text: extract.date(text, "date") or extract.date(text),
                                lambda r: truth_date(r["expected"]["date"])),
         "total(text)": (extract.total, lambda r: truth_total(r["expected"]["total"])),
+        "company(text)": (lambda text: company_key(extract.company(text)), lambda r: company_key(r["expected"]["company"])),
     }
     for part, chosen in (("dev", receipts[:300]), ("held-out", receipts[300:])):
         if arguments.only and part != arguments.only:

@@ -1,6 +1,6 @@
-"""Seglam's own document readers as a draft: when the task asks for a document's date or total,
-or an email's sender or recipient address, and `extract` reads from the request's document the
-very answer the model read off it, the reader is the procedure.
+"""Seglam's own document readers as a draft: when the task asks for a document's date, total or
+issuing company, or an email's sender or recipient address, and `extract` reads from the
+request's document the very answer the model read off it, the reader is the procedure.
 
 The 1.5B model reads a receipt's date or total right and still codes a pattern that fits one
 layout: `re.search(r'TOTAL:\\s*(\\d+\\.\\d+)', receipt)` on a receipt whose amount stands on the
@@ -10,6 +10,9 @@ prompt advertises extract (bench/documents, the model runs). extract.date and ex
 read every layout and language the SROIE receipts and the invoices show
 (bench/documents/extract_accuracy.py). Two independent readings must agree before the reader
 stands in for the model's code: the model's own answer, and the reader's, on this document.
+A name agrees regardless of case, spacing and punctuation at word edges (the model writes
+"Ferrous Ltd" where the document prints "FERROUS LTD."); the reader's spelling is then the one
+expected, since it is what the procedure returns.
 Verification then checks the reader draft like any other.
 """
 from __future__ import annotations
@@ -23,7 +26,8 @@ from sandbox.extract import EMAIL_ADDRESS
 from ..matching.intent_terms import intent_terms
 from ..types import Draft, Request
 from .answers import same_answer
-from .contracts import ISO_DATE, NUMBER, stated_contract
+from .contracts import ISO_DATE, NUMBER, TEXT, stated_contract
+from .grounding import folded
 from .lifting import is_number
 
 # A task for the grand total, not a line or a part of it ("the tax amount", "the subtotal").
@@ -33,13 +37,22 @@ PART_OF_TOTAL = re.compile(r"\bsub\s*-?\s*total|\btax|\bvat\b|\bgst\b|\bdiscount
 DATE_TASK = re.compile(r"\bdate\b", re.IGNORECASE)
 # The header an email's sender or recipient stands on, by the party the task names.
 PARTY_LABELS = {"sender": ("from", "von", "de", "sender"), "recipient": ("to", "an", "à", "para", "recipient")}
+# A task for the name of the company that issued the document, in the languages extract reads.
+_ISSUER = r"(?:company|merchant|vendor|seller|supplier|store|shop|business|issuer)"
+COMPANY_TASK = re.compile(
+    rf"\b{_ISSUER}(?:'s)?\s+name\b|\bname\s+of\s+the\s+{_ISSUER}\b|\bwho\s+(?:issued|sold)\b"
+    r"|\bfirmenname\b|\bname\s+(?:der\s+firma|des\s+(?:händlers|verkäufers|lieferanten))\b"
+    r"|\bnom\s+(?:de\s+l'entreprise|de\s+la\s+société|du\s+(?:commerçant|vendeur|magasin|fournisseur))\b"
+    r"|\bnombre\s+de\s+la\s+(?:empresa|tienda)\b|\bnombre\s+del\s+(?:comercio|vendedor|proveedor)\b",
+    re.IGNORECASE)
 OTHER_DATE = re.compile(r"\b(?:due|delivery|expir\w*|birth|start|end|payment|shipping|order)\b", re.IGNORECASE)
 
 
 def reader_call(request: Request, answer) -> tuple[str, tuple[str, ...]] | None:
     """The extract function (and its labels) that answers this task over one text, or None:
     `date` for a document's date asked as YYYY-MM-DD, `total` for its grand total asked as a
-    number (or asked for in any language and read by the model as one), `email` for the
+    number (or asked for in any language and read by the model as one), `company` for the name
+    of the company that issued it asked as text (or read by the model as text), `email` for the
     sender's or recipient's address when the model's answer is one."""
     texts = [name for name, value in request.inputs.items() if isinstance(value, str)]
     if len(request.inputs) != 1 or len(texts) != 1:
@@ -52,6 +65,8 @@ def reader_call(request: Request, answer) -> tuple[str, tuple[str, ...]] | None:
         return "total", ()
     if contract is None and is_number(answer) and terms.get("document field") == {"total"}:
         return "total", ()  # "Gesamtbetrag der Rechnung", read by the model as a number
+    if contract in (TEXT, None) and isinstance(answer, str) and COMPANY_TASK.search(request.task):
+        return "company", ()
     parties = terms.get("party", frozenset())
     if len(parties) == 1 and isinstance(answer, str) and EMAIL_ADDRESS.fullmatch(answer.strip()):
         return "email", PARTY_LABELS[next(iter(parties))]
@@ -71,15 +86,23 @@ def reader_draft(draft: Draft, request: Request, sandbox: Sandbox, limits: Limit
     (name,) = request.inputs
     arguments = ", ".join([name, *map(repr, labels)])
     code = f"import extract\n\n\ndef solve({name}):\n    return extract.{function}({arguments})\n"
-    if code == draft.code:
-        return None
 
-    def reads(inputs, expected) -> bool:
+    def reads(inputs, expected) -> tuple[bool, object]:
+        """Whether the reader reads `expected` from these inputs, and what it reads."""
         try:
-            return same_answer(sandbox.run(code, inputs, limits=limits, namespace=request.namespace), expected)
+            read = sandbox.run(code, inputs, limits=limits, namespace=request.namespace)
         except SandboxError:
-            return False
+            return False, None
+        if function == "company" and isinstance(read, str) and isinstance(expected, str):
+            return folded(read) == folded(expected), read
+        return same_answer(read, expected), read
 
-    if not reads(request.inputs, draft.expected_answer):
+    agrees, answer = reads(request.inputs, draft.expected_answer)
+    if not agrees:
         return None
-    return replace(draft, code=code, tests=[test for test in draft.tests if reads(test.inputs, test.expected)])
+    tests = []
+    for test in draft.tests:
+        agrees, read = reads(test.inputs, test.expected)
+        if agrees:
+            tests.append(replace(test, expected=read))
+    return replace(draft, code=code, expected_answer=answer, tests=tests)

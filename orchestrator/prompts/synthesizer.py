@@ -94,7 +94,8 @@ grand total (amount payable) as a number; extract.date(text, *labels) a date as 
 (with labels such as "invoice date", "due date": the date on that labelled line; without: the \
 first date); extract.amount(text, *labels) the amount on the first line with one of the labels; \
 extract.field(text, *labels) the text after the label; extract.email(text, *labels) the email \
-address on the labelled line ("from", "to"). Each returns None when there is none. \
+address on the labelled line ("from", "to"); extract.company(text) the name of the company that \
+issued the document. Each returns None when there is none. \
 extract reads text only: an input of type object or array arrives as a Python dict or list, read \
 by key and position (order["customer"]["name"], records[0]["id"]).
 - Return numbers as numbers (float or int), not strings; dates as "YYYY-MM-DD" strings; weekdays \
