@@ -8,7 +8,9 @@ import pytest
 
 from orchestrator import Draft, ProcedureTest
 from orchestrator.admission.contracts import ISO_DATE, NUMBER, TEXT, stated_contract
-from scripted import draft
+from orchestrator.admission.readers import READER_TESTS
+from orchestrator.prompts.rechecker import Opinion
+from scripted import ScriptedRechecker, draft
 
 DATE_TASK = "Find the invoice date of the invoice as YYYY-MM-DD"
 # What follows "Invoice Date:", whatever it is: the procedure a model once stored for DATE_TASK.
@@ -251,7 +253,9 @@ def test_where_seglams_reader_reads_the_company_the_model_read_the_reader_is_the
     assert (first.route, first.answer) == ("miss", "BOOK TA .K(TAMAN DAYA) SDN BHD"), first.error  # as printed
     (stored,) = seglam.list_procedures("default")
     assert "extract.company(receipt)" in stored.code and "re.search" not in stored.code
-    assert [test.expected for test in stored.tests] == ["Blue Fern Ltd", "Nordwind AG"]  # the reader's spelling
+    # the model's tests the reader passes, in its spelling, then the reader's own examples
+    assert [test.expected for test in stored.tests][:2] == ["Blue Fern Ltd", "Nordwind AG"]
+    assert [test.expected for test in stored.tests][2:] == [expected for _, expected in READER_TESTS["company"]]
     other_layout = "YONGFATT ENTERPRISE\n(JM0517726)\nNO 122.124 JALAN DEDAP 13\nTOTAL 9.00\n"
     later = seglam.run(COMPANY_TASK, {"receipt": other_layout}, synthesize=False)
     assert (later.route, later.answer) == ("hit", "YONGFATT ENTERPRISE")
@@ -265,3 +269,52 @@ def test_the_company_reader_stands_in_only_where_both_readings_name_the_same_com
     result = seglam.run(COMPANY_TASK, {"receipt": COMPANY_RECEIPT})
     assert result.answer != "BOOK TA .K(TAMAN DAYA) SDN BHD"
     assert all("extract.company" not in procedure.code for procedure in seglam.list_procedures("default"))
+
+
+# How these receipts begin: a person's name written above the company's, which the 1.5B reads
+# as the company; extract.company reads the line ending in the legal form.
+NAMED_RECEIPT = "TAN WOON YANN\n" + COMPANY_RECEIPT
+READER_CODE = "import extract\n\n\ndef solve(receipt):\n    return extract.company(receipt)\n"
+
+
+@pytest.mark.parametrize("chosen, admitted", [
+    (["BOOK TA .K(TAMAN DAYA) SDN BHD"] * 2, True),  # the code's reading, in both orders
+    (["TAN WOON YANN"] * 2, False),  # its author's
+])
+def test_two_readings_of_a_document_are_settled_by_a_choice_asked_in_both_orders(open_seglam, chosen, admitted):
+    model_draft = draft(READER_CODE, [({"receipt": "ABC Store\nTotal 3.00"}, "ABC Store")], name="receipt_company",
+                        intent="Extract the company name of a receipt as text", returns="string")
+    model_draft.expected_answer = "TAN WOON YANN"
+    rechecker = ChoosingRechecker(chosen)
+    seglam, _ = open_seglam([model_draft], rechecker=rechecker, max_attempts=1)
+    result = seglam.run(COMPANY_TASK, {"receipt": NAMED_RECEIPT})
+    assert rechecker.shown == [["TAN WOON YANN", "BOOK TA .K(TAMAN DAYA) SDN BHD"],
+                               ["BOOK TA .K(TAMAN DAYA) SDN BHD", "TAN WOON YANN"]]
+    if admitted:
+        assert (result.route, result.answer) == ("miss", "BOOK TA .K(TAMAN DAYA) SDN BHD")
+        (stored,) = seglam.list_procedures("default")
+        assert [test.expected for test in stored.tests] == [expected for _, expected in READER_TESTS["company"]]
+    else:
+        assert result.route == "error" and seglam.list_procedures("default") == []
+
+
+def test_a_choice_that_follows_the_order_it_is_shown_in_settles_nothing(open_seglam):
+    model_draft = draft(READER_CODE, [({"receipt": "ABC Store\nTotal 3.00"}, "ABC Store")], name="receipt_company",
+                        intent="Extract the company name of a receipt as text", returns="string")
+    model_draft.expected_answer = "TAN WOON YANN"
+    rechecker = ChoosingRechecker(["TAN WOON YANN", "BOOK TA .K(TAMAN DAYA) SDN BHD"])  # the first shown, each time
+    seglam, _ = open_seglam([model_draft], rechecker=rechecker, max_attempts=1)
+    result = seglam.run(COMPANY_TASK, {"receipt": NAMED_RECEIPT})
+    assert result.route == "error" and seglam.list_procedures("default") == []
+
+
+class ChoosingRechecker(ScriptedRechecker):
+    """Chooses the given candidates in turn and records what it was shown; works nothing out."""
+
+    def __init__(self, chosen: list[str]):
+        super().__init__({})
+        self.chosen, self.shown = list(chosen), []
+
+    def choose(self, task, inputs, candidates):
+        self.shown.append(list(candidates))
+        return Opinion(self.chosen.pop(0), 1)

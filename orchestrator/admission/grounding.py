@@ -50,15 +50,18 @@ def check_grounded(answer: JSON, request: Request, returns: dict[str, Any]) -> N
     """Raise Ungrounded when the request extracts a field of a document and the answer is not
     printed in any of its documents."""
     contract = stated_contract(request.task) or contract_of(returns)
-    if answer is None or contract not in (NUMBER, INTEGER, ISO_DATE, TEXT) or not EXTRACTION.search(request.task):
-        return
-    if DERIVING_AXES & set(intent_terms(request.task)):
+    if answer is None or contract not in (NUMBER, INTEGER, ISO_DATE, TEXT) or not extracts(request.task):
         return
     texts = documents(request)
     if not texts or any(printed(answer, contract, text) for text in texts.values()):
         return
     raise Ungrounded(f"the answer {answer!r} is not printed in the input {' or '.join(map(repr, texts))}: "
                      f"a {'date' if contract is ISO_DATE else 'value'} read off a document must stand in it")
+
+
+def extracts(task: str) -> bool:
+    """Whether the task reads a value off its inputs rather than deriving one from them."""
+    return bool(EXTRACTION.search(task)) and not DERIVING_AXES & set(intent_terms(task))
 
 
 def printed(answer: JSON, contract: Contract, text: str) -> bool:

@@ -24,7 +24,7 @@ from sandbox import Limits, Sandbox, SandboxError
 from sandbox.extract import EMAIL_ADDRESS
 
 from ..matching.intent_terms import intent_terms
-from ..types import Draft, Request
+from ..types import Draft, ProcedureTest, Request
 from .answers import same_answer
 from .contracts import ISO_DATE, NUMBER, TEXT, stated_contract
 from .grounding import folded
@@ -45,6 +45,16 @@ COMPANY_TASK = re.compile(
     r"|\bnom\s+(?:de\s+l'entreprise|de\s+la\s+société|du\s+(?:commerçant|vendeur|magasin|fournisseur))\b"
     r"|\bnombre\s+de\s+la\s+(?:empresa|tienda)\b|\bnombre\s+del\s+(?:comercio|vendedor|proveedor)\b",
     re.IGNORECASE)
+# The company reader's own examples, stored as its tests beside the model's: the model's made-up
+# receipts seldom print a legal form or a registration number, so its tests rarely show what the
+# reader reads (the 1.5B's "ABC Store\nTotal 3.00" has no company extract.company would name).
+READER_TESTS = {
+    "company": [
+        ("ACME Tools GmbH\nMusterstraße 1\nSumme 11,90 €", "ACME Tools GmbH"),
+        ("TAX INVOICE\nBlue Fern Ltd.\nTotal 4.50", "Blue Fern Ltd."),
+        ("YONGFATT ENTERPRISE\n(JM0517726)\nTOTAL 9.00", "YONGFATT ENTERPRISE"),
+    ],
+}
 OTHER_DATE = re.compile(r"\b(?:due|delivery|expir\w*|birth|start|end|payment|shipping|order)\b", re.IGNORECASE)
 
 
@@ -76,9 +86,9 @@ def reader_call(request: Request, answer) -> tuple[str, tuple[str, ...]] | None:
 def reader_draft(draft: Draft, request: Request, sandbox: Sandbox, limits: Limits) -> Draft | None:
     """The draft with a reader's code in place of the model's, when the reader reads the answer
     the model expects from this request's document; its tests are those of the model's tests
-    the reader passes (a test the reader fails is more likely a mistaken test than a wrong
-    reader, and verification still checks the request itself). None when no reader fits or
-    the readings differ."""
+    and worked examples the reader passes (one the reader fails is more likely a mistaken test
+    than a wrong reader, and verification still checks the request itself), and the reader's
+    own (READER_TESTS). None when no reader fits or the readings differ."""
     call = reader_call(request, draft.expected_answer)
     if call is None or draft.expected_answer is None:
         return None
@@ -100,9 +110,15 @@ def reader_draft(draft: Draft, request: Request, sandbox: Sandbox, limits: Limit
     agrees, answer = reads(request.inputs, draft.expected_answer)
     if not agrees:
         return None
-    tests = []
-    for test in draft.tests:
-        agrees, read = reads(test.inputs, test.expected)
-        if agrees:
-            tests.append(replace(test, expected=read))
-    return replace(draft, code=code, expected_answer=answer, tests=tests)
+    def passed(tests: list[ProcedureTest]) -> list[ProcedureTest]:
+        """The tests the reader passes, expecting what it reads."""
+        kept = []
+        for test in tests:
+            agrees, read = reads(test.inputs, test.expected)
+            if agrees:
+                kept.append(replace(test, expected=read))
+        return kept
+
+    own = [ProcedureTest({name: text}, expected) for text, expected in READER_TESTS.get(function, [])]
+    return replace(draft, code=code, expected_answer=answer, tests=passed(draft.tests) + own,
+                   worked_examples=passed(draft.worked_examples))

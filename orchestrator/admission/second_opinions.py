@@ -42,7 +42,9 @@ from ..settings import Settings
 from ..types import JSON, Draft, ProcedureTest, Request
 from .answers import FIGURE, same_answer, same_reading
 from .derived_inputs import derived_inputs
+from .contracts import TEXT
 from .findings import heads_list, states
+from .grounding import extracts, folded, printed
 from .lifting import Lifted, lift
 from .worked_answers import PREFIX, NotAnExpression, compute, expression_body, is_expression, read_as_returned
 
@@ -85,8 +87,8 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
         enough = dispute is None and makes_up(questions.tests_short, asked, opinions, draft, request, sandbox, settings)
         if enough:
             break
-        opinions.append(in_the_codes_case(rechecker.work_out(request.task, inputs), request, inputs, dispute, draft,
-                                          sandbox, settings))
+        opinions.append(in_the_codes_case(second_reading(rechecker, request, inputs, dispute), request, inputs,
+                                          dispute, draft, sandbox, settings))
         formula = formula_for_all(opinions[-1], inputs, asked, sandbox, settings, request.namespace)
         failing = not formula and fails_where_asked(opinions[-1], inputs, draft.returns, sandbox, settings,
                                                     request.namespace)
@@ -197,6 +199,33 @@ def settle(request: Request, draft: Draft, questions: Questions, rechecker: Rech
     corrected = replace(draft, code=lifted.code if lifted else draft.code, tests=tests,
                         expected_answer=settled.get(None, draft.expected_answer), worked_examples=examples)
     return Settlement(corrected, against_code, notes, calls)
+
+
+def second_reading(rechecker: Rechecker, request: Request, inputs: dict[str, JSON], dispute: Dispute | None) -> Opinion:
+    """A second answer to one question: where the code and its author read two texts off a
+    document, the one of them a choice picks in both orders they can be shown in (no opinion
+    when the order decides); else the answer worked out again."""
+    if dispute is None or not read_off_document(request.task, inputs, dispute):
+        return rechecker.work_out(request.task, inputs)
+    shown = [dispute.expected, dispute.got]
+    choices = [rechecker.choose(request.task, inputs, shown), rechecker.choose(request.task, inputs, shown[::-1])]
+    calls = sum(choice.model_calls for choice in choices)
+    reason = next((choice.reason for choice in choices if choice.reason), "")
+    if reason or choices[0].answer != choices[1].answer:
+        return Opinion(None, calls, reason or "the choice between the two readings changed with their order")
+    return Opinion(choices[0].answer, calls)
+
+
+def read_off_document(task: str, inputs: dict[str, JSON], dispute: Dispute) -> bool:
+    """Whether the task reads a text off a document and the code and its author each read a
+    different text printed in it (a name, a reference), as opposed to computing one."""
+    answers = (dispute.expected, dispute.got)
+    if not all(isinstance(answer, str) and answer.strip() and not is_expression(answer) for answer in answers):
+        return False
+    if folded(dispute.expected) == folded(dispute.got) or not extracts(task):
+        return False
+    texts = [value for value in inputs.values() if isinstance(value, str)]
+    return all(any(printed(answer, TEXT, text) for text in texts) for answer in answers)
 
 
 @dataclass

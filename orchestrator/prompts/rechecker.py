@@ -23,6 +23,12 @@ writes `items[-1]`, `len(text)` or `len(set(table['vendor']))` where its free se
 read "pallet B7", 11 or 4 in its head; where it reads better than it programs (an address off
 an email), no third opinion is asked (admission/second_opinions.py).
 
+Where the code and its author read two different texts off a document as the answer (the
+company that issued a receipt: the code's "BOOK TA .K(TAMAN DAYA) SDN BND", the 1.5B's
+"TAN WOON YANN", the name written above it), a reading worked out again is the same guess
+again. The question then is a choice between the two (CHOOSE_SYSTEM_PROMPT), asked in both
+orders so that a leaning to the first or the last cannot decide it (admission/second_opinions.py).
+
 `Rechecker` is the seam, like `Confirmer`: the product uses `EngineRechecker`; graph tests script
 one. Without a rechecker a disagreement fails verification at once.
 """
@@ -105,6 +111,11 @@ Examples:
 
 FORMULA_SCHEMA = {"type": "object", "properties": {"formula": {"type": "string"}}, "required": ["formula"]}
 
+CHOOSE_SYSTEM_PROMPT = """\
+You check an answer read off a document. Given a task, its inputs and two candidate answers, \
+reply with one JSON object {"answer": ...} holding the candidate that answers the task exactly, \
+copied as written."""
+
 
 @dataclass
 class Dispute:
@@ -155,6 +166,10 @@ class Rechecker(Protocol):
         any code."""
         ...
 
+    def choose(self, task: str, inputs: dict[str, JSON], candidates: list[str]) -> Opinion:
+        """The one of `candidates` that answers `task` over `inputs`, chosen without seeing any code."""
+        ...
+
 
 def describe_task(task: str, inputs: dict[str, JSON]) -> str:
     """The question as one line; what the task's words settle (task_reading) comes with it, as it
@@ -187,8 +202,16 @@ class EngineRechecker:
             return Opinion(None, 1, "the reply held no formula")
         return Opinion(PREFIX + opinion.answer.strip().removeprefix(PREFIX), 1)
 
-    def _ask(self, system: str, schema: dict, key: str, task: str, inputs: dict[str, JSON]) -> Opinion:
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": describe_task(task, inputs)}]
+    def choose(self, task: str, inputs: dict[str, JSON], candidates: list[str]) -> Opinion:
+        schema = {"type": "object", "properties": {"answer": {"type": "string", "enum": candidates}},
+                  "required": ["answer"]}
+        shown = "\n".join(f"Candidate {number}: {json.dumps(candidate, ensure_ascii=False)}"
+                           for number, candidate in enumerate(candidates, 1))
+        return self._ask(CHOOSE_SYSTEM_PROMPT, schema, "answer", task, inputs, shown)
+
+    def _ask(self, system: str, schema: dict, key: str, task: str, inputs: dict[str, JSON], more: str = "") -> Opinion:
+        question = describe_task(task, inputs) + (f"\n{more}" if more else "")
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
         try:
             reply = self.engine.chat(messages, schema=schema, max_tokens=RECHECK_MAX_TOKENS)
         except EngineError as error:
