@@ -318,3 +318,15 @@ class ChoosingRechecker(ScriptedRechecker):
     def choose(self, task, inputs, candidates):
         self.shown.append(list(candidates))
         return Opinion(self.chosen.pop(0), 1)
+
+
+@pytest.mark.slow
+def test_the_real_model_answers_a_choice_with_one_of_the_two_readings_shown():
+    from engine.llama import LlamaEngine
+    from orchestrator.prompts.rechecker import EngineRechecker
+
+    rechecker = EngineRechecker(LlamaEngine(n_ctx=2048))
+    candidates = ["TAN WOON YANN", "BOOK TA .K(TAMAN DAYA) SDN BHD"]
+    for shown in (candidates, candidates[::-1]):
+        choice = rechecker.choose(COMPANY_TASK, {"receipt": NAMED_RECEIPT}, shown)
+        assert (choice.reason, choice.model_calls) == ("", 1) and choice.answer in candidates

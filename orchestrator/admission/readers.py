@@ -110,6 +110,7 @@ def reader_draft(draft: Draft, request: Request, sandbox: Sandbox, limits: Limit
     agrees, answer = reads(request.inputs, draft.expected_answer)
     if not agrees:
         return None
+
     def passed(tests: list[ProcedureTest]) -> list[ProcedureTest]:
         """The tests the reader passes, expecting what it reads."""
         kept = []

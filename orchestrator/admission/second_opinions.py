@@ -41,8 +41,8 @@ from ..prompts.rechecker import Dispute, Opinion, Questions, Rechecker
 from ..settings import Settings
 from ..types import JSON, Draft, ProcedureTest, Request
 from .answers import FIGURE, same_answer, same_reading
-from .derived_inputs import derived_inputs
 from .contracts import TEXT
+from .derived_inputs import derived_inputs
 from .findings import heads_list, states
 from .grounding import extracts, folded, printed
 from .lifting import Lifted, lift
