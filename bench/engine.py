@@ -12,11 +12,11 @@ request built as synthesis builds it, from the invoice demo's first document):
                  each pair's ratio, and the time of a typical call from them
   decoding       one full synthesis reply (code block + JSON grammar) per strategy: plain;
                  drafts from the grammar and copies from the prompt (the default with no
-                 draft model, engine/schema_drafts.py); the 0.5B draft with the adaptive controller as the engine runs it (auto:
-                 may switch itself off) and held on (min_draft=1); prompt lookup through the
-                 same loop, held on; and the reply's first 96 tokens through llama-cpp-python's
-                 own draft_model hook (LlamaPromptLookupDecoding); each checked token for token
-                 against plain
+                 draft model, engine/schema_drafts.py); the 0.5B draft with the adaptive
+                 controller as the engine runs it (auto: may switch itself off) and held on
+                 (min_draft=1); prompt lookup through the same loop, held on; and the reply's
+                 first 96 tokens through llama-cpp-python's own draft_model hook
+                 (LlamaPromptLookupDecoding); each checked token for token against plain
   memory         resident set after loading the main model, after the draft, and the peak
 Writes bench/results/engine.json and bench/results/engine.md.
 """
@@ -110,14 +110,13 @@ def flash_attention() -> dict:
     # length (bench/results/synthesis_decoding.md): short prompts favoured it on.
     warm = synthesis_messages(invoice_request(0))
     call = synthesis_messages(invoice_request(1))
-    samples = {"on": {"prompt": [], "decode": [], "new_prompt_tokens": []},
-               "off": {"prompt": [], "decode": [], "new_prompt_tokens": []}}
+    samples, evaluated_tokens = {"on": {"prompt": [], "decode": []}, "off": {"prompt": [], "decode": []}}, []
     for setting in ("off", "on") * FLASH_PAIRS:
         engine = LlamaEngine(n_ctx=N_CTX, flash_attn=setting, prefix_cache=False, draft_model="off")
         engine.chat(warm, max_tokens=1)
         reply = engine.chat(call, max_tokens=FLASH_DECODE_TOKENS)
         evaluated = reply.prompt_tokens - reply.cached_prompt_tokens
-        samples[setting]["new_prompt_tokens"].append(evaluated)
+        evaluated_tokens.append(evaluated)
         samples[setting]["prompt"].append(evaluated / reply.prompt_ms * 1000)
         samples[setting]["decode"].append(reply.completion_tokens / reply.decode_ms * 1000)
         del engine
@@ -125,8 +124,7 @@ def flash_attention() -> dict:
     # machine skews one sample, not the verdict.
     return {kind: {setting: statistics.median(samples[setting][kind]) for setting in ("on", "off")}
             | {"pair_ratios": [on / off for on, off in zip(samples["on"][kind], samples["off"][kind])]}
-            for kind in ("prompt", "decode")} | {"samples": samples,
-                                                 "new_prompt_tokens": statistics.median(samples["off"]["new_prompt_tokens"])}
+            for kind in ("prompt", "decode")} | {"samples": samples, "new_prompt_tokens": statistics.median(evaluated_tokens)}
 
 
 def decoding(kv_dir: Path) -> tuple[dict, dict]:

@@ -52,15 +52,15 @@ class ScriptedSynthesizer:
 @dataclass
 class ScriptedRechecker:
     """Answers second opinions from a table of (inputs as JSON) -> answer, third opinions from
-    one of (inputs as JSON) -> formula, and choices from one of (inputs as JSON) -> the chosen
-    candidate; records each question. A question the table lacks gets no opinion."""
+    one of (inputs as JSON) -> formula, and choices with the candidates in `chosen`, in turn;
+    records each question. A question the script lacks gets no opinion."""
 
     answers: dict[str, object]
     formulas: dict[str, str] = field(default_factory=dict)
     asked: list[dict] = field(default_factory=list)
     asked_for_formulas: list[dict] = field(default_factory=list)
-    choices: dict[str, str] = field(default_factory=dict)
-    asked_to_choose: list[tuple[dict, list[str]]] = field(default_factory=list)
+    chosen: list[str] = field(default_factory=list)
+    shown_to_choose: list[list[str]] = field(default_factory=list)
 
     def write_formula(self, task: str, inputs: dict) -> Opinion:
         self.asked_for_formulas.append(inputs)
@@ -71,9 +71,8 @@ class ScriptedRechecker:
         return scripted_opinion(self.answers, inputs, "the script has no answer")
 
     def choose(self, task: str, inputs: dict, candidates: list[str]) -> Opinion:
-        """The candidate the table answers for these inputs, whatever the order they come in."""
-        self.asked_to_choose.append((inputs, candidates))
-        return scripted_opinion(self.choices, inputs, "the script has no choice")
+        self.shown_to_choose.append(list(candidates))
+        return Opinion(self.chosen.pop(0), 1) if self.chosen else Opinion(None, 1, "the script has no choice")
 
 
 def scripted_opinion(table: dict, inputs: dict, missing: str) -> Opinion:

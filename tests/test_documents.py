@@ -9,7 +9,6 @@ import pytest
 from orchestrator import Draft, ProcedureTest
 from orchestrator.admission.contracts import ISO_DATE, NUMBER, TEXT, stated_contract
 from orchestrator.admission.readers import READER_TESTS
-from orchestrator.prompts.rechecker import Opinion
 from scripted import ScriptedRechecker, draft
 
 DATE_TASK = "Find the invoice date of the invoice as YYYY-MM-DD"
@@ -243,11 +242,18 @@ def solve(receipt):
 """
 
 
+def company_draft(code: str, tests: list[tuple[dict, object]], answer: str) -> Draft:
+    """A company-name draft as the model writes one, with `answer` its reading of the request."""
+    model_draft = draft(code, tests, name="receipt_company", intent="Extract the company name of a receipt as text",
+                        returns="string")
+    model_draft.expected_answer = answer
+    return model_draft
+
+
 def test_where_seglams_reader_reads_the_company_the_model_read_the_reader_is_the_procedure(open_seglam):
     tests = [({"receipt": "Blue Fern Ltd\nTOTAL 4.50"}, "Blue Fern Ltd"), ({"receipt": "Nordwind AG\nSumme 7,00"}, "nordwind ag")]
-    model_draft = draft(ONE_RECEIPTS_COMPANY, tests,
-                        name="receipt_company", intent="Extract the company name of a receipt as text", returns="string")
-    model_draft.expected_answer = "Book Ta .K(Taman Daya) Sdn Bhd"  # the same name, in other case
+    # the same name as the receipt prints, in another case
+    model_draft = company_draft(ONE_RECEIPTS_COMPANY, tests, "Book Ta .K(Taman Daya) Sdn Bhd")
     seglam, _ = open_seglam([model_draft], max_attempts=1)
     first = seglam.run(COMPANY_TASK, {"receipt": COMPANY_RECEIPT})
     assert (first.route, first.answer) == ("miss", "BOOK TA .K(TAMAN DAYA) SDN BHD"), first.error  # as printed
@@ -262,9 +268,8 @@ def test_where_seglams_reader_reads_the_company_the_model_read_the_reader_is_the
 
 
 def test_the_company_reader_stands_in_only_where_both_readings_name_the_same_company(open_seglam):
-    model_draft = draft(ONE_RECEIPTS_COMPANY, [({"receipt": "Blue Fern Ltd\nTOTAL 4.50"}, "Blue Fern Ltd")],
-                        name="receipt_company", intent="Extract the company name of a receipt as text", returns="string")
-    model_draft.expected_answer = "KF MODELLING CLAY KIDDY FISH"  # the model read an item line
+    model_draft = company_draft(ONE_RECEIPTS_COMPANY, [({"receipt": "Blue Fern Ltd\nTOTAL 4.50"}, "Blue Fern Ltd")],
+                                "KF MODELLING CLAY KIDDY FISH")  # the model read an item line
     seglam, _ = open_seglam([model_draft], max_attempts=1)
     result = seglam.run(COMPANY_TASK, {"receipt": COMPANY_RECEIPT})
     assert result.answer != "BOOK TA .K(TAMAN DAYA) SDN BHD"
@@ -282,13 +287,11 @@ READER_CODE = "import extract\n\n\ndef solve(receipt):\n    return extract.compa
     (["TAN WOON YANN"] * 2, False),  # its author's
 ])
 def test_two_readings_of_a_document_are_settled_by_a_choice_asked_in_both_orders(open_seglam, chosen, admitted):
-    model_draft = draft(READER_CODE, [({"receipt": "ABC Store\nTotal 3.00"}, "ABC Store")], name="receipt_company",
-                        intent="Extract the company name of a receipt as text", returns="string")
-    model_draft.expected_answer = "TAN WOON YANN"
-    rechecker = ChoosingRechecker(chosen)
+    model_draft = company_draft(READER_CODE, [({"receipt": "ABC Store\nTotal 3.00"}, "ABC Store")], "TAN WOON YANN")
+    rechecker = ScriptedRechecker({}, chosen=list(chosen))
     seglam, _ = open_seglam([model_draft], rechecker=rechecker, max_attempts=1)
     result = seglam.run(COMPANY_TASK, {"receipt": NAMED_RECEIPT})
-    assert rechecker.shown == [["TAN WOON YANN", "BOOK TA .K(TAMAN DAYA) SDN BHD"],
+    assert rechecker.shown_to_choose == [["TAN WOON YANN", "BOOK TA .K(TAMAN DAYA) SDN BHD"],
                                ["BOOK TA .K(TAMAN DAYA) SDN BHD", "TAN WOON YANN"]]
     if admitted:
         assert (result.route, result.answer) == ("miss", "BOOK TA .K(TAMAN DAYA) SDN BHD")
@@ -299,25 +302,13 @@ def test_two_readings_of_a_document_are_settled_by_a_choice_asked_in_both_orders
 
 
 def test_a_choice_that_follows_the_order_it_is_shown_in_settles_nothing(open_seglam):
-    model_draft = draft(READER_CODE, [({"receipt": "ABC Store\nTotal 3.00"}, "ABC Store")], name="receipt_company",
-                        intent="Extract the company name of a receipt as text", returns="string")
-    model_draft.expected_answer = "TAN WOON YANN"
-    rechecker = ChoosingRechecker(["TAN WOON YANN", "BOOK TA .K(TAMAN DAYA) SDN BHD"])  # the first shown, each time
+    model_draft = company_draft(READER_CODE, [({"receipt": "ABC Store\nTotal 3.00"}, "ABC Store")], "TAN WOON YANN")
+    # the first shown, each time
+    rechecker = ScriptedRechecker({}, chosen=["TAN WOON YANN", "BOOK TA .K(TAMAN DAYA) SDN BHD"])
     seglam, _ = open_seglam([model_draft], rechecker=rechecker, max_attempts=1)
     result = seglam.run(COMPANY_TASK, {"receipt": NAMED_RECEIPT})
     assert result.route == "error" and seglam.list_procedures("default") == []
 
-
-class ChoosingRechecker(ScriptedRechecker):
-    """Chooses the given candidates in turn and records what it was shown; works nothing out."""
-
-    def __init__(self, chosen: list[str]):
-        super().__init__({})
-        self.chosen, self.shown = list(chosen), []
-
-    def choose(self, task, inputs, candidates):
-        self.shown.append(list(candidates))
-        return Opinion(self.chosen.pop(0), 1)
 
 
 @pytest.mark.slow

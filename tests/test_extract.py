@@ -62,7 +62,7 @@ def test_procedures_import_it_in_the_sandbox():
 
 # --- dates ---------------------------------------------------------------------------------
 
-from sandbox.extract import date, dates, total  # noqa: E402
+from sandbox.extract import company, date, dates, total  # noqa: E402
 
 
 @pytest.mark.parametrize("written, iso", [
@@ -292,8 +292,6 @@ def test_a_csv_text_reads_as_a_table_by_column_and_row():
     ("TAN WOON YANN\nMR D.I.Y. (M) SDN BHD\n(CO. RFG : 860671-D)", "MR D.I.Y. (M) SDN BHD"),
 ])
 def test_company_is_the_top_line_ending_in_a_legal_form(document, name):
-    from sandbox.extract import company
-
     assert company(document) == name
 
 
@@ -302,8 +300,6 @@ def test_company_is_the_top_line_ending_in_a_legal_form(document, name):
     ("Shell Isni Petro Trading\nCompany No: 002643278-A\nJalan 1", "Shell Isni Petro Trading"),
 ])
 def test_a_name_over_its_registration_number_is_the_company(document, name):
-    from sandbox.extract import company
-
     assert company(document) == name
 
 
@@ -313,8 +309,6 @@ def test_a_name_over_its_registration_number_is_the_company(document, name):
     ("THE COFFEE BEAN\n& TEA LEAF (M) SDN. BHD.\nCOMPANY NO.:441970-H", "THE COFFEE BEAN & TEA LEAF (M) SDN. BHD."),
 ])
 def test_a_company_name_written_over_several_lines_is_joined(document, name):
-    from sandbox.extract import company
-
     assert company(document) == name
 
 
@@ -326,8 +320,6 @@ def test_a_company_name_written_over_several_lines_is_joined(document, name):
     "",
 ])
 def test_no_company_where_no_top_line_is_marked_as_one(document):
-    from sandbox.extract import company
-
     assert company(document) is None
 
 
